@@ -1,0 +1,155 @@
+/**
+ * The one typed event stream of a run. The engine emits; sinks (journal, dashboard, plain/NDJSON/JUnit
+ * reporters) subscribe. Every event carries the run id and a monotonic sequence number so that the journal
+ * can be replayed into any sink. Documented for users in docs/events.md; NDJSON prints these objects as-is.
+ */
+import type { FieldChange, Outcome, RemotePhase } from '../remote/protocol.js';
+import type { TransportErrorClass } from '../transport/types.js';
+
+/** Non-terminal per-host states, in order (see docs/events.md for the state machine). */
+export type ActiveState =
+  | 'queued'
+  | 'connecting'
+  | 'snapshot'
+  | 'backup'
+  | 'applying'
+  | 'restarting'
+  | 'verifying'
+  | 'rolling-back';
+
+/**
+ * Terminal per-host states. `unreachable`: nothing changed, never reached. `skipped`: not started (abort,
+ * budget, exclusion). `unknown`: the connection dropped after the change may have begun; `resume`/`rollback`
+ * settle it.
+ */
+export type TerminalState = Outcome | 'unreachable' | 'skipped' | 'unknown';
+
+export type HostState = ActiveState | TerminalState;
+
+export const TERMINAL_STATES: readonly TerminalState[] = [
+  'changed',
+  'unchanged',
+  'drifted',
+  'failed',
+  'rolled-back',
+  'rollback-failed',
+  'unreachable',
+  'skipped',
+  'unknown',
+];
+
+export type RunMode = 'plan' | 'apply' | 'rollback';
+
+export interface EventBase {
+  runId: string;
+  seq: number;
+  /** UTC ISO-8601. */
+  at: string;
+}
+
+export interface RunStartEvent extends EventBase {
+  type: 'run-start';
+  mode: RunMode;
+  specFile?: string;
+  services: string[];
+  hosts: string[];
+  strategy: { concurrency: number; canary: string[]; batches: number[]; failureBudget: number };
+}
+export interface BatchStartEvent extends EventBase {
+  type: 'batch-start';
+  /** 0 is the canary batch when there is one. */
+  index: number;
+  total: number;
+  canary: boolean;
+  hosts: string[];
+}
+export interface HostPhaseEvent extends EventBase {
+  type: 'host-phase';
+  host: string;
+  state: ActiveState;
+  /** Finer step reported by the remote engine, when known. */
+  remotePhase?: RemotePhase;
+  service?: string;
+}
+export interface HostLogEvent extends EventBase {
+  type: 'host-log';
+  host: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  text: string;
+}
+export interface HostDiffEvent extends EventBase {
+  type: 'host-diff';
+  host: string;
+  service: string;
+  configHash: string;
+  changes: FieldChange[];
+}
+export interface HostDoneEvent extends EventBase {
+  type: 'host-done';
+  host: string;
+  outcome: TerminalState;
+  /** Machine-readable reason (remote reason code, or the transport error class). */
+  reason: { code: string; win32?: number; errorClass?: TransportErrorClass };
+  message: string;
+  attempts: number;
+  timings: { startedAt?: string; endedAt: string; ms: number };
+  service?: string;
+}
+export interface BudgetEvent extends EventBase {
+  type: 'budget';
+  used: number;
+  limit: number;
+  exceeded: boolean;
+}
+export interface RunPausedEvent extends EventBase {
+  type: 'run-paused';
+  reason: 'user' | 'on-failure' | 'budget';
+}
+export interface RunResumedEvent extends EventBase {
+  type: 'run-resumed';
+}
+export interface RunAbortEvent extends EventBase {
+  type: 'run-abort';
+  reason: 'user' | 'signal' | 'budget' | 'canary';
+  /** 'finish': in-flight hosts finish; 'cancel': they are cancelled and roll back. */
+  inFlight: 'finish' | 'cancel';
+}
+export interface RunDoneEvent extends EventBase {
+  type: 'run-done';
+  counts: Partial<Record<TerminalState, number>>;
+  exitCode: number;
+  ms: number;
+}
+
+export type FleetEvent =
+  | RunStartEvent
+  | BatchStartEvent
+  | HostPhaseEvent
+  | HostLogEvent
+  | HostDiffEvent
+  | HostDoneEvent
+  | BudgetEvent
+  | RunPausedEvent
+  | RunResumedEvent
+  | RunAbortEvent
+  | RunDoneEvent;
+
+export type FleetEventType = FleetEvent['type'];
+
+/** Commands the UI (or a signal handler) may send; the engine is never driven any other way. */
+export type EngineCommand =
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'abort'; inFlight: 'finish' | 'cancel' }
+  | { type: 'retry'; hosts: string[] }
+  | { type: 'exclude'; host: string }
+  | { type: 'rollback'; hosts: string[] };
+
+/** Documented CLI exit codes (docs/cli.md). */
+export const ExitCode = {
+  ok: 0,
+  usage: 1,
+  hostsFailed: 2,
+  aborted: 3,
+  rollbackFailed: 4,
+} as const;
