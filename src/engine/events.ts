@@ -153,3 +153,15 @@ export const ExitCode = {
   aborted: 3,
   rollbackFailed: 4,
 } as const;
+
+/**
+ * A running (or finished) fleet run as the UI and the CLI see it. Subscribe before the run starts to see every
+ * event; `send` is the only way to steer it.
+ */
+export interface RunHandle {
+  readonly runId: string;
+  subscribe(listener: (event: FleetEvent) => void): () => void;
+  send(command: EngineCommand): void;
+  /** Resolves with the final event once every host has a recorded terminal state. */
+  readonly done: Promise<RunDoneEvent>;
+}

@@ -1,4 +1,4 @@
-/** `svcfleet lab host init` and `svcfleet lab invoke` (owned by the remote-engine work). */
+/** `svcfleet lab host init` (owned by the emulated-SCM work). */
 import type { Command } from 'commander';
 import type { SetExit } from '../cli/commands/index.js';
 

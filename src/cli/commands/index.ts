@@ -6,11 +6,13 @@ import type { Command } from 'commander';
 import { registerLab } from './lab.js';
 import { registerFleet } from './fleet.js';
 import { registerDemo } from './demo.js';
+import { registerInventory } from './inventory.js';
 
 export type SetExit = (code: number) => void;
 
 export function registerCommands(program: Command, setExit: SetExit): void {
   registerFleet(program, setExit);
+  registerInventory(program, setExit);
   registerDemo(program, setExit);
   registerLab(program, setExit);
 }
