@@ -104,6 +104,8 @@ export interface BudgetEvent extends EventBase {
 export interface RunPausedEvent extends EventBase {
   type: 'run-paused';
   reason: 'user' | 'on-failure' | 'budget';
+  /** reason 'on-failure': the host whose failure asks for an answer (retry / resume = skip it / abort). */
+  host?: string;
 }
 export interface RunResumedEvent extends EventBase {
   type: 'run-resumed';
@@ -140,7 +142,7 @@ export type FleetEventType = FleetEvent['type'];
 export type EngineCommand =
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'abort'; inFlight: 'finish' | 'cancel' }
+  | { type: 'abort'; inFlight: 'finish' | 'cancel'; reason?: 'user' | 'signal' }
   | { type: 'retry'; hosts: string[] }
   | { type: 'exclude'; host: string }
   | { type: 'rollback'; hosts: string[] };
