@@ -28,6 +28,7 @@ import { TransportError, type Deadlines, type Session } from '../transport/types
 import type { ActiveState, HostDoneEvent, RunMode, TerminalState } from './events.js';
 import type { EventBody } from './bus.js';
 import { worstOutcome } from './outcome.js';
+import { scrubFieldChanges } from './scrub.js';
 import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore } from './types.js';
 
 /** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
@@ -329,7 +330,8 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
         return r.result('failed', res.reason, `${change.service}: ${res.message}`, change.service);
       }
       const diff = res.diff ?? [];
-      ctx.emit({ type: 'host-diff', host: task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: diff });
+      // The remote engine never echoes a password; scrub anyway, since every sink sees this event.
+      ctx.emit({ type: 'host-diff', host: task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: scrubFieldChanges(diff) });
       planned.push({ change, snapshot: res.snapshot, diff });
     }
 

@@ -204,7 +204,7 @@ export function snapshotOf(cfg: ServiceConfig): Snapshot {
   return { config: cfg, configHash: hashConfig(cfg), state: 'running', pid: 100, takenAt: new Date().toISOString(), findings: [] };
 }
 
-function diffOf(cfg: ServiceConfig, desired: Record<string, unknown>): FieldChange[] {
+function diffOf(cfg: ServiceConfig, desired: object): FieldChange[] {
   const out: FieldChange[] = [];
   for (const [k, v] of Object.entries(desired)) {
     const before = (cfg as unknown as Record<string, unknown>)[k];

@@ -1,0 +1,47 @@
+/**
+ * Defence in depth for everything the engine emits and the journal stores: besides `Secret` (which serialises as [REDACTED]), any
+ * field whose name says it holds a secret is replaced, wherever it sits (inventory vars, rendered requests,
+ * the spec document). References to where a secret lives ({ env: NAME } / { file: PATH } / { prompt: true })
+ * are kept: they are not secrets and `show` should say where the value came from.
+ */
+import { Secret } from '../util/secret.js';
+
+const SECRET_KEY = /pass(word|phrase|wd)?$|secret|token|credential|private_?key/i;
+
+function isReference(value: unknown): boolean {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => k === 'env' || k === 'file' || k === 'prompt');
+}
+
+export function scrubSecrets<T>(value: T): T {
+  return walk(value) as T;
+}
+
+function walk(value: unknown, key?: string): unknown {
+  if (value instanceof Secret) return Secret.redacted;
+  if (key !== undefined && SECRET_KEY.test(key) && value !== undefined && value !== null && !isReference(value)) {
+    return Secret.redacted;
+  }
+  if (Array.isArray(value)) return value.map((v) => walk(v));
+  if (value && typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      // Class instances (e.g. Buffer): keep their JSON form only.
+      return walk(JSON.parse(JSON.stringify(value)));
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k);
+    return out;
+  }
+  return value;
+}
+
+/** A diff entry for a secret field (`account.password`) keeps the field name, never the values. */
+export function scrubFieldChanges<C extends { field: string; before: unknown; after: unknown }>(changes: C[]): C[] {
+  return changes.map((c) => {
+    const last = c.field.split('.').at(-1) ?? c.field;
+    if (SECRET_KEY.test(last)) return { ...c, before: Secret.redacted, after: Secret.redacted };
+    return scrubSecrets(c);
+  });
+}

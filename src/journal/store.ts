@@ -1,0 +1,266 @@
+/**
+ * The run journal: one directory per run under `<root>/runs/<runId>/`:
+ *
+ *   manifest.json   what the run is and whether it finished (replaced atomically: tmp, fsync, rename, fsync dir)
+ *   spec.json       the change spec as loaded (secrets scrubbed)                        (written atomically, once)
+ *   hosts.json      the resolved inventory of the run: hosts, groups, connection settings
+ *                   without secrets, and each host's rendered change (secrets scrubbed)   (written atomically, once)
+ *   journal.ndjson  append-only, checksummed lines (log.ts): every event of the run, and every before-snapshot,
+ *                   synced to disk before the apply request of that host is sent
+ *
+ * `resume` and `retry` append to the same run (its hosts, its snapshots, one `show`); `rollback` is a run of
+ * its own that names its parent. The default root is $XDG_STATE_HOME/svcfleet (~/.local/state/svcfleet).
+ */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FleetEvent, RunDoneEvent, RunHandle, RunMode, TerminalState } from '../engine/events.js';
+import { RUN_ID_RE } from '../engine/run-id.js';
+import type { SnapshotStore } from '../engine/types.js';
+import type { Snapshot } from '../remote/protocol.js';
+import { InputError } from '../util/errors.js';
+import { fsyncDir, writeFileAtomic } from './fsutil.js';
+import { AppendLog, readLog } from './log.js';
+import { scrubSecrets } from '../engine/scrub.js';
+
+export const MANIFEST_FORMAT = 'svcfleet-run';
+
+export interface RunManifest {
+  format: typeof MANIFEST_FORMAT;
+  version: 1;
+  runId: string;
+  mode: RunMode;
+  createdAt: string;
+  updatedAt: string;
+  /** `running` while a controller works on it; a dead controller's run reads back as interrupted. */
+  status: 'running' | 'done';
+  pid: number;
+  hostname: string;
+  /** How many times a controller started on this run (1 + resumes/retries). */
+  segments: number;
+  hostCount: number;
+  specFile?: string;
+  inventorySource?: string;
+  limit?: string;
+  planFile?: string;
+  /** rollback runs: the run being rolled back. */
+  parentRunId?: string;
+  counts?: Partial<Record<TerminalState, number>>;
+  exitCode?: number;
+}
+
+/** A host as the journal keeps it: enough to show, resume and roll back, never a secret. */
+export interface JournalHost {
+  name: string;
+  groups: string[];
+  vars: Record<string, unknown>;
+  connection: Record<string, unknown>;
+  changes?: unknown[];
+  plannedHashes?: Record<string, string>;
+}
+
+export type JournalRecord =
+  | { r: 'event'; e: FleetEvent }
+  | { r: 'snapshot'; host: string; service: string; at: string; snapshot: Snapshot };
+
+export interface RunInit {
+  runId: string;
+  mode: RunMode;
+  spec?: unknown;
+  hosts: JournalHost[];
+  specFile?: string;
+  inventorySource?: string;
+  limit?: string;
+  planFile?: string;
+  parentRunId?: string;
+}
+
+export interface RunRecord {
+  manifest: RunManifest;
+  /** True when status says running but its controller is gone (crash, kill -9). */
+  interrupted: boolean;
+  spec: unknown;
+  hosts: JournalHost[];
+  events: FleetEvent[];
+  /** host -> service -> the FIRST before-snapshot this run journaled (what rollback restores). */
+  snapshots: Map<string, Map<string, Snapshot>>;
+  /** Damaged lines skipped, and whether the file ended in a torn line (a crash mid-write). */
+  damaged: number;
+  tornTail: boolean;
+  lastSeq: number;
+}
+
+export function defaultJournalRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(base, 'svcfleet');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A run marked running whose controller (on this machine) is gone. Another machine's run cannot be checked. */
+export function isInterrupted(m: RunManifest): boolean {
+  return m.status === 'running' && m.hostname === hostname() && m.pid !== process.pid && !pidAlive(m.pid);
+}
+
+export class Journal {
+  readonly runsDir: string;
+  constructor(readonly root: string) {
+    this.runsDir = join(root, 'runs');
+  }
+
+  runDir(runId: string): string {
+    if (!RUN_ID_RE.test(runId)) throw new InputError(`not a run id: ${JSON.stringify(runId)} (expected e.g. 20260125T140312Z-3fa9; see \`svcfleet runs\`)`, { field: 'RUN' });
+    return join(this.runsDir, runId);
+  }
+
+  async createRun(init: RunInit): Promise<RunWriter> {
+    await mkdir(this.runsDir, { recursive: true, mode: 0o700 });
+    const dir = this.runDir(init.runId);
+    await mkdir(dir, { mode: 0o700 });
+    await fsyncDir(this.runsDir);
+    const now = new Date().toISOString();
+    const manifest: RunManifest = {
+      format: MANIFEST_FORMAT,
+      version: 1,
+      runId: init.runId,
+      mode: init.mode,
+      createdAt: now,
+      updatedAt: now,
+      status: 'running',
+      pid: process.pid,
+      hostname: hostname(),
+      segments: 1,
+      hostCount: init.hosts.length,
+      ...(init.specFile ? { specFile: init.specFile } : {}),
+      ...(init.inventorySource ? { inventorySource: init.inventorySource } : {}),
+      ...(init.limit ? { limit: init.limit } : {}),
+      ...(init.planFile ? { planFile: init.planFile } : {}),
+      ...(init.parentRunId ? { parentRunId: init.parentRunId } : {}),
+    };
+    await writeFileAtomic(join(dir, 'spec.json'), JSON.stringify(scrubSecrets(init.spec ?? null), null, 2));
+    await writeFileAtomic(join(dir, 'hosts.json'), JSON.stringify(scrubSecrets(init.hosts), null, 2));
+    const log = await AppendLog.open(join(dir, 'journal.ndjson'));
+    await fsyncDir(dir);
+    // The manifest goes last: a run directory without one is an aborted creation and is not listed.
+    await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    return new RunWriter(dir, manifest, log);
+  }
+
+  /** Continue a run (resume / retry): refuses while another live controller owns it. */
+  async reopenRun(runId: string): Promise<{ writer: RunWriter; record: RunRecord }> {
+    const record = await this.readRun(runId);
+    const m = record.manifest;
+    if (m.status === 'running' && !record.interrupted) {
+      throw new InputError(`run ${runId} is still in progress (pid ${m.pid} on ${m.hostname}); wait for it or stop it first`, { field: 'RUN' });
+    }
+    const dir = this.runDir(runId);
+    const log = await AppendLog.open(join(dir, 'journal.ndjson'));
+    const manifest: RunManifest = { ...m, status: 'running', pid: process.pid, hostname: hostname(), segments: m.segments + 1, updatedAt: new Date().toISOString() };
+    await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    return { writer: new RunWriter(dir, manifest, log), record };
+  }
+
+  async listRuns(): Promise<(RunManifest & { interrupted: boolean })[]> {
+    if (!existsSync(this.runsDir)) return [];
+    const out: (RunManifest & { interrupted: boolean })[] = [];
+    for (const name of await readdir(this.runsDir)) {
+      if (!RUN_ID_RE.test(name)) continue;
+      const m = await readManifest(join(this.runsDir, name)).catch(() => undefined);
+      if (m) out.push({ ...m, interrupted: isInterrupted(m) });
+    }
+    return out.sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  }
+
+  async readRun(runId: string): Promise<RunRecord> {
+    const dir = this.runDir(runId);
+    if (!existsSync(join(dir, 'manifest.json'))) {
+      throw new InputError(`no run ${runId} in journal ${this.root} (see \`svcfleet runs\`, or pass --journal PATH)`, { field: 'RUN' });
+    }
+    const manifest = await readManifest(dir);
+    const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8')) as unknown;
+    const hosts = JSON.parse(await readFile(join(dir, 'hosts.json'), 'utf8')) as JournalHost[];
+    const log = existsSync(join(dir, 'journal.ndjson'))
+      ? await readLog<JournalRecord>(join(dir, 'journal.ndjson'))
+      : { records: [], damaged: 0, tornTail: false };
+    const events: FleetEvent[] = [];
+    const snapshots = new Map<string, Map<string, Snapshot>>();
+    let lastSeq = 0;
+    for (const rec of log.records) {
+      if (rec.r === 'event') {
+        events.push(rec.e);
+        if (rec.e.seq > lastSeq) lastSeq = rec.e.seq;
+      } else if (rec.r === 'snapshot') {
+        let per = snapshots.get(rec.host);
+        if (!per) snapshots.set(rec.host, (per = new Map()));
+        if (!per.has(rec.service)) per.set(rec.service, rec.snapshot);
+      }
+    }
+    return { manifest, interrupted: isInterrupted(manifest), spec, hosts, events, snapshots, damaged: log.damaged, tornTail: log.tornTail, lastSeq };
+  }
+}
+
+async function readManifest(dir: string): Promise<RunManifest> {
+  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as RunManifest;
+  if (m.format !== MANIFEST_FORMAT || m.version !== 1) throw new Error(`${dir}: not a svcfleet run manifest`);
+  return m;
+}
+
+/**
+ * Writes one run (segment): the engine's SnapshotStore (durable before apply) and the event sink (batched).
+ */
+export class RunWriter implements SnapshotStore {
+  #unsubscribe: (() => void) | undefined;
+  #failed: unknown;
+
+  constructor(
+    readonly dir: string,
+    private manifest: RunManifest,
+    private readonly log: AppendLog,
+  ) {}
+
+  get runId(): string {
+    return this.manifest.runId;
+  }
+
+  async saveSnapshots(host: string, snapshots: { service: string; snapshot: Snapshot }[]): Promise<void> {
+    const at = new Date().toISOString();
+    for (const s of snapshots) this.log.append({ r: 'snapshot', host, service: s.service, at, snapshot: s.snapshot } satisfies JournalRecord);
+    await this.log.sync();
+  }
+
+  /** Record every event of the run. Subscribe before the run starts. */
+  attach(handle: RunHandle): void {
+    this.#unsubscribe = handle.subscribe((e) => {
+      try {
+        this.log.append({ r: 'event', e } satisfies JournalRecord);
+      } catch (err) {
+        this.#failed ??= err;
+        throw err;
+      }
+    });
+  }
+
+  /** After run-done: make everything durable and mark the run finished. */
+  async finish(done: RunDoneEvent): Promise<void> {
+    this.#unsubscribe?.();
+    await this.log.sync();
+    this.manifest = { ...this.manifest, status: 'done', updatedAt: new Date().toISOString(), counts: done.counts, exitCode: done.exitCode };
+    await writeFileAtomic(join(this.dir, 'manifest.json'), JSON.stringify(this.manifest, null, 2));
+    await this.log.close();
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** Without a run-done (e.g. an internal error): flush what there is; the run reads back as interrupted. */
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.log.close();
+  }
+}
