@@ -151,7 +151,7 @@ export interface RunState {
   budget: { used: number; limit: number; exceeded: boolean };
   batch?: { index: number; total: number; canary: boolean; size: number };
   /** `host`: with reason 'on-failure', the host whose failure waits for an answer (retry / skip / abort). */
-  paused?: { reason: 'user' | 'on-failure' | 'budget'; at: string; host?: string };
+  paused?: { reason: 'user' | 'on-failure' | 'budget'; at: string; seq: number; host?: string };
   aborting?: { reason: 'user' | 'signal' | 'budget' | 'canary'; inFlight: 'finish' | 'cancel'; at: string };
   /** The most recent host that ended in a failure state; what `--on-failure ask` asks about. */
   lastFailedHost?: string;
@@ -363,7 +363,7 @@ export function applyEvent(s: RunState, e: FleetEvent): RunState {
       s.budget = { used: e.used, limit: e.limit, exceeded: e.exceeded };
       break;
     case 'run-paused':
-      s.paused = { reason: e.reason, at: e.at };
+      s.paused = { reason: e.reason, at: e.at, seq: e.seq };
       if (e.host !== undefined) s.paused.host = e.host;
       break;
     case 'run-resumed':

@@ -3,7 +3,7 @@
  * help, confirm dialogs and the end-of-run summary. It reads RunState (through RunStore) and steers the run
  * only with EngineCommands through `store.send`.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import {
   errorGroups,
@@ -16,8 +16,9 @@ import {
   type RunState,
 } from '../report/run-state.js';
 import type { EngineCommand } from '../engine/events.js';
+import { foldHosts } from '../report/hostrange.js';
 import { makeMatcher } from './filter.js';
-import { FOOTER_HINT } from './keys.js';
+import { footerHint } from './keys.js';
 import { useThrottledRun, type RunStore } from './store.js';
 import { ThemeContext, type Theme } from './theme.js';
 import { Header } from './components/Header.js';
@@ -31,7 +32,8 @@ import { Summary } from './components/Summary.js';
 
 export interface DashboardProps {
   store: RunStore;
-  fold: HostFolder;
+  /** Host-range folding (default: the report layer's foldHosts). */
+  fold?: HostFolder;
   color: boolean;
   /** Keys are read only when true (stdin is a TTY); otherwise the dashboard only watches. */
   interactive: boolean;
@@ -74,7 +76,8 @@ function useTerminalSize(fallback: { columns: number; rows: number }): { columns
 }
 
 export function Dashboard(props: DashboardProps) {
-  const { store, fold } = props;
+  const { store } = props;
+  const fold = props.fold ?? foldHosts;
   const s: RunState = store.state;
   const now = useThrottledRun(store, props.fps, props.clock);
   const { exit } = useApp();
@@ -90,7 +93,7 @@ export function Dashboard(props: DashboardProps) {
   const [editing, setEditing] = useState(false);
   const [tagged, setTagged] = useState<ReadonlySet<string>>(new Set());
   const [dialog, setDialog] = useState<DialogState | undefined>();
-  const [answeredPause, setAnsweredPause] = useState<string | undefined>();
+  const [answeredPause, setAnsweredPause] = useState<number | undefined>();
   const [flash, setFlash] = useState<{ text: string; at: number } | undefined>();
   const [showErrors, setShowErrors] = useState(true);
   const [quitting, setQuitting] = useState(false);
@@ -129,7 +132,7 @@ export function Dashboard(props: DashboardProps) {
   }, [final, exit, props.fps]);
 
   const askHost =
-    s.paused?.reason === 'on-failure' && s.paused.at !== answeredPause && !done
+    s.paused?.reason === 'on-failure' && s.paused.seq !== answeredPause && !done
       ? (s.paused.host ?? s.lastFailedHost)
       : undefined;
 
@@ -172,8 +175,8 @@ export function Dashboard(props: DashboardProps) {
         return {
           title: 'Abort the run?',
           lines: [
-            'Queued hosts will be skipped. In-flight hosts will finish their change (and roll back if it fails),',
-            'or, with [c], be cancelled now and rolled back.',
+            'Queued hosts are skipped. In-flight hosts finish their change',
+            '(and roll back if it fails), or with [c] are cancelled and rolled back now.',
           ],
           choices: [
             { key: 'y', label: 'abort, let in-flight finish' },
@@ -185,7 +188,7 @@ export function Dashboard(props: DashboardProps) {
       case 'quit':
         return {
           title: 'Quit while the run is going?',
-          lines: ['Quitting aborts the run first: queued hosts are skipped, in-flight hosts finish (or roll back).'],
+          lines: ['Quitting aborts the run first: queued hosts are skipped,', 'in-flight hosts finish (or roll back if they fail).'],
           choices: [
             { key: 'y', label: 'abort and quit when in-flight hosts are done' },
             { key: 'n', label: 'keep watching' },
@@ -239,7 +242,7 @@ export function Dashboard(props: DashboardProps) {
   const answerDialog = (input: string, key: Key) => {
     const no = key.escape || input === 'n';
     if (askHost) {
-      const at = s.paused!.at;
+      const at = s.paused!.seq;
       if (input === 'r') {
         store.send({ type: 'retry', hosts: [askHost] });
         send({ type: 'resume' }, `retrying ${askHost}; run resumed`);
@@ -281,101 +284,104 @@ export function Dashboard(props: DashboardProps) {
     setDialog(undefined);
   };
 
-  useInput(
-    (input, key) => {
-      if (final) return;
-      if (editing) {
-        if (key.return) setEditing(false);
-        else if (key.escape) {
-          setFilter('');
-          setEditing(false);
-        } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
-        else if (input && !key.ctrl && !key.meta && !key.upArrow && !key.downArrow) setFilter((f) => f + input);
-        setCursor(0);
-        setOffset(0);
-        return;
-      }
-      if (askHost || dialog) {
-        answerDialog(input, key);
-        return;
-      }
-      if (key.ctrl && input === 'c') {
-        if (done) setFinal(true);
-        else setDialog({ kind: 'quit' });
-        return;
-      }
-      if (input === 'q') {
-        if (done) setFinal(true);
-        else setDialog({ kind: 'quit' });
-        return;
-      }
-      if (view === 'help') {
-        if (key.escape || input === '?') setView(done ? 'summary' : 'table');
-        return;
-      }
-      if (input === '?') return setView('help');
-      if (key.upArrow) return move(-1);
-      if (key.downArrow) return move(1);
-      if (key.pageUp) return move(-(view === 'detail' ? detailRows : tableRows));
-      if (key.pageDown) return move(view === 'detail' ? detailRows : tableRows);
-      if (key.home) return move(0, 'home');
-      if (key.end) return move(0, 'end');
-      const hostInView = view === 'detail' ? detailHost : selected?.name;
-      if (input === 'p' && !done) {
-        if (s.paused) send({ type: 'resume' }, 'resume requested');
-        else send({ type: 'pause' }, 'pause requested: in-flight hosts keep going, no new host starts');
-        return;
-      }
-      if (input === 'a' && !done) return setDialog({ kind: 'abort' });
-      if (input === 'r') {
-        const hosts = retryableHosts(s);
-        if (!hosts.length) setFlash({ text: 'nothing to retry', at: props.clock() });
-        else setDialog({ kind: 'retry', hosts });
-        return;
-      }
-      if (input === 'b') return openRollback(hostInView);
-      if (input === 'x' && hostInView) {
-        const h = s.hosts.get(hostInView)!;
-        if (isTerminal(h.state)) setFlash({ text: `${h.name} already finished (${h.state}); nothing to exclude`, at: props.clock() });
-        else send({ type: 'exclude', host: h.name }, `exclude requested for ${h.name} (${h.state === 'queued' ? 'it will be skipped' : 'it is in flight and will finish'})`);
-        return;
-      }
-      if (view === 'summary') {
-        if (key.escape) setView('table');
-        else if (key.return) setView('table');
-        return;
-      }
-      if (view === 'detail') {
-        if (key.escape) setView('table');
-        return;
-      }
-      // table
-      if (input === '/') {
-        setEditing(true);
-        return;
-      }
-      if (key.return && selected) {
-        setDetailHost(selected.name);
-        setDetailOffset(0);
-        setView('detail');
-        return;
-      }
-      if (input === ' ' && selected) {
-        const next = new Set(tagged);
-        if (next.has(selected.name)) next.delete(selected.name);
-        else next.add(selected.name);
-        setTagged(next);
-        return;
-      }
-      if (input === 'e') return setShowErrors((v) => !v);
-      if (input === 's' && done) return setView('summary');
-      if (key.escape) {
-        if (filter) setFilter('');
-        else if (tagged.size) setTagged(new Set());
-      }
-    },
-    { isActive: props.interactive },
-  );
+  const onKey = (input: string, key: Key): void => {
+    if (final) return;
+    if (editing) {
+      if (key.return) setEditing(false);
+      else if (key.escape) {
+        setFilter('');
+        setEditing(false);
+      } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
+      else if (input && !key.ctrl && !key.meta && !key.upArrow && !key.downArrow) setFilter((f) => f + input);
+      setCursor(0);
+      setOffset(0);
+      return;
+    }
+    if (askHost || dialog) {
+      answerDialog(input, key);
+      return;
+    }
+    if (key.ctrl && input === 'c') {
+      if (done) setFinal(true);
+      else setDialog({ kind: 'quit' });
+      return;
+    }
+    if (input === 'q') {
+      if (done) setFinal(true);
+      else setDialog({ kind: 'quit' });
+      return;
+    }
+    if (view === 'help') {
+      if (key.escape || input === '?') setView(done ? 'summary' : 'table');
+      return;
+    }
+    if (input === '?') return setView('help');
+    if (key.upArrow) return move(-1);
+    if (key.downArrow) return move(1);
+    if (key.pageUp) return move(-(view === 'detail' ? detailRows : tableRows));
+    if (key.pageDown) return move(view === 'detail' ? detailRows : tableRows);
+    if (key.home) return move(0, 'home');
+    if (key.end) return move(0, 'end');
+    const hostInView = view === 'detail' ? detailHost : selected?.name;
+    if (input === 'p' && !done) {
+      if (s.paused) send({ type: 'resume' }, 'resume requested');
+      else send({ type: 'pause' }, 'pause requested: in-flight hosts keep going, no new host starts');
+      return;
+    }
+    if (input === 'a' && !done) return setDialog({ kind: 'abort' });
+    if (input === 'r') {
+      const hosts = retryableHosts(s);
+      if (!hosts.length) setFlash({ text: 'nothing to retry', at: props.clock() });
+      else setDialog({ kind: 'retry', hosts });
+      return;
+    }
+    if (input === 'b') return openRollback(hostInView);
+    if (input === 'x' && hostInView) {
+      const h = s.hosts.get(hostInView)!;
+      if (isTerminal(h.state)) setFlash({ text: `${h.name} already finished (${h.state}); nothing to exclude`, at: props.clock() });
+      else send({ type: 'exclude', host: h.name }, `exclude requested for ${h.name} (${h.state === 'queued' ? 'it will be skipped' : 'it is in flight and will finish'})`);
+      return;
+    }
+    if (view === 'summary') {
+      if (key.escape) setView('table');
+      else if (key.return) setView('table');
+      return;
+    }
+    if (view === 'detail') {
+      if (key.escape) setView('table');
+      return;
+    }
+    // table
+    if (input === '/') {
+      setEditing(true);
+      return;
+    }
+    if (key.return && selected) {
+      setDetailHost(selected.name);
+      setDetailOffset(0);
+      setView('detail');
+      return;
+    }
+    if (input === ' ' && selected) {
+      const next = new Set(tagged);
+      if (next.has(selected.name)) next.delete(selected.name);
+      else next.add(selected.name);
+      setTagged(next);
+      return;
+    }
+    if (input === 'e') return setShowErrors((v) => !v);
+    if (input === 's' && done) return setView('summary');
+    if (key.escape) {
+      if (filter) setFilter('');
+      else if (tagged.size) setTagged(new Set());
+    }
+  };
+  // Ink re-attaches a changed handler in a passive effect, which can run after the next key arrives; a
+  // stable handler that calls the latest closure sees every key with the state of the last render.
+  const onKeyRef = useRef(onKey);
+  onKeyRef.current = onKey;
+  const stableOnKey = useCallback((input: string, key: Key) => onKeyRef.current(input, key), []);
+  useInput(stableOnKey, { isActive: props.interactive });
 
   // ----- render
   const summary = done || final ? runSummary(s, now, fold) : undefined;
@@ -393,12 +399,7 @@ export function Dashboard(props: DashboardProps) {
   const flashText = flash && props.clock() - flash.at < 5000 ? flash.text : undefined;
   const footer = editing
     ? `/${filter}▏  (Enter keep · Esc clear · terms: name group:G state:S !not)`
-    : (flashText ??
-      (view === 'summary'
-        ? 'q quit  Esc/Enter browse hosts  r retry  b rollback  ? help'
-        : done && view === 'table'
-          ? `${FOOTER_HINT}  s summary`
-          : FOOTER_HINT));
+    : (flashText ?? (view === 'summary' ? 'Esc/Enter browse hosts  r retry  b rollback  ? help  q quit' : footerHint(!done)));
 
   return (
     <ThemeContext.Provider value={theme}>

@@ -12,7 +12,6 @@ import type { HostFolder, RunLimits } from '../report/run-state.js';
 import { RunStore } from './store.js';
 import { Dashboard } from './Dashboard.js';
 import { colorWanted } from './theme.js';
-import { foldHosts } from '../report/hostrange.js';
 
 export interface DashboardOptions {
   stdout?: NodeJS.WriteStream;
@@ -60,7 +59,7 @@ export async function runDashboard(handle: RunHandle, options: DashboardOptions 
   const app = render(
     createElement(Dashboard, {
       store,
-      fold: options.fold ?? foldHosts,
+      fold: options.fold,
       color: options.color ?? colorWanted(),
       interactive,
       exitOnDone: options.exitOnDone ?? false,

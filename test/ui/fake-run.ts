@@ -38,7 +38,8 @@ export class FakeRun implements RunHandle {
 
   /** Emit an already-stamped event (a recorded stream) or a body to stamp now. */
   emit(e: FleetEvent | Body<FleetEvent>): FleetEvent {
-    const event = ('seq' in e ? e : { ...e, runId: this.runId, seq: this.seq++, at: new Date(this.clock).toISOString() }) as FleetEvent;
+    const event = ('seq' in e ? e : { ...e, runId: this.runId, seq: this.seq, at: new Date(this.clock).toISOString() }) as FleetEvent;
+    this.seq = Math.max(this.seq, event.seq + 1);
     for (const l of this.listeners) l(event);
     if (event.type === 'run-done') this.resolveDone(event);
     return event;
@@ -46,6 +47,17 @@ export class FakeRun implements RunHandle {
 
   emitAll(events: Iterable<FleetEvent>): void {
     for (const e of events) this.emit(e);
+  }
+
+  private queued: FleetEvent[] = [];
+  /** Keep events to emit once a subscriber is attached (like an engine that starts on the next tick). */
+  queue(events: FleetEvent[]): void {
+    this.queued.push(...events);
+  }
+  flush(): void {
+    const q = this.queued;
+    this.queued = [];
+    this.emitAll(q);
   }
 }
 
