@@ -79,7 +79,8 @@ export function Dashboard(props: DashboardProps) {
   const { store } = props;
   const fold = props.fold ?? foldHosts;
   const s: RunState = store.state;
-  const now = useThrottledRun(store, props.fps, props.clock);
+  useThrottledRun(store, props.fps, props.clock);
+  const now = props.clock();
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(props.size ?? { columns: 100, rows: 30 });
   const theme = useMemo<Theme>(() => ({ color: props.color }), [props.color]);

@@ -3,7 +3,7 @@
  * RunState as they arrive (O(1) each), and the view polls `version` on a timer, so a burst of 10,000 events
  * costs one render. The UI reads state only; it steers the run solely through `handle.send`.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { EngineCommand, FleetEvent, RunHandle } from '../engine/events.js';
 import { applyEvent, createRunState, type RunLimits, type RunState } from '../report/run-state.js';
 
@@ -33,26 +33,27 @@ export class RunStore {
 
 /**
  * Re-render at most `fps` times a second, and only when the state changed or (while the run is going) once a
- * second so elapsed times and the ETA keep moving. Returns the clock value the frame should use.
+ * second so elapsed times and the ETA keep moving. The view reads the clock itself when it renders, so every
+ * frame's derived figures (elapsed, rate, ETA) match the state it shows.
  */
-export function useThrottledRun(store: RunStore, fps: number, clock: () => number): number {
-  const [frame, setFrame] = useState(() => ({ version: store.state.version, now: clock() }));
+export function useThrottledRun(store: RunStore, fps: number, clock: () => number): void {
+  const [, setVersion] = useState(store.state.version);
+  const rendered = useRef(store.state.version);
+  rendered.current = store.state.version;
   useEffect(() => {
-    let lastVersion = store.state.version;
     let lastTick = clock();
     const timer = setInterval(
       () => {
         const now = clock();
-        const changed = store.state.version !== lastVersion;
+        // Compared with what the last render showed, so events that arrive before this effect runs count too.
+        const changed = store.state.version !== rendered.current;
         const secondPassed = !store.state.done && now - lastTick >= 1000;
         if (!changed && !secondPassed) return;
-        lastVersion = store.state.version;
         lastTick = now;
-        setFrame({ version: lastVersion, now });
+        setVersion(store.state.version + (secondPassed && !changed ? now : 0));
       },
       Math.max(16, Math.round(1000 / fps)),
     );
     return () => clearInterval(timer);
   }, [store, fps, clock]);
-  return frame.now;
 }

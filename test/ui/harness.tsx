@@ -48,6 +48,13 @@ export function mount(run: FakeRun, props: Partial<DashboardProps> = {}): Mounte
       {...props}
     />,
   );
+  if (props.size) {
+    // ink-testing-library's stdout is 100 columns with no rows; give it the asked size, as a terminal would.
+    const size = props.size;
+    Object.defineProperty(r.stdout, 'columns', { configurable: true, get: () => size.columns });
+    Object.defineProperty(r.stdout, 'rows', { configurable: true, get: () => size.rows });
+    r.stdout.emit('resize');
+  }
   const frame = () => r.lastFrame() ?? '';
   const waitFor = async (pred: (f: string) => boolean, what = 'condition', ms = 3000) => {
     const until = Date.now() + ms;

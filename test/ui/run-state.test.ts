@@ -187,7 +187,7 @@ describe('applyEvent', () => {
     s.add(2, { type: 'run-paused', reason: 'on-failure', host: 'a1' });
     let st = reduceEvents(s.events);
     expect(st.budget).toEqual({ used: 1, limit: 2, exceeded: false });
-    expect(st.paused).toEqual({ reason: 'on-failure', at: iso(2), host: 'a1' });
+    expect(st.paused).toEqual({ reason: 'on-failure', at: iso(2), seq: 2, host: 'a1' });
     s.add(3, { type: 'run-resumed' });
     s.add(4, { type: 'run-abort', reason: 'user', inFlight: 'finish' });
     st = reduceEvents(s.events);

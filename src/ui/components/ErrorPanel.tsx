@@ -16,7 +16,7 @@ export function ErrorPanel({ groups, maxRows }: { groups: readonly ErrorGroup[];
       {shown.map((g) => (
         <Text key={`${g.outcome}|${g.error.code}|${g.error.message}|${g.folded}`} wrap="truncate">
           {'  '}
-          <Text {...tint(theme, BUCKET_COLOR[g.outcome])}>●</Text> {formatGroup(g)}
+          <Text {...tint(theme, BUCKET_COLOR[g.outcome])}>{formatGroup(g)}</Text>
         </Text>
       ))}
       {shown.length < groups.length ? (

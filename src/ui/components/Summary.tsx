@@ -16,7 +16,7 @@ export function Summary({ summary, maxGroups }: { summary: RunSummary; maxGroups
       {groups.map((g) => (
         <Text key={`${g.outcome}|${g.error.code}|${g.error.message}`} wrap="truncate">
           {'  '}
-          <Text {...tint(theme, BUCKET_COLOR[g.outcome])}>●</Text> {formatGroup(g)}
+          <Text {...tint(theme, BUCKET_COLOR[g.outcome])}>{formatGroup(g)}</Text>
         </Text>
       ))}
       {groups.length < summary.groups.length ? (
