@@ -1,0 +1,167 @@
+/**
+ * The `winrm` Transport: our own WS-Management (WinRS) client. open() connects and authenticates one keep-alive
+ * connection (NTLM with message encryption over HTTP, or NTLM/Basic over verified HTTPS); each exec() runs
+ * `powershell.exe ... -EncodedCommand <bootstrap>` in a fresh shell and streams the payload through stdin.
+ * See docs/transport-winrm.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../../util/errors.js';
+import {
+  type ConnectionSettings,
+  type ExecOptions,
+  type ExecResult,
+  type Invocation,
+  type OpenOptions,
+  type Session,
+  type Transport,
+  TransportError,
+  type WinrmSettings,
+} from '../types.js';
+import { WinrmChannel } from './http-channel.js';
+import { WinrsClient } from './winrs.js';
+
+export interface WinrmTransportOptions {
+  /**
+   * Where security warnings go (certificate verification switched off, cleanup that failed). Default: a Node
+   * process warning on stderr, so an opt-out of TLS verification is never silent.
+   */
+  onWarning?: (host: string, message: string) => void;
+  /** Budget for Signal + Delete after each command (default 15 s). */
+  cleanupMs?: number;
+}
+
+export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand'] as const;
+
+const DEFAULT_OPERATION_TIMEOUT_S = 20;
+const MAX_ENVELOPE_SIZE = 153600;
+const READ_MARGIN_MS = 10_000;
+
+function defaultWarning(host: string, message: string): void {
+  process.emitWarning(`${host}: ${message}`, { code: 'SVCFLEET_WINRM' });
+}
+
+export function createWinrmTransport(options: WinrmTransportOptions = {}): Transport {
+  const warn = options.onWarning ?? defaultWarning;
+  return {
+    kind: 'winrm',
+    async open(host: string, settings: ConnectionSettings, open: OpenOptions): Promise<Session> {
+      const w: WinrmSettings = settings.winrm ?? { scheme: 'http', auth: 'ntlm' };
+      const scheme = w.scheme ?? 'http';
+      const auth = w.auth ?? 'ntlm';
+      if (!settings.user) throw new InputError('WinRM needs a user name', { host, field: 'user' });
+      if (!settings.password) throw new InputError('WinRM needs a password', { host, field: 'password' });
+      if (auth === 'basic' && scheme === 'http' && !w.allowUnencryptedBasic) {
+        throw new InputError(
+          'Basic authentication over plain HTTP would send the password and every command in clear text; use scheme: https, ' +
+            'auth: ntlm (encrypted), or set winrm.allowUnencryptedBasic: true if you really mean it',
+          { host, field: 'winrm.auth' },
+        );
+      }
+      const verifyTls = w.certValidation !== 'ignore';
+      let ca: Buffer | undefined;
+      if (scheme === 'https' && w.caFile) {
+        try {
+          ca = await readFile(w.caFile);
+        } catch (err) {
+          throw new InputError(`cannot read the CA bundle: ${(err as Error).message}`, { host, field: 'winrm.caFile', file: w.caFile });
+        }
+      }
+      if (scheme === 'https' && !verifyTls) {
+        warn(host, 'TLS certificate verification is DISABLED (winrm.certValidation: ignore): the server is not authenticated and credentials can be intercepted');
+      }
+      if (scheme === 'http' && auth === 'basic') {
+        warn(host, 'Basic authentication over plain HTTP (winrm.allowUnencryptedBasic): password and payload travel in clear text');
+      }
+      const port = settings.port ?? (scheme === 'https' ? 5986 : 5985);
+      const path = w.path ?? '/wsman';
+      const channel = new WinrmChannel({
+        host: settings.address,
+        port,
+        scheme,
+        path,
+        auth,
+        user: settings.user,
+        password: settings.password,
+        ...(ca ? { ca } : {}),
+        verifyTls,
+        connectMs: open.deadlines.connectMs,
+        authMs: open.deadlines.authMs,
+      });
+      try {
+        await channel.open(open.signal);
+      } catch (err) {
+        channel.close();
+        throw err;
+      }
+      const urlHost = settings.address.includes(':') ? `[${settings.address}]` : settings.address;
+      const winrs = new WinrsClient(channel, {
+        endpoint: `${scheme}://${urlHost}:${port}${path}`,
+        operationTimeoutSeconds: w.operationTimeoutSeconds ?? DEFAULT_OPERATION_TIMEOUT_S,
+        maxEnvelopeSize: MAX_ENVELOPE_SIZE,
+        readMarginMs: READ_MARGIN_MS,
+        cleanupMs: options.cleanupMs ?? 15_000,
+        onWarning: (m) => warn(host, m),
+      });
+      return new WinrmSession(channel, winrs);
+    },
+  };
+}
+
+class WinrmSession implements Session {
+  readonly #channel: WinrmChannel;
+  readonly #winrs: WinrsClient;
+  /** One command at a time: the NTLM context lives on one connection and a Receive long-poll occupies it. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(channel: WinrmChannel, winrs: WinrsClient) {
+    this.#channel = channel;
+    this.#winrs = winrs;
+  }
+
+  /** Authentication handshakes done so far (1 after open; more when the connection had to be re-established). */
+  get handshakes(): number {
+    return this.#channel.handshakes;
+  }
+
+  exec(invocation: Invocation, options: ExecOptions): Promise<ExecResult> {
+    if (this.#closed) return Promise.reject(new TransportError('aborted', 'command', 'session is closed'));
+    const run = (): Promise<ExecResult> =>
+      this.#winrs.run({
+        command: 'powershell.exe',
+        args: [...POWERSHELL_ARGS, invocation.encodedCommand],
+        stdin: invocation.stdin,
+        commandMs: options.commandMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+      });
+    const p = this.#queue.then(run, run);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Run an arbitrary command line (diagnostics and conformance tests); exec() is what the engine uses. */
+  runCommand(command: string, args: readonly string[], options: ExecOptions & { stdin?: Buffer }): Promise<ExecResult> {
+    const run = (): Promise<ExecResult> =>
+      this.#winrs.run({
+        command,
+        args,
+        stdin: options.stdin ?? Buffer.alloc(0),
+        commandMs: options.commandMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    const p = this.#queue.then(run, run);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue;
+    this.#channel.close();
+  }
+}
+
+export type { WinrmSession };
