@@ -1,0 +1,40 @@
+# svcfleet lab: an emulated Windows Service Control Manager for Linux pwsh.
+#
+# Import it, select a host (env SVCFLEET_LAB_STATE, or Set-LabScmStateDir), and unmodified remote-engine scripts
+# written for Windows find sc.exe, icacls.exe, Get-CimInstance/Invoke-CimMethod (Win32_Service), the *-Service
+# cmdlets of Windows PowerShell 5.1, and HKLM:\SYSTEM\CurrentControlSet\Services\<name> in the registry cmdlets.
+# Facts come from shared/reference/windows-scm.md (cited as §n). Never load this on a real Windows host.
+#
+# Why the public commands are created as GLOBAL functions from text (below) rather than exported: functions
+# defined in a module run in the module's session state, so they would not see the caller's
+# $PSNativeCommandArgumentPassing or $ErrorActionPreference. Real cmdlets and native programs do; unbound global
+# functions do too, and they forward to the module's implementation.
+
+foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls') {
+    . ([IO.Path]::Combine($PSScriptRoot, 'parts', "$part.ps1"))
+}
+
+Export-ModuleMember -Function @(
+    'Set-LabScmStateDir', 'Get-LabStateDir', 'Invoke-LabScExe', 'Get-LabNativeArgv', 'Invoke-LabIcacls',
+    'Get-LabCimServices', 'Invoke-LabCimMethod', 'Invoke-LabRegistry', 'Test-LabServiceKeyPath',
+    'Get-LabServiceControllers', 'Invoke-LabServiceCmdlet', 'Split-LabArgs', 'Use-LabHost', 'Find-LabService',
+    'Update-LabStatus', 'Get-LabRegistryKeyName', 'ConvertTo-LabItemProperty', 'ConvertTo-LabRegistryKey',
+    'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage'
+)
+
+# Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.
+if ($env:SVCFLEET_LAB_STATE) { try { Set-LabScmStateDir -Path $env:SVCFLEET_LAB_STATE } catch { } }
+
+# Each function of parts/Wrappers.ps1 becomes an unbound global function (see above). The file is parsed, never run.
+$tokens = $null; $errors = $null
+$ast = [System.Management.Automation.Language.Parser]::ParseFile([IO.Path]::Combine($PSScriptRoot, 'parts', 'Wrappers.ps1'), [ref]$tokens, [ref]$errors)
+if ($errors.Count) { throw "svcfleet lab: parts/Wrappers.ps1 does not parse: $($errors[0])" }
+foreach ($fn in $ast.FindAll({ param($a) $a -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $false)) {
+    $body = $fn.Body.Extent.Text
+    Set-Item -Path "function:global:$($fn.Name)" -Value ([scriptblock]::Create($body.Substring(1, $body.Length - 2)))
+}
+$MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
+    foreach ($fn in $ast.FindAll({ param($a) $a -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $false)) {
+        Remove-Item -Path "function:global:$($fn.Name)" -ErrorAction SilentlyContinue
+    }
+}

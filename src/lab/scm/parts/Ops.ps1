@@ -1,0 +1,272 @@
+# The emulated SCM's operations, on a loaded host state, returning Win32 error codes. Every surface (sc.exe,
+# Win32_Service, *-Service cmdlets, the registry) goes through these, so they all agree.
+
+$script:LabMessages = @{
+    0    = 'The operation completed successfully.'
+    2    = 'The system cannot find the file specified.'
+    5    = 'Access is denied.'
+    87   = 'The parameter is incorrect.'
+    1051 = 'A stop control has been sent to a service that other running services are dependent on.'
+    1052 = 'The requested control is not valid for this service.'
+    1053 = 'The service did not respond to the start or control request in a timely fashion.'
+    1056 = 'An instance of the service is already running.'
+    1057 = 'The account name is invalid or does not exist, or the password is invalid for the account name specified.'
+    1058 = 'The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.'
+    1059 = 'Circular service dependency was specified.'
+    1060 = 'The specified service does not exist as an installed service.'
+    1061 = 'The service cannot accept control messages at this time.'
+    1062 = 'The service has not been started.'
+    1067 = 'The process terminated unexpectedly.'
+    1068 = 'The dependency service or group failed to start.'
+    1069 = 'The service did not start due to a logon failure.'
+    1072 = 'The specified service has been marked for deletion.'
+    1075 = 'The dependency service does not exist or has been marked for deletion.'
+    1078 = 'The name is already in use as either a service name or a service display name.'
+    1639 = 'Invalid command line argument. Consult the Windows Installer SDK for detailed command line help.'
+    1722 = 'The RPC server is unavailable.'
+}
+
+function Get-LabMessage { param([int]$Code) $m = $script:LabMessages[$Code]; if ($m) { $m } else { "Win32 error $Code." } }
+
+# LocalSystem, LocalService, NetworkService, virtual accounts and gMSAs need no password (reference §1.2 password=).
+function Test-LabBuiltinAccount {
+    param([string]$Account)
+    if ([string]::IsNullOrEmpty($Account)) { return $true }
+    $builtin = 'LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM', 'NT AUTHORITY\LocalService', 'NT AUTHORITY\LOCAL SERVICE',
+               'NT AUTHORITY\NetworkService', 'NT AUTHORITY\NETWORK SERVICE'
+    foreach ($b in $builtin) { if ([string]::Equals($b, $Account, [StringComparison]::OrdinalIgnoreCase)) { return $true } }
+    $Account.StartsWith('NT SERVICE\', [StringComparison]::OrdinalIgnoreCase) -or $Account.EndsWith('$')
+}
+
+function Test-LabLocalSystem { param([string]$Account) [string]::IsNullOrEmpty($Account) -or $Account -in @('LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM') }
+
+function Get-LabSha256 {
+    param([string]$Text)
+    $bytes = [Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($Text))
+    -join ($bytes | ForEach-Object { $_.ToString('x2') })
+}
+
+function Find-LabAccount {
+    param($State, [string]$Account)
+    if (-not $State.accounts) { return $null }
+    foreach ($k in $State.accounts.Keys) { if ([string]::Equals($k, $Account, [StringComparison]::OrdinalIgnoreCase)) { return $State.accounts[$k] } }
+    $null
+}
+
+# OpenService: the service must exist (1060) and the caller must have access (5). Faults apply here.
+function Open-LabService {
+    param($State, [string]$Name, [string]$Op, [string]$Subject = '')
+    $svc = Find-LabService -State $State -Name $Name
+    if (-not $svc) { return @{ code = 1060; api = 'OpenService' } }
+    if (Test-LabFault -State $State -Service $svc.name -Op $Op -Kinds 'no-such-service' -Subject $Subject) { return @{ code = 1060; api = 'OpenService' } }
+    if (Test-LabFault -State $State -Service $svc.name -Op $Op -Kinds 'access-denied' -Subject $Subject) { return @{ code = 5; api = 'OpenService' } }
+    Update-LabStatus -State $State -Svc $svc
+    @{ code = 0; svc = $svc }
+}
+
+# Registry values the SCM rewrites for each config field: an SCM write replaces a direct registry write.
+$script:LabFieldValues = @{
+    serviceType = @('Type'); startType = @('Start'); errorControl = @('ErrorControl'); binaryPath = @('ImagePath')
+    loadOrderGroup = @('Group'); dependencies = @('DependOnService', 'DependOnGroup'); account = @('ObjectName')
+    displayName = @('DisplayName'); description = @('Description'); delayedAutoStart = @('DelayedAutostart')
+    failure = @('FailureActions', 'FailureCommand', 'RebootMessage'); nonCrashFailures = @('FailureActionsOnNonCrashFailures')
+}
+
+function Clear-LabRegistryOverride {
+    param($Svc, [string]$Field)
+    foreach ($v in @($script:LabFieldValues[$Field])) {
+        if (-not $v) { continue }
+        if ($Svc.registry) { foreach ($k in @($Svc.registry.Keys)) { if ($k -ieq $v) { $Svc.registry.Remove($k) } } }
+        if ($Svc.registryDeleted) { $Svc.registryDeleted = @($Svc.registryDeleted | Where-Object { $_ -ine $v }) }
+    }
+}
+
+function Get-LabChangeSubject {
+    param([hashtable]$Change)
+    (@($Change.Keys | Sort-Object | Where-Object { $_ -ne 'password' } | ForEach-Object {
+        $v = $Change[$_]
+        if ($v -is [hashtable]) { $v = ($v | ConvertTo-Json -Compress -Depth 5) }
+        "$_=$(@($v) -join '/')"
+    }) -join "`n")
+}
+
+function Test-LabDependencyCycle {
+    param($State, [string]$Name, [string[]]$Deps)
+    $seen = @{}
+    $stack = [Collections.Generic.Stack[string]]::new()
+    foreach ($d in $Deps) { if (-not $d.StartsWith('+')) { $stack.Push($d) } }
+    while ($stack.Count) {
+        $d = $stack.Pop()
+        if ($d -ieq $Name) { return $true }
+        if ($seen[$d.ToLowerInvariant()]) { continue }
+        $seen[$d.ToLowerInvariant()] = $true
+        $s = Find-LabService -State $State -Name $d
+        if ($s) { foreach ($x in @($s.dependencies)) { if ($x -and -not $x.StartsWith('+')) { $stack.Push($x) } } }
+    }
+    $false
+}
+
+# ChangeServiceConfig (+ the ChangeServiceConfig2 levels sc.exe uses). $Change keys: serviceType, startType,
+# delayedAutoStart, errorControl, binaryPath, loadOrderGroup, dependencies, account, password, displayName,
+# description, failure (@{resetPeriod; rebootMessage; command; actions}), nonCrashFailures.
+# Takes effect per reference §5.1: stored at once (qc shows it); the running process keeps its command line,
+# environment and account until it restarts; DisplayName and Description are visible immediately.
+function Set-LabServiceConfig {
+    param($State, $Svc, [hashtable]$Change)
+    $subject = Get-LabChangeSubject -Change $Change
+    # ChangeServiceConfig returns ERROR_SERVICE_MARKED_FOR_DELETE (reference §1.5, S2).
+    if (Test-LabFault -State $State -Service $Svc.name -Op 'config' -Kinds 'marked-for-delete' -Subject $subject) { return 1072 }
+    $newType = if ($Change.ContainsKey('serviceType')) { [int]$Change.serviceType } else { [int]$Svc.serviceType }
+    $newAccount = if ($Change.ContainsKey('account')) { [string]$Change.account } else { [string]$Svc.account }
+    if ($Change.ContainsKey('serviceType') -and @(0x1, 0x2, 0x10, 0x20, 0x110, 0x120) -notcontains $newType) { return 87 }
+    # Interactive services must run as LocalSystem: ERROR_INVALID_PARAMETER (reference §1.2 type=, S15).
+    if (($newType -band 0x100) -and -not (Test-LabLocalSystem $newAccount)) { return 87 }
+    if ($Change.ContainsKey('startType')) {
+        if (@('boot', 'system', 'auto', 'demand', 'disabled') -notcontains $Change.startType) { return 87 }
+        if ($Change.startType -in 'boot', 'system' -and ($newType -band 0x30)) { return 87 }
+    }
+    if ($Change.ContainsKey('errorControl') -and @(0, 1, 2, 3) -notcontains [int]$Change.errorControl) { return 87 }
+    if ($Change.ContainsKey('binaryPath') -and [string]::IsNullOrWhiteSpace($Change.binaryPath)) { return 87 }
+    if ($Change.ContainsKey('account') -and -not (Test-LabBuiltinAccount $newAccount) -and -not (Find-LabAccount -State $State -Account $newAccount)) { return 1057 }
+    if ($Change.ContainsKey('dependencies')) {
+        if (Test-LabDependencyCycle -State $State -Name $Svc.name -Deps @($Change.dependencies)) { return 1059 }
+    }
+    if ($Change.ContainsKey('displayName')) {
+        if ($Change.displayName.Length -gt 256) { return 87 }
+        foreach ($o in $State.services.Values) {
+            if ($o -eq $Svc) { continue }
+            if ($o.name -ieq $Change.displayName -or $o.displayName -ieq $Change.displayName) { return 1078 }
+        }
+    }
+    foreach ($k in @($Change.Keys)) {
+        switch ($k) {
+            'password' { }
+            'failure' {
+                $f = $Change.failure
+                foreach ($fk in @($f.Keys)) { $Svc.failure[$fk] = $f[$fk] }
+                # Deleting all actions also resets the period to 0 (reference §9.3, SCManager CI test).
+                if ($f.ContainsKey('actions') -and @($f.actions).Count -eq 0) { $Svc.failure.resetPeriod = 0 }
+                $Svc.failureConfigured = $true
+            }
+            default { $Svc[$k] = $Change[$k] }
+        }
+        Clear-LabRegistryOverride -Svc $Svc -Field $k
+    }
+    if ($Change.ContainsKey('account')) {
+        if (Test-LabBuiltinAccount $newAccount) { $Svc.passwordSha256 = $null }
+    }
+    if ($Change.ContainsKey('password') -and $null -ne $Change.password -and -not (Test-LabBuiltinAccount $newAccount)) {
+        $Svc.passwordSha256 = Get-LabSha256 ([string]$Change.password)
+    }
+    0
+}
+
+function Get-LabRegistryOverride {
+    param($Svc, [string]$Value)
+    if (-not $Svc.registry) { return $null }
+    foreach ($k in $Svc.registry.Keys) { if ($k -ieq $Value) { return $Svc.registry[$k] } }
+    $null
+}
+
+function Get-LabDependents {
+    param($State, $Svc)
+    @($State.services.Values | Where-Object { $o = $_; @($o.dependencies) | Where-Object { $_ -ieq $Svc.name } })
+}
+
+# StartService. Returns a Win32 code; 0 means the process was created and the service is START_PENDING
+# (sc.exe start is asynchronous, reference §1.3).
+function Start-LabServiceCore {
+    param($State, $Svc, [int]$Depth = 0)
+    Update-LabStatus -State $State -Svc $Svc
+    $subject = [string]$Svc.binaryPath
+    $override = Get-LabRegistryOverride -Svc $Svc -Value 'ImagePath'
+    if ($override) { $subject = [string]$override.value }
+    if (Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'marked-for-delete' -Subject $subject) { return 1072 }
+    if ($Svc.status.state -ne 'stopped') { return 1056 }
+    # Disabled -> ERROR_SERVICE_DISABLED at StartService (reference §5.1 StartType row).
+    if ($Svc.startType -eq 'disabled') { return 1058 }
+    if ($Svc.virtual) { $Svc.status.state = 'running'; $Svc.status.win32ExitCode = 0; return 0 }
+    foreach ($d in @($Svc.dependencies)) {
+        if (-not $d -or $d.StartsWith('+')) { continue }
+        $ds = Find-LabService -State $State -Name $d
+        if (-not $ds) { return 1075 }
+        Update-LabStatus -State $State -Svc $ds
+        if ($ds.status.state -eq 'running') { continue }
+        if ($Depth -gt 16) { return 1068 }
+        $rc = Start-LabServiceCore -State $State -Svc $ds -Depth ($Depth + 1)
+        if ($rc -ne 0 -and $rc -ne 1056) { return 1068 }
+        if (-not (Wait-LabRunning -State $State -Svc $ds -TimeoutMs 10000)) { return 1068 }
+    }
+    # A registry write to ImagePath is picked up at the next start (reference §5.2, S32: the weak-permissions
+    # privilege escalation); the SCM record follows it.
+    if ($override) { $Svc.binaryPath = [string]$override.value; $Svc.registry.Remove('ImagePath') }
+    $image = Resolve-LabImage -State $State -CommandLine ([string]$Svc.binaryPath)
+    if (-not $image) { return 2 }
+    if (-not (Test-LabBuiltinAccount $Svc.account)) {
+        if (Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'logon-failure' -Subject $subject) { return 1069 }
+        $acct = Find-LabAccount -State $State -Account $Svc.account
+        if (-not $acct -or $acct.passwordSha256 -ne $Svc.passwordSha256) { return 1069 }
+    }
+    $hang = [bool](Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'start-timeout' -Subject $subject)
+    $crash = Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'crash-after-start' -Subject $subject
+    $crashMs = 0
+    if ($crash) { $crashMs = if ($crash.afterMs) { [int]$crash.afterMs } else { 500 } }
+    # The Environment value is read when the process is created (reference §4, §5.1 "Environment (registry only)").
+    $envValue = Get-LabRegistryOverride -Svc $Svc -Value 'Environment'
+    $envList = if ($envValue -and $envValue.kind -eq 'MultiString') { @($envValue.value) } else { @() }
+    $Svc.status = Start-LabProcess -State $State -Svc $Svc -ServiceArgs $image.args -Environment $envList -CrashAfterMs $crashMs -Hang:$hang
+    $Svc.status.hang = $hang
+    $Svc.status.commandLine = [string]$Svc.binaryPath
+    $Svc.status.account = [string]$Svc.account
+    0
+}
+
+function Wait-LabRunning {
+    param($State, $Svc, [int]$TimeoutMs)
+    $until = (Get-LabNowMs) + $TimeoutMs
+    while ($true) {
+        Update-LabStatus -State $State -Svc $Svc
+        if ($Svc.status.state -eq 'running') { return $true }
+        if ($Svc.status.state -eq 'stopped' -or (Get-LabNowMs) -gt $until) { return $false }
+        Start-Sleep -Milliseconds 20
+    }
+}
+
+# ControlService(SERVICE_CONTROL_STOP). Asynchronous: 0 leaves the service STOP_PENDING (reference §1.3).
+function Stop-LabServiceCore {
+    param($State, $Svc)
+    Update-LabStatus -State $State -Svc $Svc
+    if ($Svc.status.state -eq 'stopped') { return 1062 }
+    if ($Svc.status.state -ne 'running') { return 1061 }
+    if ($Svc.virtual -and -not $Svc.stoppable) { return 1052 }
+    foreach ($d in Get-LabDependents -State $State -Svc $Svc) {
+        Update-LabStatus -State $State -Svc $d
+        if ($d.status.state -ne 'stopped') { return 1051 }
+    }
+    if ($Svc.virtual) { $Svc.status.state = 'stopped'; return 0 }
+    $Svc.status.stopRequested = $true
+    $Svc.status.state = 'stop-pending'
+    if (Test-LabFault -State $State -Service $Svc.name -Op 'stop' -Kinds 'stuck-stop-pending' -Subject ([string]$Svc.binaryPath)) {
+        # The service never acknowledges the stop; only killing its process (Stop-Process) ends it.
+        return 0
+    }
+    Stop-LabProcess -Status $Svc.status
+    0
+}
+
+# Poll (outside the lock) until the service leaves a pending state or $TimeoutMs passes. Returns the state.
+function Wait-LabServiceState {
+    param([string]$Name, [string[]]$Until, [int]$TimeoutMs = 30000)
+    $end = (Get-LabNowMs) + $TimeoutMs
+    while ($true) {
+        $state = Use-LabHost -Body {
+            param($h)
+            $s = Find-LabService -State $h -Name $Name
+            if (-not $s) { return 'missing' }
+            Update-LabStatus -State $h -Svc $s
+            $s.status.state
+        }
+        if ($Until -contains $state -or $state -eq 'missing' -or (Get-LabNowMs) -gt $end) { return $state }
+        Start-Sleep -Milliseconds 25
+    }
+}

@@ -1,0 +1,167 @@
+# Windows command lines and the service processes behind them.
+# The same rules exist in TypeScript (src/lab/scm/cmdline.ts) for hosts created from Node; both are tested against
+# the vectors in test/lab-scm/fixtures/cmdline-vectors.json.
+
+# CommandLineToArgvW rules for every argument after argv[0] (reference §6 "use the CommandLineToArgvW rules"):
+# whitespace separates; 2n backslashes + quote -> n backslashes and a quote toggle; 2n+1 backslashes + quote ->
+# n backslashes and a literal quote; other backslashes are literal; inside quotes "" is a literal quote.
+function Split-LabArgs {
+    param([string]$Text)
+    $out = [Collections.Generic.List[string]]::new()
+    if ($null -eq $Text) { return , $out.ToArray() }
+    $i = 0; $n = $Text.Length
+    while ($true) {
+        while ($i -lt $n -and ($Text[$i] -eq ' ' -or $Text[$i] -eq "`t")) { $i++ }
+        if ($i -ge $n) { break }
+        $sb = [Text.StringBuilder]::new(); $inQ = $false
+        while ($i -lt $n) {
+            $c = $Text[$i]
+            if (($c -eq ' ' -or $c -eq "`t") -and -not $inQ) { break }
+            if ($c -eq '\') {
+                $bs = 0
+                while ($i -lt $n -and $Text[$i] -eq '\') { $bs++; $i++ }
+                if ($i -lt $n -and $Text[$i] -eq '"') {
+                    [void]$sb.Append([char]'\', [int][Math]::Floor($bs / 2))
+                    if ($bs % 2 -eq 1) { [void]$sb.Append('"'); $i++ }
+                } else { [void]$sb.Append([char]'\', $bs) }
+                continue
+            }
+            if ($c -eq '"') {
+                if ($inQ -and $i + 1 -lt $n -and $Text[$i + 1] -eq '"') { [void]$sb.Append('"'); $i += 2; continue }
+                $inQ = -not $inQ; $i++; continue
+            }
+            [void]$sb.Append($c); $i++
+        }
+        $out.Add($sb.ToString())
+    }
+    , $out.ToArray()
+}
+
+function Test-LabInstalledFile {
+    param($State, [string]$Path)
+    foreach ($f in @($State.installedFiles)) { if ([string]::Equals([string]$f, $Path, [StringComparison]::OrdinalIgnoreCase)) { return $true } }
+    $false
+}
+
+# Resolve the executable of a binary path the way CreateProcess does (reference §6, CWE-428): a quoted exe is
+# taken up to the closing quote; an unquoted one with spaces is tried prefix by prefix ("C:\Program.exe",
+# "C:\Program Files\A.exe", ...), appending ".exe" when the candidate has no extension. Returns
+# @{ exe; args } where args are what the program's own runtime sees (CommandLineToArgvW of the whole line minus
+# argv[0]), or $null when no candidate is an installed file (StartService then fails with 2).
+function Resolve-LabImage {
+    param($State, [string]$CommandLine)
+    $line = $CommandLine.TrimStart(' ', "`t")
+    $candidates = @()
+    if ($line.StartsWith('"')) {
+        $end = $line.IndexOf('"', 1)
+        $exe = if ($end -lt 0) { $line.Substring(1) } else { $line.Substring(1, $end - 1) }
+        $candidates = @($exe)
+        $rest = if ($end -lt 0) { '' } else { $line.Substring($end + 1) }
+        $args0 = Split-LabArgs $rest
+    } else {
+        $parts = $line -split '[ \t]+'
+        for ($k = 1; $k -le $parts.Count; $k++) {
+            $cand = ($parts[0..($k - 1)] -join ' ')
+            if (-not [IO.Path]::GetExtension(($cand -split '\\')[-1])) { $cand += '.exe' }
+            $candidates += $cand
+        }
+        $all = Split-LabArgs $line
+        $args0 = if ($all.Count -gt 1) { $all[1..($all.Count - 1)] } else { @() }
+    }
+    foreach ($c in $candidates) {
+        if (Test-LabInstalledFile -State $State -Path $c) { return @{ exe = $c; args = @($args0) } }
+    }
+    $null
+}
+
+function Get-LabNodePath {
+    if ($env:SVCFLEET_LAB_NODE) { return $env:SVCFLEET_LAB_NODE }
+    $cmd = Get-Command -Name node -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $cmd) { throw 'svcfleet lab: node is not on PATH (needed to run the lab service program)' }
+    $cmd.Source
+}
+
+# Start the lab service program for one service: detached in its own session (setsid) so that killing the
+# PowerShell that started it (a runner abort) does not kill the service, stdout/stderr appended to its log,
+# environment = inherited + the service's Environment value. Returns the status record for START_PENDING.
+function Start-LabProcess {
+    param($State, $Svc, [string[]]$ServiceArgs, [string[]]$Environment, [int]$CrashAfterMs = 0, [switch]$Hang)
+    $dir = Get-LabStateDir
+    $logs = [IO.Path]::Combine($dir, 'logs'); $run = [IO.Path]::Combine($dir, 'run')
+    [void][IO.Directory]::CreateDirectory($logs); [void][IO.Directory]::CreateDirectory($run)
+    $stamp = Get-LabNowMs
+    $base = [IO.Path]::Combine($run, "$(ConvertTo-LabFileName $Svc.name)-$stamp")
+    $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
+    $psi.UseShellExecute = $false
+    foreach ($a in @('-c', 'exec "$@" >>"$SVCFLEET_LAB_LOG" 2>&1 </dev/null', 'sh', 'setsid', (Get-LabNodePath),
+            [IO.Path]::Combine($PSScriptRoot, '..', 'svcprogram.mjs'))) { $psi.ArgumentList.Add($a) }
+    foreach ($a in $ServiceArgs) { $psi.ArgumentList.Add($a) }
+    foreach ($e in @($Environment)) {
+        $eq = ([string]$e).IndexOf('=')
+        if ($eq -gt 0) { $psi.Environment[$e.Substring(0, $eq)] = $e.Substring($eq + 1) }
+    }
+    $psi.Environment['SVCFLEET_LAB_LOG'] = [IO.Path]::Combine($logs, "$(ConvertTo-LabFileName $Svc.name).log")
+    $psi.Environment['SVCFLEET_LAB_READY_FILE'] = "$base.ready"
+    $psi.Environment['SVCFLEET_LAB_EXIT_FILE'] = "$base.exit"
+    $psi.Environment['SVCFLEET_LAB_SERVICE'] = $Svc.name
+    if ($Hang) { $psi.Environment['SVCFLEET_LAB_HANG'] = '1' } else { [void]$psi.Environment.Remove('SVCFLEET_LAB_HANG') }
+    if ($CrashAfterMs -gt 0) { $psi.Environment['SVCFLEET_LAB_CRASH_AFTER_MS'] = "$CrashAfterMs" } else { [void]$psi.Environment.Remove('SVCFLEET_LAB_CRASH_AFTER_MS') }
+    $p = [Diagnostics.Process]::Start($psi)
+    $procId = $p.Id
+    $p.Dispose()
+    @{
+        state = 'start-pending'; pid = $procId; procStart = (Get-LabProcStart -ProcessId $procId)
+        win32ExitCode = 0; serviceExitCode = 0; startedAt = $stamp
+        deadline = $stamp + [long]$State.startTimeoutMs
+        readyFile = "$base.ready"; exitFile = "$base.exit"; stopRequested = $false
+        args = @($ServiceArgs); environment = @($Environment)
+    }
+}
+
+function ConvertTo-LabFileName { param([string]$Name) ($Name -replace '[^A-Za-z0-9_.-]', '_') }
+
+function Stop-LabProcess {
+    param($Status, [switch]$Kill)
+    if (-not (Test-LabProcessAlive -ProcessId $Status.pid -ProcStart $Status.procStart)) { return }
+    $sig = if ($Kill) { 'KILL' } else { 'TERM' }
+    # kill(1) rather than Process.Kill: the service is not our child in spawn mode, and TERM lets it exit cleanly.
+    & /bin/kill "-$sig" "$($Status.pid)" 2>$null
+}
+
+# Lazy status refresh: there is no SCM daemon, so every call that looks at a service first folds in what its
+# process did since (became ready, died, overran the start timeout).
+function Update-LabStatus {
+    param($State, $Svc)
+    $st = $Svc.status
+    if ($Svc.virtual -or -not $st) { return }
+    $alive = $false
+    if ($st.state -ne 'stopped') { $alive = Test-LabProcessAlive -ProcessId $st.pid -ProcStart $st.procStart }
+    switch ($st.state) {
+        'start-pending' {
+            if (-not $alive) { Set-LabStopped -Svc $Svc -Died }
+            elseif ([IO.File]::Exists($st.readyFile)) { $st.state = 'running' }
+            elseif ((Get-LabNowMs) -gt [long]$st.deadline) {
+                # The service never reported RUNNING in time: ERROR_SERVICE_REQUEST_TIMEOUT (1053, reference §1.5).
+                Stop-LabProcess -Status $st -Kill
+                Set-LabStopped -Svc $Svc -Win32ExitCode 1053
+            }
+        }
+        'running' { if (-not $alive) { Set-LabStopped -Svc $Svc -Died } }
+        'stop-pending' { if (-not $alive) { Set-LabStopped -Svc $Svc } }
+    }
+}
+
+function Set-LabStopped {
+    param($Svc, [switch]$Died, [int]$Win32ExitCode = 0)
+    $st = $Svc.status
+    $code = 0
+    if ($st.exitFile -and [IO.File]::Exists($st.exitFile)) { [int]::TryParse([IO.File]::ReadAllText($st.exitFile).Trim(), [ref]$code) | Out-Null }
+    if ($Died -and -not $st.stopRequested) {
+        # A process that exits on its own is reported as ERROR_PROCESS_ABORTED (1067); the lab puts the process
+        # exit code in SERVICE_EXIT_CODE so a failed start can be diagnosed (2 = rejected flag).
+        $st.win32ExitCode = 1067; $st.serviceExitCode = $code
+    } else {
+        $st.win32ExitCode = $Win32ExitCode; $st.serviceExitCode = 0
+    }
+    $st.state = 'stopped'; $st.pid = 0; $st.procStart = $null; $st.stopRequested = $false
+}

@@ -1,0 +1,143 @@
+# Host state: one JSON file per emulated host (<state>/host.json), read-modify-written under a lock file so
+# that concurrent calls against one host (several runspaces, the TypeScript side) never lose an update.
+# The format is shared with src/lab/scm/state.ts (TypeScript reads and creates it); keep both in step.
+
+$script:LabStateDir = $null
+
+function Set-LabScmStateDir {
+    param([Parameter(Mandatory)][string]$Path)
+    $full = [IO.Path]::GetFullPath($Path)
+    if (-not [IO.File]::Exists([IO.Path]::Combine($full, 'host.json'))) {
+        throw "svcfleet lab: '$full' is not an emulated host state directory (no host.json); create it with initLabHost or 'svcfleet lab host init'"
+    }
+    $script:LabStateDir = $full
+    # %ProgramData% of the emulated host lives inside its state dir, so backups written by the remote engine land
+    # there (and nowhere else on this machine).
+    $pd = [IO.Path]::Combine($full, 'fs', 'ProgramData')
+    [void][IO.Directory]::CreateDirectory($pd)
+    $env:ProgramData = $pd
+    $env:ALLUSERSPROFILE = $pd
+    $env:SVCFLEET_LAB_STATE = $full
+}
+
+function Get-LabStateDir {
+    if (-not $script:LabStateDir) {
+        if ($env:SVCFLEET_LAB_STATE) { Set-LabScmStateDir -Path $env:SVCFLEET_LAB_STATE }
+        else { throw 'svcfleet lab: no emulated host selected (set SVCFLEET_LAB_STATE or call Set-LabScmStateDir)' }
+    }
+    $script:LabStateDir
+}
+
+function Get-LabNowMs { [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }
+
+# --- process identity on Linux (/proc): a PID plus its start time, so a recycled PID is never mistaken ---
+function Get-LabProcStart {
+    param([long]$ProcessId)
+    if ($ProcessId -le 0) { return $null }
+    try { $stat = [IO.File]::ReadAllText("/proc/$ProcessId/stat") } catch { return $null }
+    $rest = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+    # rest[0] is field 3 (state); field 22 (starttime) is rest[19]
+    if ($rest[0] -eq 'Z' -or $rest[0] -eq 'X') { return $null }
+    [long]$rest[19]
+}
+
+function Test-LabProcessAlive {
+    param([long]$ProcessId, $ProcStart)
+    $s = Get-LabProcStart -ProcessId $ProcessId
+    if ($null -eq $s) { return $false }
+    if ($null -ne $ProcStart -and [long]$ProcStart -ne $s) { return $false }
+    $true
+}
+
+# --- lock: O_CREAT|O_EXCL on host.lock holding the owner's PID; a lock whose owner is dead is broken ---
+function Enter-LabLock {
+    $dir = Get-LabStateDir
+    $lock = [IO.Path]::Combine($dir, 'host.lock')
+    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+    while ($true) {
+        try {
+            $fs = [IO.FileStream]::new($lock, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::Read)
+            $bytes = [Text.Encoding]::ASCII.GetBytes("$PID")
+            $fs.Write($bytes, 0, $bytes.Length); $fs.Dispose()
+            return $lock
+        } catch [IO.IOException] {
+            $owner = $null
+            try { $owner = [IO.File]::ReadAllText($lock).Trim() } catch { }
+            $age = 0
+            try { $age = ([DateTime]::UtcNow - [IO.File]::GetLastWriteTimeUtc($lock)).TotalMilliseconds } catch { }
+            $stale = ($owner -match '^\d+$' -and -not (Test-LabProcessAlive -ProcessId ([long]$owner))) -or
+                     ([string]::IsNullOrEmpty($owner) -and $age -gt 2000) -or ($age -gt 30000)
+            if ($stale) { try { [IO.File]::Delete($lock) } catch { }; continue }
+            if ([DateTime]::UtcNow -gt $deadline) { throw "svcfleet lab: timed out waiting for the host lock $lock (owner $owner)" }
+            Start-Sleep -Milliseconds 5
+        }
+    }
+}
+
+function Exit-LabLock { param([string]$Lock) try { [IO.File]::Delete($Lock) } catch { } }
+
+function Read-LabHostState {
+    $path = [IO.Path]::Combine((Get-LabStateDir), 'host.json')
+    [IO.File]::ReadAllText($path) | ConvertFrom-Json -AsHashtable
+}
+
+function Write-LabHostState {
+    param($State)
+    $dir = Get-LabStateDir
+    $path = [IO.Path]::Combine($dir, 'host.json')
+    $tmp = "$path.$PID.tmp"
+    [IO.File]::WriteAllText($tmp, ($State | ConvertTo-Json -Depth 30), [Text.UTF8Encoding]::new($false))
+    [IO.File]::Move($tmp, $path, $true)
+}
+
+# Run $Body with the host state locked; $Body receives the state and returns a result. The state is written back
+# after $Body (it may have refreshed statuses or counted fault triggers even when the operation failed).
+function Use-LabHost {
+    param([Parameter(Mandatory)][scriptblock]$Body, [switch]$ReadOnly)
+    $lock = Enter-LabLock
+    try {
+        $h = Read-LabHostState
+        $result = & $Body $h
+        if (-not $ReadOnly) { Write-LabHostState -State $h }
+        , $result
+    } finally { Exit-LabLock -Lock $lock }
+}
+
+# Service names are case-insensitive on Windows; the key in `services` keeps the registered spelling.
+function Find-LabService {
+    param($State, [string]$Name)
+    if ([string]::IsNullOrEmpty($Name)) { return $null }
+    foreach ($k in $State.services.Keys) { if ([string]::Equals($k, $Name, [StringComparison]::OrdinalIgnoreCase)) { return $State.services[$k] } }
+    $null
+}
+
+# --- faults (see docs/lab.md): {kind, service?, ops?, contains?, nth?, times?, afterMs?, calls, fired} ---
+$script:LabFaultDefaultOps = @{
+    'access-denied'      = @('config', 'start', 'stop', 'registry-write')
+    'no-such-service'    = @('query', 'config', 'start', 'stop', 'registry-read', 'registry-write')
+    'marked-for-delete'  = @('config', 'start')
+    'start-timeout'      = @('start')
+    'logon-failure'      = @('start')
+    'crash-after-start'  = @('start')
+    'stuck-stop-pending' = @('stop')
+}
+
+# Returns the first fault of one of $Kinds that fires for this call (counting the call), else $null.
+function Test-LabFault {
+    param($State, [string]$Service, [string]$Op, [string[]]$Kinds, [string]$Subject = '')
+    if (-not $State.faults) { return $null }
+    foreach ($f in $State.faults) {
+        if ($Kinds -notcontains $f.kind) { continue }
+        if ($f.service -and -not [string]::Equals($f.service, $Service, [StringComparison]::OrdinalIgnoreCase)) { continue }
+        $ops = if ($f.ops) { @($f.ops) } else { $script:LabFaultDefaultOps[$f.kind] }
+        if ($ops -notcontains $Op) { continue }
+        if ($f.contains -and ([string]$Subject).IndexOf([string]$f.contains, [StringComparison]::OrdinalIgnoreCase) -lt 0) { continue }
+        $f.calls = 1 + [int]$f.calls
+        $nth = if ($f.nth) { [int]$f.nth } else { 1 }
+        if ($f.calls -lt $nth) { continue }
+        if ($f.times -and [int]$f.fired -ge [int]$f.times) { continue }
+        $f.fired = 1 + [int]$f.fired
+        return $f
+    }
+    $null
+}

@@ -1,0 +1,272 @@
+# The public surface of the emulated host. NOT dot-sourced: EmulatedScm.psm1 parses this file and turns each
+# function body into an unbound GLOBAL function, so each sees its caller's preference variables (like a real
+# cmdlet or native program would) and forwards to the module (EmulatedScm\...).
+
+function sc.exe {
+    # A native program: arguments go through one Windows command line (parts/Native.ps1), output is lines on
+    # stdout, the Win32 code lands in $LASTEXITCODE (reference §1.5).
+    $__argv = EmulatedScm\Get-LabNativeArgv -Arguments $args -Mode $PSNativeCommandArgumentPassing
+    $__r = EmulatedScm\Invoke-LabScExe -Argv $__argv
+    $global:LASTEXITCODE = $__r.exit
+    foreach ($__l in $__r.lines) { $__l }
+}
+
+function icacls.exe {
+    $__argv = EmulatedScm\Get-LabNativeArgv -Arguments $args -Mode $PSNativeCommandArgumentPassing
+    $__r = EmulatedScm\Invoke-LabIcacls -Argv $__argv
+    $global:LASTEXITCODE = $__r.exit
+    foreach ($__l in $__r.lines) { $__l }
+}
+
+function Get-CimInstance {
+    [CmdletBinding(DefaultParameterSetName = 'ClassNameComputerSet')]
+    param(
+        [Parameter(ParameterSetName = 'ClassNameComputerSet', Mandatory, Position = 0)][string]$ClassName,
+        [Parameter(ParameterSetName = 'ClassNameComputerSet')][string]$Filter,
+        [Parameter(ParameterSetName = 'QueryComputerSet', Mandatory)][string]$Query,
+        [string]$QueryDialect, [string]$Namespace, [string[]]$Property, [string[]]$ComputerName,
+        [switch]$KeyOnly, [switch]$Shallow, [uint32]$OperationTimeoutSec, $CimSession
+    )
+    try {
+        EmulatedScm\Get-LabCimServices -ClassName $ClassName -Filter $Filter -Query $Query
+    } catch {
+        $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand', 'InvalidType', $ClassName))
+    }
+}
+
+function Invoke-CimMethod {
+    [CmdletBinding(DefaultParameterSetName = 'CimInstanceComputerSet')]
+    param(
+        [Parameter(ParameterSetName = 'CimInstanceComputerSet', Mandatory, ValueFromPipeline)][Alias('CimInstance')]$InputObject,
+        [Parameter(ParameterSetName = 'QueryComputerSet', Mandatory)][string]$Query,
+        [Parameter(ParameterSetName = 'ClassNameComputerSet', Mandatory)][string]$ClassName,
+        [Parameter(Mandatory, Position = 1)][Alias('Name')][string]$MethodName,
+        [Parameter(Position = 2)][System.Collections.IDictionary]$Arguments,
+        [string]$QueryDialect, [string]$Namespace, [string[]]$ComputerName, [uint32]$OperationTimeoutSec, $CimSession
+    )
+    process {
+        $__targets = @()
+        if ($PSCmdlet.ParameterSetName -eq 'QueryComputerSet') { $__targets = @(EmulatedScm\Get-LabCimServices -Query $Query | ForEach-Object Name) }
+        elseif ($PSCmdlet.ParameterSetName -eq 'ClassNameComputerSet') {
+            $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([InvalidOperationException]::new("Win32_Service.$MethodName is not a static method (svcfleet lab)"), 'HRESULT 0x80041055', 'InvalidOperation', $ClassName)); return
+        } else { $__targets = @($InputObject.Name) }
+        foreach ($__t in $__targets) {
+            try { $__rv = EmulatedScm\Invoke-LabCimMethod -Name $__t -MethodName $MethodName -Arguments $Arguments }
+            catch { $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'HRESULT 0x80041008,Microsoft.Management.Infrastructure.CimCmdlets.InvokeCimMethodCommand', 'InvalidArgument', $__t)); continue }
+            if ($__rv -lt 0) {
+                $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([InvalidOperationException]::new('Not found '), 'HRESULT 0x80041002,Microsoft.Management.Infrastructure.CimCmdlets.InvokeCimMethodCommand', 'ObjectNotFound', $__t)); continue
+            }
+            $__o = [pscustomobject]@{ ReturnValue = [uint32]$__rv; PSComputerName = $null }
+            $__o.PSObject.TypeNames.Insert(0, "Microsoft.Management.Infrastructure.CimMethodResult#Win32_Service#$MethodName")
+            $__o
+        }
+    }
+}
+
+function Set-CimInstance {
+    # Every Win32_Service property except State is read-only (reference §2, S8; S23a: "read-only" error).
+    [CmdletBinding(SupportsShouldProcess)]
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)]$InputObject,
+        [System.Collections.IDictionary]$Property, [switch]$PassThru, [string[]]$ComputerName, [uint32]$OperationTimeoutSec
+    )
+    process {
+        $__name = if ($Property -and $Property.Count) { @($Property.Keys)[0] } else { 'Description' }
+        $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                [InvalidOperationException]::new("Property '$__name' is read-only. Win32_Service cannot be modified with Set-CimInstance; use its Change() method or the SCM (svcfleet lab)."),
+                'HRESULT 0x80041024,Microsoft.Management.Infrastructure.CimCmdlets.SetCimInstanceCommand', 'NotImplemented', $InputObject))
+    }
+}
+
+function Get-ItemProperty {
+    [CmdletBinding(DefaultParameterSetName = 'Path')]
+    param(
+        [Parameter(ParameterSetName = 'Path', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'LiteralPath', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [Parameter(Position = 1)][Alias('PSProperty')][string[]]$Name,
+        [string]$Filter, [string[]]$Include, [string[]]$Exclude, [pscredential]$Credential
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\Get-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Get-ItemProperty -Path $__p @__bp }
+                continue
+            }
+            $__r = EmulatedScm\Invoke-LabRegistry -Op 'get-values' -Path $__p -Literal:$__lit
+            if (-not $__r.ok) { EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result $__r -Path $__p -Command 'GetItemPropertyCommand'; continue }
+            foreach ($__it in $__r.items) {
+                if ($Name) {
+                    foreach ($__n in $Name) {
+                        if (-not ($__it.values.Keys | Where-Object { $_ -ieq $__n })) {
+                            EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result @{ error = @{ kind = 'NoProperty'; message = "Property $__n does not exist at path $(EmulatedScm\Get-LabRegistryKeyName $__it.service)." } } -Path $__p -Command 'GetItemPropertyCommand'
+                        }
+                    }
+                    if (-not ($__it.values.Keys | Where-Object { $__k = $_; $Name | Where-Object { $_ -ieq $__k } })) { continue }
+                }
+                EmulatedScm\ConvertTo-LabItemProperty -Service $__it.service -Values $__it.values -Names $Name
+            }
+        }
+    }
+}
+
+function Get-ItemPropertyValue {
+    [CmdletBinding(DefaultParameterSetName = 'Path')]
+    param(
+        [Parameter(ParameterSetName = 'Path', Position = 0, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'LiteralPath', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [Parameter(Mandatory, Position = 1)][Alias('PSProperty')][string[]]$Name,
+        [string]$Filter, [string[]]$Include, [string[]]$Exclude, [pscredential]$Credential
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\Get-ItemPropertyValue -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Get-ItemPropertyValue -Path $__p @__bp }
+                continue
+            }
+            $__r = EmulatedScm\Invoke-LabRegistry -Op 'get-values' -Path $__p -Literal:$__lit
+            if (-not $__r.ok) { EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result $__r -Path $__p -Command 'GetItemPropertyValueCommand'; continue }
+            foreach ($__it in $__r.items) {
+                foreach ($__n in $Name) {
+                    $__k = $__it.values.Keys | Where-Object { $_ -ieq $__n } | Select-Object -First 1
+                    if (-not $__k) {
+                        EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result @{ error = @{ kind = 'NoProperty'; message = "Property $__n does not exist at path $(EmulatedScm\Get-LabRegistryKeyName $__it.service)." } } -Path $__p -Command 'GetItemPropertyValueCommand'
+                        continue
+                    }
+                    EmulatedScm\ConvertTo-LabRegistryClr $__it.values[$__k]
+                }
+            }
+        }
+    }
+}
+
+function Get-Item {
+    [CmdletBinding(DefaultParameterSetName = 'Path')]
+    param(
+        [Parameter(ParameterSetName = 'Path', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'LiteralPath', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [string]$Filter, [string[]]$Include, [string[]]$Exclude, [switch]$Force, [pscredential]$Credential, [string[]]$Stream
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\Get-Item -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Get-Item -Path $__p @__bp }
+                continue
+            }
+            $__r = EmulatedScm\Invoke-LabRegistry -Op 'get-values' -Path $__p -Literal:$__lit
+            if (-not $__r.ok) { EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result $__r -Path $__p -Command 'GetItemCommand'; continue }
+            foreach ($__it in $__r.items) { EmulatedScm\ConvertTo-LabRegistryKey -Service $__it.service -Values $__it.values }
+        }
+    }
+}
+
+function Test-Path {
+    [CmdletBinding(DefaultParameterSetName = 'Path')]
+    param(
+        [Parameter(ParameterSetName = 'Path', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][AllowEmptyString()][AllowNull()][string[]]$Path,
+        [Parameter(ParameterSetName = 'LiteralPath', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][AllowEmptyString()][AllowNull()][string[]]$LiteralPath,
+        [string]$Filter, [string[]]$Include, [string[]]$Exclude,
+        [Microsoft.PowerShell.Commands.TestPathType]$PathType = 'Any', [switch]$IsValid, [pscredential]$Credential,
+        [datetime]$OlderThan, [datetime]$NewerThan
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\Test-Path -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Test-Path -Path $__p @__bp }
+                continue
+            }
+            if ($IsValid) { $true; continue }
+            $__r = EmulatedScm\Invoke-LabRegistry -Op 'test' -Path $__p -Literal:$__lit
+            $__r.ok -and $PathType -ne 'Leaf'
+        }
+    }
+}
+
+function Set-ItemProperty {
+    [CmdletBinding(DefaultParameterSetName = 'propertyValuePathSet', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'propertyValuePathSet', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'propertyValueLiteralPathSet', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName)][Alias('PSProperty')][string]$Name,
+        [Parameter(Position = 2, ValueFromPipelineByPropertyName)][AllowNull()]$Value,
+        [Microsoft.Win32.RegistryValueKind]$Type, [switch]$PassThru, [switch]$Force,
+        [string]$Filter, [string[]]$Include, [string[]]$Exclude, [pscredential]$Credential
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'propertyValueLiteralPathSet'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\Set-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Set-ItemProperty -Path $__p @__bp }
+                continue
+            }
+            if (-not $PSCmdlet.ShouldProcess($__p, 'Set Property')) { continue }
+            $__kind = if ($PSBoundParameters.ContainsKey('Type')) { [string]$Type } else { '' }
+            $__r = EmulatedScm\Invoke-LabRegistry -Op 'set' -Path $__p -Literal:$__lit -Name $Name -Value $Value -Kind $__kind
+            if (-not $__r.ok) { EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result $__r -Path $__p -Command 'SetItemPropertyCommand'; continue }
+            if ($PassThru) { foreach ($__it in $__r.items) { EmulatedScm\ConvertTo-LabItemProperty -Service $__it.service -Values $__it.values -Names $__it.name } }
+        }
+    }
+}
+
+function New-ItemProperty {
+    [CmdletBinding(DefaultParameterSetName = 'Path', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'Path', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'LiteralPath', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName)][Alias('PSProperty')][string]$Name,
+        [Parameter(ValueFromPipelineByPropertyName)][Alias('Type')][string]$PropertyType,
+        [Parameter(ValueFromPipelineByPropertyName)][AllowNull()]$Value,
+        [switch]$Force, [string]$Filter, [string[]]$Include, [string[]]$Exclude, [pscredential]$Credential
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\New-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\New-ItemProperty -Path $__p @__bp }
+                continue
+            }
+            if (-not $PSCmdlet.ShouldProcess($__p, 'New Property')) { continue }
+            $__kind = ''
+            if ($PropertyType) {
+                $__kind = [string]([Microsoft.Win32.RegistryValueKind]$PropertyType)
+            }
+            $__r = EmulatedScm\Invoke-LabRegistry -Op 'new' -Path $__p -Literal:$__lit -Name $Name -Value $Value -Kind $__kind -Force:$Force
+            if (-not $__r.ok) { EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result $__r -Path $__p -Command 'NewItemPropertyCommand'; continue }
+            foreach ($__it in $__r.items) { EmulatedScm\ConvertTo-LabItemProperty -Service $__it.service -Values $__it.values -Names $__it.name }
+        }
+    }
+}
+
+function Remove-ItemProperty {
+    [CmdletBinding(DefaultParameterSetName = 'Path', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'Path', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'LiteralPath', Mandatory, ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName)][Alias('PSProperty')][string[]]$Name,
+        [switch]$Force, [string]$Filter, [string[]]$Include, [string[]]$Exclude, [pscredential]$Credential
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
+                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+                if ($__lit) { Microsoft.PowerShell.Management\Remove-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Remove-ItemProperty -Path $__p @__bp }
+                continue
+            }
+            foreach ($__n in $Name) {
+                if (-not $PSCmdlet.ShouldProcess($__p, "Remove Property $__n")) { continue }
+                $__r = EmulatedScm\Invoke-LabRegistry -Op 'remove' -Path $__p -Literal:$__lit -Name $__n
+                if (-not $__r.ok) { EmulatedScm\Write-LabRegistryError -Cmdlet $PSCmdlet -Result $__r -Path $__p -Command 'RemoveItemPropertyCommand' }
+            }
+        }
+    }
+}

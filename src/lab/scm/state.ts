@@ -1,0 +1,256 @@
+/**
+ * The on-disk state of one emulated Windows host: `<stateDir>/host.json`, shared with the PowerShell module
+ * (parts/State.ps1 reads and writes the same file under the same lock). Also where the module's and the
+ * service program's files live.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type LabStartType = 'boot' | 'system' | 'auto' | 'demand' | 'disabled';
+export type LabServiceState = 'stopped' | 'start-pending' | 'running' | 'stop-pending';
+export type LabActionType = 'none' | 'restart' | 'reboot' | 'run';
+export type LabRegistryKind = 'String' | 'ExpandString' | 'DWord' | 'QWord' | 'MultiString' | 'Binary';
+
+export interface LabFailureState {
+  /** Seconds; 4294967295 = INFINITE. */
+  resetPeriod: number;
+  rebootMessage: string;
+  command: string;
+  actions: { type: LabActionType; delayMs: number }[];
+  nonCrashFailures: boolean;
+}
+
+export interface LabStatus {
+  state: LabServiceState;
+  pid: number;
+  /** /proc starttime of `pid`, so that a recycled PID is never taken for the service. */
+  procStart: number | null;
+  win32ExitCode: number;
+  serviceExitCode: number;
+  startedAt?: number;
+  /** START_PENDING past this (epoch ms) fails with 1053. */
+  deadline?: number;
+  readyFile?: string;
+  exitFile?: string;
+  stopRequested?: boolean;
+  /** What the running process was started with: it keeps these until it restarts (reference §5.1). */
+  args?: string[];
+  environment?: string[];
+  commandLine?: string;
+  account?: string;
+  hang?: boolean;
+}
+
+export interface LabRegistryValue {
+  kind: LabRegistryKind;
+  value: string | number | string[] | number[];
+}
+
+export interface LabServiceRecord {
+  name: string;
+  displayName: string;
+  description: string;
+  binaryPath: string;
+  /** SERVICE_TYPE bits: 0x10 own, 0x20 share, 0x100 interactive, 0x1 kernel driver. */
+  serviceType: number;
+  startType: LabStartType;
+  delayedAutoStart: boolean;
+  errorControl: number;
+  account: string;
+  /** SHA-256 (hex) of the configured password; never the password itself. */
+  passwordSha256: string | null;
+  /** Service names; group dependencies carry a leading '+'. */
+  dependencies: string[];
+  loadOrderGroup: string;
+  tag: number;
+  failure: LabFailureState;
+  failureConfigured: boolean;
+  /** Values written directly to the registry (and values with no SCM API, like Environment). */
+  registry: Record<string, LabRegistryValue>;
+  registryDeleted: string[];
+  /** A built-in service without a process (Tcpip, RpcSs, ...). */
+  virtual: boolean;
+  stoppable: boolean;
+  status: LabStatus;
+}
+
+export type LabFaultKind =
+  | 'access-denied'
+  | 'no-such-service'
+  | 'marked-for-delete'
+  | 'start-timeout'
+  | 'logon-failure'
+  | 'crash-after-start'
+  | 'stuck-stop-pending';
+
+export type LabFaultOp = 'query' | 'config' | 'start' | 'stop' | 'registry-read' | 'registry-write';
+
+/** An injected fault. It fires on calls of `ops` (default per kind) against `service` (default any). */
+export interface LabFaultSpec {
+  kind: LabFaultKind;
+  service?: string;
+  ops?: LabFaultOp[];
+  /** Only calls whose subject (the new values of a config change, the binary path being started) contain this. */
+  contains?: string;
+  /** Fire from the nth matching call on (default 1). */
+  nth?: number;
+  /** Fire at most this many times (default: unlimited). */
+  times?: number;
+  /** crash-after-start: ms after RUNNING (default 500). */
+  afterMs?: number;
+}
+
+export interface LabFault extends LabFaultSpec {
+  calls: number;
+  fired: number;
+}
+
+export interface LabHostState {
+  format: 'svcfleet-lab-host';
+  version: 1;
+  createdAt: string;
+  startTimeoutMs: number;
+  /** Windows paths of the host's executables; every one runs the lab service program. */
+  installedFiles: string[];
+  accounts: Record<string, { passwordSha256: string }>;
+  faults: LabFault[];
+  /** icacls grants recorded per path. */
+  acls: Record<string, unknown>;
+  services: Record<string, LabServiceRecord>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function findPackageRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'src', 'lab', 'scm'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`svcfleet lab: cannot find the package root above ${start}`);
+    dir = up;
+  }
+}
+
+/** Files of the emulated SCM (they ship as source: src/lab/scm is in the package). */
+export const labScmFiles = (() => {
+  const root = path.join(findPackageRoot(here), 'src', 'lab', 'scm');
+  return {
+    dir: root,
+    module: path.join(root, 'EmulatedScm.psm1'),
+    svcprogram: path.join(root, 'svcprogram.mjs'),
+    poolWorker: path.join(root, 'pool-worker.ps1'),
+    powershellShim: path.join(root, 'bin', 'powershell.exe'),
+  };
+})();
+
+export function hostFile(stateDir: string): string {
+  return path.join(stateDir, 'host.json');
+}
+
+export function readHostState(stateDir: string): LabHostState {
+  const text = fs.readFileSync(hostFile(stateDir), 'utf8');
+  const state = JSON.parse(text) as LabHostState;
+  if (state.format !== 'svcfleet-lab-host') throw new Error(`${hostFile(stateDir)} is not an emulated host state file`);
+  return state;
+}
+
+export function writeHostState(stateDir: string, state: LabHostState): void {
+  const file = hostFile(stateDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(state, null, 2));
+  fs.renameSync(tmp, file);
+}
+
+/** /proc starttime of a live, non-zombie process, else null. */
+export function procStart(pid: number): number | null {
+  if (!(pid > 0)) return null;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (rest[0] === 'Z' || rest[0] === 'X') return null;
+  return Number(rest[19]);
+}
+
+export function processAlive(pid: number, start: number | null | undefined): boolean {
+  const s = procStart(pid);
+  if (s === null) return false;
+  return start === null || start === undefined || s === start;
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Run `fn` holding the host lock: `host.lock` created with O_EXCL and holding our PID; a lock whose owner is dead
+ * (or that is older than 30 s) is broken. The PowerShell side (Enter-LabLock) uses the same protocol.
+ */
+export function withHostLock<T>(stateDir: string, fn: () => T): T {
+  const lock = path.join(stateDir, 'host.lock');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = '';
+      let age = 0;
+      try {
+        owner = fs.readFileSync(lock, 'utf8').trim();
+        age = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch {
+        continue;
+      }
+      const stale = (/^\d+$/.test(owner) && procStart(Number(owner)) === null) || (owner === '' && age > 2000) || age > 30_000;
+      if (stale) {
+        try { fs.unlinkSync(lock); } catch { /* someone else broke it */ }
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`svcfleet lab: timed out waiting for ${lock} (owner ${owner})`);
+      sleepSync(5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    try { fs.unlinkSync(lock); } catch { /* already gone */ }
+  }
+}
+
+/**
+ * Fold what a service's process did since the last look into its status (the PowerShell module does the same in
+ * Update-LabStatus): ready file -> RUNNING, process gone -> STOPPED (1067 when it was not asked to stop), START_PENDING
+ * past the deadline -> killed, STOPPED with 1053.
+ */
+export function refreshStatus(svc: LabServiceRecord, now = Date.now()): void {
+  const st = svc.status;
+  if (svc.virtual || st.state === 'stopped') return;
+  const alive = processAlive(st.pid, st.procStart);
+  const stopped = (win32: number, died: boolean) => {
+    let code = 0;
+    try {
+      if (st.exitFile) code = Number(fs.readFileSync(st.exitFile, 'utf8').trim()) || 0;
+    } catch { /* no exit file: killed by a signal */ }
+    if (died && !st.stopRequested) { st.win32ExitCode = 1067; st.serviceExitCode = code; }
+    else { st.win32ExitCode = win32; st.serviceExitCode = 0; }
+    st.state = 'stopped'; st.pid = 0; st.procStart = null; st.stopRequested = false;
+  };
+  if (st.state === 'start-pending') {
+    if (!alive) stopped(0, true);
+    else if (st.readyFile && fs.existsSync(st.readyFile)) st.state = 'running';
+    else if (st.deadline !== undefined && now > st.deadline) {
+      try { process.kill(st.pid, 'SIGKILL'); } catch { /* gone */ }
+      stopped(1053, false);
+    }
+  } else if (st.state === 'running') {
+    if (!alive) stopped(0, true);
+  } else if (st.state === 'stop-pending') {
+    if (!alive) stopped(0, false);
+  }
+}
