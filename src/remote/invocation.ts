@@ -1,0 +1,53 @@
+/**
+ * Builds the one thing every transport carries: `powershell.exe -EncodedCommand <bootstrap>` plus a single ASCII
+ * JSON line `{script, request}` on stdin (transports.md §1.4 workaround 1; §7).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Invocation } from '../transport/types.js';
+import { Secret } from '../util/secret.js';
+import type { DesiredConfig, Payload, RemoteRequest } from './protocol.js';
+import { loadPsScripts } from './scripts.js';
+
+/**
+ * A request as the controller holds it: the account password stays a `Secret` until the payload is built.
+ * (A plain string is accepted too, for requests read from a lab request file.)
+ */
+export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
+  desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret } };
+};
+
+/** A fresh per-call nonce: 24 random bytes, base64url (32 characters). */
+export function newNonce(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Base64 of the UTF-16LE text, which is what -EncodedCommand takes. */
+export function encodeCommand(script: string): string {
+  return Buffer.from(script, 'utf16le').toString('base64');
+}
+
+/**
+ * JSON with every non-ASCII character escaped as \uXXXX, so no console code page on the way can change a byte.
+ * JSON.stringify already escapes control characters and lone surrogates, and never emits a raw newline.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The wire request: the Secret (if any) revealed at its one permitted place, desired.account.password. */
+function toWire(request: OutgoingRequest): RemoteRequest {
+  const account = request.desired?.account;
+  if (!account || account.password === undefined) return request as RemoteRequest;
+  const password = account.password instanceof Secret ? account.password.reveal() : account.password;
+  return { ...request, desired: { ...request.desired, account: { name: account.name, password } } };
+}
+
+export function buildPayload(request: OutgoingRequest): Payload {
+  return { script: loadPsScripts().engine, request: toWire(request) };
+}
+
+export function buildInvocation(request: OutgoingRequest): Invocation {
+  const { bootstrap } = loadPsScripts();
+  const line = asciiJson(buildPayload(request));
+  return { encodedCommand: encodeCommand(bootstrap), stdin: Buffer.from(`${line}\n`, 'ascii') };
+}
