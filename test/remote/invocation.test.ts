@@ -1,0 +1,77 @@
+/** What goes on the wire: the static bootstrap as -EncodedCommand and one ASCII JSON payload line. */
+import { describe, expect, it } from 'vitest';
+import { buildInvocation, newNonce, asciiJson } from '../../src/remote/invocation.js';
+import { loadPsScripts } from '../../src/remote/scripts.js';
+import { redactRequest } from '../../src/remote/redact.js';
+import { remoteRequestSchema } from '../../src/remote/schema.js';
+import type { Payload, RemoteRequest } from '../../src/remote/protocol.js';
+import { Secret } from '../../src/util/secret.js';
+
+const password = 'P\u00e4ss \u2018w\u2019 "x" $(y)';
+const request = {
+  v: 1 as const,
+  op: 'apply' as const,
+  nonce: newNonce(),
+  runId: 'run-1',
+  service: 'App\u2603',
+  desired: { description: '\u201csmart\u201d \u00e9 \u{1f389}\nline', account: { name: '.\\svc', password: new Secret(password) } },
+};
+
+describe('buildInvocation', () => {
+  const inv = buildInvocation(request);
+  const line = inv.stdin.toString('latin1');
+
+  it('runs the static bootstrap, well under the ~2 KB that fits a cmd.exe command line once encoded', () => {
+    const { bootstrap } = loadPsScripts();
+    expect(Buffer.from(inv.encodedCommand, 'base64').toString('utf16le')).toBe(bootstrap);
+    expect(Buffer.byteLength(bootstrap, 'utf8')).toBeLessThan(2048);
+    expect(inv.encodedCommand.length).toBeLessThan(8191 - 100);
+  });
+
+  it('sends one line of pure ASCII JSON: no code page can change a byte', () => {
+    expect(/^[\x20-\x7e]*\n$/.test(line)).toBe(true);
+    const payload = JSON.parse(line) as Payload;
+    expect(payload.request.desired?.description).toBe(request.desired.description);
+    expect(payload.request.service).toBe(request.service);
+    expect(payload.script).toBe(loadPsScripts().engine);
+  });
+
+  it('reveals the password exactly once, at desired.account.password', () => {
+    const payload = JSON.parse(line) as Payload;
+    expect(payload.request.desired?.account?.password).toBe(password);
+    const escaped = asciiJson(password).slice(1, -1);
+    expect(line.split(escaped)).toHaveLength(2);
+  });
+
+  it('makes a fresh 32-character nonce per call', () => {
+    const a = newNonce();
+    expect(a).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(newNonce()).not.toBe(a);
+  });
+});
+
+describe('redactRequest', () => {
+  it('replaces the password for logs and rendering, whether it is a Secret or a string', () => {
+    for (const pw of [new Secret(password), password]) {
+      const r = redactRequest({ ...request, desired: { ...request.desired, account: { name: '.\\svc', password: pw } } });
+      expect(r.desired?.account).toEqual({ name: '.\\svc', password: '[REDACTED]' });
+      expect(JSON.stringify(r)).not.toContain('P\u00e4ss');
+    }
+    const plain: RemoteRequest = { v: 1, op: 'snapshot', nonce: newNonce(), runId: 'r', service: 's' };
+    expect(redactRequest(plain)).toEqual(plain);
+  });
+});
+
+describe('remoteRequestSchema', () => {
+  const base = { v: 1, op: 'apply', nonce: newNonce(), runId: 'r1', service: 'Svc' };
+  it('refuses environment names that differ only in case (Windows names are case-insensitive; PowerShell cannot even parse them)', () => {
+    const r = remoteRequestSchema.safeParse({ ...base, desired: { environment: { Path: 'a', PATH: 'b' } } });
+    expect(r.success).toBe(false);
+  });
+  it('refuses unknown settings, bad nonces and service names with slashes', () => {
+    expect(remoteRequestSchema.safeParse({ ...base, desired: { colour: 'red' } }).success).toBe(false);
+    expect(remoteRequestSchema.safeParse({ ...base, nonce: 'short' }).success).toBe(false);
+    expect(remoteRequestSchema.safeParse({ ...base, service: 'a/b' }).success).toBe(false);
+    expect(remoteRequestSchema.safeParse(base).success).toBe(true);
+  });
+});
