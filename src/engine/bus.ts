@@ -27,8 +27,12 @@ export class EventBus {
     };
   }
 
+  /** `body` must be a fresh object: it is stamped in place (no copy per event on the hot path). */
   emit<B extends EventBody>(body: B): FleetEvent {
-    const event = { ...body, runId: this.runId, seq: this.#seq++, at: new Date().toISOString() } as unknown as FleetEvent;
+    const event = body as unknown as FleetEvent;
+    event.runId = this.runId;
+    event.seq = this.#seq++;
+    event.at = new Date().toISOString();
     for (const listener of this.#listeners) {
       try {
         listener(event);

@@ -13,17 +13,16 @@
  *   is not known; `resume` / `rollback` settle it from the journaled snapshot.
  * - Several services on one host change as a unit: when one fails, those already changed are restored.
  */
-import { randomBytes } from 'node:crypto';
 import {
   PROTOCOL_VERSION,
   type FieldChange,
   type Operation,
   type RemoteEvent,
   type RemotePhase,
-  type RemoteRequest,
   type RemoteResult,
   type Snapshot,
 } from '../remote/protocol.js';
+import { newNonce, type OutgoingRequest } from '../remote/invocation.js';
 import { TransportError, type Deadlines, type Session } from '../transport/types.js';
 import type { ActiveState, HostDoneEvent, RunMode, TerminalState } from './events.js';
 import type { EventBody } from './bus.js';
@@ -94,10 +93,6 @@ export function isRetryableConnectError(err: unknown): boolean {
   );
 }
 
-export function defaultNonce(): string {
-  return randomBytes(16).toString('hex');
-}
-
 class HostRunner {
   attempts = 0;
   #state: ActiveState | undefined;
@@ -153,15 +148,15 @@ class HostRunner {
     session: Session,
     op: Operation,
     service: string,
-    fields: Partial<RemoteRequest>,
+    fields: Partial<OutgoingRequest>,
     signal: AbortSignal,
     commandMs = this.commandMs(),
   ): Promise<RemoteResult> {
     const { io, runId } = this.ctx;
-    const request: RemoteRequest = {
+    const request: OutgoingRequest = {
       v: PROTOCOL_VERSION,
       op,
-      nonce: io.newNonce ? io.newNonce() : defaultNonce(),
+      nonce: io.newNonce ? io.newNonce() : newNonce(),
       runId,
       service,
       ...fields,
@@ -171,7 +166,7 @@ class HostRunner {
       if (state) this.phase(state, ev.phase, service);
       if (ev.message) this.log(ev.level ?? 'info', ev.message);
     };
-    return io.runRemote(session, request, { signal, commandMs, onEvent });
+    return io.runRemote(session, request, { host: this.#host, signal, commandMs, onEvent });
   }
 
   /**
@@ -433,8 +428,8 @@ async function afterError(r: HostRunner, err: unknown): Promise<HostResult> {
   return r.result('unknown', { code: 'connection-lost', ...errClass(err) }, `connection lost after the apply request was sent (${errMessage(err)}); the before-snapshot is journaled: run \`svcfleet resume ${r.ctx.runId}\` or \`svcfleet rollback ${r.ctx.runId}\``);
 }
 
-function requestFields(change: ServiceChange): Partial<RemoteRequest> {
-  const out: Partial<RemoteRequest> = {};
+function requestFields(change: ServiceChange): Partial<OutgoingRequest> {
+  const out: Partial<OutgoingRequest> = {};
   if (change.desired) out.desired = change.desired;
   if (change.restart) out.restart = change.restart;
   if (change.verify) out.verify = change.verify;

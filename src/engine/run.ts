@@ -41,6 +41,8 @@ interface Slot {
   outcome?: TerminalState;
   /** Rolled back on request (command or batch rollback): does not count against the failure budget. */
   onRequest?: boolean;
+  /** Currently counted against the failure budget. */
+  counted?: boolean;
   attempts: number;
   applied: AppliedService[];
   controller?: AbortController;
@@ -254,15 +256,17 @@ class Run {
   }
 
   #updateBudget(slot: Slot): void {
-    let used = 0;
-    for (const s of this.#slots.values()) {
-      if (s.state === 'done' && s.outcome && !s.onRequest && countsAsFailure(s.outcome, this.#strategy.countUnreachable)) used++;
-    }
+    // O(1) per host-done: each slot remembers whether it is currently counted (a retry or a requested
+    // rollback can change that), so 1,000 hosts do not rescan 1,000 slots each.
     const failedNow = slot.outcome !== undefined && !slot.onRequest && countsAsFailure(slot.outcome, this.#strategy.countUnreachable);
-    if (used !== this.#used || failedNow) {
-      this.#used = used;
-      const exceeded = used > this.#budgetLimit;
-      this.#emit({ type: 'budget', used, limit: this.#budgetLimit, exceeded });
+    const changed = failedNow !== (slot.counted ?? false);
+    if (changed) {
+      this.#used += failedNow ? 1 : -1;
+      slot.counted = failedNow;
+    }
+    if (changed || failedNow) {
+      const exceeded = this.#used > this.#budgetLimit;
+      this.#emit({ type: 'budget', used: this.#used, limit: this.#budgetLimit, exceeded });
       if (exceeded && !this.#budgetExceeded) {
         this.#budgetExceeded = true;
         if (!this.#abort) this.#doAbort('budget', 'finish');

@@ -4,8 +4,8 @@
  * in-memory transport and runs for real on the lab fleet, SSH or WinRM without a change.
  */
 import type { HostSpec } from '../inventory/types.js';
+import type { OutgoingRequest } from '../remote/invocation.js';
 import type {
-  DesiredConfig,
   RemoteEvent,
   RemoteRequest,
   RemoteResult,
@@ -18,10 +18,13 @@ import type { Deadlines, OpenOptions, Session } from '../transport/types.js';
 import type { RunMode } from './events.js';
 import type { Strategy } from './strategy.js';
 
-/** One service's wanted change on one host: a rendered request minus the per-call fields. */
+/**
+ * One service's wanted change on one host: a rendered request minus the per-call fields. The account password
+ * stays a `Secret` here; only the payload builder reveals it (remote/invocation.ts).
+ */
 export interface ServiceChange {
   service: string;
-  desired?: DesiredConfig;
+  desired?: OutgoingRequest['desired'];
   restart?: RestartPolicy;
   verify?: VerifySpec;
   rollback?: RollbackPolicy;
@@ -51,6 +54,8 @@ export interface HostTask {
 }
 
 export interface RemoteCallOptions {
+  /** Named in errors. */
+  host?: string;
   signal?: AbortSignal;
   commandMs: number;
   onEvent?: (event: RemoteEvent) => void;
@@ -60,8 +65,8 @@ export interface RemoteCallOptions {
 export interface EngineIO {
   openSession(host: HostSpec, options: OpenOptions): Promise<Session>;
   /** Run one remote op over a session: build the invocation, parse the frames, return the one result. */
-  runRemote(session: Session, request: RemoteRequest, options: RemoteCallOptions): Promise<RemoteResult>;
-  /** Per-call nonce (default: 16 random bytes, hex). */
+  runRemote(session: Session, request: OutgoingRequest, options: RemoteCallOptions): Promise<RemoteResult>;
+  /** Per-call nonce (default: remote/invocation.ts newNonce). */
   newNonce?(): string;
 }
 

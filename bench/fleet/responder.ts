@@ -1,0 +1,100 @@
+/**
+ * LIGHTWEIGHT IN-PROCESS RESPONDER TRANSPORT — benchmark only, never a test of the remote engine.
+ *
+ * It stands in for a fleet of hosts so that the controller alone is measured: `open` waits a fixed connect
+ * latency; `exec` reads the real payload the controller built (remote/invocation.ts), waits a fixed per-op
+ * latency and answers with canned, correctly framed RemoteEvents and one RemoteResult (remote/frames.ts), so
+ * the controller's real framing parser, engine, journal and reporters do all their work. The responder's own
+ * synchronous work (payload parse, frame encoding) is timed and reported separately, so it can be subtracted.
+ */
+import { encodeFrame } from '../../src/remote/frames.js';
+import type { Payload, RemoteEvent, RemoteResult, ServiceConfig, Snapshot } from '../../src/remote/protocol.js';
+import { TransportError, type ExecOptions, type ExecResult, type Invocation, type Session, type Transport } from '../../src/transport/types.js';
+
+export interface ResponderLatency {
+  connectMs: number;
+  planMs: number;
+  applyMs: number;
+}
+
+const config: ServiceConfig = {
+  name: 'MyGoService',
+  displayName: 'My Go Service',
+  binaryPath: '"C:\\Program Files\\MyGo\\myapp.exe" --port 8081',
+  startType: 'auto',
+  errorControl: 'normal',
+  serviceType: 16,
+  account: 'LocalSystem',
+  description: 'Payments API',
+  dependencies: ['Tcpip'],
+  loadOrderGroup: '',
+  failure: { resetPeriod: 86400, rebootMessage: '', command: '', actions: [{ type: 'restart', delayMs: 60000 }], nonCrashFailures: false },
+  environment: null,
+};
+const before: Snapshot = { config, configHash: 'a'.repeat(64), state: 'running', pid: 4242, takenAt: '2026-01-01T00:00:00.000Z', findings: [] };
+const after: Snapshot = { ...before, config: { ...config, binaryPath: '"C:\\Program Files\\MyGo\\myapp.exe" --port 8082' }, configHash: 'b'.repeat(64) };
+const diff = [{ field: 'binaryPath', before: config.binaryPath, after: after.config.binaryPath, restartNeeded: true }];
+
+function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new TransportError('aborted', 'command', 'aborted'));
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new TransportError('aborted', 'command', 'aborted'));
+    }, { once: true });
+  });
+}
+
+export class ResponderTransport implements Transport {
+  readonly kind = 'local' as const;
+  execs = 0;
+  constructor(readonly latency: ResponderLatency) {}
+
+  async open(_host: string, _settings: unknown, options: { signal?: AbortSignal }): Promise<Session> {
+    await wait(this.latency.connectMs, options.signal);
+    return {
+      exec: (inv, opts) => this.#exec(inv, opts),
+      close: async () => undefined,
+    };
+  }
+
+  async #exec(invocation: Invocation, opts: ExecOptions): Promise<ExecResult> {
+    this.execs++;
+    const req = parseRequest(invocation);
+    await wait(req.op === 'apply' ? this.latency.applyMs : this.latency.planMs, opts.signal);
+    const stdout = answer(req);
+    opts.onStdout?.(stdout);
+    return { exitCode: 0, stdout, stderr: '' };
+  }
+}
+
+function parseRequest(invocation: Invocation): Payload['request'] {
+  return (JSON.parse(invocation.stdin.toString('ascii')) as Payload).request;
+}
+
+function answer(req: Payload['request']): string {
+    const now = new Date().toISOString();
+    const events: RemoteEvent[] =
+      req.op === 'apply'
+        ? (['snapshot', 'backup', 'apply', 'readback', 'stop', 'start-service', 'verify', 'done'] as const).map((phase) => ({ kind: 'event', phase, at: now }))
+        : [{ kind: 'event', phase: 'snapshot', at: now }, { kind: 'event', phase: 'plan', at: now }];
+    const result: RemoteResult =
+      req.op === 'apply'
+        ? { kind: 'result', op: 'apply', outcome: 'changed', reason: { code: 'ok' }, message: 'changed and verified', snapshot: before, after, diff, restartNeeded: true, restarted: true, backupPath: 'C:\\ProgramData\\svcfleet\\backup\\x.json' }
+        : { kind: 'result', op: req.op, outcome: 'changed', reason: { code: 'ok' }, message: 'planned', snapshot: before, diff };
+    return events.map((e) => encodeFrame(e, req.nonce)).join('') + encodeFrame(result, req.nonce);
+}
+
+/**
+ * CPU ms the responder itself spends per remote op (parse the payload, encode the answer), measured in a
+ * calibration loop before the run, so it can be subtracted from the process's CPU (a per-call cpuUsage()
+ * would itself cost more than what it measures).
+ */
+export function responderCpuMsPerOp(sample: Invocation, rounds = 400): number {
+  for (let i = 0; i < 50; i++) answer(parseRequest(sample));
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) answer(parseRequest(sample));
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000 / rounds;
+}

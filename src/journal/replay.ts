@@ -1,0 +1,77 @@
+/**
+ * What a journaled run says about each host, for `show`, `resume`, `retry` and `rollback`. The per-host facts
+ * are the shared RunState folded from the journaled events (report/run-state.ts); the before-snapshots come
+ * from the journal's synced snapshot records.
+ */
+import type { TerminalState } from '../engine/events.js';
+import type { ServiceRestore } from '../engine/types.js';
+import { isTerminal, reduceEvents, type RunState } from '../report/run-state.js';
+import type { RunRecord } from './store.js';
+
+export interface HostReplay {
+  name: string;
+  /** The last recorded outcome; undefined when the controller stopped before the host finished. */
+  outcome?: TerminalState;
+  /** Services with a journaled before-snapshot: an apply request was (or may have been) sent for them. */
+  snapshotServices: string[];
+}
+
+export interface RunReplay {
+  state: RunState;
+  hosts: HostReplay[];
+}
+
+export function replayRun(record: RunRecord): RunReplay {
+  const state = reduceEvents(record.events);
+  const hosts = record.hosts.map((h): HostReplay => {
+    const st = state.hosts.get(h.name)?.state;
+    return {
+      name: h.name,
+      ...(st && isTerminal(st) ? { outcome: st } : {}),
+      snapshotServices: [...(record.snapshots.get(h.name)?.keys() ?? [])],
+    };
+  });
+  return { state, hosts };
+}
+
+/** resume: hosts without a terminal outcome, and hosts whose outcome is unknown. */
+export function hostsToResume(replay: RunReplay): string[] {
+  return replay.hosts.filter((h) => h.outcome === undefined || h.outcome === 'unknown').map((h) => h.name);
+}
+
+/** retry --failed: hosts that ended failed, rolled-back, unreachable or unknown (rollback-failed needs `rollback`). */
+export const RETRY_OUTCOMES: readonly TerminalState[] = ['failed', 'rolled-back', 'unreachable', 'unknown'];
+
+export function hostsToRetry(replay: RunReplay): string[] {
+  return replay.hosts.filter((h) => h.outcome !== undefined && RETRY_OUTCOMES.includes(h.outcome)).map((h) => h.name);
+}
+
+/**
+ * rollback: what to restore per host. By default every host with a journaled before-snapshot (an apply was or
+ * may have been sent), whatever it ended as: restoring a host already at its snapshot is a no-op, and a host
+ * the controller lost track of (kill -9) has no outcome at all. `selected` (from --hosts) may add hosts without
+ * a snapshot: for those the host's own backup of this run is used (restore.fromRunId).
+ */
+export function rollbackTargets(record: RunRecord, selected?: readonly string[]): Map<string, ServiceRestore[]> {
+  const out = new Map<string, ServiceRestore[]>();
+  const names = selected ?? record.hosts.map((h) => h.name).filter((n) => record.snapshots.has(n));
+  const services = servicesOf(record);
+  for (const name of names) {
+    const snaps = record.snapshots.get(name);
+    if (snaps && snaps.size) {
+      out.set(name, [...snaps.entries()].map(([service, snapshot]) => ({ service, snapshot })));
+    } else {
+      out.set(name, services.map((service) => ({ service, fromRunId: record.manifest.runId })));
+    }
+  }
+  return out;
+}
+
+/** Services the run changes (from its first run-start, else the journaled hosts' changes). */
+export function servicesOf(record: RunRecord): string[] {
+  const start = record.events.find((e) => e.type === 'run-start');
+  if (start && start.type === 'run-start' && start.services.length) return start.services;
+  const set = new Set<string>();
+  for (const h of record.hosts) for (const c of (h.changes ?? []) as { service?: string }[]) if (c.service) set.add(c.service);
+  return [...set];
+}
