@@ -257,7 +257,7 @@ function info(stateDir: string, state: LabHostState): LabHostInfo {
 export async function initLabHost(options: InitLabHostOptions): Promise<LabHostInfo> {
   const stateDir = path.resolve(options.stateDir);
   if (fs.existsSync(hostFile(stateDir))) {
-    if (!options.replace) throw new Error(`svcfleet lab: ${stateDir} already holds an emulated host (pass replace to recreate it)`);
+    if (!options.replace) throw new Error(`svcfleet lab: ${stateDir} already holds an emulated host (replace it with --replace / replace: true)`);
     await stopLabHost(stateDir);
   }
   const names = new Set<string>();
@@ -266,7 +266,14 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     if (names.has(s.name.toLowerCase())) throw new Error(`svcfleet lab: duplicate service ${s.name}`);
     names.add(s.name.toLowerCase());
   }
+  const existed = fs.existsSync(stateDir);
   fs.mkdirSync(path.join(stateDir, 'fs', 'ProgramData'), { recursive: true });
+  // A host that fails to come up is removed again: bad input changes nothing.
+  const undo = async () => {
+    await stopLabHost(stateDir);
+    if (existed) fs.rmSync(hostFile(stateDir), { force: true });
+    else fs.rmSync(stateDir, { recursive: true, force: true });
+  };
   const services: Record<string, LabServiceRecord> = {};
   for (const b of builtinServices()) if (!names.has(b.name.toLowerCase())) services[b.name] = b;
   const installed = new Set<string>(options.installedFiles ?? []);
@@ -288,11 +295,16 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
   };
   writeHostState(stateDir, state);
   const toStart = options.services.filter((s) => (s.start ?? s.startType !== 'disabled'));
-  withHostLock(stateDir, () => {
-    const st = readHostState(stateDir);
-    for (const s of toStart) launch(stateDir, st, st.services[s.name]!);
-    writeHostState(stateDir, st);
-  });
+  try {
+    withHostLock(stateDir, () => {
+      const st = readHostState(stateDir);
+      for (const s of toStart) launch(stateDir, st, st.services[s.name]!);
+      writeHostState(stateDir, st);
+    });
+  } catch (err) {
+    await undo();
+    throw err;
+  }
   const deadline = Date.now() + Math.min(state.startTimeoutMs, 30_000) + 1000;
   for (;;) {
     const st = withHostLock(stateDir, () => {
@@ -306,14 +318,13 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     if (failed.length) {
       const f = failed[0]!;
       const status = st.services[f.name]!.status;
-      await stopLabHost(stateDir);
-      throw new Error(
-        `svcfleet lab: service ${f.name} did not start (WIN32_EXIT_CODE ${status.win32ExitCode}, exit ${status.serviceExitCode}):\n${tail(labLogFile(stateDir, f.name))}`,
-      );
+      const log = tail(labLogFile(stateDir, f.name));
+      await undo();
+      throw new Error(`svcfleet lab: service ${f.name} did not start (WIN32_EXIT_CODE ${status.win32ExitCode}, exit ${status.serviceExitCode}):\n${log}`);
     }
     if (!pending.length) return info(stateDir, st);
     if (Date.now() > deadline) {
-      await stopLabHost(stateDir);
+      await undo();
       throw new Error(`svcfleet lab: services still START_PENDING: ${pending.map((s) => s.name).join(', ')}`);
     }
     await new Promise((r) => setTimeout(r, 15));

@@ -270,3 +270,86 @@ function Remove-ItemProperty {
         }
     }
 }
+
+function Get-Service {
+    [CmdletBinding(DefaultParameterSetName = 'Default')]
+    param(
+        [Parameter(ParameterSetName = 'Default', Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][Alias('ServiceName')][string[]]$Name,
+        [Parameter(ParameterSetName = 'DisplayName', Mandatory)][string[]]$DisplayName,
+        [Parameter(ParameterSetName = 'InputObject', ValueFromPipeline)]$InputObject,
+        [string[]]$Include, [string[]]$Exclude, [Alias('DS')][switch]$DependentServices,
+        [Alias('SDO', 'ServicesDependedOn')][switch]$RequiredServices, [Alias('Cn')][string[]]$ComputerName
+    )
+    process {
+        EmulatedScm\Get-LabServiceControllers -Cmdlet $PSCmdlet -Name $Name -DisplayName $DisplayName -InputObject $InputObject -Include $Include -Exclude $Exclude -DependentServices:$DependentServices -RequiredServices:$RequiredServices
+    }
+}
+
+function Start-Service {
+    [CmdletBinding(DefaultParameterSetName = 'InputObject', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'InputObject', Mandatory, Position = 0, ValueFromPipeline)]$InputObject,
+        [Parameter(ParameterSetName = 'Default', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][Alias('ServiceName')][string[]]$Name,
+        [Parameter(ParameterSetName = 'DisplayName', Mandatory)][string[]]$DisplayName,
+        [string[]]$Include, [string[]]$Exclude, [switch]$PassThru
+    )
+    process {
+        if ($InputObject -is [string]) { $Name = @($InputObject); $InputObject = $null }
+        EmulatedScm\Invoke-LabServiceCmdlet -Cmdlet $PSCmdlet -Verb Start -Name $Name -DisplayName $DisplayName -InputObject $InputObject -Include $Include -Exclude $Exclude -PassThru:$PassThru
+    }
+}
+
+function Stop-Service {
+    [CmdletBinding(DefaultParameterSetName = 'InputObject', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'InputObject', Mandatory, Position = 0, ValueFromPipeline)]$InputObject,
+        [Parameter(ParameterSetName = 'Default', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][Alias('ServiceName')][string[]]$Name,
+        [Parameter(ParameterSetName = 'DisplayName', Mandatory)][string[]]$DisplayName,
+        [string[]]$Include, [string[]]$Exclude, [switch]$Force, [switch]$NoWait, [switch]$PassThru
+    )
+    process {
+        if ($InputObject -is [string]) { $Name = @($InputObject); $InputObject = $null }
+        EmulatedScm\Invoke-LabServiceCmdlet -Cmdlet $PSCmdlet -Verb Stop -Name $Name -DisplayName $DisplayName -InputObject $InputObject -Include $Include -Exclude $Exclude -Force:$Force -NoWait:$NoWait -PassThru:$PassThru
+    }
+}
+
+function Restart-Service {
+    [CmdletBinding(DefaultParameterSetName = 'InputObject', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'InputObject', Mandatory, Position = 0, ValueFromPipeline)]$InputObject,
+        [Parameter(ParameterSetName = 'Default', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][Alias('ServiceName')][string[]]$Name,
+        [Parameter(ParameterSetName = 'DisplayName', Mandatory)][string[]]$DisplayName,
+        [string[]]$Include, [string[]]$Exclude, [switch]$Force, [switch]$PassThru
+    )
+    process {
+        if ($InputObject -is [string]) { $Name = @($InputObject); $InputObject = $null }
+        EmulatedScm\Invoke-LabServiceCmdlet -Cmdlet $PSCmdlet -Verb Restart -Name $Name -DisplayName $DisplayName -InputObject $InputObject -Include $Include -Exclude $Exclude -Force:$Force -PassThru:$PassThru
+    }
+}
+
+function Set-Service {
+    # Windows PowerShell 5.1's parameters (reference §3): StartupType is a ServiceStartMode, so
+    # AutomaticDelayedStart fails parameter binding; no -Credential, -Force or -SecurityDescriptorSddl.
+    [CmdletBinding(DefaultParameterSetName = 'Name', SupportsShouldProcess)]
+    param(
+        [Parameter(ParameterSetName = 'Name', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][Alias('ServiceName', 'SN')][string]$Name,
+        [Parameter(ParameterSetName = 'InputObject', ValueFromPipeline)]$InputObject,
+        [Parameter(ValueFromPipelineByPropertyName)][Alias('DN')][string]$DisplayName,
+        [Parameter(ValueFromPipelineByPropertyName)][string]$Description,
+        [Parameter(ValueFromPipelineByPropertyName)][Alias('StartMode', 'SM', 'ST')][System.ServiceProcess.ServiceStartMode]$StartupType,
+        [Parameter(ValueFromPipelineByPropertyName)][ValidateSet('Running', 'Stopped', 'Paused')][string]$Status,
+        [Parameter(ValueFromPipelineByPropertyName)][Alias('cn')][string[]]$ComputerName,
+        [switch]$PassThru
+    )
+    process {
+        $__s = @{}
+        if ($PSBoundParameters.ContainsKey('DisplayName')) { $__s.displayName = $DisplayName }
+        if ($PSBoundParameters.ContainsKey('Description')) { $__s.description = $Description }
+        if ($PSBoundParameters.ContainsKey('StartupType')) {
+            $__s.startType = @{ Boot = 'boot'; System = 'system'; Automatic = 'auto'; Manual = 'demand'; Disabled = 'disabled' }[[string]$StartupType]
+        }
+        if ($PSBoundParameters.ContainsKey('Status')) { $__s.status = $Status }
+        $__names = if ($PSCmdlet.ParameterSetName -eq 'Name') { @([WildcardPattern]::Escape($Name)) } else { $null }
+        EmulatedScm\Invoke-LabServiceCmdlet -Cmdlet $PSCmdlet -Verb Set -Name $__names -InputObject $InputObject -Settings $__s -PassThru:$PassThru
+    }
+}
