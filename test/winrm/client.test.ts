@@ -138,6 +138,12 @@ describe('winrm transport against the lab WinRM server', () => {
     expect(r.stdout).toContain('chunk 49 ✓\n');
     expect(r.stderr).toBe('#< CLIXML\r\n<Objs Version="1.1.0.1"/>');
     expect(chunks.join('')).toBe(r.stdout);
+
+    // ~550 KB of output: several Receives, each cut at the envelope budget, often inside a 3-byte '✓'.
+    const big = await session.exec(invocation({ chunks: 40_000 }), { commandMs: 30_000 });
+    const expected = Array.from({ length: 40_000 }, (_, i) => `chunk ${i} ✓\n`).join('');
+    expect(big.stdout).toContain(expected);
+    expect(big.stdout.endsWith(`${expected}done\n`)).toBe(true);
   });
 
   it('survives Receive operation timeouts (w:TimedOut, WSManFault 2150858793), injected and natural', async () => {
@@ -241,11 +247,11 @@ describe('winrm transport against the lab WinRM server', () => {
     expect((await s.exec(invocation({}), { commandMs: 10_000 })).exitCode).toBe(0);
   });
 
-  it('a peer that closes the connection mid-command → protocol error; shell still cleaned up; client stays usable', async () => {
+  it('a peer that closes the connection mid-command → remote-failed (outcome unknown); shell cleaned up; client usable', async () => {
     const srv = await start({ faults: { dropMidCommand: true } });
     const s = await open(srv);
-    const e = await expectTransportError(s.exec(invocation({ sleepMs: 2000 }), { commandMs: 10_000 }), 'protocol', 'command');
-    expect(e.message).toMatch(/closed by the peer/);
+    const e = await expectTransportError(s.exec(invocation({ sleepMs: 2000 }), { commandMs: 10_000 }), 'remote-failed', 'command');
+    expect(e.message).toMatch(/closed by the peer.*outcome unknown/);
     expect(srv.stats().openShells).toBe(0); // Signal + Delete went out on a fresh, re-authenticated connection
     srv.setFaults({});
     expect((await s.exec(invocation({}), { commandMs: 10_000 })).exitCode).toBe(0);
@@ -272,6 +278,10 @@ describe('winrm transport against the lab WinRM server', () => {
       'connect',
     );
     expect(Date.now() - t0).toBeLessThan(2000);
+    // Aborting while connecting ends open() at once with the aborted class.
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 100);
+    await expectTransportError(transport.open('lab', settings(slow), { signal: ctl.signal, deadlines: DEFAULT_DEADLINES }), 'aborted');
   });
 
   it('slow Receive within the deadline succeeds; beyond it times out in the command phase', async () => {

@@ -19,6 +19,8 @@ import { child, children, find, path } from '../../transport/winrm/xml.js';
 import { ensureLabPki, type TlsMaterial } from './certs.js';
 import { createLabExecutor, LabStartError, type LabExecutor, type PowerShellHandler } from './executor.js';
 import { NtlmAcceptor } from './ntlm-acceptor.js';
+import { labPowerShell } from './lab-powershell.js';
+import type { LabRunner } from '../runner/index.js';
 import {
   commandResponse,
   createResponse,
@@ -80,8 +82,10 @@ export interface LabWinrmServerOptions {
   computerName?: string;
   /** Full control over what commands do; default: cmd builtins + `powershell`. */
   executor?: LabExecutor;
-  /** What `powershell.exe -EncodedCommand` runs in the default executor (the lab runner). */
+  /** What `powershell.exe -EncodedCommand` runs in the default executor; see also `lab`. */
   powershell?: PowerShellHandler;
+  /** Run PowerShell through the lab runner against this emulated host's state dir (share one runner per fleet). */
+  lab?: { stateDir: string; runner: LabRunner };
   faults?: LabWinrmFaults;
   /** WS-Man path (default /wsman). */
   path?: string;
@@ -179,7 +183,9 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
   const computerName = (o.computerName ?? `LAB${port}`).toUpperCase();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${scheme}://${urlHost}:${port}${wsmanPath}`;
-  const executor = o.executor ?? createLabExecutor({ identity: { computerName, user: Object.keys(o.users)[0] ?? 'Administrator' }, ...(o.powershell ? { powershell: o.powershell } : {}) });
+  const powershell = o.powershell ?? (o.lab ? labPowerShell(o.lab.runner, o.lab.stateDir) : undefined);
+  const executor =
+    o.executor ?? createLabExecutor({ identity: { computerName, user: Object.keys(o.users)[0] ?? 'Administrator' }, ...(powershell ? { powershell } : {}) });
 
   const shells = new Map<string, LabShell>();
   const conns = new WeakMap<object, ConnState>();

@@ -265,7 +265,10 @@ export class WinrmChannel {
         case 'aborted':
           return mk('aborted', phase, `${what}: aborted`);
         case 'closed':
-          return mk('protocol', phase, `${what}: ${err.message}`);
+          // Reached, then the connection died: the same class the ssh transport uses for a lost connection.
+          return phase === 'command'
+            ? mk('remote-failed', phase, `${what}: ${err.message} (connection lost mid-command; outcome unknown)`)
+            : mk('protocol', phase, `${what}: ${err.message}`);
         case 'malformed':
           return mk('protocol', phase, `${what}: ${err.message}`);
         case 'too-large':
@@ -284,7 +287,11 @@ export class WinrmChannel {
     if (code.startsWith('ERR_SSL') || code === 'EPROTO' || /SSL|TLS/.test(message)) {
       return mk('protocol', 'connect', `TLS handshake failed (${code}): ${message}`);
     }
-    if (code === 'ECONNRESET' || code === 'EPIPE') return mk('protocol', phase, `${what}: connection closed by the peer (${code})`);
+    if (code === 'ECONNRESET' || code === 'EPIPE') {
+      return phase === 'command'
+        ? mk('remote-failed', phase, `${what}: connection closed by the peer (${code}; outcome unknown)`)
+        : mk('protocol', phase, `${what}: connection closed by the peer (${code})`);
+    }
     return mk('protocol', phase, `${what}: ${message}`);
   }
 }

@@ -125,24 +125,12 @@ class WinrmSession implements Session {
   }
 
   exec(invocation: Invocation, options: ExecOptions): Promise<ExecResult> {
-    if (this.#closed) return Promise.reject(new TransportError('aborted', 'command', 'session is closed'));
-    const run = (): Promise<ExecResult> =>
-      this.#winrs.run({
-        command: 'powershell.exe',
-        args: [...POWERSHELL_ARGS, invocation.encodedCommand],
-        stdin: invocation.stdin,
-        commandMs: options.commandMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-      });
-    const p = this.#queue.then(run, run);
-    this.#queue = p.catch(() => undefined);
-    return p;
+    return this.runCommand('powershell.exe', [...POWERSHELL_ARGS, invocation.encodedCommand], { ...options, stdin: invocation.stdin });
   }
 
-  /** Run an arbitrary command line (diagnostics and conformance tests); exec() is what the engine uses. */
+  /** Run any command line (exec() is this with the PowerShell bootstrap); used by diagnostics and tests. */
   runCommand(command: string, args: readonly string[], options: ExecOptions & { stdin?: Buffer }): Promise<ExecResult> {
+    if (this.#closed) return Promise.reject(new TransportError('aborted', 'command', 'session is closed'));
     const run = (): Promise<ExecResult> =>
       this.#winrs.run({
         command,
@@ -150,6 +138,8 @@ class WinrmSession implements Session {
         stdin: options.stdin ?? Buffer.alloc(0),
         commandMs: options.commandMs,
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       });
     const p = this.#queue.then(run, run);
     this.#queue = p.catch(() => undefined);
