@@ -67,6 +67,8 @@ case "$prog" in
   powershell.exe|powershell|pwsh|pwsh.exe|POWERSHELL.EXE|PowerShell.exe)
     run "$SVCFLEET_LAB_SHIM" "$@" ;;
   echo)
+    # A host with a fault treats echo like any command (the drop fault cuts it); otherwise no guard is needed.
+    [ -n "$SVCFLEET_LAB_FAULT" ] && run printf '%s\\r\\n' "$*"
     printf '%s\\r\\n' "$*"
     exit 0 ;;
   *)

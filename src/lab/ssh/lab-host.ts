@@ -11,6 +11,7 @@
 import { mkdir, symlink, unlink, writeFile, appendFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { knownHostsName } from '../../transport/ssh/known-hosts.js';
 import type { Secret } from '../../util/secret.js';
 import { EXEC_WRAPPER_NAME, writeExecWrapper } from './exec-wrapper.js';
 import { writeKeyPair, type LabKeyPair, type LabKeyType } from './keys.js';
@@ -87,6 +88,8 @@ export interface SshLabHostOptions {
   name: string;
   address: string;
   port: number;
+  /** The port clients use, when it differs from sshd's (a fault proxy in front); known_hosts is keyed by it. */
+  knownHostsPort?: number;
   stateDir: string;
   faults?: SshHostFaults;
   /** Host key types (default ed25519); all are recorded in known_hosts. */
@@ -121,7 +124,7 @@ export async function startSshLabHost(o: SshLabHostOptions): Promise<SshLabHost>
     recorded = [await writeKeyPair(join(dir, 'previous_host_key'), `${o.name} previous host key`)];
   }
   if (!o.unknown) {
-    const name = o.port === 22 ? o.address : `[${o.address}]:${o.port}`;
+    const name = knownHostsName(o.address, o.knownHostsPort ?? o.port);
     const lines = recorded.map((k) => `${name} ${k.publicLine.split(/\s+/).slice(0, 2).join(' ')}\n`).join('');
     await appendFile(o.env.knownHostsFile, lines);
   }
@@ -139,6 +142,8 @@ export async function startSshLabHost(o: SshLabHostOptions): Promise<SshLabHost>
       SVCFLEET_LAB_STATE: o.stateDir,
       SVCFLEET_LAB_SHIM: o.env.shim,
       SVCFLEET_LAB_PWSH: o.env.pwsh,
+      // The emulated SCM starts services with node; sshd's default PATH may not have it.
+      SVCFLEET_LAB_NODE: process.execPath,
       SVCFLEET_LAB_BIN: o.env.binDir,
       SVCFLEET_LAB_SUBSYSTEM: subsystem,
       ...(o.faults?.drop ? { SVCFLEET_LAB_FAULT: 'drop' } : {}),

@@ -12,7 +12,7 @@
  *  - it keeps every command in `history` (payloads, and a WinRM password): cleared after each invoke.
  */
 import { PowerShell } from 'node-powershell';
-import { childPids } from './process-tree.js';
+import { descendantPids } from './process-tree.js';
 import { CONTROLLER_SCRIPT, REMOTE_SCRIPT, REPLY_MARKER } from './scripts.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -84,7 +84,7 @@ export class PwshDriver {
     this.#dead = true;
     const pid = this.pid;
     if (pid !== undefined) {
-      for (const child of childPids(pid)) {
+      for (const child of descendantPids(pid)) {
         try {
           process.kill(child, 'SIGKILL');
         } catch {

@@ -37,6 +37,32 @@ export interface PwshTransportOptions {
   executable?: string;
   /** Budget for starting the local PowerShell itself (not a host deadline). Default 60 s. */
   startMs?: number;
+  /** Idle local PowerShell processes kept for the next session (a start costs ~1 CPU-second). Default 4. */
+  maxIdle?: number;
+}
+
+/** Local PowerShell processes: started on demand, reused after a clean close or a refused open. */
+class DriverPool {
+  readonly #idle: PwshDriver[] = [];
+  constructor(
+    private readonly executable: string,
+    private readonly maxIdle: number,
+  ) {}
+
+  acquire(): Promise<PwshDriver> {
+    for (let d = this.#idle.pop(); d; d = this.#idle.pop()) if (!d.dead) return Promise.resolve(d);
+    return PwshDriver.start(this.executable);
+  }
+
+  release(driver: PwshDriver): void {
+    if (driver.dead) return;
+    if (this.#idle.length < this.maxIdle) this.#idle.push(driver);
+    else void driver.dispose();
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.#idle.splice(0).map((d) => d.dispose()));
+  }
 }
 
 interface OpenArgs {
@@ -84,9 +110,14 @@ function classifyOpenFailure(where: string, reply: Record<string, unknown> | und
 export class PwshTransport implements Transport {
   readonly kind = 'pwsh' as const;
   readonly #options: PwshTransportOptions;
+  #pool: DriverPool | undefined;
 
   constructor(options: PwshTransportOptions = {}) {
     this.#options = options;
+  }
+
+  async dispose(): Promise<void> {
+    await this.#pool?.dispose();
   }
 
   async open(host: string, settings: ConnectionSettings, options: OpenOptions): Promise<PwshSession> {
@@ -116,10 +147,8 @@ export class PwshTransport implements Transport {
     }
     const shell = settings.ssh?.shell ?? 'powershell.exe';
     if (!(shell in SHELL_LITERAL)) throw new TransportError('protocol', 'connect', `${where}: unsupported ssh.shell ${String(shell)}`);
-    const session = new PwshSession(where, args, shell, {
-      executable: this.#options.executable ?? pwshBinary(),
-      startMs: this.#options.startMs ?? 60_000,
-    });
+    this.#pool ??= new DriverPool(this.#options.executable ?? pwshBinary(), this.#options.maxIdle ?? 4);
+    const session = new PwshSession(where, args, shell, this.#pool, this.#options.startMs ?? 60_000);
     await session.connect(options.signal);
     return session;
   }
@@ -129,23 +158,25 @@ export class PwshSession implements Session {
   readonly #where: string;
   readonly #args: OpenArgs;
   readonly #shell: RemoteShell;
-  readonly #local: { executable: string; startMs: number };
+  readonly #pool: DriverPool;
+  readonly #startMs: number;
   #driver: PwshDriver | undefined;
   #closed = false;
 
-  constructor(where: string, args: OpenArgs, shell: RemoteShell, local: { executable: string; startMs: number }) {
+  constructor(where: string, args: OpenArgs, shell: RemoteShell, pool: DriverPool, startMs: number) {
     this.#where = where;
     this.#args = args;
     this.#shell = shell;
-    this.#local = local;
+    this.#pool = pool;
+    this.#startMs = startMs;
   }
 
   /** Starts a local PowerShell and opens the remote session (again, after a deadline or abort killed the last). */
   async connect(signal?: AbortSignal): Promise<void> {
     const where = this.#where;
     const driver = await this.#guard(
-      PwshDriver.start(this.#local.executable),
-      this.#local.startMs,
+      this.#pool.acquire(),
+      this.#startMs,
       signal,
       'connect',
       `starting the local PowerShell`,
@@ -159,7 +190,10 @@ export class PwshSession implements Session {
       'opening the PowerShell session',
     );
     if (out.reply?.ok !== true) {
-      this.#kill();
+      // The local PowerShell is fine; only the host refused. Keep it for the next session.
+      this.#driver = undefined;
+      if (out.reply) this.#pool.release(driver);
+      else driver.kill();
       throw classifyOpenFailure(where, out.reply, out);
     }
   }
@@ -204,11 +238,15 @@ export class PwshSession implements Session {
     this.#driver = undefined;
     if (!driver || driver.dead) return;
     try {
-      await this.#race(driver.invoke('Close-SvcfleetSession'), 10_000);
+      const out = await this.#race(driver.invoke('Close-SvcfleetSession'), 10_000);
+      if (out.reply?.ok === true) {
+        this.#pool.release(driver);
+        return;
+      }
     } catch {
-      // best effort: the process goes either way
+      // fall through: a local PowerShell that does not answer is not reused
     }
-    await driver.dispose();
+    driver.kill();
   }
 
   #kill(): void {
