@@ -156,8 +156,11 @@ export class Http1Connection {
         finish(undefined, parsed.res);
       };
       this.#pending = parse;
-      this.socket.write(head);
+      // One segment for head and body where possible (Nagle is off).
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
       if (body.length) this.socket.write(body);
+      this.socket.uncork();
       if (this.#buf.length) parse();
     });
   }
