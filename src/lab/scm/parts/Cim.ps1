@@ -62,7 +62,7 @@ function Split-LabWql {
                 if ($Text[$i] -eq '\' -and $i + 1 -lt $Text.Length) { $i++ }
                 [void]$sb.Append($Text[$i]); $i++
             }
-            if ($i -ge $Text.Length) { throw 'Invalid query: unterminated string' }
+            if ($i -ge $Text.Length) { $script:wqlBad = $true; return $false }
             $i++; $toks.Add(@{ t = 'str'; v = $sb.ToString() }); continue
         }
         if ('()'.Contains($c)) { $toks.Add(@{ t = $c }); $i++; continue }
@@ -73,21 +73,25 @@ function Split-LabWql {
         }
         $start = $i
         while ($i -lt $Text.Length -and ([char]::IsLetterOrDigit($Text[$i]) -or $Text[$i] -in '_', '.', '-')) { $i++ }
-        if ($i -eq $start) { throw "Invalid query: unexpected '$c'" }
+        if ($i -eq $start) { $script:wqlBad = $true; return $false }
         $word = $Text.Substring($start, $i - $start)
         if ($word -match '^-?\d+$') { $toks.Add(@{ t = 'num'; v = [long]$word }) }
         elseif ($word -in 'AND', 'OR', 'NOT', 'LIKE', 'IS', 'NULL', 'TRUE', 'FALSE') { $toks.Add(@{ t = $word.ToUpperInvariant() }) }
         else { $toks.Add(@{ t = 'id'; v = $word }) }
     }
-    $toks
+    , $toks.ToArray()
 }
 
+# Returns $true/$false, or $null for an invalid WHERE (the parser sets a flag instead of throwing, so that no
+# exception reaches the caller's $Error / -ErrorVariable).
 function Test-LabWql {
     param($Object, [string]$Where)
     if ([string]::IsNullOrWhiteSpace($Where)) { return $true }
+    $script:wqlBad = $false
     $script:wqlToks = Split-LabWql $Where; $script:wqlPos = 0
+    if ($script:wqlBad) { return $null }
     $r = Read-LabWqlOr $Object
-    if ($script:wqlPos -lt $script:wqlToks.Count) { throw 'Invalid query' }
+    if ($script:wqlBad -or $script:wqlPos -lt $script:wqlToks.Count) { return $null }
     $r
 }
 function Get-LabWqlTok { if ($script:wqlPos -lt $script:wqlToks.Count) { $script:wqlToks[$script:wqlPos] } else { @{ t = 'eof' } } }
@@ -98,30 +102,30 @@ function Read-LabWqlNot {
     if ((Get-LabWqlTok).t -eq 'NOT') { $script:wqlPos++; return -not (Read-LabWqlNot $O) }
     if ((Get-LabWqlTok).t -eq '(') {
         $script:wqlPos++; $v = Read-LabWqlOr $O
-        if ((Get-LabWqlTok).t -ne ')') { throw 'Invalid query' }
+        if ((Get-LabWqlTok).t -ne ')') { $script:wqlBad = $true; return $false }
         $script:wqlPos++; return $v
     }
     $id = Get-LabWqlTok
-    if ($id.t -ne 'id') { throw 'Invalid query' }
+    if ($id.t -ne 'id') { $script:wqlBad = $true; return $false }
     $script:wqlPos++
     $prop = $O.PSObject.Properties[$id.v]
-    if (-not $prop) { throw "Invalid query: no property '$($id.v)'" }
+    if (-not $prop) { $script:wqlBad = $true; return $false }
     $left = $prop.Value
     $op = Get-LabWqlTok; $script:wqlPos++
     if ($op.t -eq 'IS') {
         $neg = $false
         if ((Get-LabWqlTok).t -eq 'NOT') { $neg = $true; $script:wqlPos++ }
-        if ((Get-LabWqlTok).t -ne 'NULL') { throw 'Invalid query' }
+        if ((Get-LabWqlTok).t -ne 'NULL') { $script:wqlBad = $true; return $false }
         $script:wqlPos++
         return ($null -eq $left) -xor $neg
     }
     $val = Get-LabWqlTok; $script:wqlPos++
-    $right = switch ($val.t) { 'str' { $val.v } 'num' { $val.v } 'TRUE' { $true } 'FALSE' { $false } 'NULL' { $null } default { throw 'Invalid query' } }
+    $right = switch ($val.t) { 'str' { $val.v } 'num' { $val.v } 'TRUE' { $true } 'FALSE' { $false } 'NULL' { $null } default { $script:wqlBad = $true; return $false } }
     if ($op.t -eq 'LIKE') {
         $rx = '^' + (([regex]::Escape([string]$right)) -replace '%', '.*' -replace '_', '.' -replace '\\\[', '[' -replace '\\]', ']') + '$'
         return [regex]::IsMatch([string]$left, $rx, 'IgnoreCase')
     }
-    if ($op.t -ne 'op') { throw 'Invalid query' }
+    if ($op.t -ne 'op') { $script:wqlBad = $true; return $false }
     if ($left -is [bool] -or $right -is [bool]) { $left = [bool]$left; $right = [bool]$right }
     elseif ($right -is [long]) { $left = [long]$left }
     else { $left = [string]$left; $right = [string]$right }
@@ -129,26 +133,30 @@ function Read-LabWqlNot {
         '=' { if ($left -is [string]) { [string]::Equals($left, $right, [StringComparison]::OrdinalIgnoreCase) } else { $left -eq $right } }
         { $_ -in '<>', '!=' } { if ($left -is [string]) { -not [string]::Equals($left, $right, [StringComparison]::OrdinalIgnoreCase) } else { $left -ne $right } }
         '<' { $left -lt $right } '>' { $left -gt $right } '<=' { $left -le $right } '>=' { $left -ge $right }
-        default { throw 'Invalid query' }
+        default { $script:wqlBad = $true; return $false }
     }
-}
-
-# Parse "SELECT * FROM Win32_Service [WHERE ...]" into class + where.
-function Split-LabWqlQuery {
-    param([string]$Query)
-    if ($Query -notmatch '^\s*SELECT\s+(?<props>.+?)\s+FROM\s+(?<class>\w+)\s*(WHERE\s+(?<where>.*))?$') { throw 'Invalid query' }
-    @{ class = $Matches['class']; where = $Matches['where'] }
 }
 
 function Get-LabCimServices {
     param([string]$ClassName, [string]$Filter, [string]$Query)
-    if ($Query) { $q = Split-LabWqlQuery $Query; $ClassName = $q.class; $Filter = $q.where }
-    if ($ClassName -notin 'Win32_Service', 'Win32_BaseService', 'CIM_Service') {
-        throw [InvalidOperationException]::new("Invalid class (svcfleet lab emulates only Win32_Service): $ClassName")
+    # Errors are returned, not thrown: a caught exception would still land in the caller's -ErrorVariable.
+    if ($Query) {
+        if ($Query -notmatch '^\s*SELECT\s+(?<props>.+?)\s+FROM\s+(?<class>\w+)\s*(WHERE\s+(?<where>.*))?$') { return @{ labError = 'Invalid query'; id = 'HRESULT 0x80041017' } }
+        $ClassName = $Matches['class']; $Filter = $Matches['where']
     }
+    if ($ClassName -notin 'Win32_Service', 'Win32_BaseService', 'CIM_Service') {
+        return @{ labError = "Invalid class (svcfleet lab emulates only Win32_Service): $ClassName"; id = 'HRESULT 0x80041010' }
+    }
+    if ($Filter -and $null -eq (Test-LabWql -Object ([pscustomobject]@{ Name = ''; State = ''; ProcessId = 0; DisplayName = ''; StartMode = ''; PathName = ''; StartName = ''; Started = $false; DelayedAutoStart = $false; Description = ''; ServiceType = ''; ExitCode = 0; Status = '' }) -Where $Filter)) {
+        return @{ labError = 'Invalid query'; id = 'HRESULT 0x80041017' }
+    }
+    # Fast path for the usual -Filter "Name='x'": only that service is looked at.
+    $only = $null
+    if ($Filter -match "^\s*Name\s*=\s*'([^'\\]*)'\s*$") { $only = $Matches[1] }
     $views = Use-LabHost -Body { param($h)
         $acc = @()
-        foreach ($s in $h.services.Values) {
+        $list = if ($null -ne $only) { @(Find-LabService -State $h -Name $only | Where-Object { $_ }) } else { @($h.services.Values) }
+        foreach ($s in $list) {
             if (Test-LabFault -State $h -Service $s.name -Op 'query' -Kinds 'no-such-service' -Subject $s.name) { continue }
             Update-LabStatus -State $h -Svc $s
             $acc += ConvertTo-LabCimService $s

@@ -78,6 +78,7 @@ function Invoke-LabIcacls {
     }
     $show = ($Argv.Count -eq 1) -or (-not $inherit -and -not $grants.Count -and -not $removes.Count)
     $acls = Use-LabHost -Body { param($h)
+        if (-not $show) { Set-LabDirty }
         if (-not $h.acls) { $h.acls = [ordered]@{} }
         $result = @{}
         foreach ($it in $items) {

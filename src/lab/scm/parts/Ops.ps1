@@ -138,9 +138,11 @@ function Set-LabServiceConfig {
             if ($o.name -ieq $Change.displayName -or $o.displayName -ieq $Change.displayName) { return 1078 }
         }
     }
+    Set-LabDirty
     foreach ($k in @($Change.Keys)) {
         switch ($k) {
             'password' { }
+            'nonCrashFailures' { $Svc.failure.nonCrashFailures = [bool]$Change.nonCrashFailures; $Svc.failureConfigured = $true }
             'failure' {
                 $f = $Change.failure
                 foreach ($fk in @($f.Keys)) { $Svc.failure[$fk] = $f[$fk] }
@@ -177,6 +179,7 @@ function Get-LabDependents {
 # (sc.exe start is asynchronous, reference §1.3).
 function Start-LabServiceCore {
     param($State, $Svc, [int]$Depth = 0)
+    Set-LabDirty
     Update-LabStatus -State $State -Svc $Svc
     $subject = [string]$Svc.binaryPath
     $override = Get-LabRegistryOverride -Svc $Svc -Value 'ImagePath'
@@ -235,6 +238,7 @@ function Wait-LabRunning {
 # ControlService(SERVICE_CONTROL_STOP). Asynchronous: 0 leaves the service STOP_PENDING (reference §1.3).
 function Stop-LabServiceCore {
     param($State, $Svc)
+    Set-LabDirty
     Update-LabStatus -State $State -Svc $Svc
     if ($Svc.status.state -eq 'stopped') { return 1062 }
     if ($Svc.status.state -ne 'running') { return 1061 }

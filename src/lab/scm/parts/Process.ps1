@@ -139,7 +139,7 @@ function Update-LabStatus {
     switch ($st.state) {
         'start-pending' {
             if (-not $alive) { Set-LabStopped -Svc $Svc -Died }
-            elseif ([IO.File]::Exists($st.readyFile)) { $st.state = 'running' }
+            elseif ([IO.File]::Exists($st.readyFile)) { $st.state = 'running'; Set-LabDirty }
             elseif ((Get-LabNowMs) -gt [long]$st.deadline) {
                 # The service never reported RUNNING in time: ERROR_SERVICE_REQUEST_TIMEOUT (1053, reference §1.5).
                 Stop-LabProcess -Status $st -Kill
@@ -153,6 +153,7 @@ function Update-LabStatus {
 
 function Set-LabStopped {
     param($Svc, [switch]$Died, [int]$Win32ExitCode = 0)
+    Set-LabDirty
     $st = $Svc.status
     $code = 0
     if ($st.exitFile -and [IO.File]::Exists($st.exitFile)) { [int]::TryParse([IO.File]::ReadAllText($st.exitFile).Trim(), [ref]$code) | Out-Null }

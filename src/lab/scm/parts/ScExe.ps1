@@ -142,7 +142,9 @@ function Invoke-LabScExe {
     }
     $cmd = $tokens[0].ToLowerInvariant()
     $name = if ($tokens.Count -gt 1) { $tokens[1] } else { $null }
-    $rest = if ($tokens.Count -gt 2) { [string[]]$tokens[2..($tokens.Count - 1)] } else { [string[]]@() }
+    # Typed, so that a single remaining token stays an array (an if-expression would unroll it to a string).
+    [string[]]$rest = @()
+    if ($tokens.Count -gt 2) { $rest = $tokens[2..($tokens.Count - 1)] }
     $usage = {
         param([string]$c)
         & $emit @("DESCRIPTION:", "        svcfleet lab emulation of 'sc $c': invalid or missing arguments.", "USAGE:", "        sc <server> $c [service name] ...", '')

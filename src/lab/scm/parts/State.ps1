@@ -34,6 +34,9 @@ function Get-LabNowMs { [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }
 function Get-LabProcStart {
     param([long]$ProcessId)
     if ($ProcessId -le 0) { return $null }
+    # Checked first so that the common "process gone" case raises no exception (a caught one would still show up in
+    # the caller's $Error / -ErrorVariable).
+    if (-not [IO.File]::Exists("/proc/$ProcessId/stat")) { return $null }
     try { $stat = [IO.File]::ReadAllText("/proc/$ProcessId/stat") } catch { return $null }
     $rest = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
     # rest[0] is field 3 (state); field 22 (starttime) is rest[19]
@@ -55,6 +58,14 @@ function Enter-LabLock {
     $lock = [IO.Path]::Combine($dir, 'host.lock')
     $deadline = [DateTime]::UtcNow.AddSeconds(60)
     while ($true) {
+        if ([IO.File]::Exists($lock) -and [DateTime]::UtcNow -lt $deadline) {
+            $owner = $null
+            try { $owner = [IO.File]::ReadAllText($lock).Trim() } catch { }
+            if ($owner -match '^\d+$' -and (Test-LabProcessAlive -ProcessId ([long]$owner)) -and
+                ([DateTime]::UtcNow - [IO.File]::GetLastWriteTimeUtc($lock)).TotalMilliseconds -lt 30000) {
+                Start-Sleep -Milliseconds 5; continue
+            }
+        }
         try {
             $fs = [IO.FileStream]::new($lock, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::Read)
             $bytes = [Text.Encoding]::ASCII.GetBytes("$PID")
@@ -76,9 +87,26 @@ function Enter-LabLock {
 
 function Exit-LabLock { param([string]$Lock) try { [IO.File]::Delete($Lock) } catch { } }
 
+# The parsed state is kept between calls and reused while host.json is unchanged (same mtime and length): most
+# calls only read, and parsing is the expensive part. Every mutation sets $script:LabDirty (Set-LabDirty) so that
+# Use-LabHost writes it back.
+$script:LabCache = $null
+$script:LabDirty = $false
+function Set-LabDirty { $script:LabDirty = $true }
+
+function Get-LabStateStamp {
+    param([string]$Path)
+    $fi = [IO.FileInfo]::new($Path)
+    "$($fi.LastWriteTimeUtc.Ticks):$($fi.Length)"
+}
+
 function Read-LabHostState {
     $path = [IO.Path]::Combine((Get-LabStateDir), 'host.json')
-    [IO.File]::ReadAllText($path) | ConvertFrom-Json -AsHashtable
+    $stamp = Get-LabStateStamp $path
+    if ($script:LabCache -and $script:LabCache.path -eq $path -and $script:LabCache.stamp -eq $stamp) { return $script:LabCache.state }
+    $state = [IO.File]::ReadAllText($path) | ConvertFrom-Json -AsHashtable
+    $script:LabCache = @{ path = $path; stamp = $stamp; state = $state }
+    $state
 }
 
 function Write-LabHostState {
@@ -88,19 +116,27 @@ function Write-LabHostState {
     $tmp = "$path.$PID.tmp"
     [IO.File]::WriteAllText($tmp, ($State | ConvertTo-Json -Depth 30), [Text.UTF8Encoding]::new($false))
     [IO.File]::Move($tmp, $path, $true)
+    $script:LabCache = @{ path = $path; stamp = (Get-LabStateStamp $path); state = $State }
 }
 
 # Run $Body with the host state locked; $Body receives the state and returns a result. The state is written back
 # after $Body (it may have refreshed statuses or counted fault triggers even when the operation failed).
 function Use-LabHost {
-    param([Parameter(Mandatory)][scriptblock]$Body, [switch]$ReadOnly)
+    param([Parameter(Mandatory)][scriptblock]$Body)
     $lock = Enter-LabLock
+    $script:LabDirty = $false
+    $done = $false
     try {
         $h = Read-LabHostState
         $result = & $Body $h
-        if (-not $ReadOnly) { Write-LabHostState -State $h }
+        if ($script:LabDirty) { Write-LabHostState -State $h }
+        $done = $true
         , $result
-    } finally { Exit-LabLock -Lock $lock }
+    } finally {
+        # A body that failed half-way may have changed the cached copy without writing it: forget it.
+        if (-not $done) { $script:LabCache = $null }
+        Exit-LabLock -Lock $lock
+    }
 }
 
 # Service names are case-insensitive on Windows; the key in `services` keeps the registered spelling.
@@ -131,7 +167,10 @@ function Test-LabFault {
         if ($f.service -and -not [string]::Equals($f.service, $Service, [StringComparison]::OrdinalIgnoreCase)) { continue }
         $ops = if ($f.ops) { @($f.ops) } else { $script:LabFaultDefaultOps[$f.kind] }
         if ($ops -notcontains $Op) { continue }
-        if ($f.contains -and ([string]$Subject).IndexOf([string]$f.contains, [StringComparison]::OrdinalIgnoreCase) -lt 0) { continue }
+        # $f['contains'], not $f.contains: on a hashtable without that key, .contains is the Contains() method.
+        $needle = $f['contains']
+        if ($needle -and ([string]$Subject).IndexOf([string]$needle, [StringComparison]::OrdinalIgnoreCase) -lt 0) { continue }
+        Set-LabDirty
         $f.calls = 1 + [int]$f.calls
         $nth = if ($f.nth) { [int]$f.nth } else { 1 }
         if ($f.calls -lt $nth) { continue }

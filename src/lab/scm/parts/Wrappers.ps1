@@ -27,10 +27,10 @@ function Get-CimInstance {
         [string]$QueryDialect, [string]$Namespace, [string[]]$Property, [string[]]$ComputerName,
         [switch]$KeyOnly, [switch]$Shallow, [uint32]$OperationTimeoutSec, $CimSession
     )
-    try {
-        EmulatedScm\Get-LabCimServices -ClassName $ClassName -Filter $Filter -Query $Query
-    } catch {
-        $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new($_.Exception, 'HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand', 'InvalidType', $ClassName))
+    foreach ($__o in @(EmulatedScm\Get-LabCimServices -ClassName $ClassName -Filter $Filter -Query $Query)) {
+        if ($__o -is [hashtable] -and $__o.labError) {
+            $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([Microsoft.Management.Infrastructure.CimException]::new($__o.labError), "$($__o.id),Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand", 'InvalidArgument', $ClassName))
+        } else { $__o }
     }
 }
 
@@ -46,7 +46,13 @@ function Invoke-CimMethod {
     )
     process {
         $__targets = @()
-        if ($PSCmdlet.ParameterSetName -eq 'QueryComputerSet') { $__targets = @(EmulatedScm\Get-LabCimServices -Query $Query | ForEach-Object Name) }
+        if ($PSCmdlet.ParameterSetName -eq 'QueryComputerSet') {
+            $__found = @(EmulatedScm\Get-LabCimServices -Query $Query)
+            if ($__found.Count -eq 1 -and $__found[0] -is [hashtable] -and $__found[0].labError) {
+                $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([InvalidOperationException]::new($__found[0].labError), "$($__found[0].id),Microsoft.Management.Infrastructure.CimCmdlets.InvokeCimMethodCommand", 'InvalidArgument', $Query)); return
+            }
+            $__targets = @($__found | ForEach-Object Name)
+        }
         elseif ($PSCmdlet.ParameterSetName -eq 'ClassNameComputerSet') {
             $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([InvalidOperationException]::new("Win32_Service.$MethodName is not a static method (svcfleet lab)"), 'HRESULT 0x80041055', 'InvalidOperation', $ClassName)); return
         } else { $__targets = @($InputObject.Name) }
