@@ -1,0 +1,218 @@
+/**
+ * Reading inventory sources into an InventoryModel, and resolving the selected hosts into HostSpecs.
+ *
+ * A source is a file, a directory (every inventory file in it, like `ansible -i DIR`) or a host list
+ * (`web01,web02,`). A file is read by its content and extension:
+ *   - `kind: svcfleet-inventory` YAML → native format (native.ts)
+ *   - `.yml`, `.yaml`, `.json` → Ansible YAML (ansible-yaml.ts)
+ *   - no extension: YAML if it parses as a mapping, else INI (what Ansible's plugin order amounts to)
+ *   - anything else → Ansible INI (ini.ts)
+ * group_vars/ and host_vars/ beside each file (or inside a directory source) apply.
+ *
+ * Where Ansible would only warn that a source could not be parsed and carry on with an empty inventory,
+ * svcfleet stops with the parse error: a rollout must not silently target nothing (or half of the fleet).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { parseYamlDocument } from '../config/document.js';
+import { InputError } from '../util/errors.js';
+import type { HostSpec, Inventory } from './types.js';
+import { isMapping, parseAnsibleYaml, parseAnsibleYamlInventory } from './ansible-yaml.js';
+import {
+  connectionFromAnsibleVars,
+  connectionFromNative,
+  publicHostVars,
+  type ConnectionContext,
+  type ConnectionDefaults,
+} from './connection.js';
+import { parseAddress } from './hostpattern.js';
+import { mergedHostVars, groupVarsLayer } from './hostvars.js';
+import { parseIniInventory } from './ini.js';
+import { InventoryModel } from './model.js';
+import { NATIVE_KIND, parseNativeInventory, type NativeHostEntry } from './native.js';
+import { allHosts, selectHosts } from './pattern.js';
+import { VarsFiles } from './vars-files.js';
+
+export interface ReadOptions {
+  /** Files, directories or host lists (`a,b,`), like `ansible -i` (repeatable). */
+  sources: string | readonly string[];
+  cwd?: string;
+}
+
+/** Everything read from the sources; the input of listing (list.ts) and of host resolution. */
+export interface InventoryData {
+  model: InventoryModel;
+  native: Map<string, NativeHostEntry>;
+  files: VarsFiles;
+  depths: Map<string, number>;
+  /** Things to tell the user that do not stop the run. */
+  warnings: string[];
+}
+
+export interface LoadInventoryOptions extends ReadOptions {
+  /** Ansible --limit syntax (see pattern.ts). */
+  limit?: string | readonly string[];
+  /** For { env } password references and `~` in paths (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Connection defaults from the configuration. */
+  connectionDefaults?: ConnectionDefaults;
+}
+
+/** An Inventory whose `hosts` are the selected ones, with connection settings resolved. */
+export interface LoadedInventory extends Inventory {
+  /** Things the user should see (e.g. TLS validation turned off for a host); the CLI prints them to stderr. */
+  warnings: string[];
+}
+
+/** Extensions Ansible skips when it reads a directory of inventory files (INVENTORY_IGNORE_EXTS). */
+const IGNORED_IN_DIRS = /(\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.ini|\.cfg|\.retry)$/;
+const YAML_EXTENSIONS = ['.yml', '.yaml', '.json'];
+
+export function readInventory(opts: ReadOptions): InventoryData {
+  const cwd = opts.cwd ?? process.cwd();
+  const model = new InventoryModel();
+  const native = new Map<string, NativeHostEntry>();
+  const sources = typeof opts.sources === 'string' ? [opts.sources] : opts.sources;
+  if (sources.length === 0) throw new InputError('no inventory given (use -i FILE)', { field: 'inventory' });
+  for (const source of sources) readSource(source, cwd, model, native, true);
+  model.reconcile();
+  const warnings: string[] = [];
+  for (const name of model.hosts.keys()) {
+    // Ansible warns too; a pattern naming it means the host.
+    if (model.groups.has(name)) warnings.push(`${name} is both a host and a group; a pattern ${JSON.stringify(name)} means the host`);
+  }
+  return { model, native, files: new VarsFiles(model.varsDirs), depths: model.depths(), warnings };
+}
+
+function readSource(source: string, cwd: string, model: InventoryModel, native: Map<string, NativeHostEntry>, top: boolean): void {
+  const path = resolve(cwd, source);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    if (top && source.includes(',')) {
+      readHostList(source, model);
+      return;
+    }
+    throw new InputError('inventory not found', { file: source });
+  }
+  if (top) model.sources.push(path);
+  if (st.isDirectory()) {
+    if (top) model.varsDirs.push(path);
+    for (const entry of readdirSync(path).sort()) {
+      if (entry.startsWith('.') || ['host_vars', 'group_vars', 'vars_plugins'].includes(entry) || IGNORED_IN_DIRS.test(entry)) continue;
+      readSource(join(path, entry), cwd, model, native, false);
+    }
+    return;
+  }
+  if (top) model.varsDirs.push(dirname(path));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read: ${(err as Error).message}`, { file: path });
+  }
+  if (text.startsWith('#!') && (st.mode & 0o111) !== 0) {
+    throw new InputError('this is an executable inventory script; svcfleet reads static inventories only (run it and save its JSON)', { file: path });
+  }
+  readFile(path, text, model, native);
+}
+
+function readFile(file: string, text: string, model: InventoryModel, native: Map<string, NativeHostEntry>): void {
+  const ext = extname(file).toLowerCase();
+  if (YAML_EXTENSIONS.includes(ext)) {
+    readYaml(file, text, model, native);
+    return;
+  }
+  if (ext === '' || basename(file).startsWith('.')) {
+    const yaml = tryYaml(file, text);
+    if (yaml) {
+      readYaml(file, text, model, native);
+      return;
+    }
+  }
+  parseIniInventory(text, file, model);
+}
+
+/** Does this extension-less file read as a YAML mapping? (INI files read as YAML scalars or fail.) */
+function tryYaml(file: string, text: string): boolean {
+  try {
+    return isMapping(parseAnsibleYaml(text, file).value);
+  } catch {
+    return false;
+  }
+}
+
+function readYaml(file: string, text: string, model: InventoryModel, native: Map<string, NativeHostEntry>): void {
+  // Native files are YAML 1.2 (no yes/no booleans); Ansible files are YAML 1.1 like PyYAML. Peek at `kind`.
+  const ansible = parseAnsibleYaml(text, file);
+  const kind = isMapping(ansible.value) ? ansible.value.kind : undefined;
+  if (kind === NATIVE_KIND) {
+    parseNativeInventory(parseYamlDocument(text, file), model, native);
+    return;
+  }
+  if (typeof kind === 'string') {
+    throw new InputError(`unknown kind ${JSON.stringify(kind)} (a native inventory has kind: ${NATIVE_KIND})`, { file, field: 'kind' });
+  }
+  parseAnsibleYamlInventory(ansible, model);
+}
+
+function readHostList(list: string, model: InventoryModel): void {
+  const origin = { file: '(host list)' };
+  for (const raw of list.split(',')) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const parsed = parseAddress(entry);
+    if (parsed?.host.includes('[')) throw new InputError(`ranges are not allowed in a host list: ${entry}`, { field: 'inventory', host: entry });
+    model.addHost(parsed ? parsed.host : entry, origin, 'ungrouped', parsed?.port);
+  }
+}
+
+/** Inventory.groups: the group tree with each group's own variables (secrets wrapped), in inventory order. */
+export function groupTree(data: InventoryData): Inventory['groups'] {
+  const out: Inventory['groups'] = {};
+  for (const g of data.model.groups.values()) {
+    out[g.name] = {
+      children: [...g.children],
+      hosts: [...g.hosts],
+      vars: publicHostVars(groupVarsLayer(data.model, data.files, g.name).vars),
+    };
+  }
+  return out;
+}
+
+/** Resolve one host: merged variables and connection settings. */
+export function resolveHost(data: InventoryData, name: string, ctx: ConnectionContext): HostSpec {
+  const layer = mergedHostVars(data.model, data.files, name, data.depths);
+  const entry = data.native.get(name);
+  const connection = entry
+    ? connectionFromNative(name, entry.defaults, entry.own, entry.origin, { ...ctx, baseDir: entry.baseDir })
+    : connectionFromAnsibleVars(name, layer, ctx);
+  const groups = new Set<string>();
+  for (const g of data.model.hosts.get(name)?.groups ?? []) {
+    groups.add(g);
+    for (const a of data.model.ancestors(g)) groups.add(a);
+  }
+  groups.delete('all');
+  return { name, groups: [...groups].sort(), vars: publicHostVars(layer.vars), connection };
+}
+
+/**
+ * Read the inventory, apply the limit, and resolve the selected hosts (only those: a host outside the limit
+ * with an unsupported setting does not block a run on the others).
+ */
+export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
+  const data = readInventory(opts);
+  const groups = groupTree(data);
+  const names = opts.limit !== undefined && (typeof opts.limit === 'string' ? opts.limit.trim() !== '' : opts.limit.length > 0)
+    ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd() })
+    : allHosts(groups);
+  const warnings = [...data.warnings];
+  const ctx: ConnectionContext = {
+    defaults: opts.connectionDefaults ?? {},
+    env: opts.env ?? process.env,
+    warn: (m) => warnings.push(m),
+  };
+  const hosts = names.map((n) => resolveHost(data, n, ctx));
+  return { source: data.model.sources.join(', ') || String(opts.sources), hosts, groups, warnings };
+}
