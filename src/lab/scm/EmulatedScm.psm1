@@ -19,7 +19,7 @@ Export-ModuleMember -Function @(
     'Get-LabCimServices', 'Invoke-LabCimMethod', 'Invoke-LabRegistry', 'Test-LabServiceKeyPath',
     'Get-LabServiceControllers', 'Invoke-LabServiceCmdlet', 'Split-LabArgs', 'Use-LabHost', 'Find-LabService',
     'Update-LabStatus', 'Get-LabRegistryKeyName', 'ConvertTo-LabItemProperty', 'ConvertTo-LabRegistryKey',
-    'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir'
+    'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage'
 )
 
 # Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.

@@ -225,5 +225,5 @@ function Write-LabRegistryError {
         'Exists' { @([IO.IOException]::new($e.message), 'System.IO.IOException', 'ResourceExists') }
         default { @([ArgumentException]::new($e.message), 'System.ArgumentException', 'InvalidArgument') }
     }
-    $Cmdlet.WriteError([System.Management.Automation.ErrorRecord]::new($spec[0], "$($spec[1]),Microsoft.PowerShell.Commands.$Command", $spec[2], $Path))
+    Write-LabCmdletError -Cmdlet $Cmdlet -Record ([System.Management.Automation.ErrorRecord]::new($spec[0], "$($spec[1]),Microsoft.PowerShell.Commands.$Command", $spec[2], $Path))
 }

@@ -148,7 +148,7 @@ function Write-LabServiceError {
     param($Cmdlet, [string]$Command, [string]$Id, [Management.Automation.ErrorCategory]$Category, [string]$Message, $Target, [int]$Win32 = 0)
     $inner = if ($Win32) { [ComponentModel.Win32Exception]::new($Win32) } else { $null }
     $ex = if ($inner) { [InvalidOperationException]::new($Message, $inner) } else { [InvalidOperationException]::new($Message) }
-    $Cmdlet.WriteError([Management.Automation.ErrorRecord]::new($ex, "$Id,Microsoft.PowerShell.Commands.$Command", $Category, $Target))
+    Write-LabCmdletError -Cmdlet $Cmdlet -Record ([Management.Automation.ErrorRecord]::new($ex, "$Id,Microsoft.PowerShell.Commands.$Command", $Category, $Target))
 }
 
 function Get-LabServiceControllers {
@@ -178,7 +178,7 @@ function Wait-LabCmdletStatus {
         if ($st -eq $Target) { return $true }
         if ($st -ne $Pending) { return $false }
         if ([DateTime]::UtcNow -ge $nextWarn) {
-            $Cmdlet.WriteWarning(($Warning -f $DisplayName, $Name))
+            Write-LabCmdletWarning -Cmdlet $Cmdlet -Message ($Warning -f $DisplayName, $Name)
             $nextWarn = [DateTime]::UtcNow.AddSeconds(2)
         }
         Start-Sleep -Milliseconds 50

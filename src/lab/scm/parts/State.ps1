@@ -94,6 +94,21 @@ $script:LabCache = $null
 $script:LabDirty = $false
 function Set-LabDirty { $script:LabDirty = $true }
 
+# Write a cmdlet error / warning from module code on behalf of a public (global) command. WriteError decides
+# between continue/stop with the preference visible in the CURRENT scope, which is the module's here; so the
+# caller's preference (read through the command's own session state) is copied into this scope first. Without
+# this, $ErrorActionPreference = 'Stop' in the calling script would be ignored, unlike with a real cmdlet.
+function Write-LabCmdletError {
+    param($Cmdlet, [System.Management.Automation.ErrorRecord]$Record)
+    $ErrorActionPreference = $Cmdlet.SessionState.PSVariable.GetValue('ErrorActionPreference')
+    $Cmdlet.WriteError($Record)
+}
+function Write-LabCmdletWarning {
+    param($Cmdlet, [string]$Message)
+    $WarningPreference = $Cmdlet.SessionState.PSVariable.GetValue('WarningPreference')
+    $Cmdlet.WriteWarning($Message)
+}
+
 function Get-LabStateStamp {
     param([string]$Path)
     $fi = [IO.FileInfo]::new($Path)
