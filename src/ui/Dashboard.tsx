@@ -19,8 +19,10 @@ import type { EngineCommand } from '../engine/events.js';
 import { foldHosts } from '../report/hostrange.js';
 import { makeMatcher } from './filter.js';
 import { footerHint } from './keys.js';
-import { useThrottledRun, type RunStore } from './store.js';
-import { ThemeContext, type Theme } from './theme.js';
+import type { RunStore } from './store.js';
+import { useThrottledRun } from './throttle.js';
+import type { Theme } from './theme.js';
+import { ThemeContext } from './theme-context.js';
 import { Header } from './components/Header.js';
 import { ProgressBar } from './components/ProgressBar.js';
 import { ErrorPanel } from './components/ErrorPanel.js';
@@ -40,6 +42,8 @@ export interface DashboardProps {
   /** Leave as soon as the run is done (after drawing the summary) instead of waiting for `q`. */
   exitOnDone: boolean;
   fps: number;
+  /** Share of one CPU core data-driven redraws may use (throttle.ts); 0 = no limit besides `fps`. */
+  cpuShare?: number;
   clock: () => number;
   groupsOf: (host: string) => readonly string[];
   requestFor: (host: string) => unknown;
@@ -79,7 +83,7 @@ export function Dashboard(props: DashboardProps) {
   const { store } = props;
   const fold = props.fold ?? foldHosts;
   const s: RunState = store.state;
-  useThrottledRun(store, props.fps, props.clock);
+  useThrottledRun(store, { fps: props.fps, cpuShare: props.cpuShare ?? 0, clock: props.clock });
   const now = props.clock();
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(props.size ?? { columns: 100, rows: 30 });

@@ -2,16 +2,13 @@
  * Colours and glyphs per state. With colour, the progress bar is solid blocks in state colours; without
  * (NO_COLOR, or a terminal without colours) every state gets its own glyph so the bar still reads.
  * NO_COLOR (https://no-color.org): set and non-empty means no colour; bold/inverse stay (they are not colour).
+ * No React in this module: index.ts imports it before React is loaded (see index.ts on NODE_ENV).
  */
-import { createContext, useContext } from 'react';
 import type { StateBucket } from '../report/run-state.js';
 
 export interface Theme {
   color: boolean;
 }
-
-export const ThemeContext = createContext<Theme>({ color: true });
-export const useTheme = (): Theme => useContext(ThemeContext);
 
 export function colorWanted(env: NodeJS.ProcessEnv = process.env): boolean {
   return !(env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '');

@@ -1,6 +1,7 @@
 /** A modal question: a bordered box with a title, explanation lines and the keys that answer it. */
 import { Box, Text } from 'ink';
-import { tint, useTheme } from '../theme.js';
+import { tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 export interface DialogProps {
   title: string;

@@ -1,7 +1,8 @@
 /** Identical problems folded into one line each, with host ranges: "web[01-37]: failed: access denied (37)". */
 import { Box, Text } from 'ink';
 import { formatGroup, type ErrorGroup } from '../../report/run-state.js';
-import { BUCKET_COLOR, tint, useTheme } from '../theme.js';
+import { BUCKET_COLOR, tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 export function ErrorPanel({ groups, maxRows }: { groups: readonly ErrorGroup[]; maxRows: number }) {
   const theme = useTheme();

@@ -1,7 +1,8 @@
 /** Two header lines: what run this is and its status; then strategy, budget, elapsed, ETA and rate. */
 import { Box, Text } from 'ink';
 import { formatDuration, progress, type RunState } from '../../report/run-state.js';
-import { tint, useTheme } from '../theme.js';
+import { tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 export function statusBadge(s: RunState): { text: string; color: string } {
   if (s.done) return { text: `DONE exit ${s.done.exitCode}`, color: s.done.exitCode === 0 ? 'green' : 'red' };

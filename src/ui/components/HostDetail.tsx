@@ -10,7 +10,8 @@ import {
   reasonText,
   type HostRunState,
 } from '../../report/run-state.js';
-import { BUCKET_COLOR, tint, useTheme } from '../theme.js';
+import { BUCKET_COLOR, tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 export interface DetailLine {
   text: string;

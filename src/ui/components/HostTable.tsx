@@ -10,7 +10,8 @@ import {
   isTerminal,
   type HostRunState,
 } from '../../report/run-state.js';
-import { BUCKET_COLOR, tint, useTheme } from '../theme.js';
+import { BUCKET_COLOR, tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 export interface HostTableProps {
   rows: readonly HostRunState[];
@@ -33,9 +34,13 @@ export function scrollOffset(cursor: number, offset: number, height: number, cou
   return Math.max(0, Math.min(o, Math.max(0, count - height)));
 }
 
-function fit(text: string, width: number): string {
+function cut(text: string, width: number): string {
   if (width <= 0) return '';
-  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text.padEnd(width);
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+}
+
+function fit(text: string, width: number): string {
+  return cut(text, width).padEnd(width);
 }
 
 function info(h: HostRunState): string {
@@ -86,7 +91,7 @@ export function HostTable(p: HostTableProps) {
             {fit(h.name, nameW)}{' '}
             <Text {...tint(theme, BUCKET_COLOR[bucketOf(h.state)])}>{fit(h.state, stateW)}</Text>{' '}
             {fit(h.remotePhase ?? '', phaseW)} {fit(ms === undefined ? '' : formatDuration(ms), elapsedW)}{' '}
-            {fit(h.attempts ? String(h.attempts) : '', 3)} {fit(batch, 3)} {fit(info(h), infoW)}
+            {fit(h.attempts ? String(h.attempts) : '', 3)} {fit(batch, 3)} {cut(info(h), infoW)}
           </Text>
         );
       })}

@@ -1,7 +1,8 @@
 /** The run's hosts as one bar split by state, plus a legend with the count of every non-empty state. */
 import { Box, Text } from 'ink';
 import { bucketCounts, STATE_BUCKETS, type RunState, type StateBucket } from '../../report/run-state.js';
-import { BAR_GLYPH_COLOR, BAR_GLYPH_QUEUED_COLOR, BUCKET_COLOR, BUCKET_GLYPH, tint, useTheme } from '../theme.js';
+import { BAR_GLYPH_COLOR, BAR_GLYPH_QUEUED_COLOR, BUCKET_COLOR, BUCKET_GLYPH, tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 /** Split `width` cells among the buckets by count (largest remainder, so the cells always add up). */
 export function barSegments(counts: Record<StateBucket, number>, width: number): [StateBucket, number][] {

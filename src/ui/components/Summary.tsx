@@ -1,7 +1,8 @@
 /** The end-of-run screen: the same title, counts, grouped outcomes and next commands the plain output prints. */
 import { Box, Text } from 'ink';
 import { formatGroup, type RunSummary } from '../../report/run-state.js';
-import { BUCKET_COLOR, tint, useTheme } from '../theme.js';
+import { BUCKET_COLOR, tint } from '../theme.js';
+import { useTheme } from '../theme-context.js';
 
 export function Summary({ summary, maxGroups }: { summary: RunSummary; maxGroups: number }) {
   const theme = useTheme();

@@ -1,0 +1,49 @@
+/**
+ * When the dashboard redraws. Ink redraws the whole screen every frame (a cell grid of columns x rows, ~3 µs per
+ * cell), so a full 160x50 frame costs ~20-25 ms of CPU whatever changed. Two limits keep that small next to the
+ * controller's own work:
+ *  - at most `fps` data-driven frames a second (default 10), and only when the state changed, or once a second
+ *    while the run is going so elapsed times and the ETA move;
+ *  - a duty cycle: the gap between data-driven frames is at least the measured frame cost / `cpuShare`
+ *    (default 3% of one core), so a big terminal redraws less often than a small one.
+ * Key presses are not throttled here: they re-render at once (Ink still caps output at `fps`).
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { RunStore } from './store.js';
+
+export interface ThrottleOptions {
+  fps: number;
+  cpuShare: number;
+  clock: () => number;
+}
+
+export function minFrameGapMs(fps: number, frameCostMs: number, cpuShare: number): number {
+  return Math.max(1000 / fps, cpuShare > 0 ? frameCostMs / cpuShare : 0);
+}
+
+/** Re-renders the calling component on the schedule above. The view reads the clock itself when it renders. */
+export function useThrottledRun(store: RunStore, { fps, cpuShare, clock }: ThrottleOptions): void {
+  const [, setTick] = useState(0);
+  const rendered = useRef(store.state.version);
+  rendered.current = store.state.version;
+  useEffect(() => {
+    let lastTick = clock();
+    let lastFrameAt = 0;
+    const timer = setInterval(
+      () => {
+        const now = clock();
+        // Compared with what the last render showed, so events that arrive before this effect runs count too.
+        const changed = store.state.version !== rendered.current;
+        const secondPassed = !store.state.done && now - lastTick >= 1000;
+        if (!changed && !secondPassed) return;
+        const at = performance.now();
+        if (!store.state.done && at - lastFrameAt < minFrameGapMs(fps, store.frameCostMs, cpuShare)) return;
+        lastTick = now;
+        lastFrameAt = at;
+        setTick((t) => t + 1);
+      },
+      Math.max(16, Math.round(1000 / fps)),
+    );
+    return () => clearInterval(timer);
+  }, [store, fps, cpuShare, clock]);
+}
