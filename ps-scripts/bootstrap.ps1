@@ -16,7 +16,7 @@ try {
     $o = @{ InputObject = $l }
     if ((Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) { $o.DateKind = 'String' }
     $p = ConvertFrom-Json @o
-    $l = $null; $o = $null
+    $l = $null; $o = $null; $x = $null
     if ($p.script -is [string] -and $null -ne $p.request) {
       $e = [ScriptBlock]::Create($p.script)
       $r = $p.request; $p = $null

@@ -620,7 +620,7 @@ function Get-ServiceSnapshot {
 # Field, and whether a change needs a restart to take effect (scm 5.1). Display name and description apply at
 # once; start type only matters at boot / next StartService; error control is only read during boot; failure
 # settings apply at the next failure; the rest is read when the process starts.
-$Fields = @(
+$FieldRules = @(
   @{ name = 'binaryPath'; restart = $true }
   @{ name = 'startType'; restart = $false }
   @{ name = 'errorControl'; restart = $false }
@@ -651,10 +651,10 @@ function Test-SameValue {
   (ConvertTo-CanonicalJson $A) -ceq (ConvertTo-CanonicalJson $B)
 }
 
-# Fields where two configs differ (names from $Fields).
+# Fields where two configs differ (names from $FieldRules).
 function Compare-Config {
   param($From, $To)
-  foreach ($f in $Fields) {
+  foreach ($f in $FieldRules) {
     if (-not (Test-SameValue $f.name (Get-FieldValue $From $f.name) (Get-FieldValue $To $f.name))) { $f.name }
   }
 }
@@ -866,7 +866,7 @@ function Assert-FailureWritable {
 # Per-field before/after (protocol FieldChange). The password itself never appears: only that one is being set.
 function Get-Diff {
   param($Current, $Target, [bool]$PasswordGiven)
-  $changes = @(foreach ($f in $Fields) {
+  $changes = @(foreach ($f in $FieldRules) {
     $before = Get-FieldValue $Current $f.name
     $after = Get-FieldValue $Target $f.name
     if (-not (Test-SameValue $f.name $before $after)) {
@@ -1281,10 +1281,12 @@ function Write-Backup {
     }
     $doc = [ordered]@{ kind = 'svcfleet-backup'; version = 1; service = $Service; runId = $RunId; writtenAt = (Get-UtcStamp); snapshot = $Snapshot }
     $json = ConvertTo-Json -InputObject $doc -Depth 12 -Compress
+    # Written whole, then renamed: a crash never leaves half a backup. The folder's ACL already covers the file;
+    # it gets its own explicit one too.
     $tmp = $p.file + '.tmp'
     [IO.File]::WriteAllText($tmp, $json, (New-Object System.Text.UTF8Encoding $false))
-    Set-AdminOnlyAcl $tmp
     [IO.File]::Move($tmp, $p.file)
+    Set-AdminOnlyAcl $p.file
   } catch {
     $why = Get-Reason $_
     if ($why.reason.code -eq 'backup-failed') { throw }

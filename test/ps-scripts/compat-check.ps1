@@ -69,6 +69,29 @@ foreach ($file in $Path) {
     }
   }
 
+  # PowerShell scoping is dynamic: a function's local variable hides a script-level variable of the same name
+  # (case-insensitive) from every function it calls. Script-level tables must never be shadowed.
+  $scriptVars = @{}
+  foreach ($st in @($ast.EndBlock.Statements)) {
+    if ($st -is [System.Management.Automation.Language.AssignmentStatementAst] -and $st.Left -is [System.Management.Automation.Language.VariableExpressionAst]) {
+      $n = $st.Left.VariablePath.UserPath
+      if ($n -notmatch 'Preference$' -and -not $st.Left.VariablePath.DriveName) { $scriptVars[$n.ToLowerInvariant()] = $true }
+    }
+  }
+  foreach ($fn in $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $true)) {
+    $locals = @($fn.Body.FindAll({ param($n)
+        ($n -is [System.Management.Automation.Language.AssignmentStatementAst] -and $n.Left -is [System.Management.Automation.Language.VariableExpressionAst]) -or
+        $n -is [System.Management.Automation.Language.ForEachStatementAst] -or $n -is [System.Management.Automation.Language.ParameterAst] }, $true))
+    foreach ($l in $locals) {
+      $v = $null
+      if ($l -is [System.Management.Automation.Language.AssignmentStatementAst]) { $v = $l.Left }
+      elseif ($l -is [System.Management.Automation.Language.ForEachStatementAst]) { $v = $l.Variable }
+      else { $v = $l.Name }
+      if ($v.VariablePath.DriveName) { continue }
+      if ($scriptVars.ContainsKey($v.VariablePath.UserPath.ToLowerInvariant())) { Add-Finding $file $v.Extent ('shadows-script-variable: $' + $v.VariablePath.UserPath) }
+    }
+  }
+
   $serviceVars = @{}
   $all = $ast.FindAll({ $true }, $true)
   foreach ($node in $all) {

@@ -1,0 +1,132 @@
+/**
+ * Runs the real remote engine against emulated Windows hosts (src/lab): one warm pwsh pool per native-argument
+ * mode, shared by a test file, and helpers to read the emulated SCM's own record of a service (independently of
+ * what the engine reports).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initLabHost, readLabHost, stopLabHost, type InitLabHostOptions, type LabServiceRecord } from '../../src/lab/host.js';
+import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
+import { newNonce, type OutgoingRequest } from '../../src/remote/invocation.js';
+import type { RemoteEvent, RemoteRequest, RemoteResult } from '../../src/remote/protocol.js';
+import { runRemoteDetailed } from '../../src/remote/run.js';
+import { createLocalTransport } from '../../src/transport/local/index.js';
+import type { ExecResult, Session } from '../../src/transport/types.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function httpGet(port: number, path: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return res.text();
+}
+
+export interface RigRun {
+  result: RemoteResult;
+  events: RemoteEvent[];
+  exitCode: number | null;
+  /** Everything the engine wrote (stdout + stderr), to prove what it never writes. */
+  raw: string;
+}
+
+export type RigRequest = Omit<OutgoingRequest, 'v' | 'nonce' | 'runId'> & { runId?: string };
+
+let runIds = 0;
+
+export class LabRig {
+  readonly raws: string[] = [];
+  private constructor(
+    readonly stateDir: string,
+    private readonly session: Session,
+  ) {}
+
+  static async create(runner: LabRunner, options: Omit<InitLabHostOptions, 'stateDir'>): Promise<LabRig> {
+    const stateDir = mkdtempSync(join(tmpdir(), 'svcfleet-rig-'));
+    await initLabHost({ ...options, stateDir });
+    const transport = createLocalTransport({ labRunner: runner });
+    const session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } });
+    // Keep every byte the engine wrote.
+    const recording: Session = {
+      exec: async (inv, opts) => {
+        const r: ExecResult = await session.exec(inv, opts);
+        rig.raws.push(r.stdout + r.stderr);
+        return r;
+      },
+      close: () => session.close(),
+    };
+    const rig = new LabRig(stateDir, recording);
+    return rig;
+  }
+
+  async run(request: RigRequest): Promise<RigRun> {
+    const full = { v: 1, nonce: newNonce(), runId: request.runId ?? `run-${++runIds}`, ...request } as OutgoingRequest;
+    const before = this.raws.length;
+    const r = await runRemoteDetailed(this.session, full, { host: 'lab', commandMs: 180_000 });
+    return { result: r.result, events: r.events, exitCode: r.exitCode, raw: this.raws.slice(before).join('') };
+  }
+
+  /** The emulated SCM's own record (statuses refreshed). */
+  service(name: string): LabServiceRecord {
+    const s = readLabHost(this.stateDir).services[name];
+    if (!s) throw new Error(`no service ${name} on the emulated host`);
+    return s;
+  }
+
+  acls(): Record<string, unknown> {
+    return readLabHost(this.stateDir).acls;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+    await stopLabHost(this.stateDir);
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Two warm pwsh workers, each used by one call at a time. (Built from two single-worker lab pools and a free
+ * list rather than one pool of two: see the report about LabPool.acquire handing one idle worker to two callers.)
+ */
+export function pool(nativeArgs: 'Legacy' | 'Standard' = 'Legacy', size = 2): LabRunner {
+  const runners = Array.from({ length: size }, () => createLabRunner({ mode: 'pool', size: 1, nativeArgs }));
+  const free = [...runners];
+  const waiting: Array<(r: LabRunner) => void> = [];
+  const take = (): Promise<LabRunner> => {
+    const r = free.pop();
+    return r ? Promise.resolve(r) : new Promise((resolve) => waiting.push(resolve));
+  };
+  const give = (r: LabRunner): void => {
+    const next = waiting.shift();
+    if (next) next(r);
+    else free.push(r);
+  };
+  return {
+    mode: 'pool',
+    async run(stateDir, invocation, options) {
+      const r = await take();
+      try {
+        return await r.run(stateDir, invocation, options);
+      } finally {
+        give(r);
+      }
+    },
+    warm: async () => {
+      await Promise.all(runners.map((r) => r.warm()));
+    },
+    close: async () => {
+      await Promise.all(runners.map((r) => r.close()));
+    },
+  };
+}
+
+export type { RemoteRequest };
