@@ -85,7 +85,8 @@ P icacls {
   $dirRc = $LASTEXITCODE
   $show = icacls.exe $file
   $miss = icacls.exe "$env:ProgramData\\nope.json" /inheritance:r; $missRc = $LASTEXITCODE
-  @{ out = ($g -join "\`n"); rc = $rc; dirRc = $dirRc; show = ($show -join "\`n"); read = (Get-Content -Path $file -Raw).Trim(); missRc = $missRc; pd = $env:ProgramData }
+  $resolved = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($file)
+  @{ resolved = $resolved; out = ($g -join "\`n"); rc = $rc; dirRc = $dirRc; show = ($show -join "\`n"); read = (Get-Content -Path $file -Raw).Trim(); missRc = $missRc; pd = $env:ProgramData }
 }
 `,
   );
@@ -233,5 +234,7 @@ describe('icacls.exe and %ProgramData%', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(Object.keys(readLabHost(stateDir).acls)).toContain(file);
+    // The path a script would hand to .NET file APIs (docs/lab.md, "Paths").
+    expect(r.icacls.resolved).toBe(file);
   });
 });

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initLabHost, stopLabHost } from '../../src/lab/host.js';
+import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { labScmFiles } from '../../src/lab/scm/state.js';
 import { createLocalTransport } from '../../src/transport/local/index.js';
@@ -38,7 +38,12 @@ const figures: string[] = [];
 beforeAll(async () => {
   requirePwsh();
   stateDir = tempDir('runner');
-  await initLabHost({ stateDir, services: [{ name: 'AppSvc', binaryPath: `"C:\\App\\app.exe" --port ${await freePort()}` }] });
+  // The fault never fires (nth 100000); it only counts config calls, to detect lost updates under concurrency.
+  await initLabHost({
+    stateDir,
+    faults: [{ kind: 'access-denied', ops: ['config'], nth: 100_000 }],
+    services: [{ name: 'AppSvc', binaryPath: `"C:\\App\\app.exe" --port ${await freePort()}` }],
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -118,6 +123,17 @@ describe('errors, timeouts and aborts', () => {
     const again = await pool.run(stateDir, invocation(REQ), { commandMs: 60_000 });
     expect(again.exitCode).toBe(7);
   }, 120_000);
+});
+
+describe('concurrency', () => {
+  it('concurrent calls against one host lose no update (host.json is locked for read-modify-write)', async () => {
+    const script = `$ErrorActionPreference = 'Stop'; $n = 0; foreach ($i in 1..15) { [void](sc.exe description AppSvc "d$i"); if ($LASTEXITCODE -eq 0) { $n++ } }; [Console]::Out.WriteLine($n); exit 0`;
+    const inv: Invocation = { encodedCommand: Buffer.from(script, 'utf16le').toString('base64'), stdin: Buffer.alloc(0) };
+    const before = readLabHost(stateDir).faults[0]!.calls;
+    const out = await Promise.all(runners.map((r) => r.run(stateDir, inv, { commandMs: 120_000 })));
+    expect(out.map((o) => o.stdout.trim())).toEqual(runners.map(() => '15'));
+    expect(readLabHost(stateDir).faults[0]!.calls - before).toBe(15 * runners.length);
+  }, 180_000);
 });
 
 describe('local transport', () => {

@@ -71,7 +71,7 @@ P failureBadWord { SC failure Plain reset= 10 actions= none/0 }
 P failureSet { $a = SC failure Plain reset= INFINITE reboot= 'Rebooting now' command= 'C:\\fix.cmd' actions= restart/5000/reboot/800/run/1; $q = SC qfailure Plain; @{ a = $a; q = $q.out } }
 P failureClear { $a = SC failure Plain reset= 0 actions= '""'; $q = SC qfailure Plain; @{ a = $a.rc; q = $q.out } }
 P failureflag { $a = SC failureflag Plain 1; $q = SC qfailureflag Plain; $b = SC failureflag Plain flag=1; @{ a = $a; q = $q.out; b = $b.rc } }
-P stopWithDependents { $s = SC start Child; Start-Sleep -Milliseconds 100; $st = SC stop AppSvc; $x = SC stop Child; @{ start = $s.rc; stop = $st; stopChild = $x.rc } }
+P stopWithDependents { $s = SC start Child; Start-Sleep -Milliseconds 100; $st = SC stop AppSvc; $i = 0; while ((sc.exe query Child | Select-String 'RUNNING') -eq $null -and $i -lt 400) { Start-Sleep -Milliseconds 25; $i++ }; $x = SC stop Child; @{ start = $s.rc; startOut = $s.out; stop = $st; stopChild = $x.rc; stopOut = $x.out } }
 # Legacy mangling (S22): the quoted exe is not escaped, so sc sees C:\\Program and the rest is dropped (§1.1, S25).
 P legacyMangled { $a = SC config AppSvc binpath= '"C:\\Program Files\\App\\app.exe" --port ${port} --workers 2'; $q = SC qc AppSvc; @{ a = $a.rc; q = $q.out } }
 # The working 5.1 form: backslash-escaped inner quotes.
@@ -254,6 +254,20 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
     expect(r.stopWithDependents.stop.rc).toBe(1051);
     expect(r.stopWithDependents.stop.out.split('\n')[0]).toBe('[SC] ControlService FAILED 1051:');
     expect(r.stopWithDependents.stopChild).toBe(0);
+    // start: a queryex-style block in START_PENDING with the new PID; stop: a query-style block in STOP_PENDING.
+    const start = (r.stopWithDependents.startOut as string).split('\n');
+    expect(start.slice(0, 5)).toEqual([
+      '',
+      'SERVICE_NAME: Child',
+      '        TYPE               : 10  WIN32_OWN_PROCESS',
+      '        STATE              : 2  START_PENDING',
+      '                                (NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)',
+    ]);
+    expect(start[9]).toMatch(/^        PID                : [1-9]\d*$/);
+    expect(start[10]).toBe('        FLAGS              : ');
+    const stop = (r.stopWithDependents.stopOut as string).split('\n');
+    expect(stop[3]).toBe('        STATE              : 3  STOP_PENDING');
+    expect(stop).toHaveLength(10);
   });
 });
 

@@ -84,6 +84,16 @@ function Set-CimInstance {
     }
 }
 
+function Invoke-SvcfleetLabPassThru {
+    # Paths outside the Services key go to the real registry/file-system cmdlet, with the caller's parameters. A global
+    # function too, so the real cmdlet still sees the caller's preference variables.
+    param([string]$Command, [string]$Path, [bool]$Literal, [System.Collections.IDictionary]$Bound)
+    $__bp = @{} + $Bound
+    [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
+    if ($Literal) { $__bp['LiteralPath'] = $Path } else { $__bp['Path'] = $Path }
+    & "Microsoft.PowerShell.Management\$Command" @__bp
+}
+
 function Get-ItemProperty {
     [CmdletBinding(DefaultParameterSetName = 'Path')]
     param(
@@ -96,8 +106,7 @@ function Get-ItemProperty {
         $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\Get-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Get-ItemProperty -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command Get-ItemProperty -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             $__r = EmulatedScm\Invoke-LabRegistry -Op 'get-values' -Path $__p -Literal:$__lit
@@ -129,8 +138,7 @@ function Get-ItemPropertyValue {
         $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\Get-ItemPropertyValue -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Get-ItemPropertyValue -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command Get-ItemPropertyValue -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             $__r = EmulatedScm\Invoke-LabRegistry -Op 'get-values' -Path $__p -Literal:$__lit
@@ -160,8 +168,7 @@ function Get-Item {
         $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\Get-Item -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Get-Item -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command Get-Item -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             $__r = EmulatedScm\Invoke-LabRegistry -Op 'get-values' -Path $__p -Literal:$__lit
@@ -184,8 +191,7 @@ function Test-Path {
         $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\Test-Path -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Test-Path -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command Test-Path -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             if ($IsValid) { $true; continue }
@@ -209,8 +215,7 @@ function Set-ItemProperty {
         $__lit = $PSCmdlet.ParameterSetName -eq 'propertyValueLiteralPathSet'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\Set-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Set-ItemProperty -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command Set-ItemProperty -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             if (-not $PSCmdlet.ShouldProcess($__p, 'Set Property')) { continue }
@@ -236,8 +241,7 @@ function New-ItemProperty {
         $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\New-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\New-ItemProperty -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command New-ItemProperty -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             if (-not $PSCmdlet.ShouldProcess($__p, 'New Property')) { continue }
@@ -264,8 +268,7 @@ function Remove-ItemProperty {
         $__lit = $PSCmdlet.ParameterSetName -eq 'LiteralPath'
         foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
             if (-not (EmulatedScm\Test-LabServiceKeyPath $__p)) {
-                $__bp = @{} + $PSBoundParameters; [void]$__bp.Remove('Path'); [void]$__bp.Remove('LiteralPath')
-                if ($__lit) { Microsoft.PowerShell.Management\Remove-ItemProperty -LiteralPath $__p @__bp } else { Microsoft.PowerShell.Management\Remove-ItemProperty -Path $__p @__bp }
+                Invoke-SvcfleetLabPassThru -Command Remove-ItemProperty -Path $__p -Literal $__lit -Bound $PSBoundParameters
                 continue
             }
             foreach ($__n in $Name) {
