@@ -210,6 +210,9 @@ function describeIssue(
       .sort((a, b) => depthOf(b) - depthOf(a))[0];
     if (best && best.length && depthOf(best) > path.length) return best;
   }
+  if (issue.code === 'invalid_key' && issue.issues[0]) {
+    return [{ message: `key: ${issue.issues[0].message}`, where: locationOf(doc, path, { key: true }) }];
+  }
   return [{ message: issue.message, where: locationOf(doc, path) }];
 }
 

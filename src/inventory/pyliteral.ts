@@ -212,7 +212,14 @@ function readString(src: string, start: number, raw: boolean, bytes: boolean): [
     put(ch + nx);
     i += 2;
   }
-  if (bytes) value = new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(byteValues));
+  if (bytes) {
+    // Ansible decodes bytes as UTF-8; invalid UTF-8 would become lone surrogates there: keep the text instead.
+    try {
+      value = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(byteValues));
+    } catch {
+      throw NOT_LITERAL;
+    }
+  }
   return [{ t: 'str', value, bytes }, i];
 }
 
@@ -339,12 +346,17 @@ class Parser {
 
   private parseDict(): PyValue {
     const out: { [key: string]: PyValue } = {};
+    // Python dict keys compare by value: 1, 1.0 and True are one key, which keeps its first spelling.
+    const spelling = new Map<string, string>();
     while (!this.isOp('}')) {
       const key = this.parseExpr();
       if (!this.isOp(':')) throw NOT_LITERAL; // {1, 2} is a set: unsupported
       this.i++;
       const value = this.parseExpr();
-      Object.defineProperty(out, jsonKey(key), { value, enumerable: true, writable: true, configurable: true });
+      const identity = typeof key === 'boolean' ? `n:${Number(key)}` : typeof key === 'number' ? `n:${key}` : `${typeof key}:${String(key)}`;
+      const name = spelling.get(identity) ?? jsonKey(key);
+      spelling.set(identity, name);
+      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
       if (this.isOp(',')) this.i++;
       else if (!this.isOp('}')) throw NOT_LITERAL;
     }

@@ -147,8 +147,10 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     }
   }
 
+  const service = text(s.service, ['service']);
+  if (!/^[^\\/]{1,256}$/.test(service)) fail(`the service name ${JSON.stringify(service)} is not valid (1-256 characters, no / or \\)`, ['service']);
   const out: HostServiceRequest = {
-    service: text(s.service, ['service']),
+    service,
     desired,
     restart: s.restart,
     verify,

@@ -1,30 +1,9 @@
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { tmpTree } from './helpers.js';
+import { runCli } from './run-cli.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/inventories');
-
-/** Run the CLI in this process; returns exit code, stdout and stderr. */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'svcfleet', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('svcfleet inventory', () => {
   it('--list prints ansible-inventory JSON with secrets redacted', async () => {

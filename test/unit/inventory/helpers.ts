@@ -29,11 +29,7 @@ export function expectInputError(fn: () => unknown, where: Partial<InputLocation
   } catch (err) {
     caught = err;
   }
-  expect(caught, 'expected an InputError').toBeInstanceOf(InputError);
-  const e = caught as InputError;
-  expect(e.where).toMatchObject(where);
-  if (message) expect(e.message).toMatch(message);
-  return e;
+  return checkInputError(caught, where, message);
 }
 
 export async function expectInputErrorAsync(fn: () => Promise<unknown>, where: Partial<InputLocation>, message?: RegExp): Promise<InputError> {
@@ -43,6 +39,10 @@ export async function expectInputErrorAsync(fn: () => Promise<unknown>, where: P
   } catch (err) {
     caught = err;
   }
+  return checkInputError(caught, where, message);
+}
+
+function checkInputError(caught: unknown, where: Partial<InputLocation>, message?: RegExp): InputError {
   expect(caught, 'expected an InputError').toBeInstanceOf(InputError);
   const e = caught as InputError;
   expect(e.where).toMatchObject(where);

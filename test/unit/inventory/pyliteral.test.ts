@@ -35,7 +35,7 @@ describe('INI values (Python literal_eval)', () => {
     ['()', []],
     ['(5)', 5],
     ['{"a": [1, {"b": None}]}', { a: [1, { b: null }] }],
-    ["{1: 'x', True: 'y'}", { '1': 'x', true: 'y' }],
+    ["{1: 'x', True: 'y', None: 'z'}", { '1': 'y', null: 'z' }], // True == 1 in Python: one key
     // kept as text
     ['yes', 'yes'],
     ['FALSE', 'FALSE'],
