@@ -27,7 +27,7 @@ export function labScript(bootstrap: string, nativeArgs: NativeArgumentPassing):
   }
   return (
     `$PSNativeCommandArgumentPassing = ${psQuote(nativeArgs)}; $PSStyle.OutputRendering = 'PlainText'; ` +
-    `Import-Module -Name ${psQuote(labScmFiles.module)} -DisableNameChecking\n` +
+    `. ${psQuote(labScmFiles.wrappers)}; Import-Module -Name ${psQuote(labScmFiles.module)} -DisableNameChecking\n` +
     bootstrap
   );
 }

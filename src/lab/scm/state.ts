@@ -138,6 +138,8 @@ export const labScmFiles = (() => {
   return {
     dir: root,
     module: path.join(root, 'EmulatedScm.psm1'),
+    /** The public commands; dot-sourced at global scope before the module is imported (see EmulatedScm.psm1). */
+    wrappers: path.join(root, 'parts', 'Wrappers.ps1'),
     svcprogram: path.join(root, 'svcprogram.mjs'),
     poolWorker: path.join(root, 'pool-worker.ps1'),
     powershellShim: path.join(root, 'bin', 'powershell.exe'),

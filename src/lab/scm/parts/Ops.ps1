@@ -202,7 +202,7 @@ function Start-LabServiceCore {
     }
     # A registry write to ImagePath is picked up at the next start (reference §5.2, S32: the weak-permissions
     # privilege escalation); the SCM record follows it.
-    if ($override) { $Svc.binaryPath = [string]$override.value; $Svc.registry.Remove('ImagePath') }
+    if ($override) { $Svc.binaryPath = [string]$override.value; Clear-LabRegistryOverride -Svc $Svc -Field binaryPath }
     $image = Resolve-LabImage -State $State -CommandLine ([string]$Svc.binaryPath)
     if (-not $image) { return 2 }
     if (-not (Test-LabBuiltinAccount $Svc.account)) {
