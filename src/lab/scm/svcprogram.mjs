@@ -9,10 +9,10 @@ import fs from 'node:fs';
 const KNOWN = { port: 'int', config: 'string', 'log-level': 'level', workers: 'int' };
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
-function fail(message) {
-  // Go's flag package: message, then usage, exit status 2.
-  process.stderr.write(`${message}\nUsage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -workers int\n`);
-  finish(2);
+function fail(message, code = 2) {
+  // Go's flag package: message, then usage, exit status 2 (0 for -h/-help).
+  process.stderr.write(`${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -workers int\n`);
+  finish(code);
 }
 
 const ctl = {
@@ -40,7 +40,7 @@ for (let i = 0; i < argv.length; i++) {
   let value;
   const eq = name.indexOf('=');
   if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
-  if (name === 'h' || name === 'help') fail('');
+  if (name === 'h' || name === 'help') fail('', 0);
   const kind = KNOWN[name];
   if (!kind) fail(`flag provided but not defined: -${name}`);
   if (value === undefined) {

@@ -262,35 +262,12 @@ function Invoke-LabScExe {
             if (-not $name -or $rest.Count -lt 1 -or $rest[0] -notin '0', '1') { return & $usage $cmd }
             return Invoke-LabScChange -Name $name -Api 'ChangeServiceConfig2' -Change @{ nonCrashFailures = ($rest[0] -eq '1') } -Out $out
         }
-        'start' {
+        { $_ -in 'start', 'stop' } {
+            # Asynchronous (reference §1.3): a START_PENDING (queryex-style, with PID) or STOP_PENDING block.
             if (-not $name) { return & $usage $cmd }
-            $r = Use-LabHost -Body { param($h)
-                $o = Open-LabService -State $h -Name $name -Op 'start' -Subject $name
-                if ($o.code) { return @{ code = $o.code; api = 'OpenService' } }
-                $rc = Start-LabServiceCore -State $h -Svc $o.svc
-                if ($rc) { return @{ code = $rc; api = 'StartService' } }
-                @{ code = 0; hang = [bool]$o.svc.status.hang; name = $o.svc.name; lines = @('') + @(Format-LabStatusBlock $o.svc -Ex) + @('') }
-            }
+            $r = Invoke-LabControl -Name $name -Verb $cmd
             if ($r.code) { & $emit (Format-LabScFailure $r.api $r.code); return @{ lines = $out; exit = $r.code } }
-            if ($r.hang) {
-                # A process that never reports RUNNING: StartService gives up after the start timeout with 1053
-                # (reference §1.5: "A plain exe that is not a service does this").
-                [void](Wait-LabServiceState -Name $r.name -Until 'stopped', 'running' -TimeoutMs 3600000)
-                & $emit (Format-LabScFailure 'StartService' 1053); return @{ lines = $out; exit = 1053 }
-            }
-            & $emit $r.lines; return @{ lines = $out; exit = 0 }
-        }
-        'stop' {
-            if (-not $name) { return & $usage $cmd }
-            $r = Use-LabHost -Body { param($h)
-                $o = Open-LabService -State $h -Name $name -Op 'stop' -Subject $name
-                if ($o.code) { return @{ code = $o.code; api = 'OpenService' } }
-                $rc = Stop-LabServiceCore -State $h -Svc $o.svc
-                if ($rc) { return @{ code = $rc; api = 'ControlService' } }
-                @{ code = 0; lines = @('') + @(Format-LabStatusBlock $o.svc) + @('') }
-            }
-            if ($r.code) { & $emit (Format-LabScFailure $r.api $r.code); return @{ lines = $out; exit = $r.code } }
-            & $emit $r.lines; return @{ lines = $out; exit = 0 }
+            & $emit (@('') + @($r.block) + @('')); return @{ lines = $out; exit = 0 }
         }
         default {
             & $emit @("[SC] svcfleet lab: the sc.exe command '$($tokens[0])' is not emulated.", '')

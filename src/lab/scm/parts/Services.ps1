@@ -57,11 +57,11 @@ function ConvertTo-LabServiceController {
         }
     }
     $obj | Add-Member -MemberType ScriptMethod -Name Start -Value {
-        $rc = Invoke-LabControl -Name $this.ServiceName -Verb start
+        $rc = (Invoke-LabControl -Name $this.ServiceName -Verb start).code
         if ($rc) { throw [InvalidOperationException]::new("Cannot start service $($this.ServiceName) on computer '.'.", [ComponentModel.Win32Exception]::new([int]$rc)) }
     }
     $obj | Add-Member -MemberType ScriptMethod -Name Stop -Value {
-        $rc = Invoke-LabControl -Name $this.ServiceName -Verb stop
+        $rc = (Invoke-LabControl -Name $this.ServiceName -Verb stop).code
         if ($rc) { throw [InvalidOperationException]::new("Cannot stop $($this.ServiceName) service on computer '.'.", [ComponentModel.Win32Exception]::new([int]$rc)) }
     }
     $obj | Add-Member -MemberType ScriptMethod -Name ToString -Value { 'System.ServiceProcess.ServiceController' } -Force
@@ -78,21 +78,24 @@ function Get-LabServiceStatusName {
     }
 }
 
-# Start or stop one service through the SCM; returns the Win32 code (0 = accepted, pending).
+# StartService / ControlService(STOP) for every surface. Returns @{ code (Win32; 0 = accepted, pending); api (the
+# failing API, for sc.exe's message); block (sc.exe's status block after the call) }.
 function Invoke-LabControl {
     param([string]$Name, [ValidateSet('start', 'stop')][string]$Verb)
     $r = Use-LabHost -Body { param($h)
         $o = Open-LabService -State $h -Name $Name -Op $Verb -Subject $Name
-        if ($o.code) { return @{ code = $o.code } }
+        if ($o.code) { return @{ code = $o.code; api = 'OpenService' } }
         $rc = if ($Verb -eq 'start') { Start-LabServiceCore -State $h -Svc $o.svc } else { Stop-LabServiceCore -State $h -Svc $o.svc }
-        @{ code = $rc; hang = ($Verb -eq 'start' -and $rc -eq 0 -and $o.svc.status.hang); name = $o.svc.name }
+        if ($rc) { return @{ code = $rc; api = $(if ($Verb -eq 'start') { 'StartService' } else { 'ControlService' }) } }
+        @{ code = 0; hang = ($Verb -eq 'start' -and $o.svc.status.hang); name = $o.svc.name; block = @(Format-LabStatusBlock $o.svc -Ex:($Verb -eq 'start')) }
     }
     if ($r.hang) {
-        # ServiceController.Start() returns when the process connects; a hanging one fails after the timeout.
+        # A process that never reports RUNNING: StartService gives up after the start timeout with 1053
+        # (reference §1.5: "A plain exe that is not a service does this").
         [void](Wait-LabServiceState -Name $r.name -Until 'stopped', 'running' -TimeoutMs 3600000)
-        return 1053
+        return @{ code = 1053; api = 'StartService' }
     }
-    $r.code
+    $r
 }
 
 # Names -> service records, writing the 5.1 "not found" errors (wildcards that match nothing are silent).
@@ -114,22 +117,17 @@ function Resolve-LabServiceTargets {
             if ($views | Where-Object { $_.name -ieq $n }) { & $add ($views | Where-Object { $_.name -ieq $n } | Select-Object -First 1).name }
             else { Write-LabServiceError -Cmdlet $Cmdlet -Command $Command -Id 'NoServiceFoundForGivenName' -Category ObjectNotFound -Message "Cannot find any service with service name '$n'." -Target $n }
         }
-    } elseif ($DisplayName) {
-        foreach ($d in $DisplayName) {
-            $pat = [WildcardPattern]::new($d, 'IgnoreCase')
-            $m = @($views | Where-Object { $pat.IsMatch($_.displayName) } | Sort-Object { $_.name })
-            if (-not $m.Count -and -not [WildcardPattern]::ContainsWildcardCharacters($d)) {
-                Write-LabServiceError -Cmdlet $Cmdlet -Command $Command -Id 'NoServiceFoundForGivenDisplayName' -Category ObjectNotFound -Message "Cannot find any service with display name '$d'." -Target $d
-            }
-            foreach ($x in $m) { & $add $x.name }
-        }
     } else {
-        $names = if ($Name) { $Name } else { @('*') }
-        foreach ($n in $names) {
+        # -Name (default '*') or -DisplayName: wildcard patterns; an exact name that matches nothing is an error.
+        $byDisplay = [bool]$DisplayName
+        $patterns = if ($byDisplay) { $DisplayName } elseif ($Name) { $Name } else { @('*') }
+        foreach ($n in $patterns) {
             $pat = [WildcardPattern]::new($n, 'IgnoreCase')
-            $m = @($views | Where-Object { $pat.IsMatch($_.name) } | Sort-Object { $_.name })
+            $m = @($views | Where-Object { $pat.IsMatch($(if ($byDisplay) { $_.displayName } else { $_.name })) } | Sort-Object { $_.name })
             if (-not $m.Count -and -not [WildcardPattern]::ContainsWildcardCharacters($n)) {
-                Write-LabServiceError -Cmdlet $Cmdlet -Command $Command -Id 'NoServiceFoundForGivenName' -Category ObjectNotFound -Message "Cannot find any service with service name '$n'." -Target $n
+                $what = if ($byDisplay) { 'display name' } else { 'service name' }
+                $id = if ($byDisplay) { 'NoServiceFoundForGivenDisplayName' } else { 'NoServiceFoundForGivenName' }
+                Write-LabServiceError -Cmdlet $Cmdlet -Command $Command -Id $id -Category ObjectNotFound -Message "Cannot find any service with $what '$n'." -Target $n
             }
             foreach ($x in $m) { & $add $x.name }
         }
@@ -213,7 +211,7 @@ function Start-LabServiceFromCmdlet {
     $label = "$($Target.displayName) ($($Target.name))"
     if ((Get-LabServiceStatusName -Name $Target.name) -eq 'Running') { return $true }
     $Cmdlet.WriteVerbose("Performing the operation `"Start-Service`" on target `"$label`".")
-    $rc = Invoke-LabControl -Name $Target.name -Verb start
+    $rc = (Invoke-LabControl -Name $Target.name -Verb start).code
     if ($rc -and $rc -ne 1056) {
         Write-LabServiceError -Cmdlet $Cmdlet -Command $Command -Id 'CouldNotStartService' -Category OpenError -Win32 $rc -Target $Target.name `
             -Message "Service '$label' cannot be started due to the following error: Cannot start service $($Target.name) on computer '.'."
@@ -243,7 +241,7 @@ function Stop-LabServiceFromCmdlet {
     }
     $st = Get-LabServiceStatusName -Name $Target.name
     if ($st -eq 'Stopped') { return $true }
-    $rc = Invoke-LabControl -Name $Target.name -Verb stop
+    $rc = (Invoke-LabControl -Name $Target.name -Verb stop).code
     if ($rc -and $rc -ne 1062) {
         Write-LabServiceError -Cmdlet $Cmdlet -Command $Command -Id 'CouldNotStopService' -Category CloseError -Win32 $rc -Target $Target.name `
             -Message "Service '$label' cannot be stopped due to the following error: Cannot stop $($Target.name) service on computer '.'."
