@@ -2,7 +2,8 @@
  * `svcfleet lab invoke <snapshot|plan|apply|rollback> --state DIR --request FILE.json`: runs the real remote engine
  * (ps-scripts/) in local pwsh against an emulated host and prints the RemoteResult as JSON. The request file holds
  * the same request a transport carries (protocol.ts RemoteRequest); `v`, `op` and `nonce` may be left out (the op
- * comes from the command line, a fresh nonce is made for every call). Documented in docs/remote-protocol.md.
+ * comes from the command line, a fresh nonce is made for every call). YAML is accepted too (JSON is YAML).
+ * Documented in docs/remote-protocol.md.
  *
  * Exit codes: 0 unchanged/changed; 1 bad input (nothing run); 2 failed, drifted or rolled back, or the engine
  * could not be run; 4 rollback failed.
@@ -18,7 +19,8 @@ import { newNonce, type OutgoingRequest } from '../remote/invocation.js';
 import type { Operation, RemoteEvent, RemoteResult } from '../remote/protocol.js';
 import { PROTOCOL_VERSION } from '../remote/protocol.js';
 import { runRemote } from '../remote/run.js';
-import { describeZodError, remoteRequestSchema } from '../remote/schema.js';
+import { remoteRequestSchema } from '../remote/schema.js';
+import { locationOf, parseYamlDocument, validateDocument } from '../config/document.js';
 import { createLocalTransport } from '../transport/local/index.js';
 import { DEFAULT_DEADLINES, TransportError } from '../transport/types.js';
 
@@ -41,13 +43,7 @@ export interface LabInvokeIo {
   stderr: (text: string) => void;
 }
 
-/** 1-based line and column of a character offset. */
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset).split('\n');
-  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
-}
-
-/** Reads and checks a request file. Throws InputError naming the file and the field. */
+/** Reads and checks a request file (JSON, or YAML). Throws InputError naming the file, line and field. */
 export function readRequestFile(file: string, op: Operation): OutgoingRequest {
   let text: string;
   try {
@@ -55,20 +51,13 @@ export function readRequestFile(file: string, op: Operation): OutgoingRequest {
   } catch (err) {
     throw new InputError(`cannot read the request file: ${(err as Error).message}`, { file });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    const m = /position (\d+)/.exec((err as Error).message);
-    const where = m ? lineColumn(text, Number(m[1])) : {};
-    throw new InputError(`not valid JSON: ${(err as Error).message}`, { file, ...where });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+  const doc = parseYamlDocument(text, file);
+  if (typeof doc.value !== 'object' || doc.value === null || Array.isArray(doc.value)) {
     throw new InputError('the request file must hold one JSON object', { file });
   }
-  const given = raw as Record<string, unknown>;
+  const given = doc.value as Record<string, unknown>;
   if (given.op !== undefined && given.op !== op) {
-    throw new InputError(`the file says op "${String(given.op)}" but the command is "${op}"`, { file, field: 'op' });
+    throw new InputError(`the file says op "${String(given.op)}" but the command is "${op}"`, locationOf(doc, ['op']));
   }
   const candidate = {
     ...given,
@@ -78,16 +67,12 @@ export function readRequestFile(file: string, op: Operation): OutgoingRequest {
     nonce: newNonce(),
     runId: given.runId ?? `lab-${new Date().toISOString().replace(/[-:.]/g, '')}`,
   };
-  const parsed = remoteRequestSchema.safeParse(candidate);
-  if (!parsed.success) {
-    const { field, message } = describeZodError(parsed.error);
-    throw new InputError(message, { file, field });
-  }
-  const request: OutgoingRequest = parsed.data;
-  const account = parsed.data.desired?.account;
+  const parsed = validateDocument(remoteRequestSchema, doc, { value: candidate });
+  const request: OutgoingRequest = parsed;
+  const account = parsed.desired?.account;
   if (account?.password !== undefined) {
     // From here on the password is a Secret: it is revealed only into the payload.
-    request.desired = { ...parsed.data.desired, account: { name: account.name, password: new Secret(account.password) } };
+    request.desired = { ...parsed.desired, account: { name: account.name, password: new Secret(account.password) } };
   }
   if (op === 'rollback' && !request.restore) {
     throw new InputError('rollback needs "restore": {"fromRunId": "..."} or {"snapshot": {...}}', { file, field: 'restore' });

@@ -153,20 +153,3 @@ export const remoteRequestSchema = z.strictObject({
     })
     .optional(),
 }) satisfies z.ZodType<RemoteRequest>;
-
-/** "field a.b[2]: message" for the first few issues of a failed parse. */
-export function describeZodError(error: z.ZodError, prefix = ''): { field: string; message: string } {
-  const first = error.issues[0];
-  const field = first ? formatPath(first.path, prefix) : prefix;
-  const message = error.issues
-    .slice(0, 3)
-    .map((i) => `${formatPath(i.path, prefix) || '(root)'}: ${i.message}`)
-    .join('; ');
-  return { field, message };
-}
-
-function formatPath(path: readonly PropertyKey[], prefix: string): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
-}
