@@ -270,6 +270,8 @@ export function applyEvent(s: RunState, e: FleetEvent): RunState {
   s.runId = e.runId;
   s.lastSeq = e.seq;
   s.version++;
+  // A sink that subscribed late (no run-start) still gets a clock: the first event it saw.
+  if (s.startedAt === undefined) s.startedAt = Date.parse(e.at);
   switch (e.type) {
     case 'run-start': {
       s.runId = e.runId;

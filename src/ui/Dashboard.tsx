@@ -47,6 +47,11 @@ export interface DashboardProps {
   clock: () => number;
   groupsOf: (host: string) => readonly string[];
   requestFor: (host: string) => unknown;
+  /**
+   * Last resort when the user insists on leaving while in-flight hosts do not end (after abort and cancel):
+   * runDashboard unmounts and exits the process (the run stays in the journal, marked interrupted).
+   */
+  onHardExit?: () => void;
   /** Fallback size when the output stream does not report one (not a TTY). */
   size?: { columns: number; rows: number };
 }
@@ -54,6 +59,8 @@ export interface DashboardProps {
 type DialogState =
   | { kind: 'abort' }
   | { kind: 'quit' }
+  | { kind: 'quit-cancel' }
+  | { kind: 'quit-now' }
   | { kind: 'retry'; hosts: string[] }
   | { kind: 'rollback'; selected: string[]; failed: string[] };
 
@@ -102,6 +109,10 @@ export function Dashboard(props: DashboardProps) {
   const [flash, setFlash] = useState<{ text: string; at: number } | undefined>();
   const [showErrors, setShowErrors] = useState(true);
   const [quitting, setQuitting] = useState(false);
+  /** How far an insistent quit went: 1 abort (finish) sent, 2 cancel sent. */
+  const [quitStage, setQuitStage] = useState(1);
+  const askQuit = (): void =>
+    setDialog(!quitting ? { kind: 'quit' } : quitStage < 2 ? { kind: 'quit-cancel' } : { kind: 'quit-now' });
   const [final, setFinal] = useState(false);
   const [sawDone, setSawDone] = useState(false);
 
@@ -190,6 +201,26 @@ export function Dashboard(props: DashboardProps) {
           ],
           color: 'red',
         };
+      case 'quit-cancel':
+        return {
+          title: 'Still waiting for in-flight hosts',
+          lines: ['Cancel them now? They are cut off and restored from their before-snapshots.'],
+          choices: [
+            { key: 'y', label: 'cancel in-flight hosts and quit when they are restored' },
+            { key: 'n', label: 'keep waiting' },
+          ],
+          color: 'red',
+        };
+      case 'quit-now':
+        return {
+          title: 'Exit now?',
+          lines: [`The run stays in the journal as interrupted; settle it later with svcfleet resume ${s.runId ?? 'RUN'}.`],
+          choices: [
+            { key: 'y', label: 'exit now' },
+            { key: 'n', label: 'keep waiting' },
+          ],
+          color: 'red',
+        };
       case 'quit':
         return {
           title: 'Quit while the run is going?',
@@ -274,6 +305,19 @@ export function Dashboard(props: DashboardProps) {
           setQuitting(true);
         } else return;
         break;
+      case 'quit-cancel':
+        if (input === 'y' || (key.ctrl && input === 'c')) {
+          send({ type: 'abort', inFlight: 'cancel' }, 'cancelling in-flight hosts; will quit when they are restored');
+          setQuitStage(2);
+        } else return;
+        break;
+      case 'quit-now':
+        if (input === 'y' || (key.ctrl && input === 'c')) {
+          setDialog(undefined);
+          props.onHardExit?.();
+          return;
+        }
+        return;
       case 'retry':
         if (input !== 'y') return;
         send({ type: 'retry', hosts: dialog.hosts }, `retry requested for ${names(dialog.hosts)}`);

@@ -73,6 +73,10 @@ export async function runDashboard(handle: RunHandle, options: DashboardOptions 
       clock: options.clock ?? Date.now,
       groupsOf: options.groupsOf ?? noGroups,
       requestFor: options.requestFor ?? noRequest,
+      onHardExit: () => {
+        app.unmount();
+        process.exit(130);
+      },
     },
     {
       stdout,

@@ -239,6 +239,28 @@ describe('dashboard', () => {
     expect(f).toContain('svcfleet retry r-20250101-demo --failed');
   });
 
+  test('an insistent quit escalates: abort, then cancel in-flight hosts, then exit now', async () => {
+    const { run } = midRun();
+    let hardExits = 0;
+    m = mount(run, { onHardExit: () => hardExits++ });
+    // (Ctrl-C does the same as q, but ink-testing-library keeps Ink's own Ctrl-C exit on; the tmux test uses it.)
+    await m.press('q');
+    await m.waitFor((x) => x.includes('Quit while the run is going?'));
+    await m.press('y');
+    expect(run.commands).toEqual([{ type: 'abort', inFlight: 'finish' }]);
+    await m.press('q');
+    await m.waitFor((x) => x.includes('Still waiting for in-flight hosts'));
+    await m.press('y');
+    expect(run.commands[1]).toEqual({ type: 'abort', inFlight: 'cancel' });
+    await m.press('q');
+    const f = await m.waitFor((x) => x.includes('Exit now?'));
+    expect(f).toContain('svcfleet resume r-20250101-demo');
+    await m.press('n');
+    expect(hardExits).toBe(0);
+    await m.press('q', 'y');
+    expect(hardExits).toBe(1);
+  });
+
   test('when the run ends: summary with grouped outcomes, run id and next commands; Esc browses, q quits', async () => {
     const { run } = midRun();
     m = mount(run);

@@ -1,5 +1,157 @@
-/** `svcfleet demo` (owned by the dashboard work). */
-import type { Command } from 'commander';
+/**
+ * `svcfleet demo`: the whole tool on a built-in lab, with nothing to prepare. It starts N emulated Windows hosts
+ * in a temp dir (src/lab/demo), then runs exactly what a user would type against them —
+ *   svcfleet apply hotfix.yml -i inventory.yml --canary 1 --batches 3,25%,100% --max-failures 3
+ * — through the fleet command (same engine, journal, dashboard and outputs), over the `local` transport with a
+ * pool of warm pwsh workers. Afterwards it stops every lab service process and removes the lab; the run stays
+ * in the journal, so `svcfleet show RUN` works afterwards.
+ */
+import { Command, Option } from 'commander';
 import type { SetExit } from './index.js';
+import { registerFleet, setFleetDeps } from './fleet.js';
+import { ExitCode } from '../../engine/events.js';
+import { startDemoLab, type DemoLab } from '../../lab/demo/fleet.js';
+import { createLocalTransport } from '../../transport/local/index.js';
+import { InputError } from '../../util/errors.js';
 
-export function registerDemo(_program: Command, _setExit: SetExit): void {}
+interface DemoFlags {
+  hosts: string;
+  faults: 'default' | 'none';
+  ui?: 'plain' | 'ndjson' | 'dashboard';
+  workers: string;
+  concurrency: string;
+  journal?: string;
+}
+
+const FAULT_NOTE: Record<string, string> = {
+  'access-denied': 'the SCM denies the config change (access denied): failed, nothing changed',
+  crash: 'the service crashes after starting with the new arguments: verify fails, rolled back',
+  unreachable: 'the host does not exist: unreachable',
+};
+
+function whole(value: string, field: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new InputError(`${field} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`, { field });
+  }
+  return Number(value);
+}
+
+/** The `svcfleet apply` arguments the demo runs (also printed, so users can copy the pattern). */
+export function demoApplyArgs(lab: DemoLab, f: { concurrency: number; ui?: string; journal?: string }): string[] {
+  const args = [
+    'apply',
+    lab.specFile,
+    '-i',
+    lab.inventoryFile,
+    '--canary',
+    '1',
+    '--batches',
+    '3,25%,100%',
+    '--max-failures',
+    '3',
+    '--concurrency',
+    String(f.concurrency),
+  ];
+  if (f.ui) args.push('--ui', f.ui);
+  if (f.journal) args.push('--journal', f.journal);
+  return args;
+}
+
+async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
+  const hosts = whole(f.hosts, '--hosts', 1, 500);
+  const workers = whole(f.workers, '--workers', 1, 16);
+  const concurrency = whole(f.concurrency, '--concurrency', 1, 200);
+  const quiet = f.ui === 'ndjson'; // stdout is the event stream: notes go to stderr
+  const note = (line: string): void => void (quiet ? process.stderr : process.stdout).write(`${line}\n`);
+
+  // Ctrl-C while the lab starts or stops must still kill the lab's service processes.
+  let lab: DemoLab | undefined;
+  let stopping: Promise<void> | undefined;
+  const stopLab = (): Promise<void> => (stopping ??= lab ? lab.stop() : Promise.resolve());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void stopLab().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  const onExit = (): void => lab?.killSync();
+  const onHardSignal = (signal: NodeJS.Signals): void => {
+    lab?.killSync();
+    process.exit(signal === 'SIGHUP' ? 129 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', onExit);
+  const started = Date.now();
+  try {
+    lab = await startDemoLab({ hosts, faults: f.faults, onProgress: (m) => note(`svcfleet demo: ${m}`) });
+    // From here the run owns Ctrl-C (a dashboard key, or the fleet command's abort handling). A closed terminal
+    // (SIGHUP) or SIGTERM ends the demo at once: the lab's processes are killed on the way out.
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.once('SIGHUP', onHardSignal);
+    process.once('SIGTERM', onHardSignal);
+    const faulty = lab.hosts.filter((h) => h.fault);
+    note(`svcfleet demo: ${hosts} hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s; service ${lab.service}`);
+    for (const h of faulty) note(`  fault on ${h.name}: ${FAULT_NOTE[h.fault!]}`);
+    const args = demoApplyArgs(lab, { concurrency, ...(f.ui ? { ui: f.ui } : {}), ...(f.journal ? { journal: f.journal } : {}) });
+    note(`svcfleet demo: running  svcfleet ${args.join(' ')}`);
+
+    const transport = createLocalTransport({ runner: { mode: 'pool', size: workers } });
+    const restore = setFleetDeps({ transports: (kind) => {
+      if (kind !== 'local') throw new InputError(`the demo lab only has local hosts, not ${kind}`, { field: 'transport' });
+      return transport;
+    } });
+    let code: number = ExitCode.ok;
+    try {
+      const program = new Command('svcfleet').exitOverride();
+      registerFleet(program, (c) => {
+        code = c;
+      });
+      await program.parseAsync(args, { from: 'user' });
+    } finally {
+      restore();
+      await transport.dispose?.();
+    }
+    setExit(code);
+    note('');
+    note(`svcfleet demo: finished in ${((Date.now() - started) / 1000).toFixed(1)} s, exit code ${code}.`);
+    if (faulty.length && code === ExitCode.hostsFailed) {
+      note(
+        `  The exit code is ${code} because of the demo's deliberate faults (${faulty.map((h) => h.name).join(', ')}); ` +
+          '`svcfleet demo --faults none` runs a clean fleet and exits 0.',
+      );
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHardSignal);
+    process.off('SIGTERM', onHardSignal);
+    await stopLab();
+    process.off('exit', onExit);
+    if (lab) note(`svcfleet demo: lab stopped (every service process killed) and ${lab.dir} removed.`);
+  }
+}
+
+export function registerDemo(program: Command, setExit: SetExit): void {
+  program
+    .command('demo')
+    .description('Hot-fix a built-in lab fleet of emulated Windows hosts, live in the dashboard (no inventory, no Windows, no root).')
+    .option('--hosts <n>', 'number of emulated hosts', '40')
+    .addOption(new Option('--faults <set>', 'default: three hosts fail in typical ways (exit code 2); none: a clean run').choices(['default', 'none']).default('default'))
+    .addOption(new Option('--ui <view>', 'live view (default: dashboard on a terminal, plain otherwise)').choices(['plain', 'ndjson', 'dashboard']))
+    .option('--workers <n>', 'warm pwsh workers running the emulated hosts', '3')
+    .option('--concurrency <n>', 'hosts in flight at once', '6')
+    .option('--journal <dir>', 'journal directory (default $XDG_STATE_HOME/svcfleet or ~/.local/state/svcfleet)')
+    .addHelpText(
+      'after',
+      `
+The demo starts the hosts, applies a sample hot-fix (new start arguments, description and recovery actions)
+with a canary and batches, and ends with the summary and the run id (\`svcfleet show RUN\` afterwards).
+Exit codes are those of \`svcfleet apply\`: with the default faults the demo exits 2 (some hosts failed or
+were rolled back), on purpose; \`--faults none\` exits 0.
+
+Examples:
+  svcfleet demo
+  svcfleet demo --hosts 12 --ui plain
+  svcfleet demo --faults none`,
+    )
+    .action((f: DemoFlags) => demo(f, setExit));
+}
