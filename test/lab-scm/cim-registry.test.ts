@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
-import { freePort, httpGet, runProbes, tempDir } from './helpers.js';
+import { initLabHost, readLabHost } from '../../src/lab/host.js';
+import { removeHost, freePort, httpGet, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 let stateDir: string;
@@ -95,7 +95,7 @@ P icacls {
 }, 180_000);
 
 afterAll(async () => {
-  if (stateDir) await stopLabHost(stateDir);
+  await removeHost(stateDir);
 });
 
 describe('Win32_Service (reference §2)', () => {

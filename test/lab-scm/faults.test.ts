@@ -3,8 +3,8 @@
  * triggers (contains, nth/times) let an apply fail while the rollback succeeds. One pwsh visits every host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initLabHost, readLabHost, stopLabHost, type LabFaultSpec } from '../../src/lab/host.js';
-import { freePort, runProbes, tempDir } from './helpers.js';
+import { initLabHost, readLabHost, type LabFaultSpec } from '../../src/lab/host.js';
+import { removeHost, freePort, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 const hosts: Record<string, string> = {};
@@ -79,7 +79,7 @@ P stuck {
 }, 240_000);
 
 afterAll(async () => {
-  for (const h of Object.values(hosts)) await stopLabHost(h);
+  for (const h of Object.values(hosts)) await removeHost(h);
 });
 
 describe('access-denied', () => {

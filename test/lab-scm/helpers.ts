@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pwshBinary } from '../../src/transport/pwsh/locate.js';
 import { labScmFiles } from '../../src/lab/scm/state.js';
+import { stopLabHost } from '../../src/lab/host.js';
 
 /** The pwsh to test with; fails (never skips) with how to install it. */
 export function requirePwsh(): string {
@@ -32,6 +33,13 @@ export async function freePort(): Promise<number> {
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `svcfleet-${prefix}-`));
+}
+
+/** Test teardown: stop the host's service processes and delete its state dir. */
+export async function removeHost(stateDir: string | undefined): Promise<void> {
+  if (!stateDir) return;
+  await stopLabHost(stateDir);
+  fs.rmSync(stateDir, { recursive: true, force: true });
 }
 
 export async function httpGet(port: number, urlPath: string): Promise<{ status: number; body: string }> {

@@ -12,7 +12,7 @@ import { parseFault } from '../../src/lab/cli-host.js';
 import { resolveImage, splitWindowsArgs } from '../../src/lab/scm/cmdline.js';
 import { labScmFiles, processAlive } from '../../src/lab/scm/state.js';
 import { InputError } from '../../src/util/errors.js';
-import { freePort, httpGet, tempDir } from './helpers.js';
+import { freePort, httpGet, removeHost, tempDir } from './helpers.js';
 
 const vectors = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'cmdline-vectors.json'), 'utf8')) as {
   split: { in: string; out: string[] }[];
@@ -21,7 +21,7 @@ const vectors = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtu
 
 const hosts: string[] = [];
 afterAll(async () => {
-  for (const h of hosts) await stopLabHost(h);
+  for (const h of hosts) await removeHost(h);
 });
 
 describe('Windows command lines (CommandLineToArgvW, CreateProcess search: reference §6)', () => {

@@ -5,13 +5,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
+import { initLabHost, readLabHost } from '../../src/lab/host.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { labScmFiles } from '../../src/lab/scm/state.js';
 import { createLocalTransport } from '../../src/transport/local/index.js';
 import { DEFAULT_DEADLINES, TransportError, type ExecResult, type Invocation } from '../../src/transport/types.js';
 import { childPids } from '../../src/transport/pwsh/process-tree.js';
-import { freePort, requirePwsh, tempDir } from './helpers.js';
+import { removeHost, freePort, requirePwsh, tempDir } from './helpers.js';
 
 const BOOT = `$ErrorActionPreference = 'Stop'
 $req = @($input)[0] | ConvertFrom-Json
@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of runners) await r.close();
-  if (stateDir) await stopLabHost(stateDir);
+  await removeHost(stateDir);
   if (figures.length) console.log(`lab runner figures (ms per call, this machine, now):\n  ${figures.join('\n  ')}`);
 });
 

@@ -4,8 +4,8 @@
  * quoting (§0.4, S22). All probes run in one pwsh (see helpers.runProbes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
-import { freePort, httpGet, runProbes, tempDir } from './helpers.js';
+import { initLabHost, readLabHost } from '../../src/lab/host.js';
+import { removeHost, freePort, httpGet, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 let stateDir: string;
@@ -84,7 +84,7 @@ P argvStandard { ,(EmulatedScm\\Get-LabNativeArgv -Arguments @('binpath=', '"C:\
 }, 180_000);
 
 afterAll(async () => {
-  if (stateDir) await stopLabHost(stateDir);
+  await removeHost(stateDir);
 });
 
 describe('sc.exe output shapes (reference §1.4)', () => {

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initLabHost, stopLabHost } from '../../src/lab/host.js';
-import { freePort, runProbes, tempDir } from './helpers.js';
+import { initLabHost } from '../../src/lab/host.js';
+import { removeHost, freePort, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 let stateDir: string;
@@ -63,7 +63,7 @@ P vectors {
 }, 240_000);
 
 afterAll(async () => {
-  if (stateDir) await stopLabHost(stateDir);
+  await removeHost(stateDir);
 });
 
 describe('Get-Service (5.1, reference §3)', () => {
