@@ -1,10 +1,11 @@
 /** Shared setup for the ssh tests: a lab dir, real sshd hosts, an ssh-agent, invocations. */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../../src/lab/scm/state.js';
 import { openSshBinary } from '../../src/lab/ssh/openssh.js';
 import { prepareSshLab, startSshLabHost, type SshLabEnv, type SshLabHost, type SshLabHostOptions } from '../../src/lab/ssh/lab-host.js';
 import { freePorts } from '../../src/lab/fleet/ports.js';
@@ -91,11 +92,5 @@ export async function startAgent(dir: string, keys: string[]): Promise<Agent> {
 
 /** Running (a zombie waiting for its reaper counts as gone: it runs nothing). */
 export function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return processAlive(pid, null);
 }

@@ -10,6 +10,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openSshBinary } from '../../src/lab/ssh/openssh.js';
+import { newNonce } from '../../src/remote/invocation.js';
+import { runRemote } from '../../src/remote/run.js';
 import { SshTransport } from '../../src/transport/ssh/transport.js';
 import { DEFAULT_DEADLINES, TransportError, type Deadlines } from '../../src/transport/types.js';
 import { Secret } from '../../src/util/secret.js';
@@ -95,6 +97,21 @@ describe('running a command', () => {
       expect(r.stdout).toContain('not a frame');
       expect(r.stdout.length).toBeGreaterThan(4096);
       expect((await s.exec(fakeInvocation('exit-0'), { commandMs: 20_000 })).exitCode).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('garbage instead of frames, through the real request path (runRemote): a protocol error; the controller carries on', async () => {
+    const h = await lab.start('garbage02');
+    await writeFile(join(lab.dir, 'state', 'garbage02', 'behaviour'), 'garbage');
+    const s = await transport.open('garbage02', lab.settings(h), { deadlines: D });
+    try {
+      const request = { v: 1 as const, op: 'snapshot' as const, nonce: newNonce(), runId: 'ssh-test', service: 'Svc' };
+      const e = await expectTransportError(runRemote(s, request, { host: 'garbage02', commandMs: 20_000 }), 'protocol', 'command');
+      expect(e.message).toMatch(/without a result frame/);
+      await writeFile(join(lab.dir, 'state', 'garbage02', 'behaviour'), 'exit-0');
+      expect((await s.exec(fakeInvocation('ignored'), { commandMs: 10_000 })).exitCode).toBe(0);
     } finally {
       await s.close();
     }

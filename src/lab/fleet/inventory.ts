@@ -31,8 +31,10 @@ export function renderLabInventory(fleet: LabFleet, inventoryFile: string): stri
   } else if (fleet.winrm) {
     defaults.user = fleet.winrm.user;
   }
+  // The WinRM password goes only where WinRM is used: an ssh host never gets a password it could offer.
+  const winrmPassword = fleet.winrm ? { file: rel(file, fleet.winrm.passwordFile) } : undefined;
   if (fleet.winrm) {
-    defaults.password = { file: rel(file, fleet.winrm.passwordFile) };
+    if (!fleet.ssh) defaults.password = winrmPassword;
     defaults.winrm = {
       scheme: fleet.winrm.scheme,
       auth: 'ntlm',
@@ -51,7 +53,7 @@ export function renderLabInventory(fleet: LabFleet, inventoryFile: string): stri
       address: h.address,
       port,
       ...(h.transport !== primary ? { transport: h.transport } : {}),
-      ...(h.transport === 'winrm' && fleet.ssh && fleet.winrm ? { user: fleet.winrm.user } : {}),
+      ...(h.transport === 'winrm' && fleet.ssh && fleet.winrm ? { user: fleet.winrm.user, password: winrmPassword } : {}),
       vars,
     };
   }

@@ -6,11 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../util/errors.js';
 import { stopLabHost } from '../host.js';
+import { processAlive } from '../scm/state.js';
 import { stopSshdTree } from '../ssh/sshd.js';
 import { parseFaultSpec, type LabTransportSet } from './fault-spec.js';
 import { labHostNames, startLabFleet, type LabFleet } from './fleet.js';
@@ -44,14 +45,7 @@ export function defaultLabDir(inventory: string): string {
   return join(dirname(file), '.lab', basename(file, extname(file)));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = (pid: number): boolean => processAlive(pid, null);
 
 function readState(dir: string): LabState | undefined {
   try {
@@ -160,6 +154,7 @@ async function removeLab(dir: string, inventory: string): Promise<void> {
   if ((await labDirOfInventory(inventory)) !== undefined) await rm(inventory, { force: true });
   await rm(dir, { recursive: true, force: true });
   await rm(`${dir}.log`, { force: true });
+  await rmdir(dirname(dir)).catch(() => undefined); // the `.lab` parent, when this was its only lab
 }
 
 /** The package's CLI launcher (bin/svcfleet.js), from src/lab/fleet or dist/lab/fleet alike. */

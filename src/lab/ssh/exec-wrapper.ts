@@ -22,12 +22,14 @@ const SCRIPT = `#!/bin/sh
 #                            SVCFLEET_LAB_SUBSYSTEM SVCFLEET_LAB_FAULT
 set -f
 
-# The sshd process that owns this session: the nearest ancestor named sshd.
-owner=$PPID
-while [ "$owner" -gt 1 ] && [ "$(cat /proc/$owner/comm 2>/dev/null)" != sshd ]; do
-  owner=$(sed 's/.*) //' /proc/$owner/stat 2>/dev/null | cut -d' ' -f2)
-  [ -n "$owner" ] || owner=1
-done
+# The sshd process that owns this session: the nearest ancestor named sshd (looked up only when needed).
+find_owner() {
+  owner=$PPID
+  while [ "$owner" -gt 1 ] && [ "$(cat /proc/$owner/comm 2>/dev/null)" != sshd ]; do
+    owner=$(sed 's/.*) //' /proc/$owner/stat 2>/dev/null | cut -d' ' -f2)
+    [ -n "$owner" ] || owner=1
+  done
+}
 
 # Kill this session's process group once its sshd is gone (sshd made us a session leader: setsid).
 guard() {
@@ -36,6 +38,7 @@ guard() {
 }
 
 run() {
+  find_owner
   if [ "$owner" -gt 1 ]; then
     guard </dev/null >/dev/null 2>&1 &
     guard_pid=$!

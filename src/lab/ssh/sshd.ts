@@ -14,6 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Secret } from '../../util/secret.js';
 import { childPids } from '../../transport/pwsh/process-tree.js';
+import { processAlive } from '../scm/state.js';
 import { openSshBinary } from './openssh.js';
 import { renderSshdConfig, type SshdConfigInput } from './sshd-config.js';
 
@@ -149,14 +150,8 @@ export async function startLabSshd(o: LabSshdOptions): Promise<LabSshd> {
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Running (a zombie counts as gone). */
+const alive = (pid: number): boolean => processAlive(pid, null);
 
 /**
  * Stops a listening sshd and the per-connection sshd processes it forked (they survive the listener otherwise).
