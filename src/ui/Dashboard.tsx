@@ -350,14 +350,9 @@ export function Dashboard(props: DashboardProps) {
       answerDialog(input, key);
       return;
     }
-    if (key.ctrl && input === 'c') {
+    if ((key.ctrl && input === 'c') || input === 'q') {
       if (done) setFinal(true);
-      else setDialog({ kind: 'quit' });
-      return;
-    }
-    if (input === 'q') {
-      if (done) setFinal(true);
-      else setDialog({ kind: 'quit' });
+      else askQuit();
       return;
     }
     if (view === 'help') {
