@@ -214,7 +214,7 @@ export function Dashboard(props: DashboardProps) {
       case 'quit-now':
         return {
           title: 'Exit now?',
-          lines: [`The run stays in the journal as interrupted; settle it later with svcfleet resume ${s.runId ?? 'RUN'}.`],
+          lines: ['The run stays in the journal, marked interrupted. Settle it later with', `  svcfleet resume ${s.runId ?? 'RUN'}`],
           choices: [
             { key: 'y', label: 'exit now' },
             { key: 'n', label: 'keep waiting' },
