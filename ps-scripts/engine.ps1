@@ -454,7 +454,7 @@ function Get-ExceptionWin32 {
   $e = $Exception
   while ($null -ne $e) {
     if ($e -is [System.ComponentModel.Win32Exception]) { return $e.NativeErrorCode }
-    if ($e -is [System.UnauthorizedAccessException]) { return 5 }
+    if ($e -is [System.UnauthorizedAccessException] -or $e -is [System.Security.SecurityException]) { return 5 }
     $e = $e.InnerException
   }
   $null
@@ -1390,10 +1390,16 @@ function New-Result {
   [ordered]@{ kind = 'result'; op = $Op; outcome = $Outcome; reason = $Reason; message = $Message }
 }
 
-function Invoke-SnapshotOp {
-  param($Request)
+# The snapshot of the request's service, announced as the 'snapshot' step.
+function Read-Snapshot {
   $snap = Get-ServiceSnapshot $Ctx.Service
   Send-Event 'snapshot' ('state ' + $snap.state) ([ordered]@{ configHash = $snap.configHash; state = $snap.state; pid = $snap.pid; findings = @($snap.findings) })
+  $snap
+}
+
+function Invoke-SnapshotOp {
+  param($Request)
+  $snap = Read-Snapshot
   $res = New-Result 'snapshot' 'unchanged' ([ordered]@{ code = 'ok' }) ('snapshot of ' + $snap.config.name)
   $res.snapshot = $snap
   $res
@@ -1403,8 +1409,7 @@ function Invoke-SnapshotOp {
 # where result is set when the call already has its outcome (drifted).
 function Get-Plan {
   param($Request, [string]$Op)
-  $snap = Get-ServiceSnapshot $Ctx.Service
-  Send-Event 'snapshot' ('state ' + $snap.state) ([ordered]@{ configHash = $snap.configHash; state = $snap.state; pid = $snap.pid; findings = @($snap.findings) })
+  $snap = Read-Snapshot
   $expected = Get-Prop $Request 'expectedHash'
   if ($null -ne $expected) {
     Assert-String $expected 'expectedHash' 128
@@ -1551,8 +1556,7 @@ function Invoke-RollbackOp {
     $saved = ConvertFrom-SnapshotObject $b.snapshot $Ctx.Service 'backup.snapshot'
     $source = $b.path
   }
-  $now = Get-ServiceSnapshot $Ctx.Service
-  Send-Event 'snapshot' ('state ' + $now.state) ([ordered]@{ configHash = $now.configHash; state = $now.state; pid = $now.pid })
+  $now = Read-Snapshot
   $fields = @(Compare-Config $now.config $saved.config)
   $wantRunning = ($saved.state -eq 'running' -or $saved.state -eq 'start-pending')
   $isRunning = ($now.state -eq 'running')

@@ -28,7 +28,7 @@ const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port
 
 beforeAll(async () => {
   for (const k of ['bin', 'bin2', 'args', 'meta', 'fail', 'env', 'acct', 'flow', 'policy', 'weird', 'legacy', 'norb', 'hostile', 'std']) port[k] = await freePort();
-  for (const k of ['denied', 'gone', 'marked', 'timeout', 'logon', 'crash', 'stuck', 'bad', 'double']) port[`f-${k}`] = await freePort();
+  for (const k of ['denied', 'gone', 'marked', 'timeout', 'logon', 'crash', 'stuck', 'bad', 'double', 'http']) port[`f-${k}`] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -70,6 +70,7 @@ beforeAll(async () => {
       { name: 'FCrash', binaryPath: app(port['f-crash']!) },
       { name: 'FStuck', binaryPath: app(port['f-stuck']!) },
       { name: 'FBad', binaryPath: app(port['f-bad']!) },
+      { name: 'FHttp', binaryPath: app(port['f-http']!) },
       { name: 'FDouble', binaryPath: app(port['f-double']!), start: true },
     ],
   });
@@ -90,13 +91,16 @@ function expectOutcome(run: RigRun, outcome: string, code?: string): void {
 /** Exit codes of docs/remote-protocol.md. */
 const EXIT: Record<string, number> = { unchanged: 0, changed: 0, drifted: 10, failed: 11, 'rolled-back': 12, 'rollback-failed': 13 };
 
-/** The backup exists, holds the before-snapshot, and is readable only by Administrators and SYSTEM. */
-function expectBackup(on: LabRig, run: RigRun): void {
+/**
+ * The backup exists, holds the state before the call (apply: the result's snapshot; rollback: what it replaced),
+ * and is readable only by Administrators and SYSTEM.
+ */
+function expectBackup(on: LabRig, run: RigRun, beforeHash = run.result.snapshot!.configHash): void {
   const path = run.result.backupPath!;
   expect(path, 'backupPath').toBeTruthy();
   const doc = JSON.parse(readFileSync(path, 'utf8')) as { kind: string; snapshot: Snapshot };
   expect(doc.kind).toBe('svcfleet-backup');
-  expect(doc.snapshot.configHash).toBe(run.result.snapshot!.configHash);
+  expect(doc.snapshot.configHash).toBe(beforeHash);
   expect(statSync(path).mode & 0o777).toBe(0o600);
   const acl = JSON.stringify(on.acls());
   expect(acl).toContain('S-1-5-32-544');
@@ -142,9 +146,10 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
       op: 'apply',
       service: 'Args',
       desired: { args: { set: { 'log-level': 'warn', '--workers': '4' }, remove: ['--nothing-here'] } },
-      verify: { port: port.args! },
+      verify: { port: port.args!, http: { url: `http://127.0.0.1:${port.args}/health`, status: 200 } },
     });
     expectOutcome(run, 'changed');
+    expect(run.events.some((e) => e.data?.gate === 'http')).toBe(true);
     expect(rig.service('Args').binaryPath).toBe(app(port.args!, ' --workers 4 --log-level warn'));
     expect(JSON.parse(await httpGet(port.args!, '/args'))).toEqual(['--port', String(port.args), '--workers', '4', '--log-level', 'warn']);
   });
@@ -190,36 +195,22 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
   });
 
   it('failure settings: reset period, reboot message, command, actions, non-crash flag; then cleared', async () => {
-    const run = await rig.run({
-      op: 'apply',
-      service: 'Fail',
-      desired: {
-        failure: {
-          resetPeriod: 3600,
-          rebootMessage: 'going down \u201cnow\u201d',
-          command: 'C:\\tools\\notify.exe --svc "Fail"',
-          actions: [
-            { type: 'restart', delayMs: 1000 },
-            { type: 'run', delayMs: 2000 },
-            { type: 'reboot', delayMs: 300000 },
-          ],
-          nonCrashFailures: true,
-        },
-      },
-    });
-    expectOutcome(run, 'changed');
-    expect(run.result.restarted).toBe(false); // failure settings apply at the next failure
-    expect(rig.service('Fail').failure).toEqual({
+    const failure = {
       resetPeriod: 3600,
       rebootMessage: 'going down \u201cnow\u201d',
       command: 'C:\\tools\\notify.exe --svc "Fail"',
       actions: [
-        { type: 'restart', delayMs: 1000 },
-        { type: 'run', delayMs: 2000 },
-        { type: 'reboot', delayMs: 300000 },
+        { type: 'restart' as const, delayMs: 1000 },
+        { type: 'run' as const, delayMs: 2000 },
+        { type: 'reboot' as const, delayMs: 300000 },
       ],
       nonCrashFailures: true,
-    });
+    };
+    const run = await rig.run({ op: 'apply', service: 'Fail', desired: { failure } });
+    expectOutcome(run, 'changed');
+    expect(run.result.restarted).toBe(false); // failure settings apply at the next failure
+    expect(rig.service('Fail').failure).toEqual(failure);
+    expect(run.result.after?.config.failure).toEqual(failure);
     const infinite = await rig.run({ op: 'apply', service: 'Fail', desired: { failure: { resetPeriod: 'infinite', actions: [{ type: 'restart', delayMs: 5 }] } } });
     expectOutcome(infinite, 'changed');
     expect(infinite.result.after?.config.failure.resetPeriod).toBe('infinite');
@@ -291,12 +282,19 @@ describe.concurrent('operations', { timeout: 300_000 }, () => {
     expect(again.result.backupPath).toBeUndefined();
     expect(again.result.restarted).toBe(false);
 
-    const rb = await rig.run({ op: 'rollback', service: 'Flow', restore: { fromRunId: 'flow-1' }, runId: 'flow-3' });
-    expectOutcome(rb, 'changed');
+    const fromSnapshot = await rig.run({ op: 'rollback', service: 'Flow', restore: { snapshot: s }, runId: 'flow-3' });
+    expectOutcome(fromSnapshot, 'changed');
     expect(rig.service('Flow')).toMatchObject({ binaryPath: app(port.flow!), description: '' });
-    expect(rb.result.after?.configHash).toBe(s.configHash);
-    expect(rig.service('Flow').status.state).toBe('running');
+    expect(fromSnapshot.result.after?.configHash).toBe(s.configHash);
+    expect(fromSnapshot.result.restarted).toBe(true);
     expect(JSON.parse(await httpGet(port.flow!, '/args'))).toEqual(['--port', String(port.flow)]);
+    expectBackup(rig, fromSnapshot, apply.result.after!.configHash); // the rollback backs up what it replaces, too
+
+    expectOutcome(await rig.run({ op: 'apply', service: 'Flow', desired, runId: 'flow-4' }), 'changed');
+    const fromBackup = await rig.run({ op: 'rollback', service: 'Flow', restore: { fromRunId: 'flow-4' }, runId: 'flow-5' });
+    expectOutcome(fromBackup, 'changed');
+    expect(fromBackup.result.after?.configHash).toBe(s.configHash);
+    expect(rig.service('Flow').status.state).toBe('running');
 
     const same = await rig.run({ op: 'rollback', service: 'Flow', restore: { snapshot: s } });
     expectOutcome(same, 'unchanged');
@@ -470,6 +468,14 @@ describe.concurrent('injected faults end in their documented outcome, with nothi
     const run = await faults.run({ op: 'apply', service: 'FStuck', desired: { args: { set: { workers: '2' } } }, timeouts: { stopSeconds: 2, startSeconds: 10 } });
     expect(run.result.reason).toEqual({ code: 'stop-timeout', win32: 1053 });
     await expectRestored(faults, 'FStuck', run, port['f-stuck']!);
+  });
+
+  it('an HTTP check that answers the wrong status: rolled back', async () => {
+    const url = `http://127.0.0.1:${port['f-http']}/no-such-page`;
+    const run = await faults.run({ op: 'apply', service: 'FHttp', desired: { args: { set: { workers: '2' } } }, verify: { port: port['f-http']!, timeoutSeconds: 3, http: { url, status: 200 } } });
+    expectOutcome(run, 'rolled-back', 'verify-http');
+    expect(run.result.message).toContain('404');
+    await expectRestored(faults, 'FHttp', run, port['f-http']!);
   });
 
   it('a hot-fix the program rejects (unknown flag, exit 2): rolled back', async () => {

@@ -2,8 +2,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../unit/inventory/run-cli.js';
 import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
 import { readRequestFile } from '../../src/lab/cli-invoke.js';
 import type { RemoteResult } from '../../src/remote/protocol.js';
@@ -21,20 +21,7 @@ function requestFile(name: string, content: unknown): string {
   return file;
 }
 
-/** Runs the real CLI in-process; returns its exit code and what it printed. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(['node', 'svcfleet', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 beforeAll(async () => {
   port = await freePort();
