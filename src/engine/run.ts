@@ -144,7 +144,7 @@ class Run {
       await Promise.all(batch.hosts.map((name) => this.#limit(() => this.#startHost(name, false))));
       await this.#settle();
       if (batch.canary && !this.#abort) {
-        const bad = batch.hosts.filter((n) => !isOk(this.#slots.get(n)!.outcome ?? 'skipped'));
+        const bad = batch.hosts.filter((n) => !isOk(this.#slots.get(n)!.outcome ?? 'skipped', this.#opts.mode));
         if (bad.length) this.#doAbort('canary', 'finish');
       }
       if (this.#budgetExceeded && s.rollbackBatchOnBudget) {
@@ -167,7 +167,7 @@ class Run {
     return this.#emit({
       type: 'run-done',
       counts,
-      exitCode: exitCodeFor(counts, this.#abort !== undefined),
+      exitCode: exitCodeFor(counts, this.#abort !== undefined, this.#opts.mode),
       ms: Date.now() - this.#started,
     }) as RunDoneEvent;
   }
@@ -258,7 +258,7 @@ class Run {
   #updateBudget(slot: Slot): void {
     // O(1) per host-done: each slot remembers whether it is currently counted (a retry or a requested
     // rollback can change that), so 1,000 hosts do not rescan 1,000 slots each.
-    const failedNow = slot.outcome !== undefined && !slot.onRequest && countsAsFailure(slot.outcome, this.#strategy.countUnreachable);
+    const failedNow = slot.outcome !== undefined && !slot.onRequest && countsAsFailure(slot.outcome, this.#strategy.countUnreachable, this.#opts.mode);
     const changed = failedNow !== (slot.counted ?? false);
     if (changed) {
       this.#used += failedNow ? 1 : -1;
@@ -273,7 +273,7 @@ class Run {
       }
     }
     // Guided failure asks about every host that did not make it, unreachable ones included.
-    const asks = slot.outcome !== undefined && !isOk(slot.outcome) && slot.outcome !== 'skipped' && slot.outcome !== 'drifted' && !slot.onRequest;
+    const asks = slot.outcome !== undefined && !isOk(slot.outcome, this.#opts.mode) && slot.outcome !== 'skipped' && slot.outcome !== 'drifted' && !slot.onRequest;
     if (asks && this.#strategy.onFailure === 'ask' && !this.#abort && !this.#finished) {
       this.#pause('on-failure', slot.name);
     }

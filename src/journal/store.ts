@@ -41,7 +41,10 @@ export interface RunManifest {
   segments: number;
   hostCount: number;
   specFile?: string;
+  /** The inventory as loaded (for display). */
   inventorySource?: string;
+  /** The inventory sources to read again for resume/retry/rollback (absolute paths, or host lists). */
+  inventorySources?: string[];
   limit?: string;
   planFile?: string;
   /** rollback runs: the run being rolled back. */
@@ -71,6 +74,7 @@ export interface RunInit {
   hosts: JournalHost[];
   specFile?: string;
   inventorySource?: string;
+  inventorySources?: string[];
   limit?: string;
   planFile?: string;
   parentRunId?: string;
@@ -141,6 +145,7 @@ export class Journal {
       hostCount: init.hosts.length,
       ...(init.specFile ? { specFile: init.specFile } : {}),
       ...(init.inventorySource ? { inventorySource: init.inventorySource } : {}),
+      ...(init.inventorySources?.length ? { inventorySources: init.inventorySources } : {}),
       ...(init.limit ? { limit: init.limit } : {}),
       ...(init.planFile ? { planFile: init.planFile } : {}),
       ...(init.parentRunId ? { parentRunId: init.parentRunId } : {}),
