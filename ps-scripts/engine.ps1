@@ -21,8 +21,6 @@ Set-StrictMode -Off
 $Ctx = @{
   Nonce = 'unit-test-nonce-0000'
   Service = $null
-  Restarted = $false
-  Changed = $false
 }
 
 $ExitCodes = @{ ok = 0; drifted = 10; failed = 11; 'rolled-back' = 12; 'rollback-failed' = 13; badRequest = 20; internal = 22 }
@@ -1471,7 +1469,6 @@ function Invoke-ApplyOp {
   try {
     Set-ServiceConfig $Ctx.Service $snap.config $p.target $password 'apply'
     $password = $null
-    $Ctx.Changed = $true
     $read = Get-ServiceSnapshot $Ctx.Service
     $mismatch = @(Compare-Config $read.config $p.target)
     if ($mismatch.Count -gt 0) {
@@ -1483,11 +1480,9 @@ function Invoke-ApplyOp {
     $oldPid = $snap.pid
     if ($doRestart -and $wasRunning) {
       Stop-ServiceAndWait $Ctx.Service $timeouts.stop 'stop'
-      $Ctx.Restarted = $true
       [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
       $res.restarted = $true
     } elseif (-not $wasRunning -and $spec.running -and $policy -ne 'never') {
-      $Ctx.Restarted = $true
       [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
       $res.restarted = $true
     }
