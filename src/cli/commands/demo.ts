@@ -11,8 +11,10 @@ import type { SetExit } from './index.js';
 import { registerFleet, setFleetDeps } from './fleet.js';
 import { ExitCode } from '../../engine/events.js';
 import { startDemoLab, type DemoLab } from '../../lab/demo/fleet.js';
+import { createDemoRunner } from '../../lab/demo/runner.js';
 import { createLocalTransport } from '../../transport/local/index.js';
 import { InputError } from '../../util/errors.js';
+import { runDashboard } from '../../ui/index.js';
 
 interface DemoFlags {
   hosts: string;
@@ -94,11 +96,17 @@ async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
     const args = demoApplyArgs(lab, { concurrency, ...(f.ui ? { ui: f.ui } : {}), ...(f.journal ? { journal: f.journal } : {}) });
     note(`svcfleet demo: running  svcfleet ${args.join(' ')}`);
 
-    const transport = createLocalTransport({ runner: { mode: 'pool', size: workers } });
-    const restore = setFleetDeps({ transports: (kind) => {
-      if (kind !== 'local') throw new InputError(`the demo lab only has local hosts, not ${kind}`, { field: 'transport' });
-      return transport;
-    } });
+    const runner = createDemoRunner(workers);
+    const transport = createLocalTransport({ labRunner: runner });
+    const restore = setFleetDeps({
+      transports: (kind) => {
+        if (kind !== 'local') throw new InputError(`the demo lab only has local hosts, not ${kind}`, { field: 'transport' });
+        return transport;
+      },
+      // Handed over ready-made, so the dashboard subscribes before the engine's first event (the engine starts
+      // on the next macrotask; loading the UI module there first would miss run-start).
+      dashboard: (handle, groupsOf) => runDashboard(handle, { groupsOf }),
+    });
     let code: number = ExitCode.ok;
     try {
       const program = new Command('svcfleet').exitOverride();
@@ -109,6 +117,7 @@ async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
     } finally {
       restore();
       await transport.dispose?.();
+      await runner.close();
     }
     setExit(code);
     note('');
