@@ -145,7 +145,12 @@ export class LabPool {
     for (;;) {
       if (this.closed) throw new TransportError('aborted', 'command', 'lab runner closed');
       const idle = this.workers.find((w) => !w.busy && !w.dead && !w.reserved);
-      if (idle) return idle;
+      if (idle) {
+        // Reserve before returning: the caller resumes only after an await, and another caller's acquire may
+        // run in between and would otherwise pick the same worker.
+        idle.reserved = true;
+        return idle;
+      }
       if (this.workers.length < this.size) {
         const w = this.spawnWorker();
         w.reserved = true;
@@ -157,8 +162,7 @@ export class LabPool {
 
   async run(stateDir: string, invocation: Invocation, options: ExecOptions): Promise<ExecResult> {
     if (options.signal?.aborted) throw new TransportError('aborted', 'command', 'aborted before start');
-    const w = await this.acquire();
-    w.reserved = true;
+    const w = await this.acquire(); // reserved for us
     let killedFor: 'timeout' | 'aborted' | null = null;
     const kill = (why: 'timeout' | 'aborted') => {
       if (killedFor) return;
