@@ -2,8 +2,9 @@
  * End to end over `ssh` and over `pwsh -HostName`: a lab fleet (real sshd per host, exec through the
  * emulated-SCM shim src/lab/scm/bin/powershell.exe, i.e. real pwsh running the real ps-scripts bootstrap and
  * engine) and, on each transport, a snapshot, a successful apply (new --port, restarted, verified) and an apply
- * that rolls back (an image that is not installed cannot start).
+ * that rolls back (an image that is not installed cannot start); over ssh, an abort mid-run leaves no pwsh behind.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,8 @@ import { runRemoteDetailed } from '../../src/remote/run.js';
 import { PwshTransport } from '../../src/transport/pwsh/transport.js';
 import { SshTransport } from '../../src/transport/ssh/transport.js';
 import type { ConnectionSettings, Session, Transport } from '../../src/transport/types.js';
-import { requireOpenSsh } from './helpers.js';
+import { TransportError } from '../../src/transport/types.js';
+import { pidAlive, requireOpenSsh } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\MyGo\\myapp.exe';
 let dir: string;
@@ -114,3 +116,39 @@ describe.each([
     expect(svc.status.state).toBe('running');
   });
 });
+
+describe('ssh: abort mid-run', () => {
+  it('abort while the engine runs: no pwsh is left on the host', async () => {
+    const host = fleet.hosts[0]!;
+    const session = await ssh.open(host.name, settings(host, 'ssh'), { deadlines: { connectMs: 20_000, authMs: 20_000, commandMs: 120_000 } });
+    const ac = new AbortController();
+    const err = await runRemoteDetailed(session, request({ op: 'snapshot' }), {
+      host: host.name,
+      commandMs: 120_000,
+      signal: ac.signal,
+      onEvent: () => ac.abort(),
+    }).catch((e: unknown) => e);
+    await session.close();
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).errorClass).toBe('aborted');
+    const end = Date.now() + 5_000;
+    while (hostPowerShells(host.stateDir).length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect(hostPowerShells(host.stateDir)).toEqual([]);
+  });
+});
+
+/** PowerShell processes (the shim's pwsh: the dotnet-tool launcher and dotnet) running for this emulated host. */
+function hostPowerShells(stateDir: string): number[] {
+  const found: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || !pidAlive(Number(e))) continue;
+    try {
+      const comm = readFileSync(`/proc/${e}/comm`, 'utf8').trim();
+      if (comm !== 'pwsh' && comm !== 'dotnet') continue;
+      if (readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`SVCFLEET_LAB_STATE=${stateDir}`)) found.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}

@@ -113,6 +113,9 @@ export async function runLabUp(
 
   let fleet: LabFleet | undefined;
   try {
+    // A lab whose supervisor died (validateLabUp refused a live one) may have left processes: stop them first.
+    const stale = readState(dir);
+    if (stale) await stopRecorded(stale);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await writeState(dir, { format: 'svcfleet-lab', version: 1, pid: process.pid, ready: false, inventory, startedAt: new Date().toISOString(), hosts: [] });
@@ -220,13 +223,17 @@ export async function labDown(o: { inventory?: string; dir?: string; graceMs?: n
     }
     process.kill(state.pid, 'SIGKILL');
   }
-  // The supervisor is gone without cleaning up: do it from the recorded state.
+  await stopRecorded(state);
+  await removeLab(dir, inventory);
+  return `lab in ${dir} cleaned up (its supervisor ${state.pid} was gone)`;
+}
+
+/** Stops what a dead supervisor left running, from its state file. */
+async function stopRecorded(state: LabState): Promise<void> {
   for (const h of state.hosts) {
     if (h.sshdPid && isSshd(h.sshdPid)) await stopSshdTree(h.sshdPid);
     await stopLabHost(h.stateDir).catch(() => undefined);
   }
-  await removeLab(dir, inventory);
-  return `lab in ${dir} cleaned up (its supervisor ${state.pid} was gone)`;
 }
 
 /** Guards against a recycled pid: only an sshd is stopped. */

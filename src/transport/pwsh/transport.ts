@@ -180,6 +180,7 @@ export class PwshSession implements Session {
       signal,
       'connect',
       `starting the local PowerShell`,
+      (late) => late.kill(), // started after we gave up on it: do not leave it running
     );
     this.#driver = driver;
     const out = await this.#guard(
@@ -255,10 +256,20 @@ export class PwshSession implements Session {
   }
 
   /** Runs `p` under a deadline and the abort signal; on either, kills the local PowerShell (its only cancel). */
-  async #guard<T>(p: Promise<T>, ms: number, signal: AbortSignal | undefined, phase: TransportPhase, what: string): Promise<T> {
+  async #guard<T>(
+    p: Promise<T>,
+    ms: number,
+    signal: AbortSignal | undefined,
+    phase: TransportPhase,
+    what: string,
+    onLate?: (value: T) => void,
+  ): Promise<T> {
+    const abandon = (): void => {
+      p.then((v) => onLate?.(v), () => undefined);
+    };
     if (signal?.aborted) {
       this.#kill();
-      p.catch(() => undefined);
+      abandon();
       throw new TransportError('aborted', phase, `${this.#where}: aborted before ${what}`);
     }
     let onAbort: (() => void) | undefined;
@@ -272,7 +283,7 @@ export class PwshSession implements Session {
       return await Promise.race([p, stop]);
     } catch (err) {
       this.#kill();
-      p.catch(() => undefined);
+      abandon();
       if (err instanceof TransportError) throw err;
       throw new TransportError(phase === 'command' ? 'remote-failed' : 'unreachable', phase, `${this.#where}: ${what}: ${(err as Error).message}`, { cause: err });
     } finally {

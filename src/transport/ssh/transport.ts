@@ -76,7 +76,13 @@ export class SshTransport implements Transport {
       },
       this.#keys,
     );
-    const algorithms = sshAlgorithms(await knownHosts.keyTypesFor(address, port));
+    let knownTypes: string[];
+    try {
+      knownTypes = await knownHosts.keyTypesFor(address, port);
+    } catch (err) {
+      throw new TransportError('hostkey-mismatch', 'connect', `${where}: cannot read known_hosts: ${(err as Error).message}`, { cause: err });
+    }
+    const algorithms = sshAlgorithms(knownTypes);
     const keepalive = ssh.keepaliveIntervalMs ?? this.#options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_MS;
     const signal = options.signal;
     const handshake = this.#handshakes(
