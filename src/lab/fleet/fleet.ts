@@ -85,6 +85,15 @@ export interface LabFleet {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs every start, waiting for ALL of them even when one fails, so that every started server has registered its
+ * stopper before the fleet is torn down (Promise.all would reject early and leak the ones still starting).
+ */
+async function startAll(tasks: Array<Promise<void>>): Promise<void> {
+  const failed = (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 export function labHostNames(count: number, prefix = 'lab'): string[] {
   const width = Math.max(3, String(count).length);
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
@@ -135,7 +144,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
     // 1. Emulated hosts (state + running service).
     if (emulation.kind === 'scm') {
       say(`starting ${hosts.length} emulated hosts`);
-      await Promise.all(
+      await startAll(
         hosts.map((h) =>
           limit(async () => {
             await initLabHost({
@@ -161,7 +170,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
       });
       say(`starting ${hosts.length} sshd`);
       const env = sshEnv;
-      await Promise.all(
+      await startAll(
         hosts.map((h) =>
           limit(async () => {
             const ssh = h.ssh as NonNullable<LabFleetHost['ssh']>;
