@@ -1,0 +1,161 @@
+/**
+ * Crash safety: the controller (the built CLI, a child process) is killed with SIGKILL at random moments of an
+ * apply on emulated hosts, 20 times. Each time, `svcfleet rollback RUN` must bring every host back to the
+ * configuration it had before that run (checked on the emulated host itself), and `svcfleet show RUN` must
+ * account for every host of the run — whatever the moment of the kill (before the journal exists, between the
+ * snapshot sync and the apply request, mid-apply, after the end).
+ *
+ * Like a real remote host, an emulated host's in-flight op keeps running after the controller dies; the test
+ * waits for those orphaned pwsh workers to finish before rolling back, so the outcome is deterministic.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argSpec, cli, createLabFleet, labTransport, spawnCli, writeSpec, type LabFleet } from './lab-fleet.js';
+
+const ITERATIONS = 20;
+const lab = labTransport(2);
+let fleet: LabFleet;
+
+/** Deterministic "random" moments (a seeded LCG), so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    let kids: number[] = [];
+    try {
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        kids = kids.concat(readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+      }
+    } catch {
+      return;
+    }
+    for (const k of kids) {
+      out.push(k);
+      walk(k);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function isPwsh(pid: number): boolean {
+  try {
+    return /pwsh/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pids: number[], ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (pids.every((p) => !existsSync(`/proc/${p}`) || /\(Z\)|^\d+ \(\S+\) Z/.test(safeStat(p)))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`orphaned pwsh workers still running after ${ms} ms: ${pids.join(', ')}`);
+}
+
+function safeStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+beforeAll(async () => {
+  const dist = join(import.meta.dirname, '../../dist/cli/commands/fleet.js');
+  const src = join(import.meta.dirname, '../../src/cli/commands/fleet.ts');
+  if (!existsSync(dist) || statSync(dist).mtimeMs < statSync(src).mtimeMs) {
+    throw new Error('the crash test runs the built CLI: run `npm run build` first (npm test does it through scripts/setup.sh)');
+  }
+  fleet = await createLabFleet({ dir: mkdtempSync(join(tmpdir(), 'svcfleet-crash-')), count: 2, prefix: 'crash', args: '--log-level info' });
+}, 120_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+  await lab.runner.close();
+});
+
+describe('kill -9 of the controller', () => {
+  it(`rollback RUN restores every host and show RUN accounts for every host, ${ITERATIONS} random kills`, async () => {
+    const random = rng(0x5eed);
+    const kinds = new Map<string, number>();
+    for (let i = 0; i < ITERATIONS; i++) {
+      const before = new Map(fleet.names.map((n) => [n, fleet.binaryPath(n)]));
+      const spec = writeSpec(fleet.dir, `crash-${i}.yaml`, argSpec('workers', String(10 + i)));
+      const journal = join(fleet.dir, `journal-${i}`);
+      // Kill after a random number of streamed events (0..80; a whole 2-host run is about 70), plus jitter.
+      // -c 1: the child's one-worker pool then never sees two calls at once (see labTransport's workaround note).
+      const killAfter = Math.floor(random() * 80);
+      const jitterMs = Math.floor(random() * 250);
+      const child = spawnCli(['apply', spec, '-i', fleet.inventory, '--journal', journal, '--output', 'ndjson', '-c', '1', '--max-failures', '2', '--retries', '0'], {
+        SVCFLEET_LAB_RUNNER: 'pool',
+        SVCFLEET_LAB_POOL_SIZE: '1',
+        PATH: process.env.PATH,
+      });
+      let lines = 0;
+      let tracked: number[] = [];
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      await new Promise<void>((resolve) => {
+        let fired = false;
+        const fire = (): void => {
+          if (fired) return;
+          fired = true;
+          setTimeout(() => {
+            tracked = descendants(child.pid!).filter(isPwsh);
+            child.kill('SIGKILL');
+            resolve();
+          }, jitterMs);
+        };
+        if (killAfter === 0) fire();
+        child.stdout!.on('data', (d: Buffer) => {
+          lines += d.toString().split('\n').length - 1;
+          if (lines >= killAfter) fire();
+        });
+        void exited.then(() => {
+          if (!fired) {
+            fired = true; // the run finished before the chosen moment: "after the end"
+            resolve();
+          }
+        });
+      });
+      await exited;
+      await waitGone(tracked, 60_000);
+
+      const runsDir = join(journal, 'runs');
+      const runs = existsSync(runsDir) ? readdirSync(runsDir).filter((r) => existsSync(join(runsDir, r, 'manifest.json'))) : [];
+      if (runs.length === 0) {
+        // Killed before the journal recorded the run: no host can have been asked to change.
+        kinds.set('before-journal', (kinds.get('before-journal') ?? 0) + 1);
+        for (const n of fleet.names) expect([i, n, fleet.binaryPath(n)]).toEqual([i, n, before.get(n)]);
+        continue;
+      }
+      const runId = runs[0]!;
+      const show = await cli(['show', runId, '--journal', journal, '--output', 'json'], undefined);
+      expect(show.code, show.stderr).toBe(0);
+      const shown = JSON.parse(show.stdout) as { status: string; hosts: { name: string; outcome: string | null; snapshots: string[] }[] };
+      expect(shown.hosts.map((h) => h.name).sort()).toEqual([...fleet.names].sort());
+      const plain = await cli(['show', runId, '--journal', journal], undefined);
+      for (const n of fleet.names) expect(plain.stdout).toMatch(new RegExp(`^${n}\\s+\\S`, 'm'));
+      const withSnapshot = shown.hosts.filter((h) => h.snapshots.length).length;
+      kinds.set(`${shown.status}/${withSnapshot} snapshot(s)`, (kinds.get(`${shown.status}/${withSnapshot} snapshot(s)`) ?? 0) + 1);
+
+      const rb = await cli(['rollback', runId, '--journal', journal, '--output', 'plain'], lab.transport);
+      expect(rb.code, `iteration ${i} (kill after ${killAfter} events): ${rb.stdout}${rb.stderr}`).toBe(0);
+      for (const n of fleet.names) expect([i, n, fleet.binaryPath(n)]).toEqual([i, n, before.get(n)]);
+    }
+    console.log(`kill moments: ${JSON.stringify(Object.fromEntries(kinds))}`);
+    // The moments really were spread out (not all "before the journal" or all "after the end").
+    expect(kinds.size, JSON.stringify([...kinds])).toBeGreaterThanOrEqual(3);
+  }, 900_000);
+});

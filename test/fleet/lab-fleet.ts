@@ -1,0 +1,179 @@
+/**
+ * A fleet of emulated Windows hosts for the orchestrator's tests (src/lab/host.ts), one service each on its own
+ * loopback port, with a native inventory file, and helpers to run the real CLI against it in-process (with a
+ * shared warm pwsh pool: the local transport in pool mode) or as a child process.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { initLabHost, stopLabHost, type LabFaultSpec } from '../../src/lab/host.js';
+import { freePorts } from '../../src/lab/fleet/ports.js';
+import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
+import { createLocalTransport } from '../../src/transport/local/index.js';
+import type { LabHostState } from '../../src/lab/scm/state.js';
+import type { Transport } from '../../src/transport/types.js';
+import pLimit from 'p-limit';
+import { main } from '../../src/cli/main.js';
+import { setFleetDeps } from '../../src/cli/commands/fleet.js';
+
+export const SERVICE = 'AppSvc';
+export const EXE = '"C:\\Program Files\\Svcfleet Lab\\app.exe"';
+
+export function requirePwsh(): void {
+  const path = process.env.PATH ?? '';
+  if (!path.includes('.dotnet/tools')) process.env.PATH = `${path}:${process.env.HOME}/.dotnet/tools`;
+}
+
+export interface LabFleet {
+  dir: string;
+  inventory: string;
+  journal: string;
+  names: string[];
+  ports: Map<string, number>;
+  stateDir(name: string): string;
+  /** The service's binary path as the emulated SCM holds it (host.json, read without touching it). */
+  binaryPath(name: string): string;
+  /** host.json as bytes (to prove a host was not touched). */
+  raw(name: string): string;
+  stop(): Promise<void>;
+}
+
+export interface FleetOptions {
+  dir: string;
+  count: number;
+  prefix?: string;
+  faults?: Record<string, LabFaultSpec[]>;
+  /** Hosts listed in the inventory whose state directory does not exist (unreachable). */
+  missing?: string[];
+  /** Extra args in every service's binary path. */
+  args?: string;
+  /** Local accounts on every host (name -> password), for specs that change the service account. */
+  accounts?: Record<string, string>;
+}
+
+export async function createLabFleet(o: FleetOptions): Promise<LabFleet> {
+  requirePwsh();
+  const prefix = o.prefix ?? 'lab';
+  const names = Array.from({ length: o.count }, (_, i) => `${prefix}${String(i + 1).padStart(2, '0')}`);
+  const ports = new Map<string, number>();
+  const free = await freePorts(o.count * 2);
+  names.forEach((n, i) => ports.set(n, free[i * 2]!));
+  mkdirSync(join(o.dir, 'hosts'), { recursive: true });
+  const stateDir = (n: string): string => join(o.dir, 'hosts', n);
+  const missing = new Set(o.missing ?? []);
+  // Start them a few at a time: each is a real process.
+  const queue = names.filter((n) => !missing.has(n));
+  const workers = Array.from({ length: 8 }, async () => {
+    for (let n = queue.shift(); n; n = queue.shift()) {
+      await initLabHost({
+        stateDir: stateDir(n),
+        services: [{ name: SERVICE, binaryPath: `${EXE} --port ${ports.get(n)}${o.args ? ` ${o.args}` : ''}`, description: 'lab app' }],
+        faults: o.faults?.[n] ?? [],
+        startTimeoutMs: 3000,
+        ...(o.accounts ? { accounts: o.accounts } : {}),
+      });
+    }
+  });
+  await Promise.all(workers);
+  const lines = ['kind: svcfleet-inventory', 'version: 1', 'defaults:', '  transport: local', 'groups:', `  canary: { hosts: [${names[0]}] }`, 'hosts:'];
+  for (const n of names) lines.push(`  ${n}: { address: 127.0.0.1, local: { stateDir: ${JSON.stringify(stateDir(n))} }, vars: { app_port: ${ports.get(n)} } }`);
+  const inventory = join(o.dir, 'inventory.yaml');
+  writeFileSync(inventory, `${lines.join('\n')}\n`);
+  const read = (n: string): LabHostState => JSON.parse(readFileSync(join(stateDir(n), 'host.json'), 'utf8')) as LabHostState;
+  return {
+    dir: o.dir,
+    inventory,
+    journal: join(o.dir, 'journal'),
+    names,
+    ports,
+    stateDir,
+    binaryPath: (n) => read(n).services[SERVICE]!.binaryPath,
+    raw: (n) => readFileSync(join(stateDir(n), 'host.json'), 'utf8'),
+    stop: async () => {
+      await Promise.all(names.filter((n) => !missing.has(n)).map((n) => stopLabHost(stateDir(n)).catch(() => undefined)));
+    },
+  };
+}
+
+export function writeSpec(dir: string, name: string, body: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, body);
+  return file;
+}
+
+/** A spec that sets one flag of the service's arguments, keeping the executable and the port. */
+export function argSpec(flag: string, value: string, extra = ''): string {
+  return `service: ${SERVICE}
+set:
+  args: { set: { ${JSON.stringify(`--${flag}`)}: ${JSON.stringify(value)} } }
+verify: { running: true, port: '{{ app_port }}', timeoutSeconds: 8 }
+${extra}`;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * One shared warm pool for the in-process CLI runs of a test file.
+ *
+ * WORKAROUND (reported to the lab owner): LabPool.acquire() hands out an idle worker without marking it
+ * reserved (run() marks it one await later), so calls that start in the same tick while a worker is idle can
+ * get the same worker, and all but one then wait forever. Until that is fixed, calls enter the pool at most
+ * `size` at a time and one per macrotask.
+ */
+export function labTransport(size = 2): { transport: Transport; runner: LabRunner } {
+  const pool = createLabRunner({ mode: 'pool', size });
+  const limit = pLimit(size);
+  let gate: Promise<void> = Promise.resolve();
+  const runner: LabRunner = {
+    mode: pool.mode,
+    warm: () => pool.warm(),
+    close: () => pool.close(),
+    run: (stateDir, invocation, options) =>
+      limit(async () => {
+        const mine = gate.then(() => new Promise<void>((r) => setImmediate(r)));
+        gate = mine;
+        await mine;
+        return pool.run(stateDir, invocation, options);
+      }),
+  };
+  return { runner, transport: createLocalTransport({ labRunner: runner }) };
+}
+
+/** Run the real CLI in this process (commander, config, inventory, spec, engine, journal, reporters). */
+export async function cli(args: string[], transport: Transport | undefined, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const restore = setFleetDeps({
+    stdout: { write: (c: string) => (stdout += c), isTTY: false },
+    stderr: { write: (c: string) => (stderr += c) },
+    stdinIsTTY: false,
+    env: { ...process.env, ...env },
+    ...(transport ? { transports: () => transport } : {}),
+    signals: false,
+  });
+  // main() prints InputErrors on process.stderr: catch those too.
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((c: string | Uint8Array) => {
+    stderr += String(c);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'svcfleet', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stderr.write = write;
+    restore();
+  }
+}
+
+/** The built CLI (dist/) as a child process — what a user runs; used where the controller must be killed. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [join(import.meta.dirname, '../../bin/svcfleet.js'), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
