@@ -348,12 +348,14 @@ export function connectionFromNative(
   const pw = own.password ?? defaults.password;
   if (pw) settings.password = resolveSecretRefSync(pw, secrets, where(own.password ? `hosts.${host}.password` : 'defaults.password'));
 
-  if (transport === 'ssh') {
+  if (transport === 'ssh' || transport === 'pwsh') {
+    // pwsh -HostName is PowerShell remoting over SSH: it needs the same known_hosts, identity and shell settings.
     const ownPassphrase = own.ssh?.passphrase ?? defaults.ssh?.passphrase;
     const ssh: SshSettings = { ...d.ssh, ...withoutPassphrase(defaults.ssh), ...withoutPassphrase(own.ssh) };
     if (ownPassphrase) ssh.passphrase = resolveSecretRefSync(ownPassphrase, secrets, where('ssh.passphrase'));
     settings.ssh = ssh;
-  } else if (transport === 'winrm') {
+  }
+  if (transport === 'winrm') {
     const w = { ...d.winrm, ...defaults.winrm, ...own.winrm };
     settings.winrm = { ...w, scheme: w.scheme ?? 'https', auth: w.auth ?? 'ntlm' };
     if (settings.winrm.certValidation === 'ignore') {

@@ -17,6 +17,13 @@ export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
 };
 
 /** A fresh per-call nonce: 24 random bytes, base64url (32 characters). */
+/**
+ * The arguments every transport passes to powershell.exe / pwsh before `-EncodedCommand <bootstrap>`:
+ * no logo, no profile (profiles print banners and slow start-up), never prompt, and no execution-policy
+ * refusal of the bootstrap (transports.md §5, as Ansible does).
+ */
+export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass'] as const;
+
 export function newNonce(): string {
   return randomBytes(24).toString('base64url');
 }

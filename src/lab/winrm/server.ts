@@ -34,6 +34,7 @@ import {
   type StreamPiece,
 } from './responses.js';
 import { LabShell } from './shells.js';
+import { freePorts } from '../fleet/ports.js';
 
 export interface LabWinrmFaults {
   /** Do not listen: the host's port refuses connections. */
@@ -155,14 +156,6 @@ export function parseDurationMs(text: string | undefined, fallbackMs: number): n
   return Math.round(((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000);
 }
 
-async function freePort(host: string): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, host, resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<LabWinrmServer> {
   const host = o.host ?? '127.0.0.1';
   const wsmanPath = o.path ?? '/wsman';
@@ -179,7 +172,7 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     }
   }
   const scheme: 'http' | 'https' = tls ? 'https' : 'http';
-  const port = o.port && o.port > 0 ? o.port : await freePort(host);
+  const port = o.port && o.port > 0 ? o.port : (await freePorts(1, host))[0]!;
   const computerName = (o.computerName ?? `LAB${port}`).toUpperCase();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${scheme}://${urlHost}:${port}${wsmanPath}`;

@@ -6,10 +6,9 @@
  * DefaultShell is powershell or pwsh.
  */
 import { TransportError } from '../types.js';
+import { POWERSHELL_ARGS } from '../../remote/invocation.js';
 
 export type RemoteShell = 'powershell.exe' | 'pwsh';
-
-export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass'];
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 

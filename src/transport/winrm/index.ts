@@ -1,2 +1,2 @@
 /** The `winrm` transport: our own WS-Management (WinRS) client. See docs/transport-winrm.md. */
-export { createWinrmTransport, POWERSHELL_ARGS, type WinrmSession, type WinrmTransportOptions } from './transport.js';
+export { createWinrmTransport, type WinrmSession, type WinrmTransportOptions } from './transport.js';

@@ -19,6 +19,7 @@ import {
 } from '../types.js';
 import { WinrmChannel } from './http-channel.js';
 import { WinrsClient } from './winrs.js';
+import { POWERSHELL_ARGS } from '../../remote/invocation.js';
 
 export interface WinrmTransportOptions {
   /**
@@ -29,8 +30,6 @@ export interface WinrmTransportOptions {
   /** Budget for Signal + Delete after each command (default 15 s). */
   cleanupMs?: number;
 }
-
-export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand'] as const;
 
 const DEFAULT_OPERATION_TIMEOUT_S = 20;
 const MAX_ENVELOPE_SIZE = 153600;
@@ -125,7 +124,7 @@ class WinrmSession implements Session {
   }
 
   exec(invocation: Invocation, options: ExecOptions): Promise<ExecResult> {
-    return this.runCommand('powershell.exe', [...POWERSHELL_ARGS, invocation.encodedCommand], { ...options, stdin: invocation.stdin });
+    return this.runCommand('powershell.exe', [...POWERSHELL_ARGS, '-EncodedCommand', invocation.encodedCommand], { ...options, stdin: invocation.stdin });
   }
 
   /** Run any command line (exec() is this with the PowerShell bootstrap); used by diagnostics and tests. */
