@@ -20,7 +20,8 @@ const runIdOf = (stderr: string): string => /run (\d{8}T\d{6}Z-[0-9a-f]{4})/.exe
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svcfleet-rollout-'));
-  const onStart = (value: string) => [{ kind: 'logon-failure' as const, ops: ['start' as const], contains: value }];
+  // start-timeout: the new command line never reaches RUNNING; StartService fails with 1053 after the host's start timeout.
+  const onStart = (value: string) => [{ kind: 'start-timeout' as const, contains: value }];
   fleet = await createLabFleet({
     dir,
     count: 50,
@@ -39,8 +40,8 @@ beforeAll(async () => {
       // Scenario "canary": the canary cannot start the new path.
       lab01: onStart('--workers 3'),
       // Scenario "failure budget".
-      lab02: onStart('--workers 4'),
-      lab03: onStart('--workers 4'),
+      lab11: onStart('--workers 4'),
+      lab12: onStart('--workers 4'),
     },
   });
 }, 180_000);
@@ -79,7 +80,8 @@ describe('rollout on 50 emulated hosts', () => {
     const runId = events[0]!.runId;
     const show = await cli(['show', runId, '--journal', fleet.journal, '--output', 'json'], undefined);
     const shown = JSON.parse(show.stdout) as { hosts: { name: string; outcome: string }[] };
-    expect(shown.hosts.map((h) => [h.name, h.outcome])).toEqual(fleet.names.map((n) => [n, expected[n] ?? 'changed']));
+    const byName = (a: [string, string | null], b: [string, string | null]): number => (a[0] < b[0] ? -1 : 1);
+    expect(shown.hosts.map((h): [string, string | null] => [h.name, h.outcome]).sort(byName)).toEqual(fleet.names.map((n): [string, string | null] => [n, expected[n] ?? 'changed']));
   }, 600_000);
 
   it('a failing canary stops the run before any other host changes', async () => {
@@ -98,18 +100,20 @@ describe('rollout on 50 emulated hosts', () => {
 
   it('the failure budget stops scheduling; the hosts after it are not touched', async () => {
     const spec = writeSpec(fleet.dir, 'workers4.yaml', argSpec('workers', '4'));
-    const hosts = fleet.names.slice(0, 9);
+    const hosts = fleet.names.filter((n) => n.startsWith('lab1')); // lab10..lab19, in inventory order
     const before = new Map(hosts.map((n) => [n, fleet.binaryPath(n)]));
-    const r = await cli(['apply', spec, '-i', fleet.inventory, '--limit', 'lab0*', '--journal', fleet.journal, '--output', 'ndjson', '-c', '1', '--max-failures', '1'], lab.transport);
+    const r = await cli(['apply', spec, '-i', fleet.inventory, '--limit', 'lab1*', '--journal', fleet.journal, '--output', 'ndjson', '-c', '1', '--max-failures', '1'], lab.transport);
     const { lastOutcome, events } = validateStream(r.stdout);
-    expect(lastOutcome.get('lab01')).toBe('changed');
-    expect(lastOutcome.get('lab02')).toBe('rolled-back');
-    expect(lastOutcome.get('lab03')).toBe('rolled-back');
+    // One at a time: lab10 changes, lab11 fails (1 ≤ budget 1), lab12 fails (2 > 1): nothing else starts.
+    expect(lastOutcome.get('lab10')).toBe('changed');
+    expect(lastOutcome.get('lab11')).toBe('rolled-back');
+    expect(lastOutcome.get('lab12')).toBe('rolled-back');
     for (const n of hosts.slice(3)) {
       expect([n, lastOutcome.get(n)]).toEqual([n, 'skipped']);
       expect(fleet.binaryPath(n)).toBe(before.get(n));
     }
-    expect(fleet.binaryPath('lab01')).toContain('--workers 4');
+    for (const n of ['lab11', 'lab12']) expect(fleet.binaryPath(n)).toBe(before.get(n));
+    expect(fleet.binaryPath('lab10')).toContain('--workers 4');
     expect(events.find((e) => e.type === 'run-abort')).toMatchObject({ reason: 'budget', inFlight: 'finish' });
     expect(r.code).toBe(3);
   }, 300_000);
