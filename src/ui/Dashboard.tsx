@@ -90,6 +90,7 @@ export function Dashboard(props: DashboardProps) {
   const { store } = props;
   const fold = props.fold ?? foldHosts;
   const s: RunState = store.state;
+  store.frameStarted();
   useThrottledRun(store, { fps: props.fps, cpuShare: props.cpuShare ?? 0, clock: props.clock });
   const now = props.clock();
   const { exit } = useApp();

@@ -20,7 +20,7 @@ export interface DashboardOptions {
   exitOnDone?: boolean;
   /** Cap on data-driven redraws per second (default 10). */
   fps?: number;
-  /** Share of one CPU core data-driven redraws may use (default 0.03; see throttle.ts). */
+  /** Share of one CPU core data-driven redraws may use (default 0.01; see throttle.ts). */
   cpuShare?: number;
   /** Inventory groups of a host, for the `/` filter (`group:web`). */
   groupsOf?: (host: string) => readonly string[];
@@ -69,7 +69,7 @@ export async function runDashboard(handle: RunHandle, options: DashboardOptions 
       interactive: Boolean(stdin.isTTY),
       exitOnDone: options.exitOnDone ?? false,
       fps,
-      cpuShare: options.cpuShare ?? 0.03,
+      cpuShare: options.cpuShare ?? 0.01,
       clock: options.clock ?? Date.now,
       groupsOf: options.groupsOf ?? noGroups,
       requestFor: options.requestFor ?? noRequest,
@@ -85,7 +85,7 @@ export async function runDashboard(handle: RunHandle, options: DashboardOptions 
       exitOnCtrlC: false,
       patchConsole: true,
       maxFps: fps,
-      onRender: ({ renderTime }) => store.frameRendered(renderTime),
+      onRender: () => store.frameRendered(),
     },
   );
   try {

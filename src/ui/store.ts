@@ -30,15 +30,24 @@ export class RunStore {
     this.unsubscribe();
   }
 
-  /** Smoothed CPU cost of one frame, ms (see `frameRendered`). */
+  /** Smoothed CPU cost of one frame, ms: React render + commit + Yoga layout + Ink's output. */
   frameCostMs = 0;
+  private frameCpu: NodeJS.CpuUsage | undefined;
+
+  /** The view calls this when it starts rendering a frame. */
+  frameStarted(): void {
+    this.frameCpu ??= process.cpuUsage();
+  }
 
   /**
-   * Fed by Ink's onRender hook with the time it spent generating the output. React's reconcile and Yoga's
-   * layout cost about as much again (profiled at 1,000 hosts), hence the factor 2.
+   * Ink's onRender hook calls this once the frame's output is generated. Measured as process CPU, not wall
+   * time, so waiting in between does not count (other work in between would, which errs on the safe side).
    */
-  frameRendered(outputMs: number): void {
-    const cost = Math.min(1000, 2 * outputMs);
+  frameRendered(): void {
+    if (this.frameCpu === undefined) return;
+    const d = process.cpuUsage(this.frameCpu);
+    this.frameCpu = undefined;
+    const cost = Math.min(1000, (d.user + d.system) / 1000);
     this.frameCostMs = this.frameCostMs === 0 ? cost : this.frameCostMs * 0.7 + cost * 0.3;
   }
 }

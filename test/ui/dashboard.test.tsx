@@ -324,6 +324,32 @@ describe('dashboard', () => {
     await m.waitFor((x) => /Hosts 10000 · \d+-\d+/.test(x) && !/· 1-/.test(x), 'page down');
   });
 
+  test('renders are throttled: a steady stream of events over 1.5 s gives at most ~10 frames a second', async () => {
+    const run = new FakeRun('r-throttle');
+    const events = fleetScript({ hosts: 300, runId: run.runId, batchSize: 100, logLines: 2 });
+    m = mount(run, { fps: 10 });
+    await m.waitFor((x) => x.includes('Hosts 0'), 'first frame');
+    const before = m.frames.length;
+    const t0 = Date.now();
+    let i = 0;
+    while (Date.now() - t0 < 1500) {
+      for (let k = 0; k < 200 && i < events.length; k++) run.emit(events[i++]!);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const frames = m.frames.length - before;
+    expect(i).toBeGreaterThan(5000); // thousands of events...
+    expect(frames).toBeGreaterThan(3); // ...the view kept moving...
+    expect(frames).toBeLessThanOrEqual(17); // ...at no more than ~10 frames a second (+ slack for timers)
+  });
+
+  test('the duty cycle stretches the gap between frames when frames are expensive', async () => {
+    const { minFrameGapMs } = await import('../../src/ui/throttle.js');
+    expect(minFrameGapMs(10, 0, 0.01)).toBe(100);
+    expect(minFrameGapMs(10, 0.5, 0.01)).toBe(100);
+    expect(minFrameGapMs(10, 20, 0.01)).toBe(2000);
+    expect(minFrameGapMs(10, 20, 0)).toBe(100);
+  });
+
   test('resize: the layout follows the terminal size', async () => {
     const { run } = midRun();
     m = mount(run);
