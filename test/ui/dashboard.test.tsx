@@ -342,6 +342,13 @@ describe('dashboard', () => {
     expect(frames).toBeLessThanOrEqual(17); // ...at no more than ~10 frames a second (+ slack for timers)
   });
 
+  test('docs/dashboard.md lists every key the help screen lists', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { KEY_HELP } = await import('../../src/ui/keys.js');
+    const doc = readFileSync(new URL('../../docs/dashboard.md', import.meta.url), 'utf8');
+    for (const k of KEY_HELP) expect(doc).toContain(`| ${k.keys} | ${k.action} |`);
+  });
+
   test('the duty cycle stretches the gap between frames when frames are expensive', async () => {
     const { minFrameGapMs } = await import('../../src/ui/throttle.js');
     expect(minFrameGapMs(10, 0, 0.01)).toBe(100);

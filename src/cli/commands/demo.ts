@@ -146,8 +146,8 @@ export function registerDemo(program: Command, setExit: SetExit): void {
     .option('--hosts <n>', 'number of emulated hosts', '40')
     .addOption(new Option('--faults <set>', 'default: three hosts fail in typical ways (exit code 2); none: a clean run').choices(['default', 'none']).default('default'))
     .addOption(new Option('--ui <view>', 'live view (default: dashboard on a terminal, plain otherwise)').choices(['plain', 'ndjson', 'dashboard']))
-    .option('--workers <n>', 'warm pwsh workers running the emulated hosts', '3')
-    .option('--concurrency <n>', 'hosts in flight at once', '6')
+    .option('--workers <n>', 'warm pwsh workers running the emulated hosts', '4')
+    .option('--concurrency <n>', 'hosts in flight at once', '8')
     .option('--journal <dir>', 'journal directory (default $XDG_STATE_HOME/svcfleet or ~/.local/state/svcfleet)')
     .addHelpText(
       'after',

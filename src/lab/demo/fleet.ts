@@ -92,8 +92,8 @@ export function demoSpec(service: string): Record<string, unknown> {
     },
     restart: 'if-needed',
     rollback: 'auto',
-    // The port must answer, and the process must stay up (same PID) for 2 s: catches crash-after-start.
-    verify: { running: true, port: '{{ app_port }}', timeoutSeconds: 30, settleSeconds: 2 },
+    // The port must answer, and the process must stay up (same PID) for 1 s: catches crash-after-start (400 ms).
+    verify: { running: true, port: '{{ app_port }}', timeoutSeconds: 30, settleSeconds: 1 },
   };
 }
 
