@@ -9,6 +9,7 @@ import type { HostSpec } from '../../src/inventory/types.js';
 import type { EngineIO, RemoteCallOptions, ServiceChange } from '../../src/engine/types.js';
 import type { FieldChange, RemoteRequest, RemoteResult, ServiceConfig, Snapshot } from '../../src/remote/protocol.js';
 import { TransportError, type Session } from '../../src/transport/types.js';
+import { Secret } from '../../src/util/secret.js';
 
 export interface Faults {
   /** Connect fails with `unreachable` this many times (Infinity: always). */
@@ -61,6 +62,8 @@ export function hashConfig(c: ServiceConfig): string {
 
 interface FakeHost {
   services: Map<string, ServiceConfig>;
+  /** The host's own backups, by run id and service (what restore.fromRunId reads). */
+  backups: Map<string, ServiceConfig>;
   faults: Faults;
   connectFailures: number;
 }
@@ -78,7 +81,7 @@ export class FakeFleet {
     for (const n of names) {
       const m = new Map<string, ServiceConfig>();
       for (const s of services) m.set(s, baseConfig(s));
-      this.hosts.set(n, { services: m, faults: faults[n] ?? {}, connectFailures: 0 });
+      this.hosts.set(n, { services: m, backups: new Map(), faults: faults[n] ?? {}, connectFailures: 0 });
     }
   }
 
@@ -127,7 +130,10 @@ export class FakeFleet {
       this.active++;
       this.peak = Math.max(this.peak, this.active);
       try {
-        return await this.#answer(name, request, options);
+        // What the host would receive: the password revealed on the wire only (remote/invocation.ts).
+        const pw = request.desired?.account?.password;
+        const wire = (pw instanceof Secret ? { ...request, desired: { ...request.desired, account: { ...request.desired!.account!, password: pw.reveal() } } } : request) as RemoteRequest;
+        return await this.#answer(name, wire, options);
       } finally {
         this.active--;
       }
@@ -160,6 +166,7 @@ export class FakeFleet {
           return { kind: 'result', op: 'apply', outcome: 'drifted', reason: { code: 'drift' }, message: 'configuration changed since the plan', snapshot: snap };
         }
         ev('backup');
+        if (!h.backups.has(`${req.runId}/${req.service}`)) h.backups.set(`${req.runId}/${req.service}`, cfg);
         const diff = diffOf(cfg, req.desired ?? {});
         const next = { ...cfg, ...(req.desired as Partial<ServiceConfig>) };
         ev('apply', 'applying');
@@ -187,12 +194,12 @@ export class FakeFleet {
       }
       case 'rollback': {
         ev('rollback');
-        const target = req.restore?.snapshot?.config;
+        const target = req.restore?.snapshot?.config ?? (req.restore?.fromRunId ? h.backups.get(`${req.restore.fromRunId}/${req.service}`) : undefined);
         if (!target) return { kind: 'result', op: 'rollback', outcome: 'rollback-failed', reason: { code: 'no-backup' }, message: 'no backup for that run' };
         if (f.rollbackFails) return { kind: 'result', op: 'rollback', outcome: 'rollback-failed', reason: { code: 'win32', win32: 5 }, message: 'access denied' };
         if (hashConfig(target) === snap.configHash) return { kind: 'result', op: 'rollback', outcome: 'unchanged', reason: { code: 'ok' }, message: 'already at the snapshot' };
         h.services.set(req.service, target);
-        return { kind: 'result', op: 'rollback', outcome: 'rolled-back', reason: { code: 'ok' }, message: 'restored', snapshot: req.restore!.snapshot! };
+        return { kind: 'result', op: 'rollback', outcome: 'rolled-back', reason: { code: 'ok' }, message: req.restore?.snapshot ? 'restored' : 'restored from the host backup', snapshot: snapshotOf(target) };
       }
     }
   }

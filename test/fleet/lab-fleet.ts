@@ -12,7 +12,7 @@ import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { createLocalTransport } from '../../src/transport/local/index.js';
 import type { LabHostState } from '../../src/lab/scm/state.js';
 import type { Transport } from '../../src/transport/types.js';
-import pLimit from 'p-limit';
+import type { EngineIO } from '../../src/engine/types.js';
 import { main } from '../../src/cli/main.js';
 import { setFleetDeps } from '../../src/cli/commands/fleet.js';
 
@@ -116,35 +116,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/**
- * One shared warm pool for the in-process CLI runs of a test file.
- *
- * WORKAROUND (reported to the lab owner): LabPool.acquire() hands out an idle worker without marking it
- * reserved (run() marks it one await later), so calls that start in the same tick while a worker is idle can
- * get the same worker, and all but one then wait forever. Until that is fixed, calls enter the pool at most
- * `size` at a time and one per macrotask.
- */
+/** One shared warm pool for the in-process CLI runs of a test file. */
 export function labTransport(size = 2): { transport: Transport; runner: LabRunner } {
-  const pool = createLabRunner({ mode: 'pool', size });
-  const limit = pLimit(size);
-  let gate: Promise<void> = Promise.resolve();
-  const runner: LabRunner = {
-    mode: pool.mode,
-    warm: () => pool.warm(),
-    close: () => pool.close(),
-    run: (stateDir, invocation, options) =>
-      limit(async () => {
-        const mine = gate.then(() => new Promise<void>((r) => setImmediate(r)));
-        gate = mine;
-        await mine;
-        return pool.run(stateDir, invocation, options);
-      }),
-  };
+  const runner = createLabRunner({ mode: 'pool', size });
   return { runner, transport: createLocalTransport({ labRunner: runner }) };
 }
 
-/** Run the real CLI in this process (commander, config, inventory, spec, engine, journal, reporters). */
-export async function cli(args: string[], transport: Transport | undefined, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/**
+ * Run the real CLI in this process (commander, config, inventory, spec, engine, journal, reporters), reaching
+ * hosts through `via`: a transport (the lab), an EngineIO (the in-memory fake fleet), or nothing (commands that
+ * must not connect).
+ */
+export async function cli(args: string[], via: Transport | EngineIO | undefined, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const restore = setFleetDeps({
@@ -152,7 +135,7 @@ export async function cli(args: string[], transport: Transport | undefined, env:
     stderr: { write: (c: string) => (stderr += c) },
     stdinIsTTY: false,
     env: { ...process.env, ...env },
-    ...(transport ? { transports: () => transport } : {}),
+    ...(via && 'openSession' in via ? { io: via } : via ? { transports: () => via } : {}),
     signals: false,
   });
   // main() prints InputErrors on process.stderr: catch those too.

@@ -13,7 +13,7 @@ import type { SetExit } from './index.js';
 import { loadConfig } from '../../config/load.js';
 import type { ConfigInput, ResolvedConfig } from '../../config/schema.js';
 import { ExitCode, type FleetEvent, type RunDoneEvent, type RunHandle, type RunMode } from '../../engine/events.js';
-import { createEngineIO, type TransportFor } from '../../engine/io.js';
+import { createEngineIO } from '../../engine/io.js';
 import { probeHosts, type ProbeResult } from '../../engine/probe.js';
 import { startRun } from '../../engine/run.js';
 import { newRunId } from '../../engine/run-id.js';
@@ -38,7 +38,7 @@ import { attachOutputs, type LiveView } from '../../report/outputs.js';
 import { formatRuns, formatShow, showRun } from '../../report/show.js';
 import { loadSpec, type ChangeSpec } from '../../spec/load.js';
 import { renderHostRequests, resolveSpecSecrets, type HostServiceRequest } from '../../spec/render.js';
-import { createLocalTransport } from '../../transport/local/index.js';
+import { createTransportRegistry } from '../../transport/registry.js';
 import type { Transport, TransportKind } from '../../transport/types.js';
 import { InputError } from '../../util/errors.js';
 import { Secret } from '../../util/secret.js';
@@ -269,31 +269,17 @@ interface IOHandle {
   dispose(): Promise<void>;
 }
 
-function engineIO(): IOHandle {
+function engineIO(config?: ResolvedConfig): IOHandle {
   if (deps.io) return { io: deps.io, dispose: async () => undefined };
   if (deps.transports) return { io: createEngineIO(deps.transports), dispose: async () => undefined };
-  const made = new Map<TransportKind, Transport>();
-  const transportFor: TransportFor = (kind) => {
-    let t = made.get(kind);
-    if (!t) made.set(kind, (t = makeTransport(kind)));
-    return t;
-  };
-  return {
-    io: createEngineIO(transportFor),
-    dispose: async () => {
-      await Promise.all([...made.values()].map((t) => t.dispose?.().catch(() => undefined)));
-    },
-  };
-}
-
-function makeTransport(kind: TransportKind): Transport {
-  if (kind === 'local') {
-    // The lab's emulated hosts. SVCFLEET_LAB_RUNNER=pool keeps warm pwsh workers (tests, demo); the default
-    // spawns a fresh pwsh per call like a real host.
-    const pool = deps.env.SVCFLEET_LAB_RUNNER === 'pool';
-    return createLocalTransport({ runner: pool ? { mode: 'pool', size: Number(deps.env.SVCFLEET_LAB_POOL_SIZE ?? 2) || 2 } : { mode: 'spawn' } });
-  }
-  throw new InputError(`transport ${kind} is not available in this build`, { field: 'transport' });
+  // The lab's `local` hosts: SVCFLEET_LAB_RUNNER=pool keeps warm pwsh workers (tests, demo); the default spawns
+  // a fresh pwsh per call, as a real host does.
+  const pool = deps.env.SVCFLEET_LAB_RUNNER === 'pool';
+  const registry = createTransportRegistry({
+    ssh: { maxConcurrentHandshakes: config?.handshakeConcurrency ?? 10 },
+    local: { runner: pool ? { mode: 'pool', size: Number(deps.env.SVCFLEET_LAB_POOL_SIZE ?? 2) || 2 } : { mode: 'spawn' } },
+  });
+  return { io: createEngineIO((kind) => registry.get(kind)), dispose: () => registry.dispose() };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -307,6 +293,8 @@ interface Prepared {
   view: LiveView;
   junit?: string;
   groupsOf: (host: string) => readonly string[];
+  /** The request sent to a host, already redacted (dashboard host details). */
+  requestFor: (host: string) => unknown;
 }
 
 async function runWithOutputs(
@@ -316,8 +304,11 @@ async function runWithOutputs(
   extra: { specFile?: string; seqStart?: number } = {},
   observe?: (e: FleetEvent) => void,
 ): Promise<{ done: RunDoneEvent; handle: RunHandle }> {
-  const io = engineIO();
+  const io = engineIO(p.config);
   try {
+    // Loaded before the run starts: the engine emits its first event on the next macrotask, and every view
+    // must be subscribed by then.
+    const dashboard = p.view === 'dashboard' ? await dashboardEntry(p.groupsOf, p.requestFor) : undefined;
     const handle = startRun({
       runId,
       mode: p.mode,
@@ -331,7 +322,6 @@ async function runWithOutputs(
     });
     writer?.attach(handle);
     if (observe) handle.subscribe(observe);
-    const dashboard = p.view === 'dashboard' ? await dashboardEntry(p.groupsOf) : undefined;
     const outputs = attachOutputs(handle, {
       view: p.view,
       stdout: deps.stdout,
@@ -353,10 +343,11 @@ async function runWithOutputs(
   }
 }
 
-async function dashboardEntry(groupsOf: (host: string) => readonly string[]): Promise<(h: RunHandle) => Promise<unknown>> {
+async function dashboardEntry(groupsOf: (host: string) => readonly string[], requestFor: (host: string) => unknown): Promise<(h: RunHandle) => Promise<unknown>> {
   if (deps.dashboard) return (h) => deps.dashboard!(h, groupsOf);
+  // Loaded on demand: ink and react are not needed by plain, NDJSON or CI runs.
   const ui = await import('../../ui/index.js');
-  return (h) => ui.runDashboard(h, { groupsOf });
+  return (h) => ui.runDashboard(h, { groupsOf, requestFor });
 }
 
 function journalHost(h: HostSpec, changes?: readonly ServiceChange[], plannedHashes?: Record<string, string>): JournalHost {
@@ -373,6 +364,16 @@ function journalHost(h: HostSpec, changes?: readonly ServiceChange[], plannedHas
 function groupsLookup(hosts: readonly HostSpec[]): (host: string) => readonly string[] {
   const m = new Map(hosts.map((h) => [h.name, h.groups]));
   return (host) => m.get(host) ?? [];
+}
+
+/** What the dashboard's host details show as "the request": the host's changes, redacted like the journal's. */
+function requestLookup(tasks: readonly HostTask[]): (host: string) => unknown {
+  const m = new Map(tasks.map((t) => [t.host.name, t]));
+  return (host) => {
+    const t = m.get(host);
+    if (!t) return undefined;
+    return t.restores ? { restore: t.restores.map((r) => ({ service: r.service, from: r.snapshot ? 'journaled snapshot' : `host backup of run ${r.fromRunId}` })) } : journalHost(t.host, t.changes ?? []).changes;
+  };
 }
 
 function stripRef(r: HostServiceRequest): ServiceChange {
@@ -442,7 +443,7 @@ async function planCommand(specArg: string | undefined, f: RunFlags, setExit: Se
   };
   const seen = new Map<string, Map<string, { configHash: string; diff: FieldChange[] }>>();
   const ended = new Map<string, { outcome: string; message: string; code: string }>();
-  const prepared: Prepared = { mode: 'plan', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(inv.hosts) };
+  const prepared: Prepared = { mode: 'plan', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(inv.hosts), requestFor: requestLookup(tasks) };
   const { done } = await runWithOutputs(prepared, writer, runId, { specFile: spec.file }, (e) => {
     if (e.type === 'host-diff') {
       let m = seen.get(e.host);
@@ -577,7 +578,7 @@ async function applyCommand(arg: string | undefined, f: RunFlags, setExit: SetEx
     hosts: tasks.map((t) => journalHost(t.host, t.changes, t.plannedHashes)),
   });
   if (view !== 'ndjson') err(`svcfleet: run ${runId}, journal ${writer.dir}`);
-  const { done } = await runWithOutputs({ mode: 'apply', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts) }, writer, runId, specFile ? { specFile } : {});
+  const { done } = await runWithOutputs({ mode: 'apply', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts), requestFor: requestLookup(tasks) }, writer, runId, specFile ? { specFile } : {});
   setExit(done.exitCode);
 }
 
@@ -661,7 +662,7 @@ async function continueRun(runId: string, f: RunFlags, setExit: SetExit, pick: '
   const { writer } = await journal.reopenRun(runId);
   if (view !== 'ndjson') err(`svcfleet: ${pick} of run ${runId}: ${foldHosts(names)} (${names.length} host${names.length === 1 ? '' : 's'})`);
   const { done } = await runWithOutputs(
-    { mode: 'apply', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts) },
+    { mode: 'apply', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts), requestFor: requestLookup(tasks) },
     writer,
     runId,
     { ...(record.manifest.specFile ? { specFile: record.manifest.specFile } : {}), seqStart: record.lastSeq + 1 },
@@ -708,7 +709,7 @@ async function rollbackCommand(parentId: string, f: RunFlags, setExit: SetExit):
     hosts: hosts.map((h) => journalHost(h)),
   });
   if (view !== 'ndjson') err(`svcfleet: rollback of run ${parentId} as run ${runId}: ${foldHosts(names)}`);
-  const { done } = await runWithOutputs({ mode: 'rollback', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts) }, writer, runId);
+  const { done } = await runWithOutputs({ mode: 'rollback', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts), requestFor: requestLookup(tasks) }, writer, runId);
   setExit(done.exitCode);
 }
 
@@ -742,7 +743,7 @@ async function showCommand(runId: string, f: RunFlags): Promise<void> {
 async function probeCommand(kind: 'inspect' | 'ping', service: string | undefined, f: RunFlags & { service?: string }, setExit: SetExit): Promise<void> {
   const config = await loadFleetConfig(f);
   const inv = loadHosts(f, config);
-  const io = engineIO();
+  const io = engineIO(config);
   const json = f.output === 'json';
   let results: ProbeResult[];
   try {

@@ -1,0 +1,174 @@
+/**
+ * The journal-driven commands through the real CLI (in-process), on the in-memory fake fleet
+ * (test/engine/fake-fleet.ts): retry --failed, resume of an interrupted run, rollback (journal snapshots and
+ * the host's own backup), runs, show, plan -o + apply plan.json, inspect, ping, render. The same commands run
+ * on emulated hosts in test/fleet/.
+ */
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Journal } from '../../src/journal/store.js';
+import { startRun } from '../../src/engine/run.js';
+import { newRunId } from '../../src/engine/run-id.js';
+import { CHANGE, FakeFleet } from '../engine/fake-fleet.js';
+import { cli } from '../fleet/lab-fleet.js';
+import { validateStream } from './event-schema.js';
+
+const HOSTS = ['web01', 'web02', 'web03', 'web04'];
+let dir: string;
+let inv: string;
+let spec: string;
+let journal: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'svcfleet-jcmd-'));
+  inv = join(dir, 'inv.yaml');
+  writeFileSync(
+    inv,
+    ['kind: svcfleet-inventory', 'version: 1', 'defaults: { transport: local }', 'groups:', '  web: { hosts: [web01, web02, web03, web04] }', 'hosts:', ...HOSTS.map((h) => `  ${h}: { address: 127.0.0.1, local: { stateDir: /nonexistent/${h} } }`)].join('\n'),
+  );
+  spec = join(dir, 'spec.yaml');
+  writeFileSync(spec, "service: Svc\nset:\n  binaryPath: 'C:\\app\\app.exe --port 2'\n  description: fixed\n");
+  journal = join(dir, 'journal');
+});
+
+const runIdIn = (text: string): string => /(\d{8}T\d{6}Z-[0-9a-f]{4})/.exec(text)![1]!;
+
+describe('journal commands', () => {
+  it('retry --failed re-runs only the hosts that did not make it, in the same run', async () => {
+    const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { unreachable: Infinity }, web03: { verifyFails: true } });
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson', '--max-failures', '5', '--retries', '0'], fleet.io);
+    expect(a.code).toBe(2);
+    const runId = validateStream(a.stdout).events[0]!.runId;
+    fleet.setFaults('web02', {});
+    fleet.setFaults('web03', {});
+    const before = fleet.calls.length;
+    const r = await cli(['retry', runId, '--failed', '--journal', journal, '--output', 'plain'], fleet.io);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(new Set(fleet.calls.slice(before).map((c) => c.host))).toEqual(new Set(['web02', 'web03']));
+    const show = JSON.parse((await cli(['show', runId, '--journal', journal, '--output', 'json'], undefined)).stdout);
+    expect(show.hosts.map((h: { outcome: string }) => h.outcome)).toEqual(['changed', 'changed', 'changed', 'changed']);
+    expect(show.manifest.segments).toBe(2);
+    // The whole run is one event stream: seq continues across segments.
+    const nd = await cli(['show', runId, '--journal', journal, '--output', 'ndjson'], undefined);
+    const seqs = nd.stdout.trim().split('\n').map((l) => JSON.parse(l).seq as number);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    const nothing = await cli(['retry', runId, '--failed', '--journal', journal], fleet.io);
+    expect(nothing.code).toBe(0);
+    expect(nothing.stderr).toMatch(/nothing to retry/);
+  });
+
+  it('resume finishes an interrupted run; an apply that landed before the crash counts as changed', async () => {
+    const fleet = new FakeFleet(HOSTS);
+    // An interrupted run as kill -9 leaves it: web01 done, web02 snapshot journaled and applied on the host,
+    // web03/web04 never started; the manifest names a dead controller.
+    const j = new Journal(journal);
+    const runId = newRunId();
+    const writer = await j.createRun({ runId, mode: 'apply', specFile: spec, inventorySources: [inv], hosts: HOSTS.map((h) => ({ name: h, groups: ['web'], vars: {}, connection: {} })) });
+    const handle = startRun({ runId, mode: 'apply', tasks: [{ host: fleet.spec('web01'), changes: [CHANGE] }], io: fleet.io, snapshots: writer });
+    writer.attach(handle);
+    await handle.done;
+    const snap = { config: fleet.config('web02'), configHash: '', state: 'running' as const, pid: 1, takenAt: '', findings: [] };
+    const { hashConfig } = await import('../engine/fake-fleet.js');
+    snap.configHash = hashConfig(snap.config);
+    await writer.saveSnapshots('web02', [{ service: 'Svc', snapshot: snap }]);
+    await writer.close();
+    const mpath = join(journal, 'runs', runId, 'manifest.json');
+    writeFileSync(mpath, JSON.stringify({ ...JSON.parse(readFileSync(mpath, 'utf8')), pid: 2 ** 22 + 4321 }));
+    fleet.config('web02').binaryPath = 'C:\\app\\app.exe --port 2';
+    fleet.config('web02').description = 'fixed';
+
+    const shown = await cli(['show', runId, '--journal', journal], undefined);
+    expect(shown.stdout).toMatch(/interrupted/);
+    expect(shown.stdout).toMatch(/web02\s+no outcome recorded: never started; before-snapshot journaled/);
+    expect(shown.stdout).toMatch(/web03\s+no outcome recorded: never started; nothing was sent to it/);
+    const runs = await cli(['runs', '--journal', journal], undefined);
+    expect(runs.stdout).toMatch(new RegExp(`${runId}\\s+apply\\s+interrupted`));
+
+    const r = await cli(['resume', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(r.code, r.stderr).toBe(0);
+    const { lastOutcome, events } = validateStream(r.stdout);
+    expect(Object.fromEntries(lastOutcome)).toEqual({ web02: 'changed', web03: 'changed', web04: 'changed' });
+    expect(events.find((e) => e.type === 'host-done' && e.host === 'web02')).toMatchObject({ reason: { code: 'applied-earlier' } });
+    const after = JSON.parse((await cli(['show', runId, '--journal', journal, '--output', 'json'], undefined)).stdout);
+    expect(after.status).toBe('done');
+    expect(after.hosts.map((h: { outcome: string }) => h.outcome)).toEqual(['changed', 'changed', 'changed', 'changed']);
+
+    // rollback restores every host with a journaled snapshot, the pre-crash one included.
+    const rb = await cli(['rollback', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(rb.code, rb.stderr).toBe(0);
+    for (const h of HOSTS) expect([h, fleet.config(h).binaryPath]).toEqual([h, 'C:\\app\\app.exe --port 1']);
+    expect(runIdIn(rb.stderr + rb.stdout)).not.toBe(runId);
+  });
+
+  it('rollback --hosts restores from the journal, or from the host\'s own backup when the journal has no snapshot', async () => {
+    const fleet = new FakeFleet(HOSTS);
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(a.code).toBe(0);
+    const runId = validateStream(a.stdout).events[0]!.runId;
+    // Lose web02's snapshot from the journal (as if the journal were restored from an older copy).
+    const jpath = join(journal, 'runs', runId, 'journal.ndjson');
+    writeFileSync(jpath, readFileSync(jpath, 'utf8').split('\n').filter((l) => !(l.includes('"r":"snapshot"') && l.includes('"web02"'))).join('\n'));
+    const r = await cli(['rollback', runId, '--hosts', 'web01:web02', '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(r.code, r.stderr).toBe(0);
+    const { lastOutcome, events } = validateStream(r.stdout);
+    expect(Object.fromEntries(lastOutcome)).toEqual({ web01: 'rolled-back', web02: 'rolled-back' });
+    expect(events.find((e) => e.type === 'host-done' && e.host === 'web02')!.message).toMatch(/host backup/);
+    expect(fleet.config('web01').binaryPath).toBe('C:\\app\\app.exe --port 1');
+    expect(fleet.config('web02').binaryPath).toBe('C:\\app\\app.exe --port 1');
+    expect(fleet.config('web03').binaryPath).toBe('C:\\app\\app.exe --port 2'); // not selected
+    const runs = await cli(['runs', '--journal', journal, '--output', 'json'], undefined);
+    const listed = JSON.parse(runs.stdout) as { mode: string; parentRunId?: string }[];
+    expect(listed.find((m) => m.mode === 'rollback')!.parentRunId).toBe(runId);
+  });
+
+  it('plan -o then apply plan.json: exactly the plan, with the drift guard', async () => {
+    const fleet = new FakeFleet(HOSTS);
+    fleet.config('web04').binaryPath = 'C:\\app\\app.exe --port 2';
+    fleet.config('web04').description = 'fixed';
+    const planFile = join(dir, 'plan.json');
+    const p = await cli(['plan', spec, '-i', inv, '--journal', journal, '--output', 'plain', '-o', planFile], fleet.io);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/Svc on 3 hosts web\[01-03\]/);
+    expect(p.stdout).toMatch(/3 hosts to change, 1 unchanged/);
+    expect(fleet.applied()).toEqual([]);
+    fleet.config('web03').startType = 'disabled'; // someone changed web03 since the plan
+    const a = await cli(['apply', planFile, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    const { lastOutcome } = validateStream(a.stdout);
+    expect(Object.fromEntries(lastOutcome)).toEqual({ web01: 'changed', web02: 'changed', web03: 'drifted' });
+    expect(fleet.applied().sort()).toEqual(['web01', 'web02']);
+    expect(a.code).toBe(2);
+  });
+
+  it('inspect groups hosts by configuration, outliers first; ping reports who answered', async () => {
+    const fleet = new FakeFleet(HOSTS, ['Svc'], { web04: { unreachable: Infinity } });
+    fleet.config('web02').startType = 'disabled';
+    const i = await cli(['inspect', 'Svc', '-i', inv, '--output', 'json', '--retries', '0'], fleet.io);
+    expect(i.code).toBe(2);
+    const report = JSON.parse(i.stdout);
+    expect(report.groups.map((g: { hosts: string[]; baseline: boolean }) => [g.hosts, g.baseline])).toEqual([[['web02'], false], [['web01', 'web03'], true]]);
+    expect(report.groups[0].differences).toEqual([{ field: 'startType', value: 'disabled', baseline: 'auto' }]);
+    expect(report.problems[0].hosts).toEqual(['web04']);
+    const plain = await cli(['inspect', 'Svc', '-i', inv], fleet.io);
+    expect(plain.stdout.split('\n')[1]).toMatch(/^1 host web02 .*outlier/);
+    const ping = await cli(['ping', '-i', inv], fleet.io);
+    expect(ping.code).toBe(2);
+    expect(ping.stdout).toMatch(/web01 ok/);
+    expect(ping.stdout).toMatch(/web04 unreachable/);
+    expect(ping.stdout).toMatch(/3\/4 hosts answered; not ok: web04/);
+  });
+
+  it('render prints the bootstrap and payload for one host, contacting nothing and redacting the password', async () => {
+    writeFileSync(spec, "service: Svc\nset:\n  account: { name: 'CORP\\svc', password: { env: SVC_PW } }\n  description: ‘smart’ “quotes” $(Remove-Item C:\\)\n");
+    const r = await cli(['render', spec, '--host', 'web01', '-i', inv], undefined, { SVC_PW: 'hunter2' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/-EncodedCommand [A-Za-z0-9+/=]+/);
+    expect(r.stdout).toMatch(/\[REDACTED\]/);
+    expect(r.stdout).toContain('\\u2018smart\\u2019'); // non-ASCII escaped on the wire: data, never code
+    expect(r.stdout).not.toContain('hunter2');
+    const json = JSON.parse((await cli(['render', spec, '--host', 'web01', '-i', inv, '--output', 'json'], undefined)).stdout);
+    expect(Buffer.from(json.requests[0].encodedCommand, 'base64').toString('utf16le')).toBe(json.requests[0].bootstrap);
+    expect(json.requests[0].payload.request.desired.account).toEqual({ name: 'CORP\\svc', password: '[REDACTED]' });
+  });
+});
