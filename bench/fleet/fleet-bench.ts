@@ -19,7 +19,7 @@ import type { HostTask } from '../../src/engine/types.js';
 import { Journal } from '../../src/journal/store.js';
 import { attachPlain } from '../../src/report/plain.js';
 import { attachNdjson } from '../../src/report/ndjson.js';
-import { runRemote } from '../../src/remote/run.js';
+import { createEngineIO } from '../../src/engine/io.js';
 import { buildInvocation, newNonce } from '../../src/remote/invocation.js';
 import { ResponderTransport, responderCpuMsPerOp } from './responder.js';
 
@@ -65,10 +65,7 @@ const handle = startRun({
   runId,
   mode: 'apply',
   tasks,
-  io: {
-    openSession: (host, options) => transport.open(host.name, host.connection, options),
-    runRemote: (session, request, options) => runRemote(session, request, options),
-  },
+  io: createEngineIO(() => transport),
   snapshots: writer ?? { saveSnapshots: async () => undefined },
   strategy: { concurrency: C, maxFailures: { kind: 'count', n: 0 } },
 });

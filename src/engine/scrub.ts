@@ -4,9 +4,13 @@
  * the spec document). References to where a secret lives ({ env: NAME } / { file: PATH } / { prompt: true })
  * are kept: they are not secrets and `show` should say where the value came from.
  */
+import { isSecretVarName } from '../inventory/connection.js';
 import { Secret } from '../util/secret.js';
 
-const SECRET_KEY = /pass(word|phrase|wd)?$|secret|token|credential|private_?key/i;
+/** Inventory-style names (`db_password`, the inventory's own rule) and camelCase fields (`passphrase`, `apiToken`). */
+function isSecretKey(key: string): boolean {
+  return isSecretVarName(key) || /(pass(word|phrase|wd)|secret|token|credential|privatekey)$/i.test(key);
+}
 
 function isReference(value: unknown): boolean {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
@@ -20,7 +24,7 @@ export function scrubSecrets<T>(value: T): T {
 
 function walk(value: unknown, key?: string): unknown {
   if (value instanceof Secret) return Secret.redacted;
-  if (key !== undefined && SECRET_KEY.test(key) && value !== undefined && value !== null && !isReference(value)) {
+  if (key !== undefined && isSecretKey(key) && value !== undefined && value !== null && !isReference(value)) {
     return Secret.redacted;
   }
   if (Array.isArray(value)) return value.map((v) => walk(v));
@@ -41,7 +45,7 @@ function walk(value: unknown, key?: string): unknown {
 export function scrubFieldChanges<C extends { field: string; before: unknown; after: unknown }>(changes: C[]): C[] {
   return changes.map((c) => {
     const last = c.field.split('.').at(-1) ?? c.field;
-    if (SECRET_KEY.test(last)) return { ...c, before: Secret.redacted, after: Secret.redacted };
+    if (isSecretKey(last)) return { ...c, before: Secret.redacted, after: Secret.redacted };
     return scrubSecrets(c);
   });
 }

@@ -67,17 +67,12 @@ export type JournalRecord =
   | { r: 'event'; e: FleetEvent }
   | { r: 'snapshot'; host: string; service: string; at: string; snapshot: Snapshot };
 
-export interface RunInit {
-  runId: string;
-  mode: RunMode;
+/** Where a run came from, as the manifest records it. */
+type RunOrigin = Pick<RunManifest, 'runId' | 'mode' | 'specFile' | 'inventorySource' | 'inventorySources' | 'limit' | 'planFile' | 'parentRunId'>;
+
+export interface RunInit extends RunOrigin {
   spec?: unknown;
   hosts: JournalHost[];
-  specFile?: string;
-  inventorySource?: string;
-  inventorySources?: string[];
-  limit?: string;
-  planFile?: string;
-  parentRunId?: string;
 }
 
 export interface RunRecord {
@@ -131,27 +126,21 @@ export class Journal {
     await mkdir(dir, { mode: 0o700 });
     await fsyncDir(this.runsDir);
     const now = new Date().toISOString();
+    const { spec, hosts, ...origin } = init;
     const manifest: RunManifest = {
       format: MANIFEST_FORMAT,
       version: 1,
-      runId: init.runId,
-      mode: init.mode,
+      ...origin,
       createdAt: now,
       updatedAt: now,
       status: 'running',
       pid: process.pid,
       hostname: hostname(),
       segments: 1,
-      hostCount: init.hosts.length,
-      ...(init.specFile ? { specFile: init.specFile } : {}),
-      ...(init.inventorySource ? { inventorySource: init.inventorySource } : {}),
-      ...(init.inventorySources?.length ? { inventorySources: init.inventorySources } : {}),
-      ...(init.limit ? { limit: init.limit } : {}),
-      ...(init.planFile ? { planFile: init.planFile } : {}),
-      ...(init.parentRunId ? { parentRunId: init.parentRunId } : {}),
+      hostCount: hosts.length,
     };
-    await writeFileAtomic(join(dir, 'spec.json'), JSON.stringify(scrubSecrets(init.spec ?? null), null, 2));
-    await writeFileAtomic(join(dir, 'hosts.json'), JSON.stringify(scrubSecrets(init.hosts), null, 2));
+    await writeFileAtomic(join(dir, 'spec.json'), JSON.stringify(scrubSecrets(spec ?? null), null, 2));
+    await writeFileAtomic(join(dir, 'hosts.json'), JSON.stringify(scrubSecrets(hosts), null, 2));
     const log = await AppendLog.open(join(dir, 'journal.ndjson'));
     await fsyncDir(dir);
     // The manifest goes last: a run directory without one is an aborted creation and is not listed.

@@ -145,6 +145,11 @@ function addTargetOptions(cmd: Command, opts: { run?: boolean; journal?: boolean
   return cmd;
 }
 
+/** Read-only commands print plain text or one JSON document. */
+function jsonOutput(cmd: Command, examples: string): Command {
+  return cmd.addOption(new Option('--output <format>', 'plain or json').choices(['plain', 'json'])).addHelpText('after', `\nExamples:\n${examples}`);
+}
+
 /** Flags validated with their own names (docs say `--max-failures`, not the config key), then merged by loadConfig. */
 function configFlags(f: RunFlags): ConfigInput {
   const flags: ConfigInput = {};
@@ -254,6 +259,17 @@ function strategyFor(config: ResolvedConfig, hosts: readonly string[], groups: G
     retryBaseMs: config.retries.backoffMs,
     hostDeadlineMs: config.deadlines.hostMs,
     onFailure: config.onFailure,
+  };
+}
+
+/** plan and rollback runs: every host, no canary, no batches, no failure budget. */
+function everyHostStrategy(config: ResolvedConfig): Partial<Strategy> {
+  return {
+    concurrency: config.concurrency,
+    retries: config.retries.count,
+    retryBaseMs: config.retries.backoffMs,
+    hostDeadlineMs: config.deadlines.hostMs,
+    maxFailures: { kind: 'percent', pct: 100 },
   };
 }
 
@@ -434,13 +450,7 @@ async function planCommand(specArg: string | undefined, f: RunFlags, setExit: Se
     hosts: tasks.map((t) => journalHost(t.host, t.changes)),
   });
   // Read-only: no canary, no batches, no budget (a failure to read one host must not hide the others).
-  const strategy: Partial<Strategy> = {
-    concurrency: config.concurrency,
-    retries: config.retries.count,
-    retryBaseMs: config.retries.backoffMs,
-    hostDeadlineMs: config.deadlines.hostMs,
-    maxFailures: { kind: 'percent', pct: 100 },
-  };
+  const strategy = everyHostStrategy(config);
   const seen = new Map<string, Map<string, { configHash: string; diff: FieldChange[] }>>();
   const ended = new Map<string, { outcome: string; message: string; code: string }>();
   const prepared: Prepared = { mode: 'plan', tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(inv.hosts), requestFor: requestLookup(tasks) };
@@ -690,14 +700,8 @@ async function rollbackCommand(parentId: string, f: RunFlags, setExit: SetExit):
   const names = [...targets.keys()];
   const hosts = hostsFromInventory(f, config, record, names);
   const tasks: HostTask[] = hosts.map((h) => ({ host: h, restores: targets.get(h.name)! }));
-  const strategy: Partial<Strategy> = {
-    concurrency: config.concurrency,
-    retries: config.retries.count,
-    retryBaseMs: config.retries.backoffMs,
-    hostDeadlineMs: config.deadlines.hostMs,
-    // A rollback does not stop at the first host it cannot restore: every other host still deserves it.
-    maxFailures: { kind: 'percent', pct: 100 },
-  };
+  // A rollback does not stop at the first host it cannot restore: every other host still deserves it.
+  const strategy = everyHostStrategy(config);
   const runId = newRunId();
   const writer = await journal.createRun({
     runId,
@@ -919,21 +923,17 @@ Examples:
   svcfleet show 20260125T140312Z-3fa9 --output json | jq '.hosts[] | select(.outcome != "changed")'`)
     .action((run: string, f: RunFlags) => showCommand(run, f));
 
-  addTargetOptions(
+  const inspect = addTargetOptions(
     program
       .command('inspect')
       .description('Read-only drift report: one service across the fleet, grouped by identical configuration, outliers first.')
       .argument('<service>', 'service name'),
     { journal: false, live: false },
-  )
-    .addOption(new Option('--output <format>', 'plain or json').choices(['plain', 'json']))
-    .addHelpText('after', `
-Examples:
-  svcfleet inspect MyGoService -i inventory/prod.ini
-  svcfleet inspect MyGoService -i inventory/prod.ini --limit web --output json`)
-    .action((service: string, f: RunFlags) => probeCommand('inspect', service, f, setExit));
+  );
+  jsonOutput(inspect, `  svcfleet inspect MyGoService -i inventory/prod.ini
+  svcfleet inspect MyGoService -i inventory/prod.ini --limit web --output json`).action((service: string, f: RunFlags) => probeCommand('inspect', service, f, setExit));
 
-  addTargetOptions(
+  const render = addTargetOptions(
     program
       .command('render')
       .description('Print the exact bootstrap and stdin payload that would go to one host (secrets redacted). Contacts nothing.')
@@ -942,26 +942,18 @@ Examples:
       .option('--host <host>', 'the host to render for')
       .option('--full', 'include the whole remote engine script in the payload'),
     { journal: false, live: false },
-  )
-    .addOption(new Option('--output <format>', 'plain or json').choices(['plain', 'json']))
-    .addHelpText('after', `
-Examples:
-  svcfleet render fix.yaml --host web01 -i inventory/prod.ini
-  svcfleet render fix.yaml --host web01 -i inventory/prod.ini --output json | jq '.requests[0].payload.request'`)
-    .action((spec: string | undefined, f: RunFlags & { host?: string; full?: boolean }) => renderCommand(spec, f));
+  );
+  jsonOutput(render, `  svcfleet render fix.yaml --host web01 -i inventory/prod.ini
+  svcfleet render fix.yaml --host web01 -i inventory/prod.ini --output json | jq '.requests[0].payload.request'`).action((spec: string | undefined, f: RunFlags & { host?: string; full?: boolean }) => renderCommand(spec, f));
 
-  addTargetOptions(
+  const ping = addTargetOptions(
     program
       .command('ping')
       .description('Connect to every host (and, with --service, take that service\'s snapshot). Changes nothing.')
       .option('--service <name>', 'also read this service\'s configuration through the remote engine'),
     { journal: false, live: false },
-  )
-    .addOption(new Option('--output <format>', 'plain or json').choices(['plain', 'json']))
-    .addHelpText('after', `
-Examples:
-  svcfleet ping -i inventory/prod.ini
+  );
+  jsonOutput(ping, `  svcfleet ping -i inventory/prod.ini
   svcfleet ping -i inventory/prod.ini --limit web --service MyGoService
-Exit codes: 0 every host answered, 1 input error, 2 some hosts did not.`)
-    .action((f: RunFlags & { service?: string }) => probeCommand('ping', f.service, f, setExit));
+Exit codes: 0 every host answered, 1 input error, 2 some hosts did not.`).action((f: RunFlags & { service?: string }) => probeCommand('ping', f.service, f, setExit));
 }
