@@ -11,7 +11,7 @@ import type { SetExit } from './index.js';
 import { registerFleet, setFleetDeps } from './fleet.js';
 import { ExitCode } from '../../engine/events.js';
 import { startDemoLab, type DemoLab } from '../../lab/demo/fleet.js';
-import { createDemoRunner } from '../../lab/demo/runner.js';
+import { createLabRunner } from '../../lab/runner/index.js';
 import { createLocalTransport } from '../../transport/local/index.js';
 import { InputError } from '../../util/errors.js';
 import { runDashboard } from '../../ui/index.js';
@@ -96,7 +96,7 @@ async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
     const args = demoApplyArgs(lab, { concurrency, ...(f.ui ? { ui: f.ui } : {}), ...(f.journal ? { journal: f.journal } : {}) });
     note(`svcfleet demo: running  svcfleet ${args.join(' ')}`);
 
-    const runner = createDemoRunner(workers);
+    const runner = createLabRunner({ mode: 'pool', size: workers });
     const transport = createLocalTransport({ labRunner: runner });
     const restore = setFleetDeps({
       transports: (kind) => {
