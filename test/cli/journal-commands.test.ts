@@ -172,4 +172,15 @@ describe('journal commands', () => {
     expect(Buffer.from(json.requests[0].encodedCommand, 'base64').toString('utf16le')).toBe(json.requests[0].bootstrap);
     expect(json.requests[0].payload.request.desired.account).toEqual({ name: 'CORP\\svc', password: '[REDACTED]' });
   });
+
+  it('journals under $XDG_STATE_HOME/svcfleet by default', async () => {
+    const fleet = new FakeFleet(HOSTS);
+    const state = join(dir, 'xdg-state');
+    const a = await cli(['apply', spec, '-i', inv, '--output', 'plain'], fleet.io, { XDG_STATE_HOME: state });
+    expect(a.code, a.stderr).toBe(0);
+    const runs = await cli(['runs', '--output', 'json'], undefined, { XDG_STATE_HOME: state });
+    const listed = JSON.parse(runs.stdout) as { runId: string }[];
+    expect(listed).toHaveLength(1);
+    expect(a.stderr).toContain(join(state, 'svcfleet', 'runs', listed[0]!.runId));
+  });
 });
