@@ -1220,7 +1220,9 @@ function Test-ServiceGates {
       Start-Sleep -Milliseconds 200
       $st = Get-ServiceStatus $Name
       if ($st.state -ne 'running' -or $st.pid -ne $verifiedPid) {
-        Stop-Engine 'verify-settle' ('the service did not stay up: now ' + $st.state + ' (PID ' + $st.pid + ', was ' + $verifiedPid + ') within ' + $Spec.settleSeconds + ' s')
+        $nowPid = 'no process'
+        if ($st.pid) { $nowPid = 'PID ' + $st.pid }
+        Stop-Engine 'verify-settle' ('the service did not stay up for ' + $Spec.settleSeconds + ' s: now ' + $st.state + ' (' + $nowPid + '; PID ' + $verifiedPid + ' when it was verified)')
       }
     }
     Send-Event $Phase ('stayed up ' + $Spec.settleSeconds + ' s') ([ordered]@{ gate = 'settle'; pid = $verifiedPid })

@@ -16,7 +16,6 @@ export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
   desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret } };
 };
 
-/** A fresh per-call nonce: 24 random bytes, base64url (32 characters). */
 /**
  * The arguments every transport passes to powershell.exe / pwsh before `-EncodedCommand <bootstrap>`:
  * no logo, no profile (profiles print banners and slow start-up), never prompt, and no execution-policy
@@ -24,6 +23,7 @@ export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
  */
 export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass'] as const;
 
+/** A fresh per-call nonce: 24 random bytes, base64url (32 characters). */
 export function newNonce(): string {
   return randomBytes(24).toString('base64url');
 }
@@ -53,8 +53,18 @@ export function buildPayload(request: OutgoingRequest): Payload {
   return { script: loadPsScripts().engine, request: toWire(request) };
 }
 
+/**
+ * The constant parts of every invocation, encoded once per process: escaping the ~80 KB engine script for each
+ * host cost about 1.2 ms of controller CPU per host (bench/fleet).
+ */
+let constant: { encodedCommand: string; scriptJson: string } | undefined;
+
 export function buildInvocation(request: OutgoingRequest): Invocation {
-  const { bootstrap } = loadPsScripts();
-  const line = asciiJson(buildPayload(request));
-  return { encodedCommand: encodeCommand(bootstrap), stdin: Buffer.from(`${line}\n`, 'ascii') };
+  if (!constant) {
+    const { bootstrap, engine } = loadPsScripts();
+    constant = { encodedCommand: encodeCommand(bootstrap), scriptJson: asciiJson(engine) };
+  }
+  // Byte-identical to asciiJson(buildPayload(request)): the same keys in the same order.
+  const line = `{"script":${constant.scriptJson},"request":${asciiJson(toWire(request))}}`;
+  return { encodedCommand: constant.encodedCommand, stdin: Buffer.from(`${line}\n`, 'ascii') };
 }

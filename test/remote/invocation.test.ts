@@ -1,6 +1,6 @@
 /** What goes on the wire: the static bootstrap as -EncodedCommand and one ASCII JSON payload line. */
 import { describe, expect, it } from 'vitest';
-import { buildInvocation, newNonce, asciiJson } from '../../src/remote/invocation.js';
+import { buildInvocation, buildPayload, newNonce, asciiJson } from '../../src/remote/invocation.js';
 import { loadPsScripts } from '../../src/remote/scripts.js';
 import { redactRequest } from '../../src/remote/redact.js';
 import { remoteRequestSchema } from '../../src/remote/schema.js';
@@ -73,5 +73,15 @@ describe('remoteRequestSchema', () => {
     expect(remoteRequestSchema.safeParse({ ...base, nonce: 'short' }).success).toBe(false);
     expect(remoteRequestSchema.safeParse({ ...base, service: 'a/b' }).success).toBe(false);
     expect(remoteRequestSchema.safeParse(base).success).toBe(true);
+  });
+});
+
+describe('buildInvocation caching', () => {
+  it('sends exactly the bytes of the documented payload, call after call', () => {
+    for (const service of ['A', 'Ünïcødé “smart”']) {
+      const request = { v: 1 as const, op: 'snapshot' as const, nonce: 'n'.repeat(32), runId: 'r', service };
+      const inv = buildInvocation(request);
+      expect(inv.stdin.toString('ascii')).toBe(`${asciiJson(buildPayload(request))}\n`);
+    }
   });
 });
