@@ -18,8 +18,15 @@ export interface ThrottleOptions {
   clock: () => number;
 }
 
+/**
+ * The duty cycle never stretches the gap past this: on a loaded controller a slow frame (a first frame that warms
+ * up the layout engine can take a second) would otherwise freeze the screen for minutes, and a run that looks
+ * hung is the complaint users have of today's tools.
+ */
+export const MAX_FRAME_GAP_MS = 2000;
+
 export function minFrameGapMs(fps: number, frameCostMs: number, cpuShare: number): number {
-  return Math.max(1000 / fps, cpuShare > 0 ? frameCostMs / cpuShare : 0);
+  return Math.min(MAX_FRAME_GAP_MS, Math.max(1000 / fps, cpuShare > 0 ? frameCostMs / cpuShare : 0));
 }
 
 /** Re-renders the calling component on the schedule above. The view reads the clock itself when it renders. */

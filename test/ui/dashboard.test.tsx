@@ -355,6 +355,8 @@ describe('dashboard', () => {
     expect(minFrameGapMs(10, 0.5, 0.01)).toBe(100);
     expect(minFrameGapMs(10, 20, 0.01)).toBe(2000);
     expect(minFrameGapMs(10, 20, 0)).toBe(100);
+    // A slow frame (first layout, loaded machine) never freezes the screen for longer than MAX_FRAME_GAP_MS.
+    expect(minFrameGapMs(10, 1000, 0.01)).toBe(2000);
   });
 
   test('resize: the layout follows the terminal size', async () => {
