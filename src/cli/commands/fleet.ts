@@ -208,7 +208,15 @@ function liveView(f: TargetFlags, config: ResolvedConfig): LiveView {
     if (asked === 'dashboard' && !deps.stdout.isTTY) throw new InputError('the dashboard needs a terminal on stdout; use --output plain or ndjson', { field: '--ui' });
     return asked;
   }
-  return deps.stdout.isTTY ? 'dashboard' : 'plain';
+  return deps.stdout.isTTY && !inCi(process.env) ? 'dashboard' : 'plain';
+}
+
+/**
+ * Ink draws no live frames when it believes it runs in CI (the `CI` / `CONTINUOUS_INTEGRATION` variables, unless
+ * '0' or 'false'), so a CI job with a pseudo-terminal would show a blank screen until the end: use plain lines.
+ */
+function inCi(env: NodeJS.ProcessEnv): boolean {
+  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => k in env && env[k] !== '0' && env[k] !== 'false');
 }
 
 function checkWritableFile(file: string | undefined, field: string): string | undefined {
