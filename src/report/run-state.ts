@@ -542,6 +542,8 @@ export function retryableHosts(s: RunState): string[] {
 export function nextCommands(s: RunState): string[] {
   if (!s.runId) return [];
   const cmds = [`svcfleet show ${s.runId}`];
+  // A plan changed nothing, so there is nothing to roll back or retry; a rollback run is retried by rolling back again.
+  if (s.mode !== 'apply' && s.mode !== undefined) return cmds;
   const b = bucketCounts(s);
   if (b.changed > 0 || b['rollback-failed'] > 0 || b.unknown > 0) cmds.push(`svcfleet rollback ${s.runId}`);
   if (retryableHosts(s).length > 0) cmds.push(`svcfleet retry ${s.runId} --failed`);

@@ -245,6 +245,14 @@ describe('selectors', () => {
     expect(orderedHosts(midRun()).map((h) => h.name)).toEqual(['w04', 'w05', 'w01', 'w02', 'w06', 'w03']);
   });
 
+  test('next commands follow the run mode: a plan or rollback run suggests only show', () => {
+    for (const mode of ['plan', 'rollback'] as const) {
+      const st = midRun();
+      st.mode = mode;
+      expect(nextCommands(st)).toEqual(['svcfleet show r1']);
+    }
+  });
+
   test('summary: grouped outcomes, counts, next commands; the progress line has the header facts', () => {
     const st = midRun();
     applyEvent(st, { runId: 'r1', seq: 100, at: iso(70), type: 'run-done', counts: {}, exitCode: 4, ms: 70_000 });
