@@ -205,7 +205,7 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
   const data = readInventory(opts);
   const groups = groupTree(data);
   const names = opts.limit !== undefined && (typeof opts.limit === 'string' ? opts.limit.trim() !== '' : opts.limit.length > 0)
-    ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd() })
+    ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd(), field: '--limit' })
     : allHosts(groups);
   const warnings = [...data.warnings];
   const ctx: ConnectionContext = {
