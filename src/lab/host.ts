@@ -349,6 +349,7 @@ export async function stopLabHost(stateDir: string, graceMs = 2000): Promise<voi
     const list: { pid: number; start: number | null }[] = [];
     for (const s of Object.values(st.services)) {
       if (s.virtual) continue;
+      refreshStatus(s); // completes a start whose caller died before recording the PID
       if (s.status.state !== 'stopped' && processAlive(s.status.pid, s.status.procStart)) {
         list.push({ pid: s.status.pid, start: s.status.procStart });
         try { process.kill(s.status.pid, 'SIGTERM'); } catch { /* gone */ }

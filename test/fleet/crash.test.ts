@@ -175,7 +175,7 @@ describe('kill -9 of the controller', () => {
     expect(kinds.size, JSON.stringify([...kinds])).toBeGreaterThanOrEqual(Math.min(3, ITERATIONS));
   }, 900_000);
 
-  it('Ctrl-C twice: in-flight hosts are cancelled and restored from their snapshots; exit 3', { timeout: 300_000, retry: 2 }, async () => {
+  it('Ctrl-C twice: in-flight hosts are cancelled and restored from their snapshots; exit 3', { timeout: 300_000 }, async () => {
     const before = new Map(fleet.names.map((n) => [n, fleet.binaryPath(n)]));
     const spec = writeSpec(fleet.dir, 'cancel.yaml', `service: ${SERVICE}\nset:\n  args: { set: { '--workers': '99' } }\nverify: { running: true, timeoutSeconds: 30 }\n`);
     const journal = join(fleet.dir, 'journal-cancel');
@@ -207,8 +207,5 @@ describe('kill -9 of the controller', () => {
     expect(code).toBe(3);
     for (const n of fleet.names) expect(fleet.binaryPath(n)).toBe(before.get(n));
     expect(err).toMatch(/SIGINT again: cancelling/);
-    // KNOWN RACE (open, see the session note): about one run in four, a host cancelled while its new process is
-    // still starting ends rollback-failed (the restored service exits 1067 on start). Retried so CI stays honest
-    // about everything else while the cause is found; a real fix must make this pass on the first try.
   });
 });

@@ -31,6 +31,9 @@ export interface LabStatus {
   startedAt?: number;
   /** START_PENDING past this (epoch ms) fails with 1053. */
   deadline?: number;
+  /** Written by the process itself ("PID\n"): lets a start whose caller was killed before recording the PID be
+   * completed (parts/Process.ps1, New-LabStartRecord). */
+  pidFile?: string;
   readyFile?: string;
   exitFile?: string;
   stopRequested?: boolean;
@@ -225,6 +228,19 @@ export function withHostLock<T>(stateDir: string, fn: () => T): T {
   }
 }
 
+/** Same grace as $script:LabSpawnGraceMs in parts/Process.ps1. */
+const SPAWN_GRACE_MS = 5000;
+
+function readSpawnedPid(file: string | undefined): number | null {
+  if (!file) return null;
+  try {
+    const m = /^(\d+)\n/.exec(fs.readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Fold what a service's process did since the last look into its status (the PowerShell module does the same in
  * Update-LabStatus): ready file -> RUNNING, process gone -> STOPPED (1067 when it was not asked to stop), START_PENDING
@@ -233,6 +249,17 @@ export function withHostLock<T>(stateDir: string, fn: () => T): T {
 export function refreshStatus(svc: LabServiceRecord, now = Date.now()): void {
   const st = svc.status;
   if (svc.virtual || st.state === 'stopped') return;
+  if (st.state === 'start-pending' && !(st.pid > 0)) {
+    // A start whose caller was killed before it recorded the PID. Unlike Resolve-LabSpawnedPid this does not wait:
+    // within the grace period the start simply stays pending.
+    const pid = readSpawnedPid(st.pidFile);
+    if (pid !== null) {
+      st.pid = pid;
+      st.procStart = procStart(pid);
+    } else if (now - (st.startedAt ?? 0) <= SPAWN_GRACE_MS) {
+      return;
+    }
+  }
   const alive = processAlive(st.pid, st.procStart);
   const stopped = (win32: number, died: boolean) => {
     let code = 0;

@@ -217,10 +217,13 @@ function Start-LabServiceCore {
     # The Environment value is read when the process is created (reference §4, §5.1 "Environment (registry only)").
     $envValue = Get-LabRegistryOverride -Svc $Svc -Value 'Environment'
     $envList = if ($envValue -and $envValue.kind -eq 'MultiString') { @($envValue.value) } else { @() }
-    $Svc.status = Start-LabProcess -State $State -Svc $Svc -ServiceArgs $image.args -Environment $envList -CrashAfterMs $crashMs -Hang:$hang
+    $Svc.status = New-LabStartRecord -State $State -Svc $Svc -ServiceArgs $image.args -Environment $envList
     $Svc.status.hang = $hang
     $Svc.status.commandLine = [string]$Svc.binaryPath
     $Svc.status.account = [string]$Svc.account
+    Write-LabHostState -State $State   # the record is on disk before the process exists (New-LabStartRecord)
+    Start-LabProcess -Status $Svc.status -Svc $Svc -CrashAfterMs $crashMs -Hang:$hang
+    Set-LabDirty
     0
 }
 

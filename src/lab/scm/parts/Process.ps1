@@ -81,40 +81,81 @@ function Get-LabNodePath {
     $cmd.Source
 }
 
-# Start the lab service program for one service: detached in its own session (setsid) so that killing the
-# PowerShell that started it (a runner abort) does not kill the service, stdout/stderr appended to its log,
-# environment = inherited + the service's Environment value. Returns the status record for START_PENDING.
-function Start-LabProcess {
-    param($State, $Svc, [string[]]$ServiceArgs, [string[]]$Environment, [int]$CrashAfterMs = 0, [switch]$Hang)
-    $dir = Get-LabStateDir
-    $logs = [IO.Path]::Combine($dir, 'logs'); $run = [IO.Path]::Combine($dir, 'run')
-    [void][IO.Directory]::CreateDirectory($logs); [void][IO.Directory]::CreateDirectory($run)
+# The status record of a start. The SCM is a process of its own on Windows: whatever happens to the client that
+# called StartService, it keeps tracking the service process. Here the caller is the SCM, so Start-LabServiceCore
+# writes this record (START_PENDING, no PID yet) to host.json BEFORE creating the process, and the process writes
+# its own PID to pidFile first thing. A caller killed between the two (a cancelled remote engine) therefore leaves
+# a record the next caller completes from pidFile (Resolve-LabSpawnedPid) instead of a process nobody knows about
+# that still holds the service's port.
+function New-LabStartRecord {
+    param($State, $Svc, [string[]]$ServiceArgs, [string[]]$Environment)
+    $run = [IO.Path]::Combine((Get-LabStateDir), 'run')
+    [void][IO.Directory]::CreateDirectory($run)
     $stamp = Get-LabNowMs
     $base = [IO.Path]::Combine($run, "$(ConvertTo-LabFileName $Svc.name)-$stamp")
+    @{
+        state = 'start-pending'; pid = 0; procStart = $null
+        win32ExitCode = 0; serviceExitCode = 0; startedAt = $stamp
+        deadline = $stamp + [long]$State.startTimeoutMs
+        pidFile = "$base.pid"; readyFile = "$base.ready"; exitFile = "$base.exit"; stopRequested = $false
+        args = @($ServiceArgs); environment = @($Environment)
+    }
+}
+
+# Create the process of a start record: the lab service program, detached in its own session (setsid) so that
+# killing the PowerShell that started it (a runner abort) does not kill the service, stdout/stderr appended to its
+# log, environment = inherited + the service's Environment value. Fills in the record's pid.
+function Start-LabProcess {
+    param($Status, $Svc, [int]$CrashAfterMs = 0, [switch]$Hang)
+    $logs = [IO.Path]::Combine((Get-LabStateDir), 'logs')
+    [void][IO.Directory]::CreateDirectory($logs)
     $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
     $psi.UseShellExecute = $false
-    foreach ($a in @('-c', 'exec "$@" >>"$SVCFLEET_LAB_LOG" 2>&1 </dev/null', 'sh', 'setsid', (Get-LabNodePath),
+    # echo writes "PID\n" in one write(2); a reader takes the PID only once the newline is there.
+    $script = 'echo $$ >"$SVCFLEET_LAB_PID_FILE" && exec "$@" >>"$SVCFLEET_LAB_LOG" 2>&1 </dev/null'
+    foreach ($a in @('-c', $script, 'sh', 'setsid', (Get-LabNodePath),
             [IO.Path]::Combine($PSScriptRoot, '..', 'svcprogram.mjs'))) { $psi.ArgumentList.Add($a) }
-    foreach ($a in $ServiceArgs) { $psi.ArgumentList.Add($a) }
-    foreach ($e in @($Environment)) {
+    foreach ($a in @($Status.args)) { $psi.ArgumentList.Add($a) }
+    foreach ($e in @($Status.environment)) {
         $eq = ([string]$e).IndexOf('=')
         if ($eq -gt 0) { $psi.Environment[$e.Substring(0, $eq)] = $e.Substring($eq + 1) }
     }
     $psi.Environment['SVCFLEET_LAB_LOG'] = [IO.Path]::Combine($logs, "$(ConvertTo-LabFileName $Svc.name).log")
-    $psi.Environment['SVCFLEET_LAB_READY_FILE'] = "$base.ready"
-    $psi.Environment['SVCFLEET_LAB_EXIT_FILE'] = "$base.exit"
+    $psi.Environment['SVCFLEET_LAB_PID_FILE'] = $Status.pidFile
+    $psi.Environment['SVCFLEET_LAB_READY_FILE'] = $Status.readyFile
+    $psi.Environment['SVCFLEET_LAB_EXIT_FILE'] = $Status.exitFile
     $psi.Environment['SVCFLEET_LAB_SERVICE'] = $Svc.name
     if ($Hang) { $psi.Environment['SVCFLEET_LAB_HANG'] = '1' } else { [void]$psi.Environment.Remove('SVCFLEET_LAB_HANG') }
     if ($CrashAfterMs -gt 0) { $psi.Environment['SVCFLEET_LAB_CRASH_AFTER_MS'] = "$CrashAfterMs" } else { [void]$psi.Environment.Remove('SVCFLEET_LAB_CRASH_AFTER_MS') }
     $p = [Diagnostics.Process]::Start($psi)
-    $procId = $p.Id
+    $Status.pid = $p.Id
+    $Status.procStart = Get-LabProcStart -ProcessId $p.Id
     $p.Dispose()
-    @{
-        state = 'start-pending'; pid = $procId; procStart = (Get-LabProcStart -ProcessId $procId)
-        win32ExitCode = 0; serviceExitCode = 0; startedAt = $stamp
-        deadline = $stamp + [long]$State.startTimeoutMs
-        readyFile = "$base.ready"; exitFile = "$base.exit"; stopRequested = $false
-        args = @($ServiceArgs); environment = @($Environment)
+}
+
+# How long a START_PENDING record without a PID may wait for its process to report one. Only a caller killed
+# between writing the record and creating the process leaves such a record; the process, if it was created at all,
+# writes its PID within milliseconds.
+$script:LabSpawnGraceMs = 5000
+
+# Complete a start record left without a PID (see New-LabStartRecord). Called under the host lock, so no live caller
+# is still creating the process: wait for the PID file within the grace period; without one the process never
+# started, and the record keeps pid 0 (the caller then sees a dead process: STOPPED, 1067).
+function Resolve-LabSpawnedPid {
+    param($Status)
+    while ($true) {
+        if ($Status.pidFile -and [IO.File]::Exists($Status.pidFile)) {
+            $text = ''
+            try { $text = [IO.File]::ReadAllText($Status.pidFile) } catch { }
+            if ($text -match '^(\d+)\n') {
+                $Status.pid = [long]$Matches[1]
+                $Status.procStart = Get-LabProcStart -ProcessId $Status.pid
+                Set-LabDirty
+                return
+            }
+        }
+        if ((Get-LabNowMs) - [long]$Status.startedAt -gt $script:LabSpawnGraceMs) { return }
+        Start-Sleep -Milliseconds 20
     }
 }
 
@@ -134,6 +175,7 @@ function Update-LabStatus {
     param($State, $Svc)
     $st = $Svc.status
     if ($Svc.virtual -or -not $st) { return }
+    if ($st.state -eq 'start-pending' -and [long]$st.pid -le 0) { Resolve-LabSpawnedPid -Status $st }
     $alive = $false
     if ($st.state -ne 'stopped') { $alive = Test-LabProcessAlive -ProcessId $st.pid -ProcStart $st.procStart }
     switch ($st.state) {
