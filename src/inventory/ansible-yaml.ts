@@ -7,32 +7,25 @@
  * `children` (nested groups, same shape). Where Ansible only warns and skips (an unknown key in a group, a
  * group that is not a mapping), svcfleet refuses the file: a typo there silently drops hosts from a rollout.
  */
-import { inspect } from 'node:util';
 import type { Tags } from 'yaml';
 import { locationOf, parseYamlDocument, type ParsedDocument, type PathSegment } from '../config/document.js';
 import { InputError } from '../util/errors.js';
+import { SealedValue } from '../util/secret.js';
 import { HostPatternError, expandHostEntry } from './hostpattern.js';
 import type { InventoryModel, Origin } from './model.js';
 
 const SEALED = '[VAULT-ENCRYPTED]';
 
 /** A value encrypted with Ansible Vault. svcfleet cannot decrypt it (yet); it prints as [VAULT-ENCRYPTED]. */
-export class VaultedValue {
+export class VaultedValue extends SealedValue {
+  protected readonly marker = SEALED;
   readonly #ciphertext: string;
   constructor(ciphertext: string) {
+    super();
     this.#ciphertext = ciphertext;
   }
   get ciphertext(): string {
     return this.#ciphertext;
-  }
-  toString(): string {
-    return SEALED;
-  }
-  toJSON(): string {
-    return SEALED;
-  }
-  [inspect.custom](): string {
-    return SEALED;
   }
 }
 

@@ -3,25 +3,35 @@ import { inspect } from 'node:util';
 const REDACTED = '[REDACTED]';
 
 /**
- * A secret value (password, passphrase) that cannot leak by accident: JSON, string conversion and
- * util.inspect all print [REDACTED]. Only `reveal()` gives the value, and only transports call it.
+ * A value that prints as a fixed marker everywhere it could leak by accident: JSON, string conversion and
+ * util.inspect. Subclasses decide the marker and how (or whether) the real value can be had.
  */
-export class Secret {
+export abstract class SealedValue {
+  protected abstract readonly marker: string;
+  toString(): string {
+    return this.marker;
+  }
+  toJSON(): string {
+    return this.marker;
+  }
+  [inspect.custom](): string {
+    return this.marker;
+  }
+}
+
+/**
+ * A secret value (password, passphrase) that cannot leak by accident: it prints as [REDACTED]. Only `reveal()`
+ * gives the value, and only transports call it.
+ */
+export class Secret extends SealedValue {
+  protected readonly marker = REDACTED;
   readonly #value: string;
   constructor(value: string) {
+    super();
     this.#value = value;
   }
   reveal(): string {
     return this.#value;
-  }
-  toString(): string {
-    return REDACTED;
-  }
-  toJSON(): string {
-    return REDACTED;
-  }
-  [inspect.custom](): string {
-    return REDACTED;
   }
   static readonly redacted = REDACTED;
 }
