@@ -186,9 +186,13 @@ class HostRunner {
       const outcomes: TerminalState[] = [];
       const messages: string[] = [];
       let reason: HostDoneEvent['reason'] = { code: 'ok' };
+      let fromBackup = false;
       for (const item of items) {
         this.phase('rolling-back', undefined, item.service);
         const restore = item.snapshot ? { snapshot: item.snapshot } : { fromRunId: item.fromRunId ?? this.ctx.runId };
+        // Say where the restored configuration came from in the controller's own words: the remote engine's
+        // message only names a file path, and the journal's record of the rollback must say which source it used.
+        const source = restore.fromRunId ? `from the host's own backup of run ${restore.fromRunId} (no journaled before-snapshot)` : '';
         let res: RemoteResult;
         try {
           res = await this.call(session, 'rollback', item.service, { restore }, signal, this.ctx.rollbackMs);
@@ -201,10 +205,12 @@ class HostRunner {
         const o = rollbackOutcome(res);
         outcomes.push(o);
         if (o === 'rollback-failed') reason = res.reason;
-        messages.push(`${item.service}: ${res.message}`);
+        if (o === 'rolled-back' && source) fromBackup = true;
+        messages.push(`${item.service}: ${source ? `${source}: ` : ''}${res.message}`);
       }
       const outcome = worstOutcome(outcomes);
-      return this.result(outcome, outcome === 'rollback-failed' || outcome === 'unknown' ? reason : { code: outcome === 'unchanged' ? 'already-restored' : 'restored' }, messages.join('; '));
+      const okCode = outcome === 'unchanged' ? 'already-restored' : fromBackup ? 'restored-from-host-backup' : 'restored';
+      return this.result(outcome, outcome === 'rollback-failed' || outcome === 'unknown' ? reason : { code: okCode }, messages.join('; '));
     } finally {
       await closeQuietly(own);
     }

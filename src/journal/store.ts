@@ -15,7 +15,8 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import type { FleetEvent, RunDoneEvent, RunHandle, RunMode, TerminalState } from '../engine/events.js';
+import { ExitCode, type FleetEvent, type RunDoneEvent, type RunHandle, type RunMode, type TerminalState } from '../engine/events.js';
+import { exitCodeFor } from '../engine/outcome.js';
 import { RUN_ID_RE } from '../engine/run-id.js';
 import type { SnapshotStore } from '../engine/types.js';
 import type { Snapshot } from '../remote/protocol.js';
@@ -23,6 +24,7 @@ import { InputError } from '../util/errors.js';
 import { fsyncDir, writeFileAtomic } from './fsutil.js';
 import { AppendLog, readLog } from './log.js';
 import { scrubSecrets } from '../engine/scrub.js';
+import { replayRun } from './replay.js';
 
 export const MANIFEST_FORMAT = 'svcfleet-run';
 
@@ -159,7 +161,9 @@ export class Journal {
     const log = await AppendLog.open(join(dir, 'journal.ndjson'));
     const manifest: RunManifest = { ...m, status: 'running', pid: process.pid, hostname: hostname(), segments: m.segments + 1, updatedAt: new Date().toISOString() };
     await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-    return { writer: new RunWriter(dir, manifest, log), record };
+    const earlier = new Map<string, TerminalState>();
+    for (const h of replayRun(record).hosts) if (h.outcome) earlier.set(h.name, h.outcome);
+    return { writer: new RunWriter(dir, manifest, log, earlier), record };
   }
 
   async listRuns(): Promise<(RunManifest & { interrupted: boolean })[]> {
@@ -213,12 +217,17 @@ async function readManifest(dir: string): Promise<RunManifest> {
 export class RunWriter implements SnapshotStore {
   #unsubscribe: (() => void) | undefined;
   #failed: unknown;
+  /** Every host's latest outcome in the run: earlier segments', overwritten by this segment's host-done events. */
+  readonly #outcomes: Map<string, TerminalState>;
 
   constructor(
     readonly dir: string,
     private manifest: RunManifest,
     private readonly log: AppendLog,
-  ) {}
+    earlierOutcomes: ReadonlyMap<string, TerminalState> = new Map(),
+  ) {
+    this.#outcomes = new Map(earlierOutcomes);
+  }
 
   get runId(): string {
     return this.manifest.runId;
@@ -233,6 +242,7 @@ export class RunWriter implements SnapshotStore {
   /** Record every event of the run. Subscribe before the run starts. */
   attach(handle: RunHandle): void {
     this.#unsubscribe = handle.subscribe((e) => {
+      if (e.type === 'host-done') this.#outcomes.set(e.host, e.outcome);
       try {
         this.log.append({ r: 'event', e } satisfies JournalRecord);
       } catch (err) {
@@ -242,11 +252,18 @@ export class RunWriter implements SnapshotStore {
     });
   }
 
-  /** After run-done: make everything durable and mark the run finished. */
+  /**
+   * After run-done: make everything durable and mark the run finished. The manifest's counts and exit code are
+   * the whole run's (every segment: a resume or retry covers only some hosts), so `runs` tells the run's state;
+   * the segment's own counts stay in its run-done event.
+   */
   async finish(done: RunDoneEvent): Promise<void> {
     this.#unsubscribe?.();
     await this.log.sync();
-    this.manifest = { ...this.manifest, status: 'done', updatedAt: new Date().toISOString(), counts: done.counts, exitCode: done.exitCode };
+    const counts: Partial<Record<TerminalState, number>> = {};
+    for (const o of this.#outcomes.values()) counts[o] = (counts[o] ?? 0) + 1;
+    const exitCode = exitCodeFor(counts, done.exitCode === ExitCode.aborted, this.manifest.mode);
+    this.manifest = { ...this.manifest, status: 'done', updatedAt: new Date().toISOString(), counts, exitCode };
     await writeFileAtomic(join(this.dir, 'manifest.json'), JSON.stringify(this.manifest, null, 2));
     await this.log.close();
     if (this.#failed) throw this.#failed;

@@ -3,14 +3,14 @@
  * loopback port, with a native inventory file, and helpers to run the real CLI against it in-process (with a
  * shared warm pwsh pool: the local transport in pool mode) or as a child process.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { initLabHost, stopLabHost, type LabFaultSpec } from '../../src/lab/host.js';
 import { freePorts } from '../../src/lab/fleet/ports.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { createLocalTransport } from '../../src/transport/local/index.js';
-import type { LabHostState } from '../../src/lab/scm/state.js';
+import { readHostState, withHostLock, writeHostState, type LabFault, type LabHostState } from '../../src/lab/scm/state.js';
 import type { Transport } from '../../src/transport/types.js';
 import type { EngineIO } from '../../src/engine/types.js';
 import { main } from '../../src/cli/main.js';
@@ -35,6 +35,14 @@ export interface LabFleet {
   binaryPath(name: string): string;
   /** host.json as bytes (to prove a host was not touched). */
   raw(name: string): string;
+  /** The service's process as the emulated SCM records it: its PID and the arguments it was started with. */
+  process(name: string): { pid: number; args: string[] };
+  /** The arguments of the process really answering on the host's port (the svcprogram's GET /args). */
+  runningArgs(name: string): Promise<string[]>;
+  /** Replace the host's armed faults (under the host lock, as the emulated SCM itself writes its state). */
+  setFaults(name: string, faults: LabFaultSpec[]): void;
+  /** The backup files the remote engine wrote on the host for the service (`%ProgramData%\svcfleet\backups`). */
+  backups(name: string): string[];
   stop(): Promise<void>;
 }
 
@@ -89,6 +97,25 @@ export async function createLabFleet(o: FleetOptions): Promise<LabFleet> {
     stateDir,
     binaryPath: (n) => read(n).services[SERVICE]!.binaryPath,
     raw: (n) => readFileSync(join(stateDir(n), 'host.json'), 'utf8'),
+    process: (n) => {
+      const st = read(n).services[SERVICE]!.status;
+      return { pid: st.pid, args: st.args ?? [] };
+    },
+    runningArgs: async (n) => {
+      const res = await fetch(`http://127.0.0.1:${ports.get(n)}/args`, { signal: AbortSignal.timeout(5000) });
+      return (await res.json()) as string[];
+    },
+    setFaults: (n, faults) => {
+      withHostLock(stateDir(n), () => {
+        const st = readHostState(stateDir(n));
+        st.faults = faults.map((f): LabFault => ({ ...f, calls: 0, fired: 0 }));
+        writeHostState(stateDir(n), st);
+      });
+    },
+    backups: (n) => {
+      const dir = join(stateDir(n), 'fs', 'ProgramData', 'svcfleet', 'backups', SERVICE);
+      return existsSync(dir) ? readdirSync(dir).sort() : [];
+    },
     stop: async () => {
       await Promise.all(names.filter((n) => !missing.has(n)).map((n) => stopLabHost(stateDir(n)).catch(() => undefined)));
     },
@@ -159,4 +186,60 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProc
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Every descendant process of `pid` that is a pwsh (the controller's warm pool workers), from /proc. */
+export function pwshDescendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    let kids: number[] = [];
+    try {
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        kids = kids.concat(readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+      }
+    } catch {
+      return;
+    }
+    for (const k of kids) {
+      out.push(k);
+      walk(k);
+    }
+  };
+  walk(pid);
+  return out.filter((p) => {
+    try {
+      return /pwsh/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Wait until these processes are gone (or zombies). A killed controller's pool workers finish the op they were
+ * running, as a real remote host does after its controller dies; waiting makes the host's state deterministic.
+ */
+export async function waitProcessesGone(pids: readonly number[], ms: number): Promise<void> {
+  const gone = (p: number): boolean => {
+    try {
+      return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
+    } catch {
+      return true;
+    }
+  };
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (pids.every(gone)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`processes still running after ${ms} ms: ${pids.filter((p) => !gone(p)).join(', ')}`);
+}
+
+/** The built CLI must be newer than the sources it runs (tests that spawn bin/svcfleet.js). */
+export function requireBuiltCli(): void {
+  const dist = join(import.meta.dirname, '../../dist/cli/commands/fleet.js');
+  const src = join(import.meta.dirname, '../../src/cli/commands/fleet.ts');
+  if (!existsSync(dist) || statSync(dist).mtimeMs < statSync(src).mtimeMs) {
+    throw new Error('this test runs the built CLI: run `npm run build` first (npm test does it through scripts/setup.sh)');
+  }
 }
