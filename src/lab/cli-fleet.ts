@@ -71,6 +71,7 @@ Examples:
     .description('Stop a lab started by `svcfleet lab up` and remove its files.')
     .option('--inventory <file>', 'the inventory `lab up` wrote')
     .option('--dir <dir>', 'the lab directory (instead of --inventory)')
+    .addHelpText('after', '\nExamples:\n  svcfleet lab down --inventory lab.yml\n  svcfleet lab down --dir .lab/lab')
     .action(async (flags: { inventory?: string; dir?: string }) => {
       const done = await labDown({
         ...(flags.inventory !== undefined ? { inventory: flags.inventory } : {}),

@@ -82,7 +82,10 @@ interface InitFlags {
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerLabHostCommands(lab: Command, setExit: SetExit): void {
-  const host = lab.command('host').description('Emulated Windows hosts (state directories) on this machine.');
+  const host = lab
+    .command('host')
+    .description('Emulated Windows hosts (state directories) on this machine.')
+    .addHelpText('after', '\nExamples:\n  svcfleet lab host init --state /tmp/lab/web01 --service AppSvc --port 18001\n  svcfleet lab host init --help')
   host
     .command('init')
     .description('Create an emulated Windows host with one registered, running service; prints what it created as JSON.')
@@ -157,6 +160,7 @@ Examples:
     .command('stop')
     .description("Kill an emulated host's service processes (its state directory stays).")
     .requiredOption('--state <dir>', 'state directory of the host')
+    .addHelpText('after', '\nExamples:\n  svcfleet lab host stop --state /tmp/lab/web01')
     .action(async (flags: { state: string }) => {
       await stopLabHost(flags.state);
       setExit(0);

@@ -152,7 +152,12 @@ export function registerLabInvokeCommand(lab: Command, setExit: SetExit): void {
     .option('-q, --quiet', 'do not print the engine events on stderr')
     .addHelpText(
       'after',
-      '\nExit codes: 0 unchanged/changed, 1 bad input (nothing run), 2 failed/drifted/rolled back (or the engine could not run), 4 rollback failed.',
+      `
+Examples:
+  svcfleet lab invoke snapshot --state /tmp/lab/web01 --request snapshot.json
+  svcfleet lab invoke apply --state /tmp/lab/web01 --request fix.json --runner pool --native-args standard
+
+Exit codes: 0 unchanged/changed, 1 bad input (nothing run), 2 failed/drifted/rolled back (or the engine could not run), 4 rollback failed.`,
     )
     .action(async (operation: string, opts: LabInvokeOptions) => {
       if (opts.runner !== 'spawn' && opts.runner !== 'pool') throw new InputError('must be spawn or pool', { field: '--runner' });

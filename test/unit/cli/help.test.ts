@@ -1,0 +1,35 @@
+/**
+ * Issue 4 §1: every command has `--help` with examples. Walks the real commander tree, so a command added
+ * later without examples fails here.
+ */
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerCommands } from '../../../src/cli/commands/index.js';
+
+function helpText(cmd: Command): string {
+  let out = '';
+  cmd.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+  cmd.outputHelp();
+  return out;
+}
+
+function walk(cmd: Command, path: string[] = []): { path: string; cmd: Command }[] {
+  return cmd.commands.flatMap((c) => [{ path: [...path, c.name()].join(' '), cmd: c }, ...walk(c, [...path, c.name()])]);
+}
+
+describe('svcfleet --help', () => {
+  const program = new Command('svcfleet');
+  registerCommands(program, () => {});
+  const all = walk(program).filter((c) => c.cmd.name() !== 'help');
+
+  it('knows the commands issue 4 lists', () => {
+    const top = program.commands.map((c) => c.name());
+    for (const name of ['plan', 'apply', 'rollback', 'resume', 'retry', 'runs', 'show', 'inspect', 'render', 'ping', 'inventory', 'lab', 'demo']) {
+      expect(top).toContain(name);
+    }
+  });
+
+  it.each(all.map((c) => [c.path, c.cmd] as const))('%s --help has examples', (_path, cmd) => {
+    expect(helpText(cmd)).toMatch(/\nExamples:\n  svcfleet /);
+  });
+});
