@@ -54,6 +54,36 @@ const yogaWithoutFetch = {
   },
 };
 
+/**
+ * Ink measures, splits and draws every line with string-width and ansi-tokenize, which segment it into grapheme
+ * clusters and test each against Unicode tables: most of a frame's CPU. The copies Ink uses get
+ * src/ui/fast-text.ts's one-pass versions in front (same results; what they do not know goes to the exact
+ * function). Other copies (wrap-ansi's own string-width) are left alone.
+ */
+function fastPathFor(name, contents) {
+  const virtual = `svcfleet-fast:${name}`;
+  return {
+    name: virtual,
+    setup(b) {
+      let exactPath;
+      const filter = new RegExp(`^${name.replace(/[/@.]/g, (c) => `\\${c}`)}$`);
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === virtual) return undefined; // the wrapper's own import: the real module
+        const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: virtual });
+        if (real.errors.length) return { errors: real.errors };
+        exactPath ??= (await b.resolve(name, { kind: 'import-statement', resolveDir: join(root, 'node_modules', 'ink'), pluginData: virtual })).path;
+        return real.path === exactPath ? { path: name, namespace: virtual } : { path: real.path };
+      });
+      b.onLoad({ filter: /.*/, namespace: virtual }, () => ({
+        contents: `import * as fast from ${JSON.stringify(join(uiDir, 'fast-text.ts'))};\n${contents}`,
+        resolveDir: join(root, 'node_modules', 'ink'),
+        pluginData: virtual,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 const result = await build({
   entryPoints: [entry],
   outfile,
@@ -63,7 +93,16 @@ const result = await build({
   target: 'node20',
   // React picks its production build from NODE_ENV; fixing it here drops the development build from the bundle.
   define: { 'process.env.NODE_ENV': '"production"' },
-  plugins: [controllerModulesExternal, yogaWithoutFetch],
+  plugins: [
+    controllerModulesExternal,
+    yogaWithoutFetch,
+    fastPathFor('string-width', `import exact from 'string-width';\nexport default fast.fastStringWidth(exact);\n`),
+    fastPathFor(
+      '@alcalzone/ansi-tokenize',
+      `import * as exact from '@alcalzone/ansi-tokenize';\nexport * from '@alcalzone/ansi-tokenize';\n` +
+        `export const { tokenize, styledCharsFromTokens, styledCharsToString } = fast.fastAnsiTokenize(exact);\n`,
+    ),
+  ],
   // CommonJS inside the bundle (React) may call require() for Node built-ins.
   banner: { js: "import { createRequire as __svcfleetCreateRequire } from 'node:module'; const require = __svcfleetCreateRequire(import.meta.url);" },
   legalComments: 'eof',
