@@ -45,6 +45,28 @@ function Test-ParamPrefix {
   $Given.Length -ge 2 -and $Full.StartsWith($Given, [StringComparison]::OrdinalIgnoreCase)
 }
 
+# C# compiled by Add-Type must be C# 5: Windows PowerShell 5.1 compiles it with the .NET Framework 4.x csc. Roslyn
+# (which PowerShell 7 ships for its own Add-Type) compiles the source with LanguageVersion C# 5 and reports every
+# newer feature (expression-bodied members, $"", out var, nameof, ...) as well as anything that does not compile.
+function Test-CSharp5 {
+  param([string]$File, [string]$Source, [int]$FirstLine)
+  $cs = 'Microsoft.CodeAnalysis.CSharp'
+  if (-not ("$cs.CSharpParseOptions" -as [type])) { [void][Reflection.Assembly]::LoadFrom([IO.Path]::Combine($PSHOME, "$cs.dll")) }
+  $options = [Microsoft.CodeAnalysis.CSharp.CSharpParseOptions]::Default.WithLanguageVersion([Microsoft.CodeAnalysis.CSharp.LanguageVersion]::CSharp5)
+  $tree = [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree]::ParseText($Source, $options)
+  $runtime = [IO.Path]::GetDirectoryName([object].Assembly.Location)
+  $refs = [Microsoft.CodeAnalysis.MetadataReference[]]@(foreach ($dll in @([object].Assembly.Location, [IO.Path]::Combine($runtime, 'System.Runtime.dll'), [System.Management.Automation.PSObject].Assembly.Location)) {
+      [Microsoft.CodeAnalysis.MetadataReference]::CreateFromFile($dll)
+    })
+  $compilation = [Microsoft.CodeAnalysis.CSharp.CSharpCompilation]::Create('compat', [Microsoft.CodeAnalysis.SyntaxTree[]]@($tree), $refs,
+    [Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions]::new([Microsoft.CodeAnalysis.OutputKind]::DynamicallyLinkedLibrary))
+  foreach ($d in @($compilation.GetDiagnostics())) {
+    if ([string]$d.Severity -ne 'Error') { continue }
+    $line = $FirstLine + $d.Location.GetLineSpan().StartLinePosition.Line
+    [void]$findings.Add([ordered]@{ file = $File; line = $line; rule = 'csharp5'; text = ($d.Id + ': ' + $d.GetMessage([Globalization.CultureInfo]::InvariantCulture)) })
+  }
+}
+
 foreach ($file in $Path) {
   $tokens = $null
   $errors = $null
@@ -67,6 +89,11 @@ foreach ($file in $Path) {
       if ($t.Text -match '`u\{') { Add-Finding $file $t.Extent 'unicode-escape' }
       if ($t.Text -match '(^|[^`])`e') { Add-Finding $file $t.Extent 'escape-char' }
     }
+  }
+
+  # Single-quoted here-strings holding a C# namespace are Add-Type sources (the content starts on the next line).
+  foreach ($t in @($tokens)) {
+    if ($t.Kind -eq 'HereStringLiteral' -and $t.Value -match '(?m)^\s*namespace\s') { Test-CSharp5 $file $t.Value ($t.Extent.StartLineNumber + 1) }
   }
 
   # PowerShell scoping is dynamic: a function's local variable hides a script-level variable of the same name
