@@ -2,7 +2,8 @@
 #
 # Import it, select a host (env SVCFLEET_LAB_STATE, or Set-LabScmStateDir), and unmodified remote-engine scripts
 # written for Windows find sc.exe, icacls.exe, Get-CimInstance/Invoke-CimMethod (Win32_Service), the *-Service
-# cmdlets of Windows PowerShell 5.1, and HKLM:\SYSTEM\CurrentControlSet\Services\<name> in the registry cmdlets.
+# cmdlets of Windows PowerShell 5.1, HKLM:\SYSTEM\CurrentControlSet\Services\<name> in the registry cmdlets, and
+# their native ChangeServiceConfig2W helper behind Add-Type (parts/NativeApi.ps1).
 # Facts come from shared/reference/windows-scm.md (cited as §n). Never load this on a real Windows host.
 #
 # Why the public commands are created as GLOBAL functions from text (below) rather than exported: functions
@@ -10,7 +11,7 @@
 # $PSNativeCommandArgumentPassing or $ErrorActionPreference. Real cmdlets and native programs do; unbound global
 # functions do too, and they forward to the module's implementation.
 
-foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls') {
+foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls', 'NativeApi') {
     . ([IO.Path]::Combine($PSScriptRoot, 'parts', "$part.ps1"))
 }
 
@@ -19,7 +20,8 @@ Export-ModuleMember -Function @(
     'Get-LabCimServices', 'Invoke-LabCimMethod', 'Invoke-LabRegistry', 'Test-LabServiceKeyPath',
     'Get-LabServiceControllers', 'Invoke-LabServiceCmdlet', 'Split-LabArgs', 'Use-LabHost', 'Find-LabService',
     'Update-LabStatus', 'Get-LabRegistryKeyName', 'ConvertTo-LabItemProperty', 'ConvertTo-LabRegistryKey',
-    'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage'
+    'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage',
+    'Test-LabNativeTypeSource', 'Add-LabNativeType', 'Invoke-LabEnableShutdownPrivilege', 'Invoke-LabChangeFailureActions'
 )
 
 # Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.

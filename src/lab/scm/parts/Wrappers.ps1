@@ -18,6 +18,34 @@ function icacls.exe {
     foreach ($__l in $__r.lines) { $__l }
 }
 
+function Add-Type {
+    # The real cmdlet's parameters (PowerShell 7). svcfleet's own P/Invoke type cannot run here (no advapi32): its
+    # source gets the emulated twin instead (parts/NativeApi.ps1). Any other call goes to the real cmdlet unchanged.
+    [CmdletBinding(DefaultParameterSetName = 'FromSource')]
+    param(
+        [Parameter(ParameterSetName = 'FromSource', Mandatory, Position = 0)][string]$TypeDefinition,
+        [Parameter(ParameterSetName = 'FromMember', Mandatory, Position = 0)][string]$Name,
+        [Parameter(ParameterSetName = 'FromMember', Mandatory, Position = 1)][string[]]$MemberDefinition,
+        [Parameter(ParameterSetName = 'FromMember')][Alias('NS')][AllowNull()][string]$Namespace,
+        [Parameter(ParameterSetName = 'FromMember')][Alias('Using')][ValidateNotNull()][string[]]$UsingNamespace,
+        [Parameter(ParameterSetName = 'FromPath', Mandatory, Position = 0)][string[]]$Path,
+        [Parameter(ParameterSetName = 'FromLiteralPath', Mandatory)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [Parameter(ParameterSetName = 'FromAssemblyName', Mandatory)][Alias('AN')][string[]]$AssemblyName,
+        [Parameter(ParameterSetName = 'FromSource')][Parameter(ParameterSetName = 'FromMember')][Microsoft.PowerShell.Commands.Language]$Language,
+        [Parameter(ParameterSetName = 'FromSource')][Parameter(ParameterSetName = 'FromMember')][Parameter(ParameterSetName = 'FromPath')][Parameter(ParameterSetName = 'FromLiteralPath')][Alias('RA')][string[]]$ReferencedAssemblies,
+        [Parameter(ParameterSetName = 'FromSource')][Parameter(ParameterSetName = 'FromMember')][Parameter(ParameterSetName = 'FromPath')][Parameter(ParameterSetName = 'FromLiteralPath')][Alias('OA')][string]$OutputAssembly,
+        [Parameter(ParameterSetName = 'FromSource')][Parameter(ParameterSetName = 'FromMember')][Parameter(ParameterSetName = 'FromPath')][Parameter(ParameterSetName = 'FromLiteralPath')][Alias('OT')][Microsoft.PowerShell.Commands.OutputAssemblyType]$OutputType,
+        [switch]$PassThru,
+        [Parameter(ParameterSetName = 'FromSource')][Parameter(ParameterSetName = 'FromMember')][Parameter(ParameterSetName = 'FromPath')][Parameter(ParameterSetName = 'FromLiteralPath')][switch]$IgnoreWarnings,
+        [Parameter(ParameterSetName = 'FromSource')][Parameter(ParameterSetName = 'FromMember')][Parameter(ParameterSetName = 'FromPath')][Parameter(ParameterSetName = 'FromLiteralPath')][ValidateNotNullOrEmpty()][string[]]$CompilerOptions
+    )
+    if ($PSCmdlet.ParameterSetName -eq 'FromSource' -and -not $OutputAssembly -and (EmulatedScm\Test-LabNativeTypeSource -Source $TypeDefinition)) {
+        EmulatedScm\Add-LabNativeType -Source $TypeDefinition -PassThru:$PassThru
+        return
+    }
+    Microsoft.PowerShell.Utility\Add-Type @PSBoundParameters
+}
+
 function Get-CimInstance {
     [CmdletBinding(DefaultParameterSetName = 'ClassNameComputerSet')]
     param(

@@ -1,0 +1,111 @@
+# The native-API seam (docs/lab.md "Native calls"). The remote engine writes failure-action lists that contain an
+# SC_ACTION_NONE with ChangeServiceConfig2W through a P/Invoke type it compiles with Add-Type (sc.exe has no word for
+# NONE, reference §1.3). advapi32 does not exist here, so the lab's Add-Type (parts/Wrappers.ps1) hands the engine's
+# source to Add-LabNativeType, which loads NativeFailureActions.cs instead: same namespace, class and public
+# members, each calling back into the functions below in the caller's runspace. Every other Add-Type call goes to
+# the real cmdlet unchanged.
+
+$script:LabNativeTypeName = 'Svcfleet.Native.ServiceFailureActions'
+$script:LabNativeSourcePath = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeFailureActions.cs')
+# SeShutdownPrivilege of "this process" (the caller's runspace: a fresh one per call, like a fresh powershell.exe).
+# An elevated administrator holds the privilege, disabled until AdjustTokenPrivileges enables it.
+$script:LabShutdownPrivilegeEnabled = $false
+
+# svcfleet's native type is recognised by its namespace; nothing else is intercepted.
+function Test-LabNativeTypeSource {
+    param([string]$Source)
+    [bool]($Source -match '(?m)^\s*namespace\s+Svcfleet\.Native\b')
+}
+
+# The public surface of a C# source: its namespace and its public static/const declarations, whitespace-normalised.
+function Get-LabCSharpSurface {
+    param([string]$Source)
+    @([regex]::Matches($Source, '(?m)^\s*(namespace\s+[\w.]+|public\s+(static|const)\b[^\r\n{;=]*(=\s*[^;\r\n]+)?)') |
+        ForEach-Object { ($_.Value.Trim() -replace '\s+', ' ') })
+}
+
+function Get-LabCacheDir {
+    # Same place as the lab pool's compiled host (src/lab/runner/pool.ts): <tmp>/svcfleet-lab-cache-<uid>.
+    $uid = 0
+    try {
+        $line = [IO.File]::ReadAllLines('/proc/self/status') | Where-Object { $_ -like 'Uid:*' } | Select-Object -First 1
+        if ($line) { $uid = [int](($line -split '\s+')[1]) }
+    } catch { }
+    [IO.Path]::Combine([IO.Path]::GetTempPath(), "svcfleet-lab-cache-$uid")
+}
+
+# Loads the emulated twin of the engine's native type (compiled once, cached by content hash: a Roslyn compile costs
+# ~2.4 CPU-s). Refuses an engine source whose public surface differs from the twin's, so the seam cannot drift.
+function Add-LabNativeType {
+    param([string]$Source, [switch]$PassThru)
+    $twin = [IO.File]::ReadAllText($script:LabNativeSourcePath)
+    $want = @(Get-LabCSharpSurface $Source)
+    $have = @(Get-LabCSharpSurface $twin)
+    if (($want -join "`n") -cne ($have -join "`n")) {
+        $missing = @($want | Where-Object { $have -cnotcontains $_ }) + @($have | Where-Object { $want -cnotcontains $_ } | ForEach-Object { "(lab only) $_" })
+        throw "svcfleet lab: the engine's native type no longer matches its emulation in src/lab/scm/NativeFailureActions.cs; update the emulation: $($missing -join '; ')"
+    }
+    $type = $script:LabNativeTypeName -as [type]
+    if (-not $type) {
+        $hash = -join ([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($twin + $PSVersionTable.PSVersion)) | Select-Object -First 8 | ForEach-Object { $_.ToString('x2') })
+        $dir = Get-LabCacheDir
+        $dll = [IO.Path]::Combine($dir, "NativeFailureActions-$hash.dll")
+        if (-not [IO.File]::Exists($dll)) {
+            [void][IO.Directory]::CreateDirectory($dir)
+            $tmp = "$dll.$PID.tmp.dll"
+            Microsoft.PowerShell.Utility\Add-Type -TypeDefinition $twin -OutputAssembly $tmp
+            [IO.File]::Move($tmp, $dll, $true)
+        }
+        Microsoft.PowerShell.Utility\Add-Type -Path $dll
+        $type = $script:LabNativeTypeName -as [type]
+    }
+    if ($PassThru) { $type }
+}
+
+# AdjustTokenPrivileges(SeShutdownPrivilege): always granted (the lab's caller is an elevated administrator).
+function Invoke-LabEnableShutdownPrivilege {
+    $script:LabShutdownPrivilegeEnabled = $true
+    @{ code = 0; api = $null }
+}
+
+# OpenSCManager + OpenService(access) + ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS), as the SCM answers it.
+# Null texts mean "unchanged", "" deletes (SERVICE_FAILURE_ACTIONSW docs); zero actions delete the actions and the
+# reset period (§9.3). Stored exactly like sc.exe failure's writes, so FailureActions (§4 layout), FailureCommand,
+# RebootMessage, qfailure and Win32_Service all show it.
+function Invoke-LabChangeFailureActions {
+    param([string]$Service, [uint32]$Access, [uint32]$ResetPeriod, $RebootMessage, $Command, [uint32[]]$Types, [uint32[]]$Delays)
+    $types = @($Types); $delays = @($Delays)
+    $names = @{ 0 = 'none'; 1 = 'restart'; 2 = 'reboot'; 3 = 'run' }   # SC_ACTION_* (§4)
+    $failure = @{}
+    if ($types.Count -ne $delays.Count) { return @{ code = 87; api = 'ChangeServiceConfig2' } }
+    $acts = @()
+    for ($i = 0; $i -lt $types.Count; $i++) {
+        $word = $names[[int]$types[$i]]
+        # An action type outside SC_ACTION_TYPE: ERROR_INVALID_PARAMETER (MS-SCMR 3.1.4.35 lists 87) [B].
+        if (-not $word) { return @{ code = 87; api = 'ChangeServiceConfig2' } }
+        $acts += , @{ type = $word; delayMs = [long]$delays[$i] }
+    }
+    $failure.actions = $acts
+    $failure.resetPeriod = if ($acts.Count) { [long]$ResetPeriod } else { 0 }
+    if ($null -ne $RebootMessage) { $failure.rebootMessage = [string]$RebootMessage }
+    if ($null -ne $Command) { $failure.command = [string]$Command }
+    $change = @{ failure = $failure }
+    $subject = Get-LabChangeSubject -Change $change
+    $privileged = $script:LabShutdownPrivilegeEnabled
+    $r = Use-LabHost -Body { param($h)
+        # OpenService: 1060 for a missing service, 5 through the access-denied fault (as sc.exe's OpenService).
+        $o = Open-LabService -State $h -Name $Service -Op 'config' -Subject $subject
+        if ($o.code) { return @{ code = $o.code; api = 'OpenService' } }
+        # The handle needs SERVICE_CHANGE_CONFIG (MS-SCMR 3.1.4.35: else 5) [C]; SERVICE_START too when an action
+        # restarts the service, and the caller needs SeShutdownPrivilege for a reboot action (ChangeServiceConfig2
+        # docs [C]); the code for those two is 5, the only access error MS-SCMR lists [B].
+        if (-not ($Access -band 0x0002)) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
+        if (($acts | Where-Object { $_.type -eq 'restart' }) -and -not ($Access -band 0x0010)) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
+        if (($acts | Where-Object { $_.type -eq 'reboot' }) -and -not $privileged) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
+        # Drivers have no failure actions: ERROR_CANNOT_DETECT_DRIVER_FAILURE (MS-SCMR 3.1.4.35) [C].
+        if ([int]$o.svc.serviceType -band 0x0F) { return @{ code = 1080; api = 'ChangeServiceConfig2' } }
+        @{ code = (Set-LabServiceConfig -State $h -Svc $o.svc -Change $change); api = 'ChangeServiceConfig2' }
+    }
+    if ($r.code) { return $r }
+    @{ code = 0; api = $null }
+}
