@@ -24,10 +24,37 @@ let rig: LabRig;
 let faults: LabRig;
 const port: Record<string, number> = {};
 
+// The reference's WaaSMedicSvc failure actions (scm §4 worked example): restart, restart, then NONE.
+const NONE_ORIGINAL = {
+  resetPeriod: 900,
+  rebootMessage: '',
+  command: '',
+  actions: [
+    { type: 'restart' as const, delayMs: 120000 },
+    { type: 'restart' as const, delayMs: 300000 },
+    { type: 'none' as const, delayMs: 0 },
+  ],
+  nonCrashFailures: false,
+};
+
+/** scm §4 FailureActions layout [C]: little-endian DWORDs, reset, two placeholders, cActions, offset, {type, delay}. */
+function decodeFailureActions(b: Buffer): { resetPeriod: number; count: number; offset: number; actions: Array<{ type: string; delayMs: number }> } {
+  const names = ['none', 'restart', 'reboot', 'run']; // SC_ACTION_* = 0..3 (scm §4)
+  const count = b.readUInt32LE(12);
+  const offset = b.readUInt32LE(16);
+  const actions = Array.from({ length: count }, (_, i) => ({ type: names[b.readUInt32LE(offset + 8 * i)]!, delayMs: b.readUInt32LE(offset + 8 * i + 4) }));
+  expect(b.length).toBe(20 + 8 * count);
+  expect([b.readUInt32LE(4), b.readUInt32LE(8)]).toEqual([0, 0]);
+  return { resetPeriod: b.readUInt32LE(0), count, offset, actions };
+}
+
+/** How each failure-settings write went: the `via` of the apply/rollback events that wrote failure actions. */
+const failureWrites = (run: RigRun): unknown[] => run.events.filter((e) => e.data?.command === 'failure').map((e) => e.data?.via);
+
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['bin', 'bin2', 'args', 'meta', 'fail', 'env', 'acct', 'flow', 'policy', 'weird', 'legacy', 'norb', 'hostile', 'std']) port[k] = await freePort();
+  for (const k of ['bin', 'bin2', 'args', 'meta', 'fail', 'env', 'acct', 'flow', 'policy', 'weird', 'legacy', 'norb', 'hostile', 'std', 'issue4', 'noneback', 'nonehostile']) port[k] = await freePort();
   for (const k of ['denied', 'gone', 'marked', 'timeout', 'logon', 'crash', 'stuck', 'bad', 'double', 'http']) port[`f-${k}`] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
@@ -46,6 +73,9 @@ beforeAll(async () => {
       { name: 'Legacy', binaryPath: `C:\\Program Files\\Legacy App\\app.exe --port ${port.legacy}` },
       { name: 'NoRollback', binaryPath: app(port.norb!) },
       { name: 'Hostile', binaryPath: app(port.hostile!) },
+      { name: 'Issue4', binaryPath: app(port.issue4!) },
+      { name: 'NoneBack', binaryPath: app(port.noneback!), failure: NONE_ORIGINAL },
+      { name: 'NoneHostile', binaryPath: app(port.nonehostile!) },
     ],
   });
   faults = await LabRig.create(runner, {
@@ -208,6 +238,7 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
     };
     const run = await rig.run({ op: 'apply', service: 'Fail', desired: { failure } });
     expectOutcome(run, 'changed');
+    expect(failureWrites(run)).toEqual(['sc.exe']); // no NONE: sc.exe, no native helper compiled
     expect(run.result.restarted).toBe(false); // failure settings apply at the next failure
     expect(rig.service('Fail').failure).toEqual(failure);
     expect(run.result.after?.config.failure).toEqual(failure);
@@ -359,6 +390,88 @@ describe.concurrent('operations', { timeout: 300_000 }, () => {
   });
 });
 
+describe.concurrent("failure actions with a NONE (issue 4): ChangeServiceConfig2, not sc.exe", { timeout: 300_000 }, () => {
+  it("applies the issue's example exactly: the registry blob decodes to restart/60000, restart/60000, none/0", async () => {
+    const failure = {
+      resetPeriod: 86400,
+      actions: [
+        { type: 'restart' as const, delayMs: 60000 },
+        { type: 'restart' as const, delayMs: 60000 },
+        { type: 'none' as const, delayMs: 0 },
+      ],
+      nonCrashFailures: true,
+    };
+    const run = await rig.run({ op: 'apply', service: 'Issue4', desired: { failure } });
+    expectOutcome(run, 'changed', 'ok');
+    expect(run.result.restarted).toBe(false);
+    // sc.exe has no word for NONE (scm §1.3), so the actions go through the API; the non-crash flag stays sc.exe's.
+    expect(failureWrites(run)).toEqual(['ChangeServiceConfig2']);
+    expect(run.events.find((e) => e.data?.command === 'failureflag')?.data?.via).toBe('sc.exe');
+    const blob = decodeFailureActions(await rig.registryBinary('Issue4', 'FailureActions'));
+    expect(blob).toEqual({ resetPeriod: 86400, count: 3, offset: 0x14, actions: failure.actions });
+    expect(rig.service('Issue4').failure).toEqual({ ...failure, rebootMessage: '', command: '' });
+    expect(run.result.after?.config.failure).toEqual({ ...failure, rebootMessage: '', command: '' });
+    const again = await rig.run({ op: 'apply', service: 'Issue4', desired: { failure } });
+    expectOutcome(again, 'unchanged');
+  });
+
+  it('a rollback restores original actions that contain a NONE exactly (from the backup, and after a failed apply)', async () => {
+    const first = await rig.run({ op: 'snapshot', service: 'NoneBack' });
+    const original = first.result.snapshot!;
+    expect(original.config.failure).toEqual(NONE_ORIGINAL);
+
+    const apply = await rig.run({ op: 'apply', service: 'NoneBack', runId: 'noneback-1', desired: { failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 1000 }] } } });
+    expectOutcome(apply, 'changed');
+    expect(failureWrites(apply)).toEqual(['sc.exe']); // the new list has no NONE
+    expect(rig.service('NoneBack').failure.actions).toEqual([{ type: 'restart', delayMs: 1000 }]);
+
+    const back = await rig.run({ op: 'rollback', service: 'NoneBack', restore: { fromRunId: 'noneback-1' }, runId: 'noneback-2' });
+    expectOutcome(back, 'changed');
+    expect(failureWrites(back)).toEqual(['ChangeServiceConfig2']);
+    expect(back.result.after?.configHash).toBe(original.configHash);
+    expect(rig.service('NoneBack').failure).toEqual(NONE_ORIGINAL);
+    expect(decodeFailureActions(await rig.registryBinary('NoneBack', 'FailureActions'))).toEqual({ resetPeriod: 900, count: 3, offset: 0x14, actions: NONE_ORIGINAL.actions });
+
+    // An apply that fails after writing (the program rejects the flag) rolls back through the same native write.
+    const failed = await rig.run({
+      op: 'apply',
+      service: 'NoneBack',
+      desired: { args: { set: { bogus: '1' } }, failure: { resetPeriod: 30, actions: [{ type: 'run', delayMs: 5 }] } },
+      verify: { port: port.noneback! },
+      timeouts: { startSeconds: 10 },
+    });
+    await expectRestored(rig, 'NoneBack', failed, port.noneback!);
+    expect(failureWrites(failed)).toEqual(['sc.exe', 'ChangeServiceConfig2']);
+    expect(rig.service('NoneBack').failure).toEqual(NONE_ORIGINAL);
+  });
+
+  it('hostile reboot messages and commands go through the native call as data', async () => {
+    // The quoting-sensitive part of the corpus (the sc.exe path gets all of it above): smart quotes, $(...), etc.
+    const values = (['smartQuotes', 'smartQuoteBreakout', 'subexpression', 'smartSubexpression', 'backticks', 'newlines', 'backslashQuote', 'semicolon', 'unicode', 'long'] as const).map((k) => corpus[k]!);
+    for (let i = 0; i < values.length; i += 2) {
+      const [rebootMessage = '', command = ''] = values.slice(i, i + 2);
+      const failure = {
+        resetPeriod: 'infinite' as const,
+        rebootMessage,
+        command,
+        actions: [
+          { type: 'reboot' as const, delayMs: 1000 + i },
+          { type: 'run' as const, delayMs: 2000 },
+          { type: 'restart' as const, delayMs: 3000 },
+          { type: 'none' as const, delayMs: 0 },
+        ],
+      };
+      const run = await rig.run({ op: 'apply', service: 'NoneHostile', restart: 'never', desired: { failure } });
+      expectOutcome(run, 'changed');
+      expect(failureWrites(run)).toEqual(['ChangeServiceConfig2']);
+      const rec = rig.service('NoneHostile').failure;
+      expect({ rebootMessage: rec.rebootMessage, command: rec.command, resetPeriod: rec.resetPeriod, actions: rec.actions }).toEqual({ rebootMessage, command, resetPeriod: 4294967295, actions: failure.actions });
+      expect(run.result.after?.config.failure).toMatchObject(failure);
+    }
+    expect(existsSync(pwned)).toBe(false);
+  });
+});
+
 describe.concurrent('hostile values land as data, never code', { timeout: 300_000 }, () => {
   const values = Object.values(corpus);
   /** Spreads the corpus over the text fields, a few values per apply; the environment takes all of them at once. */
@@ -426,6 +539,18 @@ describe.concurrent('injected faults end in their documented outcome, with nothi
     expect(faults.service('FDenied').binaryPath).toBe(app(port['f-denied']!));
     expect(faults.service('FDenied').status.state).toBe('running');
     expectBackup(faults, run);
+  });
+
+  it('the native failure-actions write fails like sc.exe does: apply-failed with its Win32 code, nothing changed', async () => {
+    const failure = { resetPeriod: 60, actions: [{ type: 'restart' as const, delayMs: 1000 }, { type: 'none' as const, delayMs: 0 }] };
+    const denied = await faults.run({ op: 'apply', service: 'FDenied', desired: { failure } });
+    expectOutcome(denied, 'failed', 'apply-failed');
+    expect(denied.result.reason.win32).toBe(5); // OpenService under the access-denied fault (scm §1.5)
+    expect(denied.result.message).toMatch(/ChangeServiceConfig2.*OpenService returned 5.*nothing was changed/);
+    const marked = await faults.run({ op: 'apply', service: 'FMarked', desired: { failure } });
+    expectOutcome(marked, 'failed', 'apply-failed');
+    expect(marked.result.reason.win32).toBe(1072); // ChangeServiceConfig2 on a service marked for deletion (MS-SCMR)
+    expect(faults.service('FMarked').failure.actions).toEqual([]);
   });
 
   it('no such service (1060): failed before anything', async () => {

@@ -114,7 +114,9 @@ const badEnv = target({ environment: { 'A=B': '1' } });
 const badStart = target({ startType: 'Automatic' });
 const badTooLongDesc = target({ description: 'd'.repeat(8193) });
 const depsOrder = target({ dependencies: ['+GroupA', 'SvcB', '+GroupC', 'SvcD'] });
-const noneWritable = call('Assert-FailureWritable', [current, { ...current, failure: { ...current.failure, actions: [{ type: 'none', delayMs: 0 }] } }]);
+const noneNative = call('Test-NeedsNativeFailureWrite', [[{ type: 'restart', delayMs: 1 }, { type: 'none', delayMs: 0 }]]);
+const scOnly = call('Test-NeedsNativeFailureWrite', [[{ type: 'restart', delayMs: 1 }, { type: 'run', delayMs: 2 }, { type: 'reboot', delayMs: 3 }]]);
+const noneTarget = target({ failure: { resetPeriod: 86400, actions: [{ type: 'restart', delayMs: 60000 }, { type: 'restart', delayMs: 60000 }, { type: 'none', delayMs: 0 }], nonCrashFailures: true } });
 
 // --- diff and take-effect (scm 5.1) ---
 const diffCall = call('Get-Diff', [
@@ -275,8 +277,10 @@ describe('desired settings are checked before anything changes', () => {
     expect((okValue(depsOrder())[0] as { config: ServiceConfig }).config.dependencies).toEqual(['SvcB', 'SvcD', '+GroupA', '+GroupC']);
   });
 
-  it("refuses failure actions with 'none', which sc.exe cannot write", () => {
-    expect(errorOf(noneWritable()).code).toBe('unsupported-failure-action');
+  it("accepts failure actions with 'none' (written with ChangeServiceConfig2; only such lists leave sc.exe)", () => {
+    expect((okValue(noneTarget())[0] as { config: ServiceConfig }).config.failure.actions.map((a) => a.type)).toEqual(['restart', 'restart', 'none']);
+    expect(okValue(noneNative())).toEqual([true]);
+    expect(okValue(scOnly())).toEqual([false]);
   });
 });
 

@@ -82,6 +82,19 @@ export class LabRig {
     return s;
   }
 
+  /**
+   * A REG_BINARY value of a service key as the (emulated) registry serves it, read by a separate PowerShell call,
+   * independently of the engine.
+   */
+  async registryBinary(service: string, value: string): Promise<Buffer> {
+    if (!/^[A-Za-z0-9_-]+$/.test(service + value)) throw new Error('registryBinary: plain names only');
+    const script = `$v = Get-ItemPropertyValue -LiteralPath 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\${service}' -Name '${value}'; [Console]::Out.WriteLine('@@' + [Convert]::ToBase64String([byte[]]$v)); exit 0`;
+    const r = await this.session.exec({ encodedCommand: Buffer.from(script, 'utf16le').toString('base64'), stdin: Buffer.alloc(0) }, { commandMs: 60_000 });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('@@'));
+    if (!line) throw new Error(`registryBinary: no value (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
+    return Buffer.from(line.slice(2).trim(), 'base64');
+  }
+
   acls(): Record<string, unknown> {
     return readLabHost(this.stateDir).acls;
   }
