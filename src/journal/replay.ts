@@ -12,6 +12,8 @@ export interface HostReplay {
   name: string;
   /** The last recorded outcome; undefined when the controller stopped before the host finished. */
   outcome?: TerminalState;
+  /** The reason code recorded with that outcome. */
+  reason?: string;
   /** Services with a journaled before-snapshot: an apply request was (or may have been) sent for them. */
   snapshotServices: string[];
 }
@@ -24,19 +26,46 @@ export interface RunReplay {
 export function replayRun(record: RunRecord): RunReplay {
   const state = reduceEvents(record.events);
   const hosts = record.hosts.map((h): HostReplay => {
-    const st = state.hosts.get(h.name)?.state;
+    const hs = state.hosts.get(h.name);
+    const st = hs?.state;
     return {
       name: h.name,
-      ...(st && isTerminal(st) ? { outcome: st } : {}),
+      ...(st && isTerminal(st) ? { outcome: st, ...(hs?.result ? { reason: hs.result.reason.code } : {}) } : {}),
       snapshotServices: [...(record.snapshots.get(h.name)?.keys() ?? [])],
     };
   });
   return { state, hosts };
 }
 
-/** resume: hosts without a terminal outcome, and hosts whose outcome is unknown. */
-export function hostsToResume(replay: RunReplay): string[] {
-  return replay.hosts.filter((h) => h.outcome === undefined || h.outcome === 'unknown').map((h) => h.name);
+/** Why a host ended `skipped` when a person stopped the run (Ctrl-C, SIGTERM, the dashboard's abort). */
+const INTERRUPTED: ReadonlySet<string> = new Set(['abort-signal', 'abort-user', 'cancelled']);
+
+export interface ResumeSelection {
+  /** The hosts `resume` finishes. */
+  hosts: string[];
+  /**
+   * Hosts left `skipped` because the run stopped itself (failure budget, failed canary) or a person excluded
+   * them: resumed only when named with --hosts, because resuming them by default would undo that safety stop.
+   */
+  held: { name: string; reason: string }[];
+}
+
+/**
+ * resume: hosts without a terminal outcome (the controller died), hosts left unknown, and hosts that never
+ * started because a person interrupted the run (skipped: Ctrl-C, abort). Hosts skipped by the run's own safety
+ * stops or excluded by a person are held back unless `selected` (--hosts) names them.
+ */
+export function hostsToResume(replay: RunReplay, selected?: readonly string[]): ResumeSelection {
+  const named = selected ? new Set(selected) : undefined;
+  const hosts: string[] = [];
+  const held: ResumeSelection['held'] = [];
+  for (const h of replay.hosts) {
+    if (named && !named.has(h.name)) continue;
+    if (h.outcome === undefined || h.outcome === 'unknown') hosts.push(h.name);
+    else if (h.outcome === 'skipped' && (named || INTERRUPTED.has(h.reason ?? ''))) hosts.push(h.name);
+    else if (h.outcome === 'skipped') held.push({ name: h.name, reason: h.reason ?? 'skipped' });
+  }
+  return { hosts, held };
 }
 
 /** retry --failed: hosts that ended failed, rolled-back, unreachable or unknown (rollback-failed needs `rollback`). */

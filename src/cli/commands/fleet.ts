@@ -648,9 +648,19 @@ async function continueRun(runId: string, f: RunFlags, setExit: SetExit, pick: '
   const record = await journal.readRun(runId);
   if (record.manifest.mode !== 'apply') throw new InputError(`run ${runId} is a ${record.manifest.mode} run; only apply runs can be ${pick}d`, { field: 'RUN' });
   const replay = replayRun(record);
-  let names = pick === 'resume' ? hostsToResume(replay) : hostsToRetry(replay);
   const only = selectRunHosts(record, f.hosts);
-  if (only) names = names.filter((n) => only.includes(n));
+  let names: string[];
+  if (pick === 'resume') {
+    const picked = hostsToResume(replay, only);
+    names = picked.hosts;
+    if (picked.held.length) {
+      const why = [...new Set(picked.held.map((h) => h.reason))].join(', ');
+      err(`svcfleet: not resuming ${foldHosts(picked.held.map((h) => h.name))} (skipped: ${why}); name them with --hosts to resume them too`);
+    }
+  } else {
+    names = hostsToRetry(replay);
+    if (only) names = names.filter((n) => only.includes(n));
+  }
   if (names.length === 0) {
     err(`svcfleet: nothing to ${pick} in run ${runId}: ${pick === 'resume' ? 'every host has a recorded outcome' : 'no host ended failed, rolled-back, unreachable or unknown'}`);
     setExit(ExitCode.ok);
@@ -878,7 +888,7 @@ With --hosts, a selected host without a journaled snapshot is restored from its 
   addTargetOptions(
     program
       .command('resume')
-      .description('Finish an interrupted apply run: the hosts without an outcome, and those left unknown.')
+      .description('Finish an interrupted apply run: hosts without an outcome, hosts left unknown, and hosts a Ctrl-C or abort left skipped.')
       .argument('<run>', 'run id')
       .option('--spec <file>', 'the change spec, if it moved since the run')
       .option('--hosts <pattern>', 'only these hosts of the run'),
@@ -887,6 +897,8 @@ With --hosts, a selected host without a journaled snapshot is restored from its 
     .addHelpText('after', `
 Examples:
   svcfleet resume 20260125T140312Z-3fa9
+  svcfleet resume 20260125T140312Z-3fa9 --hosts 'web1*'    # also hosts a budget/canary stop left skipped
+Hosts skipped because the failure budget was exceeded or a canary failed are resumed only when --hosts names them.
 The run keeps its id: \`svcfleet show RUN\` and \`svcfleet rollback RUN\` cover every host, whichever session changed it.`)
     .action((run: string, f: RunFlags) => continueRun(run, f, setExit, 'resume'));
 
