@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { ErrorControl, FailureSettings, StartType } from '../remote/protocol.js';
-import { imageOf, resolveImage } from './scm/cmdline.js';
+import { imageOf, resolveImage } from '../util/windows-cmdline.js';
 import {
   labScmFiles,
   processAlive,

@@ -5,6 +5,7 @@
  */
 import type { FieldChange, Finding } from '../remote/protocol.js';
 import { compareHostNames, foldHosts } from '../report/hostrange.js';
+import { imageOf, splitWindowsArgs } from '../util/windows-cmdline.js';
 
 export type PlanEntry =
   | {
@@ -25,9 +26,22 @@ export interface HostGroup {
   folded: string;
 }
 
+/** How a binary path's arguments change while its executable stays (the unchanged start and end dropped). */
+export interface ArgsDelta {
+  removed: string[];
+  added: string[];
+}
+
+/**
+ * A change as a group shows it. A binary path that differs per host (a templated port, a site name) but changes
+ * the same way everywhere is shown as its argument delta, so "--workers 8 added" folds 500 hosts into one group;
+ * the exact per-host values stay in plan.json and `svcfleet show`.
+ */
+export type GroupedChange = FieldChange | { field: string; restartNeeded: boolean; args: ArgsDelta; distinct: number };
+
 export interface ChangeGroup extends HostGroup {
   service: string;
-  changes: FieldChange[];
+  changes: GroupedChange[];
   restartNeeded: boolean;
 }
 
@@ -76,16 +90,66 @@ function group<K, G>(items: Iterable<[K, string]>, make: (key: K, hosts: string[
 
 const bySize = <T extends HostGroup>(a: T, b: T): number => b.hosts.length - a.hosts.length || compareHostNames(a.hosts[0] ?? '', b.hosts[0] ?? '');
 
+/** The argument delta of a binary-path change that keeps its executable, else undefined. */
+export function argsDelta(before: unknown, after: unknown): ArgsDelta | undefined {
+  if (typeof before !== 'string' || typeof after !== 'string') return undefined;
+  const exe = imageOf(before);
+  if (!exe || exe.toLowerCase() !== imageOf(after).toLowerCase()) return undefined;
+  const b = argsOf(before, exe);
+  const a = argsOf(after, exe);
+  let start = 0;
+  while (start < b.length && start < a.length && b[start] === a[start]) start++;
+  let end = 0;
+  while (end < b.length - start && end < a.length - start && b[b.length - 1 - end] === a[a.length - 1 - end]) end++;
+  // "--workers 4" → "--workers 8" reads better than "4" → "8": keep the flag a changed value belongs to.
+  const isFlag = (t: string | undefined) => t !== undefined && /^(--?|\/)[^\d]/.test(t);
+  if (start > 0 && isFlag(b[start - 1]) && !isFlag(b[start] ?? a[start])) start--;
+  return { removed: b.slice(start, b.length - end), added: a.slice(start, a.length - end) };
+}
+
+function argsOf(commandLine: string, exe: string): string[] {
+  const line = commandLine.replace(/^[ \t]+/, '');
+  const rest = line.startsWith('"') ? line.slice(exe.length + 2) : line.slice(exe.length);
+  return splitWindowsArgs(rest);
+}
+
+/** The grouping key of one change: binary paths that keep their executable are compared by argument delta. */
+function changeKey(c: FieldChange): GroupedChange {
+  const args = c.field === 'binaryPath' ? argsDelta(c.before, c.after) : undefined;
+  return args ? { field: c.field, restartNeeded: c.restartNeeded, args, distinct: 1 } : c;
+}
+
+function groupChanges(changed: ReadonlyArray<Extract<PlanEntry, { status: 'planned' }>>): ChangeGroup[] {
+  const byField = (a: { field: string }, b: { field: string }) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0);
+  const map = new Map<string, { service: string; changes: GroupedChange[]; hosts: Set<string>; exact: Map<string, Map<string, FieldChange>> }>();
+  for (const e of changed) {
+    const diff = [...e.diff].sort(byField);
+    const keyChanges = diff.map(changeKey);
+    const k = stableJson({ service: e.service, changes: keyChanges });
+    const g = map.get(k) ?? { service: e.service, changes: keyChanges, hosts: new Set<string>(), exact: new Map() };
+    g.hosts.add(e.host);
+    for (const c of diff) {
+      const values = g.exact.get(c.field) ?? new Map<string, FieldChange>();
+      values.set(stableJson([c.before, c.after]), c);
+      g.exact.set(c.field, values);
+    }
+    map.set(k, g);
+  }
+  return [...map.values()].map((g) => {
+    const hosts = [...g.hosts].sort(compareHostNames);
+    // Where every host of the group has the same exact values, show them rather than the delta.
+    const changes = g.changes.map((c): GroupedChange => {
+      const values = g.exact.get(c.field)!;
+      return 'args' in c ? (values.size === 1 ? [...values.values()][0]! : { ...c, distinct: values.size }) : c;
+    });
+    return { service: g.service, changes, hosts, folded: foldHosts(hosts), restartNeeded: changes.some((c) => c.restartNeeded) };
+  });
+}
+
 export function groupPlan(entries: readonly PlanEntry[]): PlanSummary {
   const planned = entries.filter((e): e is Extract<PlanEntry, { status: 'planned' }> => e.status === 'planned');
   const changed = planned.filter((e) => e.diff.length > 0);
-  const changes = group(
-    changed.map((e) => [{ service: e.service, changes: [...e.diff].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0)) }, e.host] as [
-      { service: string; changes: FieldChange[] },
-      string,
-    ]),
-    (key, hosts) => ({ ...key, hosts, folded: foldHosts(hosts), restartNeeded: key.changes.some((c) => c.restartNeeded) }),
-  ).sort(bySize);
+  const changes = groupChanges(changed).sort(bySize);
   const unchanged = group(
     planned.filter((e) => e.diff.length === 0).map((e) => [e.service, e.host] as [string, string]),
     (service, hosts) => ({ service, hosts, folded: foldHosts(hosts) }),
@@ -153,7 +217,7 @@ export function formatPlanSummary(s: PlanSummary, opts: FormatOptions = {}): str
   const lines: string[] = [];
   for (const g of s.changes.slice(0, maxGroups)) {
     lines.push(`${g.service} on ${g.hosts.length} ${plural(g.hosts.length, 'host')} ${g.folded}:${g.restartNeeded ? ' (restart needed)' : ''}`);
-    for (const c of g.changes) lines.push(`  ${c.field}: ${formatValue(c.before, maxValue)} → ${formatValue(c.after, maxValue)}`);
+    for (const c of g.changes) lines.push(`  ${c.field}: ${formatChange(c, maxValue)}`);
   }
   const rest = s.changes.slice(maxGroups);
   if (rest.length) {
@@ -168,6 +232,15 @@ export function formatPlanSummary(s: PlanSummary, opts: FormatOptions = {}): str
   for (const g of s.errors) lines.push(`error: ${g.folded}: ${g.code ? `[${g.code}] ` : ''}${g.message} (${g.hosts.length})`);
   lines.push(planHeadline(s));
   return lines;
+}
+
+function formatChange(c: GroupedChange, maxValue: number): string {
+  if (!('args' in c)) return `${formatValue(c.before, maxValue)} → ${formatValue(c.after, maxValue)}`;
+  // Quoted the way a Windows command line would quote them, so paths keep single backslashes.
+  const words = (list: string[]) => list.map((t) => (/[\s"]/.test(t) || t === '' ? `"${t.replace(/"/g, '\\"')}"` : t)).join(' ');
+  const { removed, added } = c.args;
+  const delta = removed.length && added.length ? `${words(removed)} → ${words(added)}` : removed.length ? `removes ${words(removed)}` : `adds ${words(added)}`;
+  return `arguments ${clip(delta, maxValue)} (executable unchanged; ${c.distinct} distinct command lines)`;
 }
 
 function plural(n: number, word: string): string {
@@ -190,5 +263,9 @@ export function formatValue(v: unknown, max = 120): string {
       .map(([k, x]) => `${k}=${typeof x === 'string' ? x : JSON.stringify(x)}`)
       .join(', ')}}`;
   } else s = String(v);
+  return clip(s, max);
+}
+
+function clip(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

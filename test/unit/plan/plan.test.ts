@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatPlanSummary, groupPlan, planHeadline, type PlanEntry } from '../../../src/plan/group.js';
+import { argsDelta, formatPlanSummary, groupPlan, planHeadline, type PlanEntry } from '../../../src/plan/group.js';
 import { loadPlanFile, parsePlanFile, planHostTask, resolvePlanSecrets, serializePlan, toPlanService, type PlanFile } from '../../../src/plan/planfile.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { renderHostRequests } from '../../../src/spec/render.js';
@@ -63,6 +63,56 @@ describe('plan grouping', () => {
     expect(formatPlanSummary(groupPlan([{ host: 'h', service: 'S', status: 'planned', diff: [{ field: 'failure.actions', before: [], after: [{ type: 'restart', delayMs: 60000 }], restartNeeded: false }], configHash: 'h' }]))[1]).toBe(
       '  failure.actions: [] → [restart/60000]',
     );
+  });
+});
+
+describe('plan grouping of templated binary paths', () => {
+  const exe = '"C:\\Program Files\\MyGo\\myapp.exe"';
+  const host = (i: number, before: string, after: string): PlanEntry => ({
+    host: `web${String(i).padStart(3, '0')}`,
+    service: 'MyGo',
+    status: 'planned',
+    diff: [
+      { field: 'binaryPath', before: `${exe} ${before}`, after: `${exe} ${after}`, restartNeeded: true },
+      { field: 'description', before: '', after: 'Payments API', restartNeeded: false },
+    ],
+    configHash: String(i),
+  });
+
+  it('folds hosts whose command lines differ (a per-host port) but change the same way into one group, as an argument delta', () => {
+    const s = groupPlan(Array.from({ length: 500 }, (_, i) => host(i + 1, `--port ${18000 + i}`, `--port ${18000 + i} --workers 8`)));
+    expect(s.changes).toHaveLength(1);
+    expect(formatPlanSummary(s)).toEqual([
+      'MyGo on 500 hosts web[001-500]: (restart needed)',
+      '  binaryPath: arguments adds --workers 8 (executable unchanged; 500 distinct command lines)',
+      '  description: "" → "Payments API"',
+      '500 hosts to change, 0 unchanged',
+    ]);
+  });
+
+  it('keeps the flag a changed value belongs to, shows removals, and quotes arguments with spaces', () => {
+    const s = groupPlan([
+      host(1, '--port 1 --workers 4 --verbose', '--port 1 --workers 8 --config "C:\\x y.yaml"'),
+      host(2, '--port 2 --workers 4 --verbose', '--port 2 --workers 8 --config "C:\\x y.yaml"'),
+      host(3, '--port 3 --verbose', '--port 3'),
+      host(4, '--port 4 --verbose', '--port 4'),
+    ]);
+    expect(formatPlanSummary(s).filter((l) => l.includes('binaryPath'))).toEqual([
+      '  binaryPath: arguments --workers 4 --verbose → --workers 8 --config "C:\\x y.yaml" (executable unchanged; 2 distinct command lines)',
+      '  binaryPath: arguments removes --verbose (executable unchanged; 2 distinct command lines)',
+    ]);
+  });
+
+  it('shows the exact values when every host of a group has them, and a new executable as before → after', () => {
+    const same = groupPlan([host(1, '--a', '--a --b'), host(2, '--a', '--a --b')]);
+    expect(formatPlanSummary(same)[1]).toBe(`  binaryPath: ${JSON.stringify(`${exe} --a`)} → ${JSON.stringify(`${exe} --a --b`)}`);
+    const moved = groupPlan([
+      { host: 'h1', service: 'S', status: 'planned', diff: [{ field: 'binaryPath', before: 'C:\\a\\old.exe --p 1', after: 'C:\\b\\new.exe --p 1', restartNeeded: true }], configHash: 'x' },
+      { host: 'h2', service: 'S', status: 'planned', diff: [{ field: 'binaryPath', before: 'C:\\a\\old.exe --p 2', after: 'C:\\b\\new.exe --p 2', restartNeeded: true }], configHash: 'y' },
+    ]);
+    expect(moved.changes).toHaveLength(2);
+    expect(argsDelta('C:\\a\\old.exe --p 1', 'C:\\b\\new.exe --p 1')).toBeUndefined();
+    expect(argsDelta('"C:\\A B\\x.exe" -x', '"c:\\a b\\X.EXE" -x -y')).toEqual({ removed: [], added: ['-y'] });
   });
 });
 

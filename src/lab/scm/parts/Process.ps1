@@ -1,5 +1,5 @@
 # Windows command lines and the service processes behind them.
-# The same rules exist in TypeScript (src/lab/scm/cmdline.ts) for hosts created from Node; both are tested against
+# The same rules exist in TypeScript (src/util/windows-cmdline.ts) for hosts created from Node; both are tested against
 # the vectors in test/lab-scm/fixtures/cmdline-vectors.json.
 
 # CommandLineToArgvW rules for every argument after argv[0] (reference §6 "use the CommandLineToArgvW rules"):

@@ -1,6 +1,7 @@
 /**
- * Windows command lines for the lab: how a service's binary path splits into an executable and the arguments its
- * program sees. The same rules live in parts/Process.ps1 (the emulated SCM) and parts/Native.ps1; both sides are
+ * Windows command lines: how a service's binary path splits into an executable and the arguments its program
+ * sees (CommandLineToArgvW, CreateProcess). Used by the plan's display (argument deltas) and by the lab; the
+ * emulated SCM has the same rules in PowerShell (src/lab/scm/parts/Process.ps1, Native.ps1), and both sides are
  * tested against test/lab-scm/fixtures/cmdline-vectors.json.
  */
 
