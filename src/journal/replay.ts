@@ -75,25 +75,43 @@ export function hostsToRetry(replay: RunReplay): string[] {
   return replay.hosts.filter((h) => h.outcome !== undefined && RETRY_OUTCOMES.includes(h.outcome)).map((h) => h.name);
 }
 
+/** Host states that mean an apply request had been sent (the remote engine backs up before any change). */
+const SENT_STATES: ReadonlySet<string> = new Set(['backup', 'applying', 'restarting', 'verifying', 'rolling-back']);
+
+export interface RollbackTargets {
+  /** host -> what to restore. */
+  targets: Map<string, ServiceRestore[]>;
+  /** Selected hosts left out: the journal shows they ended without any apply request being sent. */
+  untouched: string[];
+}
+
 /**
  * rollback: what to restore per host. By default every host with a journaled before-snapshot (an apply was or
  * may have been sent), whatever it ended as: restoring a host already at its snapshot is a no-op, and a host
  * the controller lost track of (kill -9) has no outcome at all. `selected` (from --hosts) may add hosts without
- * a snapshot: for those the host's own backup of this run is used (restore.fromRunId).
+ * a snapshot: for those the host's own backup of this run is used (restore.fromRunId) — unless the journal
+ * shows the host ended without an apply request ever being sent (unchanged, skipped, unreachable, drifted...):
+ * such a host has no backup of the run to restore from, and asking for one would fail as `rollback-failed`.
  */
-export function rollbackTargets(record: RunRecord, selected?: readonly string[]): Map<string, ServiceRestore[]> {
-  const out = new Map<string, ServiceRestore[]>();
+export function rollbackTargets(record: RunRecord, selected?: readonly string[]): RollbackTargets {
+  const targets = new Map<string, ServiceRestore[]>();
+  const untouched: string[] = [];
   const names = selected ?? record.hosts.map((h) => h.name).filter((n) => record.snapshots.has(n));
   const services = servicesOf(record);
+  const ended = new Map(replayRun(record).hosts.map((h) => [h.name, h.outcome]));
+  const sent = new Set<string>();
+  for (const e of record.events) if (e.type === 'host-phase' && SENT_STATES.has(e.state)) sent.add(e.host);
   for (const name of names) {
     const snaps = record.snapshots.get(name);
     if (snaps && snaps.size) {
-      out.set(name, [...snaps.entries()].map(([service, snapshot]) => ({ service, snapshot })));
+      targets.set(name, [...snaps.entries()].map(([service, snapshot]) => ({ service, snapshot })));
+    } else if (ended.get(name) !== undefined && ended.get(name) !== 'unknown' && !sent.has(name)) {
+      untouched.push(name);
     } else {
-      out.set(name, services.map((service) => ({ service, fromRunId: record.manifest.runId })));
+      targets.set(name, services.map((service) => ({ service, fromRunId: record.manifest.runId })));
     }
   }
-  return out;
+  return { targets, untouched };
 }
 
 /** Services the run changes (from its first run-start, else the journaled hosts' changes). */

@@ -709,7 +709,10 @@ async function rollbackCommand(parentId: string, f: RunFlags, setExit: SetExit):
     throw new InputError(`run ${parentId} is still in progress (pid ${record.manifest.pid}); stop it first`, { field: 'RUN' });
   }
   const selected = selectRunHosts(record, f.hosts);
-  const targets = rollbackTargets(record, selected);
+  const { targets, untouched } = rollbackTargets(record, selected);
+  if (untouched.length) {
+    err(`svcfleet: not rolling back ${foldHosts(untouched)}: run ${parentId} ended there without sending a change (nothing to restore)`);
+  }
   if (targets.size === 0) {
     err(`svcfleet: nothing to roll back in run ${parentId}: no host has a journaled before-snapshot (no apply request was sent)`);
     setExit(ExitCode.ok);

@@ -1,8 +1,10 @@
 /**
- * Which skipped hosts `resume RUN` finishes (docs/cli.md "resume, retry"), through the real CLI in-process on the
- * in-memory fake fleet (test/engine/fake-fleet.ts; the commands on emulated hosts are in journal-lab.test.ts):
- * hosts a person stopped (Ctrl-C, abort) are resumed; hosts the run's own safety stop left alone (failure budget,
- * failed canary) are held back unless named with --hosts.
+ * Which hosts the journal commands pick (docs/cli.md), through the real CLI in-process on the in-memory fake fleet
+ * (test/engine/fake-fleet.ts; the commands on emulated hosts are in journal-lab.test.ts):
+ * - `resume`: hosts a person stopped (Ctrl-C, abort) are resumed; hosts the run's own safety stop left alone
+ *   (failure budget, failed canary) are held back unless named with --hosts.
+ * - `rollback --hosts`: a selected host the run never sent a change to is left out (it has no backup of the run),
+ *   instead of failing as rollback-failed (exit 4).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,5 +83,26 @@ describe('resume after the run was stopped', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(Object.fromEntries(validateStream(r.stdout).lastOutcome)).toEqual({ web02: 'changed' });
     expect(new Set(fleet.calls.slice(before).map((c) => c.host))).toEqual(new Set(['web02']));
+  });
+});
+
+describe('rollback --hosts over hosts the run never changed', () => {
+  it('leaves them out instead of asking them for a backup they cannot have', async () => {
+    const fleet = new FakeFleet(HOSTS);
+    fleet.config('web04').binaryPath = 'C:\\app\\app.exe --port 2';
+    fleet.config('web04').description = 'fixed';
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(a.code, a.stderr).toBe(0);
+    const first = validateStream(a.stdout);
+    expect(first.lastOutcome.get('web04')).toBe('unchanged');
+    const runId = first.events[0]!.runId;
+
+    const before = fleet.calls.length;
+    const r = await cli(['rollback', runId, '--hosts', 'web*', '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/not rolling back web04: run \S+ ended there without sending a change/);
+    expect(Object.fromEntries(validateStream(r.stdout).lastOutcome)).toEqual({ web01: 'rolled-back', web02: 'rolled-back', web03: 'rolled-back' });
+    expect(fleet.calls.slice(before).map((c) => c.host)).not.toContain('web04');
+    for (const h of HOSTS.slice(0, 3)) expect([h, fleet.config(h).binaryPath]).toEqual([h, 'C:\\app\\app.exe --port 1']);
   });
 });
