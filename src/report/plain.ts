@@ -4,7 +4,7 @@
  * (run-state.ts), so they match the dashboard and the NDJSON stream.
  */
 import type { FleetEvent, RunHandle } from '../engine/events.js';
-import { applyEvent, createRunState, formatDuration, progressLine, type HostFolder, type RunState } from './run-state.js';
+import { applyEvent, createRunState, formatDuration, outcomeLabel, progressLine, type HostFolder, type RunState } from './run-state.js';
 import { foldHosts } from './hostrange.js';
 import { finalSummary } from './summary.js';
 import type { LineWriter } from './ndjson.js';
@@ -67,7 +67,7 @@ function formatEvent(e: FleetEvent, s: RunState, fold: HostFolder, verbose: bool
       const width = String(total).length;
       const ms = e.timings.ms ? ` ${formatDuration(e.timings.ms)}` : '';
       const code = e.reason.code && !['ok', 'no-change', 'would-change'].includes(e.reason.code) ? ` [${e.reason.code}${e.reason.win32 !== undefined ? ` win32 ${e.reason.win32}` : ''}]` : '';
-      return `[${String(s.finished).padStart(width)}/${total}] ${e.host} ${e.outcome}${ms}: ${e.message}${code}`;
+      return `[${String(s.finished).padStart(width)}/${total}] ${e.host} ${outcomeLabel(e.outcome, s.mode)}${ms}: ${e.message}${code}`;
     }
     case 'host-log':
       if (e.level === 'warn' || e.level === 'error' || verbose) return `  ${e.host} ${e.level}: ${e.text}`;

@@ -425,6 +425,8 @@ export type HostFolder = (hosts: readonly string[]) => string;
 
 export interface ErrorGroup {
   outcome: TerminalState;
+  /** How the outcome reads in this run (outcomeLabel); defaults to the outcome itself. */
+  label?: string;
   error: HostError;
   hosts: string[];
   folded: string;
@@ -483,7 +485,7 @@ export function outcomeGroups(s: RunState, fold: HostFolder = foldHosts): ErrorG
     g.hosts.push(name);
   }
   return sortGroups(
-    [...map.values()].map((g) => ({ ...g, folded: fold(g.hosts), count: g.hosts.length })),
+    [...map.values()].map((g) => ({ ...g, label: outcomeLabel(g.outcome, s.mode), folded: fold(g.hosts), count: g.hosts.length })),
   );
 }
 
@@ -503,7 +505,12 @@ export function reasonText(e: { code: string; win32?: number; errorClass?: strin
 export function formatGroup(g: ErrorGroup): string {
   const msg = g.error.message ? `: ${g.error.message}` : '';
   const why = reasonText(g.error, g.outcome);
-  return `${g.folded}: ${g.outcome}${msg}${why ? ` [${why}]` : ''} (${g.count})`;
+  return `${g.folded}: ${g.label ?? g.outcome}${msg}${why ? ` [${why}]` : ''} (${g.count})`;
+}
+
+/** A plan changes nothing: its `changed` hosts are hosts that would change. */
+export function outcomeLabel(state: string, mode: RunMode | undefined): string {
+  return mode === 'plan' && state === 'changed' ? 'would change' : state;
 }
 
 /** Host-table order: attention first, then running (longest-running first), then queued, then the rest. */
@@ -583,7 +590,7 @@ export function exitCodeLabel(code: number): string {
 export function countsLine(s: RunState): string {
   const b = bucketCounts(s);
   return STATE_BUCKETS.filter((k) => b[k] > 0)
-    .map((k) => `${k} ${b[k]}`)
+    .map((k) => `${outcomeLabel(k, s.mode)} ${b[k]}`)
     .join(' · ');
 }
 

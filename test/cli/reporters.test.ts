@@ -45,6 +45,24 @@ describe('reporters', () => {
     expect(out).not.toContain('S3cr3t');
   });
 
+  it('plain, plan mode: hosts that would change read "would change", in the host lines, counts and outcomes', async () => {
+    const fleet = new FakeFleet(hosts.slice(0, 3), ['Svc']);
+    const handle = startRun({
+      mode: 'plan',
+      tasks: hosts.slice(0, 3).map((h) => ({ host: fleet.spec(h), changes: [CHANGE] })),
+      io: fleet.io,
+      snapshots: { saveSnapshots: async () => undefined },
+      strategy: { concurrency: 3, retries: 0 },
+    });
+    let out = '';
+    attachPlain(handle, { out: { write: (c: string) => (out += c) }, progressEveryMs: 0 });
+    await handle.done;
+    expect(out).toMatch(/^\[1\/3\] web0\d would change/m);
+    expect(out).toContain('3 hosts: would change 3');
+    expect(out).toContain('web[01-03]: would change (3)');
+    expect(out).not.toMatch(/\bchanged\b/);
+  });
+
   it('plain: a line per host, and a summary that folds identical errors into host ranges', async () => {
     const { handle } = faultyRun();
     let out = '';
