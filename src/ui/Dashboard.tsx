@@ -131,15 +131,16 @@ export function Dashboard(props: DashboardProps) {
     setFlash({ text: note, at: props.clock() });
   };
 
-  // The run just ended: show the summary once (the user may then browse hosts), or leave if asked to.
-  useEffect(() => {
-    if (!done || sawDone) return;
+  // The run just ended: show the summary once (the user may then browse hosts), or leave if asked to. Set while
+  // rendering (React re-runs this function at once, before committing), not in an effect: an effect would commit
+  // and draw one more full frame of the table first, only for the summary to replace it.
+  if (done && !sawDone) {
     setSawDone(true);
     setDialog(undefined);
     setEditing(false);
     if (quitting || props.exitOnDone || !props.interactive) setFinal(true);
     else setView('summary');
-  }, [done, sawDone, quitting, props.exitOnDone, props.interactive]);
+  }
 
   // Leave after the final frame (the summary alone) has been drawn, so it stays on the terminal.
   useEffect(() => {

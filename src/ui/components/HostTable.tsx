@@ -75,9 +75,7 @@ export function HostTable(p: HostTableProps) {
         {title}
       </Text>
       <Text dimColor wrap="truncate">
-        {'  '}
-        {fit('HOST', nameW)} {fit('STATE', stateW)} {fit('PHASE', phaseW)} {fit('ELAPSED', elapsedW)} {fit('TRY', 3)}{' '}
-        {fit('BAT', 3)} INFO
+        {`  ${fit('HOST', nameW)} ${fit('STATE', stateW)} ${fit('PHASE', phaseW)} ${fit('ELAPSED', elapsedW)} ${fit('TRY', 3)} ${fit('BAT', 3)} INFO`}
       </Text>
       {visible.length === 0 ? <Text dimColor>  (no hosts match)</Text> : null}
       {visible.map((h, i) => {
@@ -85,13 +83,16 @@ export function HostTable(p: HostTableProps) {
         const ms = hostElapsedMs(h, p.now);
         const mark = `${selected ? '›' : ' '}${p.tagged.has(h.name) ? '*' : ' '}`;
         const batch = h.batch === undefined ? '' : h.canary ? 'C' : String(h.batch + 1);
+        // Three text children per row (plain, coloured state, plain), not one per column: every child is a React
+        // fiber and an Ink text node, reconciled and squashed again on every frame.
+        const rest =
+          ` ${fit(h.remotePhase ?? '', phaseW)} ${fit(ms === undefined ? '' : formatDuration(ms), elapsedW)} ` +
+          `${fit(h.attempts ? String(h.attempts) : '', 3)} ${fit(batch, 3)} ${cut(info(h), infoW)}`;
         return (
           <Text key={h.name} wrap="truncate" inverse={selected} bold={selected}>
-            {mark}
-            {fit(h.name, nameW)}{' '}
-            <Text {...tint(theme, BUCKET_COLOR[bucketOf(h.state)])}>{fit(h.state, stateW)}</Text>{' '}
-            {fit(h.remotePhase ?? '', phaseW)} {fit(ms === undefined ? '' : formatDuration(ms), elapsedW)}{' '}
-            {fit(h.attempts ? String(h.attempts) : '', 3)} {fit(batch, 3)} {cut(info(h), infoW)}
+            {`${mark}${fit(h.name, nameW)} `}
+            <Text {...tint(theme, BUCKET_COLOR[bucketOf(h.state)])}>{fit(h.state, stateW)}</Text>
+            {rest}
           </Text>
         );
       })}

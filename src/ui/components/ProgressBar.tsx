@@ -46,7 +46,8 @@ export function ProgressBar({ state, width }: { state: RunState; width: number }
         {STATE_BUCKETS.filter((b) => counts[b] > 0).map((b, i) => (
           <Text key={b}>
             {i > 0 ? '  ' : ''}
-            <Text {...tint(theme, BUCKET_COLOR[b])}>{theme.color ? '■' : BUCKET_GLYPH[b]}</Text> {b} {counts[b]}
+            <Text {...tint(theme, BUCKET_COLOR[b])}>{theme.color ? '■' : BUCKET_GLYPH[b]}</Text>
+            {` ${b} ${counts[b]}`}
           </Text>
         ))}
       </Text>
