@@ -63,3 +63,9 @@ export function exitCodeFor(counts: Partial<Record<TerminalState, number>>, abor
   }
   return ExitCode.ok;
 }
+
+/**
+ * Why a host ended `skipped` when a person stopped the run (Ctrl-C, SIGTERM, the dashboard's abort): such hosts
+ * are what `resume` finishes. Skips by the run's own safety stops (budget, canary) or an exclusion are not.
+ */
+export const INTERRUPTED_SKIP_REASONS: ReadonlySet<string> = new Set(['abort-signal', 'abort-user', 'cancelled']);

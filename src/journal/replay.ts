@@ -4,6 +4,7 @@
  * from the journal's synced snapshot records.
  */
 import type { TerminalState } from '../engine/events.js';
+import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
 import type { ServiceRestore } from '../engine/types.js';
 import { isTerminal, reduceEvents, type RunState } from '../report/run-state.js';
 import type { RunRecord } from './store.js';
@@ -37,8 +38,6 @@ export function replayRun(record: RunRecord): RunReplay {
   return { state, hosts };
 }
 
-/** Why a host ended `skipped` when a person stopped the run (Ctrl-C, SIGTERM, the dashboard's abort). */
-const INTERRUPTED: ReadonlySet<string> = new Set(['abort-signal', 'abort-user', 'cancelled']);
 
 export interface ResumeSelection {
   /** The hosts `resume` finishes. */
@@ -62,7 +61,7 @@ export function hostsToResume(replay: RunReplay, selected?: readonly string[]): 
   for (const h of replay.hosts) {
     if (named && !named.has(h.name)) continue;
     if (h.outcome === undefined || h.outcome === 'unknown') hosts.push(h.name);
-    else if (h.outcome === 'skipped' && (named || INTERRUPTED.has(h.reason ?? ''))) hosts.push(h.name);
+    else if (h.outcome === 'skipped' && (named || INTERRUPTED_SKIP_REASONS.has(h.reason ?? ''))) hosts.push(h.name);
     else if (h.outcome === 'skipped') held.push({ name: h.name, reason: h.reason ?? 'skipped' });
   }
   return { hosts, held };

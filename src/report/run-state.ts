@@ -23,6 +23,7 @@ import type {
   TerminalState,
 } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
+import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
 import { foldHosts } from './hostrange.js';
 
 /** Per-host states in the order the progress bar and the summary list them. */
@@ -554,6 +555,11 @@ export function nextCommands(s: RunState): string[] {
   const b = bucketCounts(s);
   if (b.changed > 0 || b['rollback-failed'] > 0 || b.unknown > 0) cmds.push(`svcfleet rollback ${s.runId}`);
   if (retryableHosts(s).length > 0) cmds.push(`svcfleet retry ${s.runId} --failed`);
+  const interrupted = s.hostOrder.some((n) => {
+    const h = s.hosts.get(n)!;
+    return !isTerminal(h.state) || (h.state === 'skipped' && INTERRUPTED_SKIP_REASONS.has(h.result?.reason.code ?? ''));
+  });
+  if (interrupted) cmds.push(`svcfleet resume ${s.runId}`);
   return cmds;
 }
 

@@ -63,6 +63,27 @@ describe('reporters', () => {
     expect(out).not.toMatch(/\bchanged\b/);
   });
 
+  it('plain: a run a person aborted suggests `svcfleet resume` for the hosts it never started', async () => {
+    const names = hosts.slice(0, 6);
+    const fleet = new FakeFleet(names, ['Svc'], Object.fromEntries(names.map((h) => [h, { latencyMs: 50 }])));
+    const handle = startRun({
+      mode: 'apply',
+      tasks: names.map((h) => ({ host: fleet.spec(h), changes: [CHANGE] })),
+      io: fleet.io,
+      snapshots: { saveSnapshots: async () => undefined },
+      strategy: { concurrency: 1, retries: 0 },
+    });
+    let out = '';
+    attachPlain(handle, { out: { write: (c: string) => (out += c) }, progressEveryMs: 0 });
+    handle.subscribe((e) => {
+      if (e.type === 'host-done' && e.host === 'web01') handle.send({ type: 'abort', inFlight: 'finish', reason: 'user' });
+    });
+    const done = await handle.done;
+    expect(done.exitCode).toBe(3);
+    expect(out).toMatch(/: skipped/);
+    expect(out).toMatch(new RegExp(`^  svcfleet resume ${done.runId}$`, 'm'));
+  });
+
   it('plain: a line per host, and a summary that folds identical errors into host ranges', async () => {
     const { handle } = faultyRun();
     let out = '';

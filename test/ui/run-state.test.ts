@@ -256,7 +256,8 @@ describe('selectors', () => {
   test('summary: grouped outcomes, counts, next commands; the progress line has the header facts', () => {
     const st = midRun();
     applyEvent(st, { runId: 'r1', seq: 100, at: iso(70), type: 'run-done', counts: {}, exitCode: 4, ms: 70_000 });
-    expect(nextCommands(st)).toEqual(['svcfleet show r1', 'svcfleet rollback r1', 'svcfleet retry r1 --failed']);
+    // w01, w02 and w06 never got an outcome (as after a killed controller): resume finishes them.
+    expect(nextCommands(st)).toEqual(['svcfleet show r1', 'svcfleet rollback r1', 'svcfleet retry r1 --failed', 'svcfleet resume r1']);
     expect(summaryLines(st, T0 + 70_000)).toEqual([
       'Run r1 (apply) finished in 1m 10s: exit 4 (a rollback failed)',
       '6 hosts: queued 1 · running 2 · changed 1 · failed 1 · rollback-failed 1',
@@ -268,6 +269,7 @@ describe('selectors', () => {
       '  svcfleet show r1',
       '  svcfleet rollback r1',
       '  svcfleet retry r1 --failed',
+      '  svcfleet resume r1',
     ]);
     const line = progressLine(midRun(), T0 + 60_000);
     expect(line).toContain('3/6 done');
