@@ -92,11 +92,18 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // React picks its production build from NODE_ENV; fixing it here drops the development build from the bundle.
-  define: { 'process.env.NODE_ENV': '"production"' },
+  define: { 'process.env.NODE_ENV': '"production"', 'Intl.Segmenter': 'LazySegmenter' },
+  // The class `Intl.Segmenter` is defined as (see fast-text.ts).
+  inject: [join(uiDir, 'lazy-segmenter.ts')],
   plugins: [
     controllerModulesExternal,
     yogaWithoutFetch,
-    fastPathFor('string-width', `import exact from 'string-width';\nexport default fast.fastStringWidth(exact);\n`),
+    // string-width's exact path is loaded on first use (require() makes esbuild wrap the module in a lazy
+    // initializer): its top level builds an RGI_Emoji regular expression, ~25 ms of CPU, seldom needed.
+    fastPathFor(
+      'string-width',
+      `let exact;\nexport default fast.fastStringWidth((text, options) => (exact ??= require('string-width').default)(text, options));\n`,
+    ),
     fastPathFor(
       '@alcalzone/ansi-tokenize',
       `import * as exact from '@alcalzone/ansi-tokenize';\nexport * from '@alcalzone/ansi-tokenize';\n` +

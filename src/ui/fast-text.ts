@@ -144,3 +144,35 @@ export function fastAnsiTokenize(exact: AnsiTokenize): Pick<AnsiTokenize, 'token
     },
   };
 }
+
+/**
+ * `Intl.Segmenter` in the dashboard bundle (scripts/build-ui.mjs defines it as this): the first segmenter a
+ * process creates loads ICU's break-iterator data, ~20 ms of CPU, and string-width, wrap-ansi's string-width and
+ * ansi-tokenize each create one when they load. With the fast paths above they are seldom or never used, so the
+ * real segmenter is created at the first `segment()` call instead.
+ */
+export class LazySegmenter {
+  private real: Intl.Segmenter | undefined;
+  private readonly args: ConstructorParameters<typeof Intl.Segmenter>;
+
+  constructor(...args: ConstructorParameters<typeof Intl.Segmenter>) {
+    this.args = args;
+  }
+
+  private get segmenter(): Intl.Segmenter {
+    // globalThis.Intl, not Intl: the bundle replaces `Intl.Segmenter` with this class.
+    return (this.real ??= new globalThis.Intl.Segmenter(...this.args));
+  }
+
+  segment(input: string): Intl.Segments {
+    return this.segmenter.segment(input);
+  }
+
+  resolvedOptions(): Intl.ResolvedSegmenterOptions {
+    return this.segmenter.resolvedOptions();
+  }
+
+  static supportedLocalesOf(...args: Parameters<typeof Intl.Segmenter.supportedLocalesOf>): string[] {
+    return globalThis.Intl.Segmenter.supportedLocalesOf(...args);
+  }
+}

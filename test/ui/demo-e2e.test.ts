@@ -2,15 +2,16 @@
  * End to end: `svcfleet demo` in a real terminal (tmux), driven by keys like a person would: pause, filter,
  * drill into a host and back, resume, abort with its confirmation, then the summary and quit. Asserts on
  * `tmux capture-pane` text, and that the demo leaves no lab process or directory behind.
- * Needs the compiled CLI (built here when dist/ is older than src/), pwsh (scripts/setup.sh) and tmux.
+ * Needs the compiled CLI (built here when dist/ is older than its sources; the dashboard is then the bundle
+ * scripts/build-ui.mjs makes, as users get it), pwsh (scripts/setup.sh) and tmux.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ensureBuilt, root } from './built.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const session = `svcfleet-e2e-${process.pid}`;
 const PATH = `${process.env['PATH']}:${join(homedir(), '.dotnet', 'tools')}`;
 let journal = '';
@@ -39,15 +40,6 @@ async function keys(...k: string[]): Promise<void> {
   }
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 /** Lab service processes still running whose environment points into `dir`. */
 function labProcessesIn(dir: string): number[] {
   const found: number[] = [];
@@ -68,10 +60,7 @@ beforeAll(() => {
   if (spawnSync('pwsh', ['-v'], { env: { ...process.env, PATH } }).status !== 0) {
     throw new Error('pwsh is missing: run `bash scripts/setup.sh` (installs PowerShell 7 as a dotnet tool)');
   }
-  const built = join(root, 'dist', 'cli', 'commands', 'demo.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < newestMtime(join(root, 'src'))) {
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  }
+  ensureBuilt(join(root, 'dist', 'cli', 'commands', 'demo.js'));
   journal = mkdtempSync(join(tmpdir(), 'svcfleet-e2e-journal-'));
 }, 120_000);
 

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { fastAnsiTokenize, fastStringWidth, NARROW_GLYPHS, simpleWidth, type AnsiTokenize } from '../../src/ui/fast-text.js';
+import { fastAnsiTokenize, fastStringWidth, LazySegmenter, NARROW_GLYPHS, simpleWidth, type AnsiTokenize } from '../../src/ui/fast-text.js';
 import { FakeRun, fleetScript } from './fake-run.js';
 
 // The copies Ink itself imports: the top-level ones (there is another string-width, wrap-ansi's own, which the
@@ -96,4 +96,16 @@ test('random strings mixing fast-path and exact-path pieces', () => {
     for (let i = 0; i < len; i++) s += pool[next() % pool.length];
     expectSame(s);
   }
+});
+
+test('LazySegmenter segments as Intl.Segmenter does', () => {
+  const text = 'a👍🏽b 拒绝 cafe\u0301 🇩🇪!';
+  const cases: ConstructorParameters<typeof Intl.Segmenter>[] = [[], [undefined, { granularity: 'grapheme' }], ['en', { granularity: 'word' }]];
+  for (const args of cases) {
+    const lazy = new LazySegmenter(...args);
+    const real = new Intl.Segmenter(...args);
+    expect([...lazy.segment(text)]).toEqual([...real.segment(text)]);
+    expect(lazy.resolvedOptions()).toEqual(real.resolvedOptions());
+  }
+  expect(LazySegmenter.supportedLocalesOf(['en', 'de'])).toEqual(Intl.Segmenter.supportedLocalesOf(['en', 'de']));
 });
