@@ -289,7 +289,7 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     installedFiles: [...installed],
     accounts: Object.fromEntries(Object.entries(options.accounts ?? {}).map(([k, v]) => [k, { passwordSha256: sha256(v) }])),
-    faults: (options.faults ?? []).map((f): LabFault => ({ ...f, calls: 0, fired: 0 })),
+    faults: armFaults(options.faults ?? []),
     acls: {},
     services,
   };
@@ -332,6 +332,19 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
 }
 
 /** The host's state with every service's status refreshed (for tests and tools). */
+function armFaults(faults: readonly LabFaultSpec[]): LabFault[] {
+  return faults.map((f): LabFault => ({ ...f, calls: 0, fired: 0 }));
+}
+
+/** Replace a host's armed faults (their trigger counts start again), under the host lock like every SCM write. */
+export function setLabFaults(stateDir: string, faults: readonly LabFaultSpec[]): void {
+  withHostLock(stateDir, () => {
+    const st = readHostState(stateDir);
+    st.faults = armFaults(faults);
+    writeHostState(stateDir, st);
+  });
+}
+
 export function readLabHost(stateDir: string): LabHostState {
   return withHostLock(stateDir, () => {
     const st = readHostState(stateDir);

@@ -8,12 +8,12 @@
  * Like a real remote host, an emulated host's in-flight op keeps running after the controller dies; the test
  * waits for those orphaned pwsh workers to finish before rolling back, so the outcome is deterministic.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateStream } from '../cli/event-schema.js';
-import { SERVICE, cli, createLabFleet, labTransport, spawnCli, writeSpec, type LabFleet } from './lab-fleet.js';
+import { SERVICE, cli, createLabFleet, labTransport, pwshDescendants, requireBuiltCli, spawnCli, waitProcessesGone, writeSpec, type LabFleet } from './lab-fleet.js';
 
 /** 20 by default (the issue's minimum); CRASH_ITERATIONS overrides it for local debugging only. */
 const ITERATIONS = Number(process.env.CRASH_ITERATIONS ?? 20);
@@ -29,57 +29,8 @@ function rng(seed: number): () => number {
   };
 }
 
-function descendants(pid: number): number[] {
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    let kids: number[] = [];
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        kids = kids.concat(readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
-      }
-    } catch {
-      return;
-    }
-    for (const k of kids) {
-      out.push(k);
-      walk(k);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-function isPwsh(pid: number): boolean {
-  try {
-    return /pwsh/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pids: number[], ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (pids.every((p) => !existsSync(`/proc/${p}`) || /\(Z\)|^\d+ \(\S+\) Z/.test(safeStat(p)))) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`orphaned pwsh workers still running after ${ms} ms: ${pids.join(', ')}`);
-}
-
-function safeStat(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 beforeAll(async () => {
-  const dist = join(import.meta.dirname, '../../dist/cli/commands/fleet.js');
-  const src = join(import.meta.dirname, '../../src/cli/commands/fleet.ts');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < statSync(src).mtimeMs) {
-    throw new Error('the crash test runs the built CLI: run `npm run build` first (npm test does it through scripts/setup.sh)');
-  }
+  requireBuiltCli();
   fleet = await createLabFleet({
     dir: mkdtempSync(join(tmpdir(), 'svcfleet-crash-')),
     count: 2,
@@ -124,7 +75,7 @@ describe('kill -9 of the controller', () => {
           if (fired) return;
           fired = true;
           setTimeout(() => {
-            tracked = descendants(child.pid!).filter(isPwsh);
+            tracked = pwshDescendants(child.pid!);
             child.kill('SIGKILL');
             resolve();
           }, jitterMs);
@@ -143,7 +94,7 @@ describe('kill -9 of the controller', () => {
       });
       await exited;
       const tKill = Date.now();
-      await waitGone(tracked, 60_000);
+      await waitProcessesGone(tracked, 60_000);
       const t1 = Date.now();
 
       const runsDir = join(journal, 'runs');

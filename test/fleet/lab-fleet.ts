@@ -6,11 +6,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { initLabHost, stopLabHost, type LabFaultSpec } from '../../src/lab/host.js';
+import { initLabHost, setLabFaults, stopLabHost, type LabFaultSpec } from '../../src/lab/host.js';
 import { freePorts } from '../../src/lab/fleet/ports.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { createLocalTransport } from '../../src/transport/local/index.js';
-import { readHostState, withHostLock, writeHostState, type LabFault, type LabHostState } from '../../src/lab/scm/state.js';
+import type { LabHostState } from '../../src/lab/scm/state.js';
 import type { Transport } from '../../src/transport/types.js';
 import type { EngineIO } from '../../src/engine/types.js';
 import { main } from '../../src/cli/main.js';
@@ -105,13 +105,7 @@ export async function createLabFleet(o: FleetOptions): Promise<LabFleet> {
       const res = await fetch(`http://127.0.0.1:${ports.get(n)}/args`, { signal: AbortSignal.timeout(5000) });
       return (await res.json()) as string[];
     },
-    setFaults: (n, faults) => {
-      withHostLock(stateDir(n), () => {
-        const st = readHostState(stateDir(n));
-        st.faults = faults.map((f): LabFault => ({ ...f, calls: 0, fired: 0 }));
-        writeHostState(stateDir(n), st);
-      });
-    },
+    setFaults: (n, faults) => setLabFaults(stateDir(n), faults),
     backups: (n) => {
       const dir = join(stateDir(n), 'fs', 'ProgramData', 'svcfleet', 'backups', SERVICE);
       return existsSync(dir) ? readdirSync(dir).sort() : [];
