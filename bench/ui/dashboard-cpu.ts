@@ -1,7 +1,9 @@
 /**
  * How much controller CPU the live dashboard costs, at 1,000 hosts. Run: `bash bench/ui/run.sh` (compiles to
- * node_modules/.cache and runs; `--quick` for one round and a short replay). Every variant runs in its own child
- * process, so measurements do not share a warmed-up JIT, a loaded module or a garbage-collected heap.
+ * node_modules/.cache, bundles the dashboard there as `npm run build` does, and runs; `--quick` for one round and
+ * a short replay, `--fleet-only` to skip the replay, `--rounds N`). Every variant runs in its own child process,
+ * so measurements do not share a warmed-up JIT, a loaded module or a garbage-collected heap; the two variants of
+ * a pair run alternately and the medians are compared.
  *
  *   replay  A recorded 1,000-host stream (phases, diffs, logs, faults) replayed in real time over --seconds,
  *           folded by the reducer alone vs. reducer + dashboard (Ink rendering to a fake 160x50 TTY).
@@ -9,8 +11,8 @@
  *           its in-process responder transport (fixed latency, canned results), headless (plain and NDJSON to
  *           null sinks) vs. the dashboard instead of the plain reporter. Per-host latency: connect 50 + plan
  *           250 + --apply-ms (default 700, as bench/fleet; 5000 gives a longer, steadier run).
- * The one-time load of React, Ink and Yoga is measured apart: it happens once per process, whatever the fleet
- * size or run length.
+ * The one-time load of the dashboard bundle (React, Ink, Yoga) is counted in the dashboard's CPU and also shown
+ * apart: it happens once per process, whatever the fleet size or run length.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -198,37 +200,45 @@ async function main(): Promise<void> {
     `${m.variant.padEnd(17)} cpu ${m.cpuMs.toFixed(0).padStart(6)} ms${m.loadMs ? ` (UI load ${m.loadMs.toFixed(0)})` : ''}` +
     `  wall ${(m.wallMs / 1000).toFixed(1).padStart(5)} s  events ${m.events}` +
     (m.frames ? `  writes ${m.frames} (${(m.frames / (m.wallMs / 1000)).toFixed(1)}/s, ${(m.bytes / 1024).toFixed(0)} KiB)` : '');
-  /** Median of `rounds` runs, per field (CPU figures on a shared machine are noisy; the median resists outliers). */
-  const median = async (v: Variant): Promise<Measure> => {
-    const ms: Measure[] = [];
+  const mid = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const k = v.length >> 1;
+    return v.length % 2 ? v[k]! : (v[k - 1]! + v[k]!) / 2;
+  };
+  /**
+   * `rounds` runs of each variant, alternating (A B A B ...) so that a change in the machine's load hits both
+   * alike; the median of each field (CPU figures on a shared machine are noisy; the median resists outliers).
+   */
+  const pair = async (a: Variant, b: Variant): Promise<[Measure, Measure]> => {
+    const runs: Record<string, Measure[]> = { [a]: [], [b]: [] };
     for (let i = 0; i < rounds; i++) {
-      const m = await child(v, seconds, applyMs);
-      console.log(`  ${fmt(m)}`);
-      ms.push(m);
+      for (const v of [a, b]) {
+        const m = await child(v, seconds, applyMs);
+        console.log(`  ${fmt(m)}`);
+        runs[v]!.push(m);
+      }
     }
-    const mid = (f: (m: Measure) => number) => {
-      const xs = ms.map(f).sort((a, b) => a - b);
-      const k = xs.length >> 1;
-      return xs.length % 2 ? xs[k]! : (xs[k - 1]! + xs[k]!) / 2;
+    const med = (v: Variant): Measure => {
+      const ms = runs[v]!;
+      return { variant: v, cpuMs: mid(ms.map((m) => m.cpuMs)), loadMs: mid(ms.map((m) => m.loadMs)), wallMs: mid(ms.map((m) => m.wallMs)), events: ms[0]!.events, bytes: mid(ms.map((m) => m.bytes)), frames: mid(ms.map((m) => m.frames)) };
     };
-    return { variant: v, cpuMs: mid((m) => m.cpuMs), loadMs: mid((m) => m.loadMs), wallMs: mid((m) => m.wallMs), events: ms[0]!.events, bytes: mid((m) => m.bytes), frames: mid((m) => m.frames) };
+    return [med(a), med(b)];
   };
   console.log(`dashboard CPU at ${HOSTS} hosts, median of ${rounds} (a 160x50 terminal)`);
   if (!fleetOnly) {
     console.log(`replay: recorded stream over ${seconds} s`);
-    const r0 = await median('replay-reducer');
-    const r1 = await median('replay-dashboard');
+    const [r0, r1] = await pair('replay-reducer', 'replay-dashboard');
     const framesPerSec = (r1.cpuMs - r1.loadMs - r0.cpuMs) / (r1.wallMs / 1000);
     console.log(`replay: reducer+dashboard / reducer-only CPU = ${(r1.cpuMs / r0.cpuMs).toFixed(2)}x; frames cost ${framesPerSec.toFixed(1)} ms CPU per wall second, plus ${r1.loadMs.toFixed(0)} ms to load the UI once`);
   }
   console.log(`fleet: bench/fleet's run (concurrency 200; connect 50 + plan 250 + apply ${applyMs} ms per host; journal on)`);
-  const f0 = await median('fleet-headless');
-  const f1 = await median('fleet-dashboard');
+  const [f0, f1] = await pair('fleet-headless', 'fleet-dashboard');
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   const all = (f1.cpuMs - f0.cpuMs) / f0.cpuMs;
   const steady = (f1.cpuMs - f1.loadMs - f0.cpuMs) / f0.cpuMs;
   console.log(
-    `fleet: with-dashboard / headless controller CPU = ${(f1.cpuMs / f0.cpuMs).toFixed(3)}x: +${(all * 100).toFixed(1)}% in all, ` +
-      `+${(steady * 100).toFixed(1)}% without the one-time UI load (${f1.loadMs.toFixed(0)} ms); wall ${(f0.wallMs / 1000).toFixed(1)} s vs ${(f1.wallMs / 1000).toFixed(1)} s; budget 10%`,
+    `fleet: with-dashboard / headless controller CPU = ${(f1.cpuMs / f0.cpuMs).toFixed(3)}x: ${pct(all)} in all, ` +
+      `${pct(steady)} without the one-time UI load (${f1.loadMs.toFixed(0)} ms); wall ${(f0.wallMs / 1000).toFixed(1)} s vs ${(f1.wallMs / 1000).toFixed(1)} s; budget 10%`,
   );
 }
 
