@@ -36,7 +36,9 @@ export function useThrottledRun(store: RunStore, { fps, cpuShare, clock }: Throt
   rendered.current = store.state.version;
   useEffect(() => {
     let lastTick = clock();
-    let lastFrameAt = 0;
+    // The frame this effect follows has just been drawn: the gap counts from it (from 0, the first timed frame
+    // of a run came as soon as the process was 2 s old, often well under 2 s after the first).
+    let lastFrameAt = performance.now();
     const timer = setInterval(
       () => {
         const now = clock();
