@@ -332,15 +332,20 @@ describe('dashboard', () => {
     const before = m.frames.length;
     const t0 = Date.now();
     let i = 0;
-    while (Date.now() - t0 < 1500) {
+    // At least 1.5 s and 5,000 events: on a loaded machine the loop may take longer to emit them, and the
+    // frame rate is judged over the time it really took.
+    const target = Math.min(5001, events.length);
+    while (Date.now() - t0 < 1500 || i < target) {
       for (let k = 0; k < 200 && i < events.length; k++) run.emit(events[i++]!);
       await new Promise((r) => setTimeout(r, 5));
     }
+    const seconds = (Date.now() - t0) / 1000;
     const frames = m.frames.length - before;
     expect(i).toBeGreaterThan(5000); // thousands of events...
     // ...the view kept moving (frames come from a timer; on two busy cores the emit loop starves it to ~3)...
     expect(frames).toBeGreaterThanOrEqual(2);
-    expect(frames).toBeLessThanOrEqual(17); // ...at no more than ~10 frames a second (+ slack for timers)
+    // ...at no more than ~10 frames a second (+ slack for timers).
+    expect(frames).toBeLessThanOrEqual(Math.ceil(10 * seconds) + 2);
   });
 
   test('docs/dashboard.md lists every key the help screen lists', async () => {

@@ -2,6 +2,7 @@
  * The host table, virtualized: the caller passes the full ordered list and the table renders only the
  * `height` rows in view, so 10,000 hosts cost the same per frame as 20 (plus one pass to order/filter).
  */
+import { memo } from 'react';
 import { Box, Text } from 'ink';
 import {
   bucketOf,
@@ -53,6 +54,29 @@ function info(h: HostRunState): string {
   return last ? last.text : '';
 }
 
+interface HostRowProps {
+  head: string;
+  state: string;
+  color: string | undefined;
+  rest: string;
+  selected: boolean;
+}
+
+/**
+ * One table row, as three text children (plain, coloured state, plain) rather than one per column: every child is
+ * a React fiber and an Ink text node, reconciled and squashed on every frame. Memoized on its text, so a row that
+ * reads the same as in the last frame (a finished or queued host) is not rendered, committed or measured again.
+ */
+const HostRow = memo(function HostRow({ head, state, color, rest, selected }: HostRowProps) {
+  return (
+    <Text wrap="truncate" inverse={selected} bold={selected}>
+      {head}
+      <Text {...(color ? { color } : {})}>{state}</Text>
+      {rest}
+    </Text>
+  );
+});
+
 export function HostTable(p: HostTableProps) {
   const theme = useTheme();
   const visible = p.rows.slice(p.offset, p.offset + p.height);
@@ -83,17 +107,18 @@ export function HostTable(p: HostTableProps) {
         const ms = hostElapsedMs(h, p.now);
         const mark = `${selected ? '›' : ' '}${p.tagged.has(h.name) ? '*' : ' '}`;
         const batch = h.batch === undefined ? '' : h.canary ? 'C' : String(h.batch + 1);
-        // Three text children per row (plain, coloured state, plain), not one per column: every child is a React
-        // fiber and an Ink text node, reconciled and squashed again on every frame.
         const rest =
           ` ${fit(h.remotePhase ?? '', phaseW)} ${fit(ms === undefined ? '' : formatDuration(ms), elapsedW)} ` +
           `${fit(h.attempts ? String(h.attempts) : '', 3)} ${fit(batch, 3)} ${cut(info(h), infoW)}`;
         return (
-          <Text key={h.name} wrap="truncate" inverse={selected} bold={selected}>
-            {`${mark}${fit(h.name, nameW)} `}
-            <Text {...tint(theme, BUCKET_COLOR[bucketOf(h.state)])}>{fit(h.state, stateW)}</Text>
-            {rest}
-          </Text>
+          <HostRow
+            key={h.name}
+            head={`${mark}${fit(h.name, nameW)} `}
+            state={fit(h.state, stateW)}
+            color={tint(theme, BUCKET_COLOR[bucketOf(h.state)]).color}
+            rest={rest}
+            selected={selected}
+          />
         );
       })}
     </Box>
