@@ -1,12 +1,12 @@
 /**
- * When the dashboard redraws. Ink redraws the whole screen every frame (a cell grid of columns x rows, ~3 µs per
- * cell), so a full 160x50 frame costs ~20-25 ms of CPU whatever changed. Two limits keep that small next to the
- * controller's own work:
+ * When the dashboard redraws. Ink redraws the whole screen every frame (a cell grid of columns x rows), so a full
+ * 160x50 frame of a 1,000-host run costs 10-20 ms of CPU once warm (20-35 ms in a process's first frames) whatever
+ * changed. Two limits keep that small next to the controller's own work:
  *  - at most `fps` data-driven frames a second (default 10), and only when the state changed, or once a second
  *    while the run is going so elapsed times and the ETA move;
  *  - a duty cycle: the gap between data-driven frames is at least the measured frame cost / `cpuShare`
  *    (default 1% of one core), so a big terminal redraws less often than a small one (a 160x50 frame of a
- *    1,000-host run costs ~15-20 ms: a frame every ~2 s; 80x24: 2-3 a second).
+ *    1,000-host run: a frame every 2 s; 80x24: a few a second).
  * Key presses are not throttled here: they re-render at once (Ink still caps output at `fps`).
  */
 import { useEffect, useRef, useState } from 'react';
