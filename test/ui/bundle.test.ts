@@ -80,6 +80,9 @@ process.stdout.write(JSON.stringify({ out, exitCode: done.exitCode, nodeEnv: pro
   );
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '1' };
   delete env['NODE_ENV'];
+  // Ink draws no live frames in CI (is-in-ci); .ci/run sets CI=true, and this test is about the live frames.
+  delete env['CI'];
+  delete env['CONTINUOUS_INTEGRATION'];
   const result = JSON.parse(execFileSync(process.execPath, [join(dir, 'run.mjs')], { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as {
     out: string;
     exitCode: number;

@@ -324,7 +324,8 @@ describe('dashboard', () => {
     await m.waitFor((x) => /Hosts 10000 · \d+-\d+/.test(x) && !/· 1-/.test(x), 'page down');
   });
 
-  test('renders are throttled: a steady stream of events over 1.5 s gives at most ~10 frames a second', async () => {
+  test('renders are throttled: a steady stream of events keeps the view moving at no more than ~10 frames a second', async () => {
+    const { MAX_FRAME_GAP_MS } = await import('../../src/ui/throttle.js');
     const run = new FakeRun('r-throttle');
     const events = fleetScript({ hosts: 300, runId: run.runId, batchSize: 100, logLines: 2 });
     m = mount(run, { fps: 10 });
@@ -332,19 +333,20 @@ describe('dashboard', () => {
     const before = m.frames.length;
     const t0 = Date.now();
     let i = 0;
-    // At least 1.5 s and 5,000 events: on a loaded machine the loop may take longer to emit them, and the
-    // frame rate is judged over the time it really took.
+    // Longer than the longest gap the duty cycle allows (a loaded machine makes frames expensive, which stretches
+    // the gap up to MAX_FRAME_GAP_MS), and at least 5,000 events; the frame rate is judged over the time it took.
+    const streamMs = MAX_FRAME_GAP_MS + 1000;
     const target = Math.min(5001, events.length);
-    while (Date.now() - t0 < 1500 || i < target) {
+    while (Date.now() - t0 < streamMs || i < target) {
       for (let k = 0; k < 200 && i < events.length; k++) run.emit(events[i++]!);
       await new Promise((r) => setTimeout(r, 5));
     }
     const seconds = (Date.now() - t0) / 1000;
     const frames = m.frames.length - before;
     expect(i).toBeGreaterThan(5000); // thousands of events...
-    // ...the view kept moving (frames come from a timer; on two busy cores the emit loop starves it to ~3)...
+    // ...the view kept moving: at least one frame within the longest gap...
     const seen = `${frames} frames in ${seconds.toFixed(1)} s, ${i} events`;
-    expect(frames, seen).toBeGreaterThanOrEqual(2);
+    expect(frames, seen).toBeGreaterThanOrEqual(1);
     // ...at no more than ~10 frames a second (+ slack for timers).
     expect(frames, seen).toBeLessThanOrEqual(Math.ceil(10 * seconds) + 2);
   });
