@@ -22,6 +22,13 @@ describe('the examples in the docs are valid', () => {
     }
   });
 
+  it('README.md: the change spec example parses and renders', () => {
+    const blocks = yamlBlocks('../README.md').filter((b) => b.startsWith('service:'));
+    expect(blocks).toHaveLength(1);
+    const spec = parseSpec(blocks[0]!, 'README.md');
+    expect(renderHostRequests(spec, { name: 'web01', vars: { app_port: 8081 } }).length).toBe(1);
+  });
+
   it('docs/inventory.md: the native example loads', () => {
     const [native] = yamlBlocks('inventory.md');
     const dir = tmpTree({ 'fleet.yml': native! });
