@@ -44,7 +44,7 @@ test('with colour: states are coloured; with NO_COLOR: no colour escape at all, 
   expect(plain).not.toMatch(COLOUR);
   for (const f of m.frames) expect(f).not.toMatch(COLOUR);
   const text = plain.replace(/\u001b\[[\d;]*m/g, '');
-  expect(text).toMatch(/\[\.+#+F+R+\] \d+\/20/);
+  expect(text).toMatch(/\[#+F+R+\.+\] \d+\/20/);
   expect(text).toContain('F failed 1');
   // The selected row stays visible without colour: a marker, and inverse video (an attribute, not a colour).
   expect(text).toMatch(/^› ?web05 +failed/m);

@@ -37,9 +37,9 @@ describe('dashboard', () => {
     expect(f).toContain('svcfleet apply · run r-20250101-demo · spec hotfix.yaml · service DemoSvc');
     expect(f).toContain('RUNNING');
     expect(f).toMatch(/canary 1 · batch 4\/5 · concurrency 10 · budget 3\/3 used, 0 left · elapsed \d+s · ETA \d+s · [\d.]+ host/);
-    // Without colour each state has its own glyph in the bar and the legend.
-    expect(f).toMatch(/\[\.+#+F+R+U+\] 31\/40/);
-    expect(f).toContain('. queued 9  # changed 27  F failed 2  R rolled-back 1  U unreachable 1');
+    // Without colour each state has its own glyph in the bar and the legend; finished hosts fill from the left.
+    expect(f).toMatch(/\[#+F+R+U+\.+\] 31\/40/);
+    expect(f).toContain('# changed 27  F failed 2  R rolled-back 1  U unreachable 1  . queued 9');
     expect(f).toContain('Problems: 4 hosts in 3 groups');
     expect(f).toContain('web[07-08]: failed: access denied [win32 5] (2)');
     expect(f).toContain('web12: rolled-back: service crashed after start; restored [verify-settle] (1)');

@@ -4,11 +4,17 @@ import { bucketCounts, STATE_BUCKETS, type RunState, type StateBucket } from '..
 import { BAR_GLYPH_COLOR, BAR_GLYPH_QUEUED_COLOR, BUCKET_COLOR, BUCKET_GLYPH, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 
+/**
+ * Bar and legend order: finished hosts first, then running, then queued, so the bar fills from the left as a
+ * progress bar does.
+ */
+const BAR_ORDER: readonly StateBucket[] = [...STATE_BUCKETS.filter((b) => b !== 'queued' && b !== 'running'), 'running', 'queued'];
+
 /** Split `width` cells among the buckets by count (largest remainder, so the cells always add up). */
 export function barSegments(counts: Record<StateBucket, number>, width: number): [StateBucket, number][] {
-  const total = STATE_BUCKETS.reduce((n, b) => n + counts[b], 0);
+  const total = BAR_ORDER.reduce((n, b) => n + counts[b], 0);
   if (total === 0 || width <= 0) return [];
-  const exact = STATE_BUCKETS.map((b) => [b, (counts[b] * width) / total] as const);
+  const exact = BAR_ORDER.map((b) => [b, (counts[b] * width) / total] as const);
   const cells = exact.map(([b, x]) => [b, Math.floor(x), x - Math.floor(x)] as [StateBucket, number, number]);
   let left = width - cells.reduce((n, c) => n + c[1], 0);
   // Give the leftover cells to the largest remainders, but never to an empty bucket.
@@ -43,7 +49,7 @@ export function ProgressBar({ state, width }: { state: RunState; width: number }
         ]{label}
       </Text>
       <Text wrap="truncate">
-        {STATE_BUCKETS.filter((b) => counts[b] > 0).map((b, i) => (
+        {BAR_ORDER.filter((b) => counts[b] > 0).map((b, i) => (
           <Text key={b}>
             {i > 0 ? '  ' : ''}
             <Text {...tint(theme, BUCKET_COLOR[b])}>{theme.color ? '■' : BUCKET_GLYPH[b]}</Text>
