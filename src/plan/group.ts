@@ -217,7 +217,7 @@ export function formatPlanSummary(s: PlanSummary, opts: FormatOptions = {}): str
   const lines: string[] = [];
   for (const g of s.changes.slice(0, maxGroups)) {
     lines.push(`${g.service} on ${g.hosts.length} ${plural(g.hosts.length, 'host')} ${g.folded}:${g.restartNeeded ? ' (restart needed)' : ''}`);
-    for (const c of g.changes) lines.push(`  ${c.field}: ${formatChange(c, maxValue)}`);
+    for (const c of g.changes) lines.push(`  ${c.field}: ${formatGroupedChange(c, maxValue)}`);
   }
   const rest = s.changes.slice(maxGroups);
   if (rest.length) {
@@ -234,7 +234,7 @@ export function formatPlanSummary(s: PlanSummary, opts: FormatOptions = {}): str
   return lines;
 }
 
-function formatChange(c: GroupedChange, maxValue: number): string {
+function formatGroupedChange(c: GroupedChange, maxValue: number): string {
   if (!('args' in c)) return `${formatValue(c.before, maxValue)} → ${formatValue(c.after, maxValue)}`;
   // Quoted the way a Windows command line would quote them, so paths keep single backslashes.
   const words = (list: string[]) => list.map((t) => (/[\s"]/.test(t) || t === '' ? `"${t.replace(/"/g, '\\"')}"` : t)).join(' ');
