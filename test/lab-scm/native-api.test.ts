@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../src/lab/host.js';
-import { psScriptsDir } from '../../src/remote/scripts.js';
+import { enginePath } from '../ps-scripts/pwsh.js';
 import { removeHost, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = '"C:\\Program Files\\App\\app.exe"';
@@ -34,7 +34,7 @@ beforeAll(async () => {
       { kind: 'marked-for-delete', service: 'Marked', ops: ['config'] },
     ],
   });
-  const engine = join(psScriptsDir(), 'engine.ps1').replace(/'/g, "''");
+  const engine = enginePath.replace(/'/g, "''");
   r = runProbes(
     stateDir,
     String.raw`
