@@ -1,6 +1,6 @@
 /**
  * The native-API seam of the emulated SCM (docs/lab.md "Native calls"): the lab's Add-Type hands svcfleet's
- * ChangeServiceConfig2W helper (ps-scripts/engine.ps1) an emulated twin with the same public surface, and passes
+ * ChangeServiceConfig2W helper (ps-scripts/engine/) an emulated twin with the same public surface, and passes
  * every other Add-Type call to the real cmdlet. The twin writes failure actions exactly as the SCM stores them:
  * the FailureActions REG_BINARY layout of reference §4, FailureCommand / RebootMessage (§4), qfailure ending its list
  * at a NONE (§1.4, S15), and the API's errors. All probes run in one pwsh (helpers.runProbes).
