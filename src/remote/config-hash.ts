@@ -1,5 +1,5 @@
 /**
- * The config hash, computed exactly as ps-scripts/engine.ps1 does (Get-ConfigHash): SHA-256 (lowercase hex) of the
+ * The config hash, computed exactly as ps-scripts/engine/ does (Get-ConfigHash): SHA-256 (lowercase hex) of the
  * UTF-8 bytes of a canonical JSON where object keys are sorted by UTF-16 code unit (ordinal), strings escape only
  * '"', '\' and U+0000-U+001F (as \u00xx), numbers are integers in decimal, and there is no whitespace. The engine
  * cannot use ConvertTo-Json for this because 5.1 and 7 escape and order differently.

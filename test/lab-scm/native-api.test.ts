@@ -1,6 +1,6 @@
 /**
  * The native-API seam of the emulated SCM (docs/lab.md "Native calls"): the lab's Add-Type hands svcfleet's
- * ChangeServiceConfig2W helper (ps-scripts/engine.ps1) an emulated twin with the same public surface, and passes
+ * ChangeServiceConfig2W helper (ps-scripts/engine/) an emulated twin with the same public surface, and passes
  * every other Add-Type call to the real cmdlet. The twin writes failure actions exactly as the SCM stores them:
  * the FailureActions REG_BINARY layout of reference §4, FailureCommand / RebootMessage (§4), qfailure ending its list
  * at a NONE (§1.4, S15), and the API's errors. All probes run in one pwsh (helpers.runProbes).
@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../src/lab/host.js';
-import { psScriptsDir } from '../../src/remote/scripts.js';
+import { enginePath } from '../ps-scripts/pwsh.js';
 import { removeHost, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = '"C:\\Program Files\\App\\app.exe"';
@@ -34,7 +34,7 @@ beforeAll(async () => {
       { kind: 'marked-for-delete', service: 'Marked', ops: ['config'] },
     ],
   });
-  const engine = join(psScriptsDir(), 'engine.ps1').replace(/'/g, "''");
+  const engine = enginePath.replace(/'/g, "''");
   r = runProbes(
     stateDir,
     String.raw`

@@ -1,6 +1,6 @@
-# Windows PowerShell 5.1 compatibility check for ps-scripts/: parses each file with PowerShell's own parser and
-# walks the AST for syntax, cmdlets, parameters and members that exist only in PowerShell 6+/7 (or only in 5.1:
-# the scripts must run on both). Prints one JSON line: [{file, line, rule, text}].
+# Windows PowerShell 5.1 compatibility check for the scripts that are sent (the bootstrap and the assembled engine):
+# parses each file with PowerShell's own parser and walks the AST for syntax, cmdlets, parameters and members that
+# exist only in PowerShell 6+/7 (or only in 5.1: the scripts must run on both). Prints one JSON line: [{file, line, rule, text}].
 param([Parameter(Mandatory = $true, ValueFromRemainingArguments = $true)][string[]]$Path)
 $ErrorActionPreference = 'Stop'
 

@@ -1,8 +1,8 @@
 /**
- * The pure parts of ps-scripts/engine.ps1, run in real pwsh (one process for the whole file): CommandLineToArgvW
- * splitting and quoting, native-argument encoding for 5.1 ('Legacy') and 7 ('Standard'), args edits, CWE-428
- * detection, FailureActions decoding, the canonical config hash (checked against the TypeScript one), desired-setting
- * validation and the per-field diff.
+ * The pure parts of the remote engine (as assembled and sent), run in real pwsh (one process for the whole file):
+ * CommandLineToArgvW splitting and quoting, native-argument encoding for 5.1 ('Legacy') and 7 ('Standard'), args
+ * edits, CWE-428 detection, FailureActions decoding, the canonical config hash (checked against the TypeScript one),
+ * desired-setting validation and the per-field diff.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

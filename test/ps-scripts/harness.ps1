@@ -1,4 +1,4 @@
-# Test harness: dot-sources ps-scripts/engine.ps1 (library mode: no request, nothing runs) and calls its functions.
+# Test harness: dot-sources the assembled engine (library mode: no request, nothing runs) and calls its functions.
 # stdin: one JSON line [{ "fn": "Name", "args": [...], "legacy": bool? }]; stdout: one line
 # SVCFLEET-HARNESS <base64 of JSON [{ "ok": value } | { "error": {code, message} }, ...]>, each with the frames the
 # call wrote to [Console]::Out.

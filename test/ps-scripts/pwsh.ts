@@ -1,12 +1,34 @@
 /** Test helpers that drive real pwsh (PowerShell 7; install with `bash scripts/setup.sh`). */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pwshBinary } from '../../src/transport/pwsh/locate.js';
-import { psScriptsDir } from '../../src/remote/scripts.js';
+import { loadPsScripts } from '../../src/remote/scripts.js';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
-export const enginePath = join(psScriptsDir(), 'engine.ps1');
+
+/**
+ * A file holding exactly the engine the transports send (loadPsScripts().engine, assembled from ps-scripts/engine/),
+ * for tests that dot-source or parse it: they test what is sent, not the parts. Named by its content, so every
+ * test worker shares one file per version of the engine, written atomically.
+ */
+export function assembledEngineFile(): string {
+  const { engine } = loadPsScripts();
+  const dir = join(tmpdir(), `svcfleet-engine-${createHash('sha256').update(engine).digest('hex').slice(0, 16)}`);
+  const file = join(dir, 'engine.ps1');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const partial = join(dir, `engine.ps1.${process.pid}.tmp`);
+    writeFileSync(partial, engine);
+    renameSync(partial, file);
+  }
+  return file;
+}
+
+export const enginePath = assembledEngineFile();
 
 export interface PwshRun {
   code: number | null;

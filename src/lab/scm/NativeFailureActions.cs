@@ -1,5 +1,5 @@
 // svcfleet lab: the emulated twin of Svcfleet.Native.ServiceFailureActions, the P/Invoke type that
-// ps-scripts/engine.ps1 compiles with Add-Type to call ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS).
+// ps-scripts/engine/ compiles with Add-Type to call ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS).
 // advapi32 does not exist here, so the lab's Add-Type (parts/Wrappers.ps1, parts/NativeApi.ps1) compiles THIS source
 // instead when it is handed the engine's. The public surface must stay identical to the engine's (Add-LabNativeType
 // compares the two and refuses a mismatch); each method calls the emulated SCM in the caller's runspace.

@@ -1,0 +1,26 @@
+# svcfleet remote engine: snapshot | plan | apply | rollback of ONE Windows service, as one transaction.
+#
+# Runs unchanged on Windows PowerShell 5.1 and PowerShell 7 (test/ps-scripts/compat.test.ts parses this file and
+# rejects 6+/7-only syntax, cmdlets and parameters). The bootstrap (bootstrap.ps1) creates a ScriptBlock from this
+# static text and invokes it with the request object: request values are data and never become script text.
+#
+# Output: framed JSON lines on [Console]::Out (one per step, then exactly one result; docs/remote-protocol.md).
+# The pipeline output of this script is the process exit code. Dot-sourced without a request (unit tests), it only
+# defines its functions.
+#
+# Facts cited as "scm N" are from windows-scm.md (the SCM reference), "transports N" from transports.md.
+param($Request)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+# 7.3+: a non-zero exit of sc.exe/icacls.exe is data we inspect, not an exception.
+$PSNativeCommandUseErrorActionPreference = $false
+Set-StrictMode -Off
+
+# Mutable state of this one call. Functions read it through PowerShell's dynamic scoping; nothing else is global.
+$Ctx = @{
+  Nonce = 'unit-test-nonce-0000'
+  Service = $null
+}
+
+$ExitCodes = @{ ok = 0; drifted = 10; failed = 11; 'rolled-back' = 12; 'rollback-failed' = 13; badRequest = 20; internal = 22 }

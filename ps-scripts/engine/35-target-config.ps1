@@ -1,0 +1,251 @@
+# ---------------------------------------------------------------------------------------------------------------
+# Desired settings -> target config -> per-field diff (take-effect table: scm 5.1).
+# ---------------------------------------------------------------------------------------------------------------
+
+# Field, and whether a change needs a restart to take effect (scm 5.1). Display name and description apply at
+# once; start type only matters at boot / next StartService; error control is only read during boot; failure
+# settings apply at the next failure; the rest is read when the process starts.
+$FieldRules = @(
+  @{ name = 'binaryPath'; restart = $true }
+  @{ name = 'startType'; restart = $false }
+  @{ name = 'errorControl'; restart = $false }
+  @{ name = 'displayName'; restart = $false }
+  @{ name = 'description'; restart = $false }
+  @{ name = 'account'; restart = $true }
+  @{ name = 'dependencies'; restart = $true }
+  @{ name = 'loadOrderGroup'; restart = $true }
+  @{ name = 'serviceType'; restart = $true }
+  @{ name = 'failure.resetPeriod'; restart = $false }
+  @{ name = 'failure.rebootMessage'; restart = $false }
+  @{ name = 'failure.command'; restart = $false }
+  @{ name = 'failure.actions'; restart = $false }
+  @{ name = 'failure.nonCrashFailures'; restart = $false }
+  @{ name = 'environment'; restart = $true }
+)
+
+function Get-FieldValue {
+  param($Config, [string]$Field)
+  $v = $Config
+  foreach ($part in $Field.Split('.')) { $v = Get-Prop $v $part }
+  , $v
+}
+
+function Test-SameValue {
+  param([string]$Field, $A, $B)
+  if ($Field -eq 'account') { return [string]::Equals([string]$A, [string]$B, [StringComparison]::OrdinalIgnoreCase) }
+  (ConvertTo-CanonicalJson $A) -ceq (ConvertTo-CanonicalJson $B)
+}
+
+# Fields where two configs differ (names from $FieldRules).
+function Compare-Config {
+  param($From, $To)
+  foreach ($f in $FieldRules) {
+    if (-not (Test-SameValue $f.name (Get-FieldValue $From $f.name) (Get-FieldValue $To $f.name))) { $f.name }
+  }
+}
+
+function Copy-Config {
+  param($Config)
+  $c = [ordered]@{}
+  foreach ($k in @(Get-PropNames $Config)) { $c[$k] = Get-Prop $Config $k }
+  $c.dependencies = @(ConvertTo-StringList $c.dependencies)
+  $f = Get-Prop $Config 'failure'
+  $c.failure = [ordered]@{
+    resetPeriod = (Get-Prop $f 'resetPeriod' 0)
+    rebootMessage = [string](Get-Prop $f 'rebootMessage' '')
+    command = [string](Get-Prop $f 'command' '')
+    actions = @()
+    nonCrashFailures = [bool](Get-Prop $f 'nonCrashFailures' $false)
+  }
+  $actionList = Get-Prop $f 'actions' @()
+  $c.failure.actions = @(foreach ($a in @($actionList)) { [ordered]@{ type = [string](Get-Prop $a 'type'); delayMs = [long](Get-Prop $a 'delayMs') } })
+  $c.environment = ConvertTo-EnvironmentMap (Get-Prop $Config 'environment') 'environment'
+  $c
+}
+
+function ConvertTo-EnvironmentMap {
+  param($Value, [string]$Field)
+  if ($null -eq $Value) { return $null }
+  if ($Value -is [string] -or $Value -is [ValueType] -or ($Value -is [System.Collections.IEnumerable] -and -not ($Value -is [System.Collections.IDictionary]))) {
+    Stop-Engine 'bad-request' ('field ' + $Field + ': must be an object of NAME: value, or null')
+  }
+  $m = [ordered]@{}
+  foreach ($n in @(Get-PropNames $Value)) {
+    if ($n.Length -eq 0 -or $n.IndexOf('=') -ge 0 -or $n.IndexOf([char]0) -ge 0) {
+      Stop-Engine 'bad-request' ('field ' + $Field + ': variable name ' + (ConvertTo-JsonText $n) + ' must be non-empty and contain no "=" or NUL')
+    }
+    if ($m.Contains($n)) { Stop-Engine 'bad-request' ('field ' + $Field + ': variable ' + $n + ' is given twice (names are case-insensitive)') }
+    $v = Get-Prop $Value $n
+    Assert-String $v ($Field + '.' + $n) 32767 -AllowEmpty
+    $m[$n] = $v
+  }
+  if ($m.Count -eq 0) { return $null }
+  $m
+}
+
+# Windows keeps service and group dependencies apart (DependOnService / DependOnGroup, scm 4), so the canonical
+# order is services first, then '+groups', each in the given order.
+function ConvertTo-DependencyList {
+  param($Value, [string]$Field)
+  if ($null -eq $Value -or $Value -is [string] -or -not ($Value -is [System.Collections.IEnumerable])) {
+    Stop-Engine 'bad-request' ('field ' + $Field + ': must be an array of names')
+  }
+  $i = 0
+  $items = @(foreach ($d in $Value) {
+    Assert-String $d ($Field + '[' + $i + ']') 256
+    if ($d.IndexOf('/') -ge 0 -or $d -eq '+') { Stop-Engine 'bad-request' ('field ' + $Field + '[' + $i + ']: a dependency name cannot contain "/" or be a bare "+"') }
+    $i++
+    $d
+  })
+  @($items | Where-Object { -not $_.StartsWith('+') }) + @($items | Where-Object { $_.StartsWith('+') })
+}
+
+function Test-BuiltinAccount {
+  param([string]$Name)
+  $n = $Name.ToLowerInvariant()
+  ($n -eq 'localsystem' -or $n -eq '.\localsystem' -or $n -eq 'nt authority\system' -or
+    $n -eq 'nt authority\localservice' -or $n -eq 'nt authority\local service' -or
+    $n -eq 'nt authority\networkservice' -or $n -eq 'nt authority\network service' -or
+    $n.StartsWith('nt service\') -or $n.EndsWith('$'))
+}
+
+# The full config the service should have after apply. Only the listed desired fields change.
+# -> @{ config; password } (password: the request's, or $null).
+function New-TargetConfig {
+  param($Current, $Desired)
+  $t = Copy-Config $Current
+  $password = $null
+  if ($null -eq $Desired) { return @{ config = $t; password = $null } }
+  if ($Desired -is [string] -or $Desired -is [ValueType]) { Stop-Engine 'bad-request' 'field desired: must be an object' }
+  $known = @('binaryPath', 'args', 'startType', 'errorControl', 'displayName', 'description', 'account', 'dependencies', 'loadOrderGroup', 'failure', 'environment')
+  foreach ($n in @(Get-PropNames $Desired)) {
+    if (-not ($known -ccontains $n)) { Stop-Engine 'bad-request' ('field desired.' + $n + ': unknown setting (known: ' + ($known -join ', ') + ')') }
+  }
+
+  if (Test-Prop $Desired 'binaryPath') {
+    $bp = Get-Prop $Desired 'binaryPath'
+    Assert-String $bp 'desired.binaryPath' 32767
+    $t.binaryPath = $bp
+  }
+  if (Test-Prop $Desired 'args') {
+    $edit = Get-Prop $Desired 'args'
+    if ($null -eq $edit -or $edit -is [string] -or $edit -is [ValueType]) { Stop-Engine 'bad-request' 'field desired.args: must be an object {set, remove}' }
+    $t.binaryPath = Edit-ImagePathArgs $t.binaryPath $edit
+  }
+  if ($t.binaryPath -cne $Current.binaryPath) {
+    $split = Split-ImagePath $t.binaryPath
+    if (-not $split.closed) { Stop-Engine 'bad-binary-path' 'the binary path has an opening quote without a closing one' }
+    if ($split.exe.Trim().Length -eq 0) { Stop-Engine 'bad-binary-path' 'the binary path has no executable' }
+    if (Test-UnquotedPath $t.binaryPath) {
+      Stop-Engine 'unquoted-path' ('refusing to write a binary path whose executable part has spaces and no quotes (CWE-428): ' + $split.exe + '; quote it: "' + $split.exe + '" ...')
+    }
+  }
+  if (Test-Prop $Desired 'startType') {
+    $v = Get-Prop $Desired 'startType'
+    Assert-OneOf $v 'desired.startType' @('boot', 'system', 'auto', 'delayed-auto', 'demand', 'disabled')
+    $t.startType = $v
+  }
+  if (Test-Prop $Desired 'errorControl') {
+    $v = Get-Prop $Desired 'errorControl'
+    Assert-OneOf $v 'desired.errorControl' @('ignore', 'normal', 'severe', 'critical')
+    $t.errorControl = $v
+  }
+  if (Test-Prop $Desired 'displayName') {
+    $v = Get-Prop $Desired 'displayName'
+    Assert-String $v 'desired.displayName' 256   # scm 1.2: at most 256 characters
+    $t.displayName = $v
+  }
+  if (Test-Prop $Desired 'description') {
+    $v = Get-Prop $Desired 'description'
+    Assert-String $v 'desired.description' 8192 -AllowEmpty   # MS-SCMR SERVICE_DESCRIPTIONW: range(0, 8 * 1024)
+    $t.description = $v
+  }
+  if (Test-Prop $Desired 'account') {
+    $acct = Get-Prop $Desired 'account'
+    $name = Get-Prop $acct 'name'
+    Assert-String $name 'desired.account.name' 256
+    $t.account = $name
+    if (Test-Prop $acct 'password') {
+      $password = Get-Prop $acct 'password'
+      if ($null -ne $password) { Assert-String $password 'desired.account.password' 256 -AllowEmpty }
+    }
+    if ($null -eq $password -and -not (Test-BuiltinAccount $name) -and -not [string]::Equals($name, $Current.account, [StringComparison]::OrdinalIgnoreCase)) {
+      Stop-Engine 'password-required' ('changing the account to ' + $name + ' needs its password (only built-in and managed accounts run without one)')
+    }
+  }
+  if (Test-Prop $Desired 'dependencies') {
+    $t.dependencies = @(ConvertTo-DependencyList (Get-Prop $Desired 'dependencies') 'desired.dependencies')
+  }
+  if (Test-Prop $Desired 'loadOrderGroup') {
+    $v = Get-Prop $Desired 'loadOrderGroup'
+    Assert-String $v 'desired.loadOrderGroup' 256 -AllowEmpty
+    $t.loadOrderGroup = $v
+  }
+  if (Test-Prop $Desired 'failure') {
+    $f = Get-Prop $Desired 'failure'
+    if ($null -eq $f -or $f -is [string] -or $f -is [ValueType]) { Stop-Engine 'bad-request' 'field desired.failure: must be an object' }
+    foreach ($n in @(Get-PropNames $f)) {
+      if (-not (@('resetPeriod', 'rebootMessage', 'command', 'actions', 'nonCrashFailures') -ccontains $n)) {
+        Stop-Engine 'bad-request' ('field desired.failure.' + $n + ': unknown setting')
+      }
+    }
+    if (Test-Prop $f 'resetPeriod') {
+      $v = Get-Prop $f 'resetPeriod'
+      if ($v -isnot [string]) { Assert-IntRange $v 'desired.failure.resetPeriod' 0 4294967294 } else { Assert-OneOf $v 'desired.failure.resetPeriod' @('infinite') }
+      if ($v -is [string]) { $t.failure.resetPeriod = $v } else { $t.failure.resetPeriod = [long]$v }
+    }
+    if (Test-Prop $f 'rebootMessage') {
+      $v = Get-Prop $f 'rebootMessage'
+      Assert-String $v 'desired.failure.rebootMessage' 8192 -AllowEmpty   # MS-SCMR: range(0, 8 * 1024)
+      $t.failure.rebootMessage = $v
+    }
+    if (Test-Prop $f 'command') {
+      $v = Get-Prop $f 'command'
+      Assert-String $v 'desired.failure.command' 8192 -AllowEmpty
+      $t.failure.command = $v
+    }
+    if (Test-Prop $f 'actions') {
+      $list = Get-Prop $f 'actions'
+      if ($null -eq $list -or $list -is [string] -or -not ($list -is [System.Collections.IEnumerable])) { Stop-Engine 'bad-request' 'field desired.failure.actions: must be an array' }
+      $i = 0
+      $t.failure.actions = @(foreach ($a in $list) {
+        $type = Get-Prop $a 'type'
+        Assert-OneOf $type ('desired.failure.actions[' + $i + '].type') @('none', 'restart', 'reboot', 'run')
+        $delay = Get-Prop $a 'delayMs' 0
+        Assert-IntRange $delay ('desired.failure.actions[' + $i + '].delayMs') 0 4294967295
+        $i++
+        [ordered]@{ type = $type; delayMs = [long]$delay }
+      })
+      # Removing every action also resets the period to 0 (ChangeServiceConfig2 behaviour, scm 9.3).
+      if ($t.failure.actions.Count -eq 0 -and -not (Test-Prop $f 'resetPeriod')) { $t.failure.resetPeriod = 0 }
+    }
+    if (Test-Prop $f 'nonCrashFailures') {
+      $v = Get-Prop $f 'nonCrashFailures'
+      if ($v -isnot [bool]) { Stop-Engine 'bad-request' 'field desired.failure.nonCrashFailures: must be true or false' }
+      $t.failure.nonCrashFailures = $v
+    }
+    if ($t.failure.actions.Count -eq 0 -and -not (Test-SameValue 'x' $t.failure.resetPeriod 0)) {
+      Stop-Engine 'bad-request' 'field desired.failure.resetPeriod: Windows keeps a reset period only together with at least one action (scm 1.3)'
+    }
+  }
+  if (Test-Prop $Desired 'environment') {
+    $t.environment = ConvertTo-EnvironmentMap (Get-Prop $Desired 'environment') 'desired.environment'
+  }
+  @{ config = $t; password = $password }
+}
+
+# Per-field before/after (protocol FieldChange). The password itself never appears: only that one is being set.
+function Get-Diff {
+  param($Current, $Target, [bool]$PasswordGiven)
+  $changes = @(foreach ($f in $FieldRules) {
+    $before = Get-FieldValue $Current $f.name
+    $after = Get-FieldValue $Target $f.name
+    if (-not (Test-SameValue $f.name $before $after)) {
+      [ordered]@{ field = $f.name; before = $before; after = $after; restartNeeded = $f.restart }
+    }
+  })
+  if ($PasswordGiven) {
+    $changes += [ordered]@{ field = 'account.password'; before = $null; after = '[REDACTED]'; restartNeeded = $true }
+  }
+  @($changes)
+}

@@ -1,0 +1,374 @@
+# ---------------------------------------------------------------------------------------------------------------
+# Writing through the SCM: Win32_Service.Change() (scm 2) for values that may hold any text or a password (never on
+# a command line), sc.exe (scm 1) for what Change() cannot set or cannot clear, the registry only for Environment
+# (scm 5.2: the SCM has no API for it).
+# ---------------------------------------------------------------------------------------------------------------
+
+# Win32_Service.Change() return codes (scm 2) -> the Win32 error they stand for.
+$ChangeReturn = @{
+  1 = @('Not Supported', 50); 2 = @('Access Denied', 5); 3 = @('Dependent Services Running', 1051)
+  4 = @('Invalid Service Control', 1052); 5 = @('Service Cannot Accept Control', 1061); 6 = @('Service Not Active', 1062)
+  7 = @('Service Request Timeout', 1053); 8 = @('Unknown Failure', $null); 9 = @('Path Not Found', 3)
+  10 = @('Service Already Running', 1056); 11 = @('Service Database Locked', 1055); 12 = @('Service Dependency Deleted', 1075)
+  13 = @('Service Dependency Failure', 1068); 14 = @('Service Disabled', 1058); 15 = @('Service Logon Failed', 1069)
+  16 = @('Service Marked For Deletion', 1072); 17 = @('Service No Thread', 1054); 18 = @('Status Circular Dependency', 1059)
+  19 = @('Status Duplicate Name', 1078); 20 = @('Status Invalid Name', 123); 21 = @('Status Invalid Parameter', 87)
+  22 = @('Status Invalid Service Account', 1057); 23 = @('Status Service Exists', 1073); 24 = @('Service Already Paused', $null)
+}
+
+function Invoke-ServiceChange {
+  param([string]$Name, [hashtable]$Arguments, [string]$Phase = 'apply')
+  $svc = Get-Win32Service $Name
+  $shown = @($Arguments.Keys | Where-Object { $_ -ne 'StartPassword' } | Sort-Object)
+  try {
+    $r = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments $Arguments -ErrorAction Stop
+  } catch {
+    Stop-Engine 'apply-failed' ('Win32_Service.Change() failed: ' + $_.Exception.Message) (Get-ExceptionWin32 $_.Exception)
+  } finally {
+    if ($Arguments.ContainsKey('StartPassword')) { $Arguments['StartPassword'] = $null; $Arguments.Remove('StartPassword') }
+  }
+  $rv = [int]$r.ReturnValue
+  if ($rv -ne 0) {
+    $info = $ChangeReturn[$rv]
+    $label = 'unknown'
+    $win32 = $null
+    if ($info) { $label = $info[0]; $win32 = $info[1] }
+    Stop-Engine 'apply-failed' ('Win32_Service.Change(' + ($shown -join ', ') + ') returned ' + $rv + ' (' + $label + ')') $win32
+  }
+  Send-Event $Phase ('Win32_Service.Change: ' + ($shown -join ', ')) ([ordered]@{ via = 'Win32_Service.Change'; parameters = @($shown) })
+}
+
+# Runs a native tool with each argument encoded for this PowerShell (see ConvertTo-NativeArgument).
+# -> @{ code; text } ; the text is localized (scm 1.5) and only used in messages.
+function Invoke-Native {
+  param([string]$Command, [string[]]$Arguments)
+  $mode = Get-NativeArgumentMode
+  $native = @(foreach ($a in $Arguments) { ConvertTo-NativeArgument $a $mode })
+  # 5.1 turns stderr lines of a redirected native command into terminating errors under 'Stop'.
+  $ErrorActionPreference = 'Continue'
+  $global:LASTEXITCODE = 0
+  $out = & $Command @native 2>&1
+  $code = $LASTEXITCODE
+  $ErrorActionPreference = 'Stop'
+  $text = (@($out) | ForEach-Object { [string]$_ } | Where-Object { $_.Trim().Length -gt 0 }) -join ' '
+  if ($text.Length -gt 400) { $text = $text.Substring(0, 400) + '...' }
+  @{ code = [int]$code; text = $text }
+}
+
+function Invoke-ScChecked {
+  param([string[]]$Arguments, [string]$What, [string]$Phase = 'apply')
+  $r = Invoke-Native 'sc.exe' $Arguments
+  if ($r.code -ne 0) {
+    Stop-Engine 'apply-failed' ('sc.exe ' + $What + ' failed with ' + $r.code + ': ' + $r.text) $r.code
+  }
+  Send-Event $Phase ('sc.exe ' + $What) ([ordered]@{ via = 'sc.exe'; command = $What })
+}
+
+function Format-FailureActions {
+  param($Actions)
+  (@(foreach ($a in @($Actions)) { [string]$a.type + '/' + [string]$a.delayMs }) -join '/')
+}
+
+# SC_ACTION_NONE has no sc.exe action word (scm 1.3: run, restart, reboot), and a trailing NONE is not the same as
+# leaving it out (the SCM repeats the last action for every later failure). So a list with a NONE is written with
+# ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS) through this P/Invoke type. C# 5 only: Windows PowerShell
+# 5.1 compiles Add-Type sources with the .NET Framework csc (test/ps-scripts checks the source as C# 5). The lab
+# replaces this type by one with the same public surface (src/lab/scm/NativeFailureActions.cs, docs/lab.md).
+$NativeFailureActionsSource = @'
+using System;
+using System.Runtime.InteropServices;
+
+namespace Svcfleet.Native
+{
+    public static class ServiceFailureActions
+    {
+        public const uint SERVICE_CHANGE_CONFIG = 0x0002;
+        public const uint SERVICE_START = 0x0010;
+        public const uint INFINITE = 0xFFFFFFFF;
+
+        private const uint SC_MANAGER_CONNECT = 0x0001;
+        private const uint SERVICE_CONFIG_FAILURE_ACTIONS = 2;
+        private const uint TOKEN_ADJUST_PRIVILEGES = 0x0020;
+        private const uint TOKEN_QUERY = 0x0008;
+        private const uint SE_PRIVILEGE_ENABLED = 0x0002;
+        private const int ERROR_NOT_ALL_ASSIGNED = 1300;
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct SERVICE_FAILURE_ACTIONSW
+        {
+            public uint dwResetPeriod;
+            public IntPtr lpRebootMsg;
+            public IntPtr lpCommand;
+            public uint cActions;
+            public IntPtr lpsaActions;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct LUID
+        {
+            public uint LowPart;
+            public int HighPart;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct TOKEN_PRIVILEGES
+        {
+            public uint PrivilegeCount;
+            public LUID Luid;
+            public uint Attributes;
+        }
+
+        [DllImport("advapi32.dll", EntryPoint = "OpenSCManagerW", CharSet = CharSet.Unicode, SetLastError = true)]
+        private static extern IntPtr OpenSCManager(string machineName, string databaseName, uint desiredAccess);
+
+        [DllImport("advapi32.dll", EntryPoint = "OpenServiceW", CharSet = CharSet.Unicode, SetLastError = true)]
+        private static extern IntPtr OpenService(IntPtr manager, string serviceName, uint desiredAccess);
+
+        [DllImport("advapi32.dll", EntryPoint = "ChangeServiceConfig2W", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool ChangeServiceConfig2(IntPtr service, uint infoLevel, ref SERVICE_FAILURE_ACTIONSW info);
+
+        [DllImport("advapi32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool CloseServiceHandle(IntPtr handle);
+
+        [DllImport("kernel32.dll")]
+        private static extern IntPtr GetCurrentProcess();
+
+        [DllImport("kernel32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool CloseHandle(IntPtr handle);
+
+        [DllImport("advapi32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool OpenProcessToken(IntPtr process, uint desiredAccess, out IntPtr token);
+
+        [DllImport("advapi32.dll", EntryPoint = "LookupPrivilegeValueW", CharSet = CharSet.Unicode, SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool LookupPrivilegeValue(string systemName, string name, out LUID luid);
+
+        [DllImport("advapi32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool AdjustTokenPrivileges(IntPtr token, [MarshalAs(UnmanagedType.Bool)] bool disableAll, ref TOKEN_PRIVILEGES newState, uint length, IntPtr previousState, IntPtr returnLength);
+
+        // Enables SeShutdownPrivilege on this process's token (needed to set an SC_ACTION_REBOOT action).
+        // Returns 0 or a Win32 error code; failedApi names the call that failed.
+        public static int EnableShutdownPrivilege(out string failedApi)
+        {
+            failedApi = null;
+            IntPtr token;
+            if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, out token))
+            {
+                failedApi = "OpenProcessToken";
+                return Marshal.GetLastWin32Error();
+            }
+            try
+            {
+                LUID luid;
+                if (!LookupPrivilegeValue(null, "SeShutdownPrivilege", out luid))
+                {
+                    failedApi = "LookupPrivilegeValue";
+                    return Marshal.GetLastWin32Error();
+                }
+                TOKEN_PRIVILEGES state = new TOKEN_PRIVILEGES();
+                state.PrivilegeCount = 1;
+                state.Luid = luid;
+                state.Attributes = SE_PRIVILEGE_ENABLED;
+                bool ok = AdjustTokenPrivileges(token, false, ref state, 0, IntPtr.Zero, IntPtr.Zero);
+                // AdjustTokenPrivileges succeeds with ERROR_NOT_ALL_ASSIGNED when the token lacks the privilege.
+                int error = Marshal.GetLastWin32Error();
+                if (!ok || error == ERROR_NOT_ALL_ASSIGNED)
+                {
+                    failedApi = "AdjustTokenPrivileges";
+                    return error;
+                }
+                return 0;
+            }
+            finally
+            {
+                CloseHandle(token);
+            }
+        }
+
+        // ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS) on a handle opened with exactly `access`.
+        // rebootMessage and command: "" deletes the value (null would mean "no change", never used here).
+        // Zero actions with a non-NULL array deletes the actions and the reset period.
+        // Returns 0 or a Win32 error code; failedApi names the call that failed.
+        public static int Write(string serviceName, uint access, uint resetPeriod, string rebootMessage, string command, uint[] types, uint[] delays, out string failedApi)
+        {
+            failedApi = null;
+            if (types == null || delays == null || types.Length != delays.Length)
+            {
+                failedApi = "ChangeServiceConfig2";
+                return 87;
+            }
+            IntPtr manager = OpenSCManager(null, null, SC_MANAGER_CONNECT);
+            if (manager == IntPtr.Zero)
+            {
+                failedApi = "OpenSCManager";
+                return Marshal.GetLastWin32Error();
+            }
+            IntPtr service = IntPtr.Zero;
+            IntPtr actions = IntPtr.Zero;
+            IntPtr reboot = IntPtr.Zero;
+            IntPtr commandLine = IntPtr.Zero;
+            try
+            {
+                service = OpenService(manager, serviceName, access);
+                if (service == IntPtr.Zero)
+                {
+                    failedApi = "OpenService";
+                    return Marshal.GetLastWin32Error();
+                }
+                actions = Marshal.AllocHGlobal(8 * Math.Max(1, types.Length));
+                for (int i = 0; i < types.Length; i++)
+                {
+                    Marshal.WriteInt32(actions, 8 * i, unchecked((int)types[i]));
+                    Marshal.WriteInt32(actions, 8 * i + 4, unchecked((int)delays[i]));
+                }
+                reboot = Marshal.StringToHGlobalUni(rebootMessage == null ? "" : rebootMessage);
+                commandLine = Marshal.StringToHGlobalUni(command == null ? "" : command);
+                SERVICE_FAILURE_ACTIONSW info = new SERVICE_FAILURE_ACTIONSW();
+                info.dwResetPeriod = resetPeriod;
+                info.lpRebootMsg = reboot;
+                info.lpCommand = commandLine;
+                info.cActions = (uint)types.Length;
+                info.lpsaActions = actions;
+                if (!ChangeServiceConfig2(service, SERVICE_CONFIG_FAILURE_ACTIONS, ref info))
+                {
+                    failedApi = "ChangeServiceConfig2";
+                    return Marshal.GetLastWin32Error();
+                }
+                return 0;
+            }
+            finally
+            {
+                if (commandLine != IntPtr.Zero) { Marshal.FreeHGlobal(commandLine); }
+                if (reboot != IntPtr.Zero) { Marshal.FreeHGlobal(reboot); }
+                if (actions != IntPtr.Zero) { Marshal.FreeHGlobal(actions); }
+                if (service != IntPtr.Zero) { CloseServiceHandle(service); }
+                CloseServiceHandle(manager);
+            }
+        }
+    }
+}
+'@
+
+# SC_ACTION_* codes by name (scm 4).
+$ActionValue = @{ 'none' = 0; 'restart' = 1; 'reboot' = 2; 'run' = 3 }
+
+# sc.exe writes run/restart/reboot lists; only a list with a NONE needs the native call (and its one-time compile).
+function Test-NeedsNativeFailureWrite {
+  param($Actions)
+  @(@($Actions) | Where-Object { $null -ne $_ -and [string]$_.type -eq 'none' }).Count -gt 0
+}
+
+# Compiles the native type once per process (the check keeps a warm process from compiling it again).
+function Initialize-NativeFailureActions {
+  if ('Svcfleet.Native.ServiceFailureActions' -as [type]) { return }
+  try {
+    Add-Type -TypeDefinition $NativeFailureActionsSource -ErrorAction Stop
+  } catch {
+    Stop-Engine 'apply-failed' ('cannot compile the ChangeServiceConfig2 helper (Add-Type): ' + $_.Exception.Message)
+  }
+}
+
+# Writes reset period, reboot message, command and actions in one ChangeServiceConfig2W call, with the same
+# meaning as the sc.exe path: 'infinite' is INFINITE, "" deletes a text, no actions also resets the period to 0.
+# The service is opened with SERVICE_CHANGE_CONFIG, plus SERVICE_START when there is a restart action; a reboot
+# action needs SeShutdownPrivilege enabled (ChangeServiceConfig2 docs; scm 9.1 failure_actions).
+function Set-FailureActionsNative {
+  param([string]$Name, $Failure, [string]$Phase)
+  $list = @(@($Failure.actions) | Where-Object { $null -ne $_ })
+  $codes = [uint32[]]@(foreach ($a in $list) { [uint32]$ActionValue[[string]$a.type] })
+  $waits = [uint32[]]@(foreach ($a in $list) { [uint32][long]$a.delayMs })
+  $reset = [uint32]0
+  if ($list.Count -gt 0) {
+    if ([string]$Failure.resetPeriod -eq 'infinite') { $reset = [uint32]::MaxValue } else { $reset = [uint32][long]$Failure.resetPeriod }
+  }
+  Initialize-NativeFailureActions
+  $native = 'Svcfleet.Native.ServiceFailureActions' -as [type]
+  $access = [uint32]$native::SERVICE_CHANGE_CONFIG
+  if (@($list | Where-Object { [string]$_.type -eq 'restart' }).Count -gt 0) { $access = [uint32]($access -bor $native::SERVICE_START) }
+  $api = $null
+  if (@($list | Where-Object { [string]$_.type -eq 'reboot' }).Count -gt 0) {
+    $code = $native::EnableShutdownPrivilege([ref]$api)
+    if ($code -ne 0) { Stop-Engine 'apply-failed' ('enabling SeShutdownPrivilege for a reboot action failed: ' + $api + ' returned ' + $code) $code }
+  }
+  $code = $native::Write($Name, $access, $reset, [string]$Failure.rebootMessage, [string]$Failure.command, $codes, $waits, [ref]$api)
+  if ($code -ne 0) {
+    Stop-Engine 'apply-failed' ('ChangeServiceConfig2(SERVICE_CONFIG_FAILURE_ACTIONS) failed: ' + $api + ' returned ' + $code) $code
+  }
+  Send-Event $Phase 'ChangeServiceConfig2 failure actions' ([ordered]@{ via = 'ChangeServiceConfig2'; command = 'failure' })
+}
+
+# Writes every field in which $To differs from $From. $Password: set with the account (Change() only).
+function Set-ServiceConfig {
+  param([string]$Name, $From, $To, $Password = $null, [string]$Phase = 'apply')
+  $diff = @(Compare-Config $From $To)
+  $passwordGiven = ($null -ne $Password)
+  if ($diff.Count -eq 0 -and -not $passwordGiven) { return }
+  $startModes = @{ 'boot' = 'Boot'; 'system' = 'System'; 'auto' = 'Automatic'; 'demand' = 'Manual'; 'disabled' = 'Disabled' }
+
+  $change = @{}
+  if ($diff -contains 'binaryPath') { $change.PathName = [string]$To.binaryPath }
+  if ($diff -contains 'displayName') { $change.DisplayName = [string]$To.displayName }
+  if ($diff -contains 'errorControl') { $change.ErrorControl = [byte]$ErrorControlValue[$To.errorControl] }
+  if ($diff -contains 'serviceType') { $change.ServiceType = [uint32]$To.serviceType }
+  # Change() has no delayed start (scm 2) and ChangeServiceConfig leaves the delayed flag alone, so any move into
+  # or out of delayed-auto goes through sc.exe, whose 'start= auto' also clears the flag (scm 1.2).
+  $viaSc = ($To.startType -eq 'delayed-auto' -or $From.startType -eq 'delayed-auto')
+  if ($diff -contains 'startType' -and -not $viaSc) { $change.StartMode = $startModes[$To.startType] }
+  if ($diff -contains 'account' -or $passwordGiven) {
+    $change.StartName = [string]$To.account
+    if ($passwordGiven) { $change.StartPassword = [string]$Password }
+    elseif (Test-BuiltinAccount $To.account) { $change.StartPassword = '' }   # "" not null (scm 2)
+    else { Send-Event $Phase ('the password of ' + $To.account + ' is not known here; the SCM keeps the one it has') $null 'warn' }
+  }
+  $Password = $null
+  if ($change.Count -gt 0) { Invoke-ServiceChange $Name $change $Phase }
+  $change = $null
+
+  if ($diff -contains 'startType' -and $viaSc) { Invoke-ScChecked @('config', $Name, 'start=', $To.startType) 'config start=' $Phase }
+  # depend= "" and group= "" clear the value (scm 1.2); Change() has no documented way to clear them.
+  if ($diff -contains 'dependencies') { Invoke-ScChecked @('config', $Name, 'depend=', (@($To.dependencies) -join '/')) 'config depend=' $Phase }
+  if ($diff -contains 'loadOrderGroup') { Invoke-ScChecked @('config', $Name, 'group=', [string]$To.loadOrderGroup) 'config group=' $Phase }
+  if ($diff -contains 'description') { Invoke-ScChecked @('description', $Name, [string]$To.description) 'description' $Phase }
+  if (@($diff | Where-Object { $_ -like 'failure.*' -and $_ -ne 'failure.nonCrashFailures' }).Count -gt 0) {
+    if (Test-NeedsNativeFailureWrite $To.failure.actions) {
+      Set-FailureActionsNative $Name $To.failure $Phase
+    } else {
+      # reset= only works together with actions= (scm 1.3); all four are written so the result is exact.
+      $reset = [string]$To.failure.resetPeriod
+      if ($reset -eq 'infinite') { $reset = 'INFINITE' }
+      Invoke-ScChecked @('failure', $Name, 'reset=', $reset, 'reboot=', [string]$To.failure.rebootMessage,
+        'command=', [string]$To.failure.command, 'actions=', (Format-FailureActions $To.failure.actions)) 'failure' $Phase
+    }
+  }
+  if ($diff -contains 'failure.nonCrashFailures') {
+    $flag = '0'
+    if ($To.failure.nonCrashFailures) { $flag = '1' }
+    Invoke-ScChecked @('failureflag', $Name, $flag) 'failureflag' $Phase   # positional flag (scm 1.3)
+  }
+  if ($diff -contains 'environment') { Set-ServiceEnvironment $Name $To.environment $Phase }
+}
+
+function Set-ServiceEnvironment {
+  param([string]$Name, $Environment, [string]$Phase)
+  $key = Get-ServiceKeyPath $Name
+  try {
+    if ($null -eq $Environment) {
+      if (Test-Prop (Get-ItemProperty -LiteralPath $key -ErrorAction Stop) 'Environment') {
+        Remove-ItemProperty -LiteralPath $key -Name 'Environment' -ErrorAction Stop
+      }
+    } else {
+      $entries = [string[]]@(foreach ($k in $Environment.Keys) { [string]$k + '=' + [string]$Environment[$k] })
+      Set-ItemProperty -LiteralPath $key -Name 'Environment' -Value $entries -Type MultiString -ErrorAction Stop
+    }
+  } catch {
+    Stop-Engine 'apply-failed' ('cannot write the Environment registry value: ' + $_.Exception.Message) (Get-ExceptionWin32 $_.Exception)
+  }
+  $names = @()
+  if ($null -ne $Environment) { $names = @($Environment.Keys) }
+  Send-Event $Phase 'registry Environment' ([ordered]@{ via = 'registry'; value = 'Environment'; names = $names })
+}

@@ -1,0 +1,101 @@
+# ---------------------------------------------------------------------------------------------------------------
+# Backups: %ProgramData%\svcfleet\backups\<service>\<runId>.json, readable only by Administrators and SYSTEM.
+# ---------------------------------------------------------------------------------------------------------------
+
+# A service name as one safe file-name segment: characters outside [A-Za-z0-9 ._-] and a leading '.' become _xHHHH_.
+function ConvertTo-FileSegment {
+  param([string]$Name)
+  $sb = New-Object System.Text.StringBuilder
+  for ($i = 0; $i -lt $Name.Length; $i++) {
+    $c = $Name[$i]
+    if (($c -match '[A-Za-z0-9 _-]') -or ($c -eq '.' -and $i -gt 0)) {
+      if ($c -eq '_' -and $i + 1 -lt $Name.Length -and $Name[$i + 1] -eq 'x') { [void]$sb.Append('_x005F_'); continue }
+      [void]$sb.Append($c)
+    } else {
+      [void]$sb.Append('_x').Append(([int]$c).ToString('X4')).Append('_')
+    }
+  }
+  $sb.ToString()
+}
+
+function Get-BackupPath {
+  param([string]$Service, [string]$RunId)
+  $root = $env:ProgramData
+  if ([string]::IsNullOrEmpty($root)) { Stop-Engine 'backup-failed' '%ProgramData% is not set on this host' }
+  $dir = Join-Path (Join-Path (Join-Path $root 'svcfleet') 'backups') (ConvertTo-FileSegment $Service)
+  @{ root = (Join-Path $root 'svcfleet'); dir = $dir; file = (Join-Path $dir ($RunId + '.json')) }
+}
+
+# Only Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18), nothing inherited; SIDs so that it works in any language.
+function Set-AdminOnlyAcl {
+  param([string]$Path, [switch]$Container)
+  $perm = 'F'
+  if ($Container) { $perm = '(OI)(CI)F' }
+  $r = Invoke-Native 'icacls.exe' @($Path, '/inheritance:r', '/grant:r', ('*S-1-5-32-544:' + $perm), ('*S-1-5-18:' + $perm))
+  if ($r.code -ne 0) { Stop-Engine 'backup-failed' ('icacls.exe failed with ' + $r.code + ' on ' + $Path + ': ' + $r.text) $r.code }
+}
+
+function Write-Backup {
+  param($Snapshot, [string]$Service, [string]$RunId)
+  $p = Get-BackupPath $Service $RunId
+  try {
+    [void][IO.Directory]::CreateDirectory($p.root)
+    Set-AdminOnlyAcl $p.root -Container
+    [void][IO.Directory]::CreateDirectory($p.dir)
+    if (Test-Path -LiteralPath $p.file) {
+      # A retried run keeps the backup taken before its first change.
+      Send-Event 'backup' ('kept the existing backup ' + $p.file) ([ordered]@{ path = $p.file; kept = $true })
+      return $p.file
+    }
+    $doc = [ordered]@{ kind = 'svcfleet-backup'; version = 1; service = $Service; runId = $RunId; writtenAt = (Get-UtcStamp); snapshot = $Snapshot }
+    $json = ConvertTo-Json -InputObject $doc -Depth 12 -Compress
+    # Written whole, then renamed: a crash never leaves half a backup. The folder's ACL already covers the file;
+    # it gets its own explicit one too.
+    $tmp = $p.file + '.tmp'
+    [IO.File]::WriteAllText($tmp, $json, (New-Object System.Text.UTF8Encoding $false))
+    [IO.File]::Move($tmp, $p.file)
+    Set-AdminOnlyAcl $p.file
+  } catch {
+    $why = Get-Reason $_
+    if ($why.reason.code -eq 'backup-failed') { throw }
+    Stop-Engine 'backup-failed' ('cannot write the backup ' + $p.file + ': ' + $why.message) (Get-ExceptionWin32 $_.Exception)
+  }
+  Send-Event 'backup' ('wrote ' + $p.file) ([ordered]@{ path = $p.file })
+  $p.file
+}
+
+function Read-Backup {
+  param([string]$Service, [string]$RunId)
+  $p = Get-BackupPath $Service $RunId
+  if (-not (Test-Path -LiteralPath $p.file)) { Stop-Engine 'backup-not-found' ('no backup for run ' + $RunId + ' at ' + $p.file) }
+  try {
+    $doc = ConvertFrom-JsonText ([IO.File]::ReadAllText($p.file, [Text.Encoding]::UTF8))
+  } catch {
+    Stop-Engine 'backup-invalid' ('cannot read the backup ' + $p.file + ': ' + $_.Exception.Message)
+  }
+  if ((Get-Prop $doc 'kind') -ne 'svcfleet-backup') { Stop-Engine 'backup-invalid' ($p.file + ' is not an svcfleet backup') }
+  @{ snapshot = (Get-Prop $doc 'snapshot'); path = $p.file }
+}
+
+# A snapshot from a request or a backup, checked and normalised. -> @{ config; state; pid; configHash }
+function ConvertFrom-SnapshotObject {
+  param($Snapshot, [string]$Service, [string]$Field)
+  $config = Get-Prop $Snapshot 'config'
+  if ($null -eq $config) { Stop-Engine 'bad-request' ('field ' + $Field + '.config: missing') }
+  foreach ($n in @('name', 'displayName', 'binaryPath', 'startType', 'errorControl', 'account', 'description', 'loadOrderGroup')) {
+    Assert-String (Get-Prop $config $n) ($Field + '.config.' + $n) 32767 -AllowEmpty
+  }
+  if (-not [string]::Equals([string](Get-Prop $config 'name'), $Service, [StringComparison]::OrdinalIgnoreCase)) {
+    Stop-Engine 'bad-request' ('field ' + $Field + '.config.name: the snapshot is of ' + (Get-Prop $config 'name') + ', not ' + $Service)
+  }
+  $c = Copy-Config $config
+  $c.dependencies = @(ConvertTo-DependencyList @($c.dependencies) ($Field + '.config.dependencies'))
+  Assert-IntRange $c.serviceType ($Field + '.config.serviceType') 0 4294967295
+  $c.serviceType = [long]$c.serviceType
+  Assert-OneOf $c.startType ($Field + '.config.startType') @('boot', 'system', 'auto', 'delayed-auto', 'demand', 'disabled')
+  Assert-OneOf $c.errorControl ($Field + '.config.errorControl') @('ignore', 'normal', 'severe', 'critical')
+  $state = [string](Get-Prop $Snapshot 'state' 'stopped')
+  $p = Get-Prop $Snapshot 'pid'
+  if ($null -ne $p) { $p = [long]$p }
+  @{ config = $c; state = $state; pid = $p; configHash = (Get-ConfigHash $c) }
+}

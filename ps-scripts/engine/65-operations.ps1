@@ -1,0 +1,283 @@
+# ---------------------------------------------------------------------------------------------------------------
+# Operations.
+# ---------------------------------------------------------------------------------------------------------------
+
+function Get-Timeouts {
+  param($Request)
+  $t = Get-Prop $Request 'timeouts'
+  $r = @{ stop = 30; start = 30 }
+  if (Test-Prop $t 'stopSeconds') { $x = Get-Prop $t 'stopSeconds'; Assert-IntRange $x 'timeouts.stopSeconds' 1 3600; $r.stop = [int]$x }
+  if (Test-Prop $t 'startSeconds') { $x = Get-Prop $t 'startSeconds'; Assert-IntRange $x 'timeouts.startSeconds' 1 3600; $r.start = [int]$x }
+  $r
+}
+
+function New-Result {
+  param([string]$Op, [string]$Outcome, $Reason, [string]$Message)
+  [ordered]@{ kind = 'result'; op = $Op; outcome = $Outcome; reason = $Reason; message = $Message }
+}
+
+# The snapshot of the request's service, announced as the 'snapshot' step.
+function Read-Snapshot {
+  $snap = Get-ServiceSnapshot $Ctx.Service
+  Send-Event 'snapshot' ('state ' + $snap.state) ([ordered]@{ configHash = $snap.configHash; state = $snap.state; pid = $snap.pid; findings = @($snap.findings) })
+  $snap
+}
+
+function Invoke-SnapshotOp {
+  param($Request)
+  $snap = Read-Snapshot
+  $res = New-Result 'snapshot' 'unchanged' ([ordered]@{ code = 'ok' }) ('snapshot of ' + $snap.config.name)
+  $res.snapshot = $snap
+  $res
+}
+
+# Shared by plan and apply: snapshot, drift guard, target, diff. -> @{ snap; target; password; diff; result }
+# where result is set when the call already has its outcome (drifted).
+function Get-Plan {
+  param($Request, [string]$Op)
+  $snap = Read-Snapshot
+  $expected = Get-Prop $Request 'expectedHash'
+  if ($null -ne $expected) {
+    Assert-String $expected 'expectedHash' 128
+    if ($expected -cne $snap.configHash) {
+      $res = New-Result $Op 'drifted' ([ordered]@{ code = 'drift' }) ('the service changed since it was planned: config hash ' + $snap.configHash + ', expected ' + $expected + '; nothing was changed')
+      $res.snapshot = $snap
+      return @{ snap = $snap; result = $res }
+    }
+  }
+  $t = New-TargetConfig $snap.config (Get-Prop $Request 'desired')
+  $diff = @(Get-Diff $snap.config $t.config ($null -ne $t.password))
+  $restartNeeded = (@($diff | Where-Object { $_.restartNeeded }).Count -gt 0)
+  Send-Event 'plan' ($diff.Count.ToString() + ' field(s) differ') ([ordered]@{ fields = @($diff | ForEach-Object { $_.field }); restartNeeded = $restartNeeded })
+  @{ snap = $snap; target = $t.config; password = $t.password; diff = $diff; restartNeeded = $restartNeeded; result = $null }
+}
+
+function Invoke-PlanOp {
+  param($Request)
+  $p = Get-Plan $Request 'plan'
+  if ($p.result) { return $p.result }
+  # Ansible check-mode semantics: 'changed' means apply would change something.
+  $outcome = 'unchanged'
+  if ($p.diff.Count -gt 0) { $outcome = 'changed' }
+  $res = New-Result 'plan' $outcome ([ordered]@{ code = 'ok' }) ($p.diff.Count.ToString() + ' field(s) would change')
+  $res.snapshot = $p.snap
+  $res.diff = @($p.diff)
+  $res.restartNeeded = $p.restartNeeded
+  $res
+}
+
+function Invoke-ApplyOp {
+  param($Request)
+  $policy = [string](Get-Prop $Request 'restart' 'if-needed')
+  Assert-OneOf $policy 'restart' @('never', 'if-needed', 'always')
+  $rollbackPolicy = [string](Get-Prop $Request 'rollback' 'auto')
+  Assert-OneOf $rollbackPolicy 'rollback' @('auto', 'never')
+  $timeouts = Get-Timeouts $Request
+  $p = Get-Plan $Request 'apply'
+  if ($p.result) { return $p.result }
+  $snap = $p.snap
+  $wasRunning = ($snap.state -eq 'running' -or $snap.state -eq 'start-pending')
+  $spec = Get-VerifySpec $Request $wasRunning
+  $doRestart = ($policy -eq 'always') -or ($policy -eq 'if-needed' -and $p.restartNeeded)
+
+  $res = New-Result 'apply' 'unchanged' ([ordered]@{ code = 'ok' }) ''
+  $res.snapshot = $snap
+  $res.diff = @($p.diff)
+  $res.restartNeeded = $p.restartNeeded
+  $res.restarted = $false
+  if ($p.diff.Count -eq 0 -and $policy -ne 'always') {
+    $res.message = 'already as desired; nothing changed'
+    return $res
+  }
+
+  $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId)
+  $password = $p.password
+  $p.password = $null
+  try {
+    Set-ServiceConfig $Ctx.Service $snap.config $p.target $password 'apply'
+    $password = $null
+    $read = Get-ServiceSnapshot $Ctx.Service
+    $mismatch = @(Compare-Config $read.config $p.target)
+    if ($mismatch.Count -gt 0) {
+      $detail = @(foreach ($m in $mismatch) { $m + ' is ' + (ConvertTo-CanonicalJson (Get-FieldValue $read.config $m)) + ', wanted ' + (ConvertTo-CanonicalJson (Get-FieldValue $p.target $m)) })
+      Stop-Engine 'readback-mismatch' ('read back differs: ' + ($detail -join '; '))
+    }
+    Send-Event 'readback' 'every field reads back as written' ([ordered]@{ configHash = $read.configHash })
+
+    $oldPid = $snap.pid
+    if ($doRestart -and $wasRunning) {
+      Stop-ServiceAndWait $Ctx.Service $timeouts.stop 'stop'
+      [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
+      $res.restarted = $true
+    } elseif (-not $wasRunning -and $spec.running -and $policy -ne 'never') {
+      [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
+      $res.restarted = $true
+    }
+    if ($spec.running) {
+      [void](Test-ServiceGates $Ctx.Service $spec $oldPid $res.restarted $p.target.dependencies 'verify')
+    }
+    $res.after = Get-ServiceSnapshot $Ctx.Service
+    $res.outcome = 'changed'
+    $res.message = 'changed ' + $p.diff.Count + ' field(s)'
+    if ($res.restarted) { $res.message += ', restarted' }
+    if ($p.restartNeeded -and -not $res.restarted) { $res.message += '; not restarted, so the change takes effect at the next start' }
+    return $res
+  } catch {
+    $password = $null
+    $why = Get-Reason $_
+    $res.reason = $why.reason
+    $res.message = $why.message
+    Send-Event 'apply' ('failed: ' + $why.message) ([ordered]@{ reason = $why.reason }) 'error'
+  }
+
+  # Nothing to undo when the failure left the config and the process exactly as they were.
+  $now = $null
+  try { $now = Get-ServiceSnapshot $Ctx.Service } catch { }
+  if ($null -ne $now -and $now.configHash -eq $snap.configHash -and $now.state -eq $snap.state -and $now.pid -eq $snap.pid) {
+    $res.outcome = 'failed'
+    $res.message += '; nothing was changed'
+    $res.after = $now
+    return $res
+  }
+  if ($rollbackPolicy -eq 'never') {
+    $res.outcome = 'failed'
+    $res.message += '; rollback policy is never: left as is'
+    if ($null -ne $now) { $res.after = $now }
+    return $res
+  }
+  $saved = @{ config = $snap.config; state = 'stopped'; pid = $snap.pid }
+  if ($wasRunning) { $saved.state = 'running' }
+  try {
+    $r = Restore-Service $Ctx.Service $saved 'rollback' 'rollback-verify' $timeouts ([Math]::Min($spec.settleSeconds, 5))
+    $res.outcome = 'rolled-back'
+    $res.after = $r.after
+    $res.rollback = [ordered]@{ ok = $true; message = 'restored the snapshot and verified it' }
+  } catch {
+    $rb = Get-Reason $_
+    $res.outcome = 'rollback-failed'
+    $res.rollback = [ordered]@{ ok = $false; message = $rb.message; reason = $rb.reason }
+    Send-Event 'rollback' ('failed: ' + $rb.message) ([ordered]@{ reason = $rb.reason }) 'error'
+    try { $res.after = Get-ServiceSnapshot $Ctx.Service } catch { }
+  }
+  $res
+}
+
+function Invoke-RollbackOp {
+  param($Request)
+  $timeouts = Get-Timeouts $Request
+  $restore = Get-Prop $Request 'restore'
+  if ($null -eq $restore) { Stop-Engine 'bad-request' 'field restore: rollback needs restore.snapshot or restore.fromRunId' }
+  $source = ''
+  if (Test-Prop $restore 'snapshot') {
+    $saved = ConvertFrom-SnapshotObject (Get-Prop $restore 'snapshot') $Ctx.Service 'restore.snapshot'
+    $source = 'the snapshot in the request'
+  } else {
+    $from = Get-Prop $restore 'fromRunId'
+    Assert-RunId $from 'restore.fromRunId'
+    $b = Read-Backup $Ctx.Service $from
+    $saved = ConvertFrom-SnapshotObject $b.snapshot $Ctx.Service 'backup.snapshot'
+    $source = $b.path
+  }
+  $now = Read-Snapshot
+  $fields = @(Compare-Config $now.config $saved.config)
+  $wantRunning = ($saved.state -eq 'running' -or $saved.state -eq 'start-pending')
+  $isRunning = ($now.state -eq 'running')
+  $res = New-Result 'rollback' 'unchanged' ([ordered]@{ code = 'ok' }) ''
+  $res.snapshot = [ordered]@{ config = $saved.config; configHash = $saved.configHash; state = $saved.state; pid = $saved.pid; takenAt = (Get-UtcStamp); findings = @() }
+  $res.diff = @(Get-Diff $now.config $saved.config $false)
+  Send-Event 'plan' ($fields.Count.ToString() + ' field(s) differ from ' + $source) ([ordered]@{ fields = $fields })
+  if ($fields.Count -eq 0 -and $wantRunning -eq $isRunning) {
+    $res.message = 'already matches ' + $source
+    $res.after = $now
+    return $res
+  }
+  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId)
+  $target = @{ config = $saved.config; state = 'stopped'; pid = $null }
+  if ($wantRunning) { $target.state = 'running' }
+  # A running process is replaced when restored fields only take effect at the next start.
+  if ($isRunning -and @($res.diff | Where-Object { $_.restartNeeded }).Count -eq 0) { $target.pid = $now.pid }
+  try {
+    $r = Restore-Service $Ctx.Service $target 'rollback' 'rollback-verify' $timeouts 0
+    $res.outcome = 'changed'
+    $res.after = $r.after
+    $res.restarted = $r.restarted
+    $res.message = 'restored ' + $fields.Count + ' field(s) from ' + $source
+  } catch {
+    $rb = Get-Reason $_
+    $res.outcome = 'rollback-failed'
+    $res.reason = $rb.reason
+    $res.message = $rb.message
+    try { $res.after = Get-ServiceSnapshot $Ctx.Service } catch { }
+  }
+  $res
+}
+
+function Assert-RunId {
+  param($Value, [string]$Field)
+  if (-not ($Value -is [string]) -or $Value -notmatch '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$') {
+    Stop-Engine 'bad-request' ('field ' + $Field + ': must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit')
+  }
+}
+
+function Get-ExitCode {
+  param($Result)
+  $code = [string]$Result.reason.code
+  if ($code -eq 'bad-request' -or $code -eq 'unsupported-protocol') { return $ExitCodes.badRequest }
+  if ($code -eq 'internal') { return $ExitCodes.internal }
+  switch ([string]$Result.outcome) {
+    'unchanged' { return $ExitCodes.ok }
+    'changed' { return $ExitCodes.ok }
+    'drifted' { return $ExitCodes.drifted }
+    'rolled-back' { return $ExitCodes['rolled-back'] }
+    'rollback-failed' { return $ExitCodes['rollback-failed'] }
+  }
+  $ExitCodes.failed
+}
+
+function Invoke-Request {
+  param($Request)
+  $nonce = Get-Prop $Request 'nonce'
+  if (-not ($nonce -is [string]) -or $nonce -notmatch '^[A-Za-z0-9_-]{16,128}$') {
+    # Without a valid nonce no frame can be trusted by the controller; say so on stderr only.
+    [Console]::Error.WriteLine('svcfleet engine: request.nonce must be 16-128 characters of A-Z a-z 0-9 _ -')
+    return $ExitCodes.badRequest
+  }
+  $Ctx.Nonce = $nonce
+  $op = [string](Get-Prop $Request 'op')
+  $res = $null
+  try {
+    Send-Event 'start' ('svcfleet engine: ' + $op) ([ordered]@{
+      op = $op; service = [string](Get-Prop $Request 'service'); runId = [string](Get-Prop $Request 'runId')
+      psVersion = $PSVersionTable.PSVersion.ToString(); psEdition = [string]$PSVersionTable.PSEdition
+      nativeArguments = (Get-NativeArgumentMode)
+    })
+    if ((Get-Prop $Request 'v') -ne 1) { Stop-Engine 'unsupported-protocol' ('protocol version ' + (Get-Prop $Request 'v') + ' is not supported; this engine speaks version 1') }
+    Assert-OneOf $op 'op' @('snapshot', 'plan', 'apply', 'rollback')
+    Assert-RunId (Get-Prop $Request 'runId') 'runId'
+    $svc = Get-Prop $Request 'service'
+    Assert-String $svc 'service' 256
+    if ($svc -match '[\\/]') { Stop-Engine 'bad-request' 'field service: a service name cannot contain "/" or "\"' }
+    Assert-NoDates $Request 'request'
+    $Ctx.Service = $svc
+    switch ($op) {
+      'snapshot' { $res = Invoke-SnapshotOp $Request }
+      'plan' { $res = Invoke-PlanOp $Request }
+      'apply' { $res = Invoke-ApplyOp $Request }
+      'rollback' { $res = Invoke-RollbackOp $Request }
+    }
+  } catch {
+    $why = Get-Reason $_
+    $res = New-Result $op 'failed' $why.reason $why.message
+    if ($null -eq $res.op -or -not (@('snapshot', 'plan', 'apply', 'rollback') -contains $res.op)) { $res.op = 'snapshot' }
+  } finally {
+    # The password is not needed past apply; do not keep it around.
+    $acct = Get-Prop (Get-Prop $Request 'desired') 'account'
+    if (Test-Prop $acct 'password') { $acct.password = $null }
+  }
+  Send-Event 'done' ($res.outcome + ': ' + $res.message) ([ordered]@{ outcome = $res.outcome; reason = $res.reason })
+  Write-Frame $res
+  Get-ExitCode $res
+}
+
+if ($null -eq $Request) { return }
+Invoke-Request $Request
