@@ -14,11 +14,11 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { z } from 'zod';
-import { DEFAULT_STRATEGY } from '../engine/strategy.js';
-import { defaultJournalRoot } from '../journal/store.js';
+import { DEFAULT_STRATEGY } from './strategy.js';
 import { DEFAULT_DEADLINES } from '../transport/types.js';
 import { InputError } from '../util/errors.js';
-import { formatPath, parseYamlDocument, validateDocument, type ParsedDocument } from './document.js';
+import { defaultJournalRoot } from './journal-root.js';
+import { formatPath, parseYamlDocument, validateDocument, type ParsedDocument } from '../util/document.js';
 import { PATH_KEYS, configInputSchema, type ConfigInput, type ConfigPartial, type ResolvedConfig } from './schema.js';
 
 export interface LoadConfigOptions {

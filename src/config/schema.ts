@@ -3,11 +3,11 @@
  * set (each validated on its own, so an error names where the bad value came from), and the resolved,
  * typed result with every default filled in. Documented in docs/config.md.
  *
- * Sizes and durations are written the way the CLI takes them (engine/strategy.ts): `5` or `25%`, `90s`,
+ * Sizes and durations are written the way the CLI takes them (config/strategy.ts): `5` or `25%`, `90s`,
  * `5m`, `250ms` (a bare number is seconds).
  */
 import { z } from 'zod';
-import { parseDuration, parseSize, parseSizeList, type Size } from '../engine/strategy.js';
+import { parseDuration, parseSize, parseSizeList, type Size } from './strategy.js';
 import type { ConnectionDefaults } from '../inventory/connection.js';
 import { InputError } from '../util/errors.js';
 

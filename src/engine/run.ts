@@ -28,7 +28,7 @@ import type {
 import { restoreHost, runHost, type AppliedService, type HostAbortReason, type HostContext, type HostResult } from './host-flow.js';
 import { countsAsFailure, exitCodeFor, isOk } from './outcome.js';
 import { newRunId } from './run-id.js';
-import { DEFAULT_STRATEGY, resolveBudget, resolveSize, splitBatches, type Strategy } from './strategy.js';
+import { DEFAULT_STRATEGY, resolveBudget, resolveSize, splitBatches, type Strategy } from '../config/strategy.js';
 import type { HostTask, RunOptions } from './types.js';
 
 type SlotState = 'pending' | 'running' | 'done';

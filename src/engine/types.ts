@@ -4,32 +4,17 @@
  * in-memory transport and runs for real on the lab fleet, SSH or WinRM without a change.
  */
 import type { HostSpec } from '../inventory/types.js';
-import type { OutgoingRequest } from '../remote/invocation.js';
-import type {
-  RemoteEvent,
-  RemoteRequest,
-  RemoteResult,
-  RestartPolicy,
-  RollbackPolicy,
-  Snapshot,
-  VerifySpec,
-} from '../remote/protocol.js';
+import type { OutgoingRequest, ServiceChange } from '../remote/invocation.js';
+import type { RemoteEvent, RemoteResult, Snapshot } from '../remote/protocol.js';
 import type { Deadlines, OpenOptions, Session } from '../transport/types.js';
 import type { RunMode } from './events.js';
-import type { Strategy } from './strategy.js';
+import type { Strategy } from '../config/strategy.js';
 
 /**
- * One service's wanted change on one host: a rendered request minus the per-call fields. The account password
- * stays a `Secret` here; only the payload builder reveals it (remote/invocation.ts).
+ * One service's wanted change on one host. Defined in remote/invocation.ts, below the spec that renders it and
+ * the engine that runs it; re-exported here because it is part of what the engine is given.
  */
-export interface ServiceChange {
-  service: string;
-  desired?: OutgoingRequest['desired'];
-  restart?: RestartPolicy;
-  verify?: VerifySpec;
-  rollback?: RollbackPolicy;
-  timeouts?: RemoteRequest['timeouts'];
-}
+export type { ServiceChange };
 
 /** What `rollback` restores for one service: a journaled snapshot, or the host's own backup of a run. */
 export interface ServiceRestore {

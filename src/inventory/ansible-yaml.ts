@@ -8,7 +8,7 @@
  * group that is not a mapping), svcfleet refuses the file: a typo there silently drops hosts from a rollout.
  */
 import type { Tags } from 'yaml';
-import { locationOf, parseYamlDocument, type ParsedDocument, type PathSegment } from '../config/document.js';
+import { locationOf, parseYamlDocument, type ParsedDocument, type PathSegment } from '../util/document.js';
 import { InputError } from '../util/errors.js';
 import { SealedValue } from '../util/secret.js';
 import { HostPatternError, expandHostEntry } from './hostpattern.js';

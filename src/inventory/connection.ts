@@ -20,7 +20,7 @@ import type {
   TransportKind,
   WinrmSettings,
 } from '../transport/types.js';
-import { resolveSecretRefSync, type SecretRef } from '../config/secret-ref.js';
+import { resolveSecretRefSync, type SecretRef } from '../util/secret-ref.js';
 import { InputError, type InputLocation } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
 import { VaultedValue } from './ansible-yaml.js';

@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { parseYamlDocument } from '../config/document.js';
+import { parseYamlDocument } from '../util/document.js';
 import { InputError } from '../util/errors.js';
 import type { HostSpec, Inventory } from './types.js';
 import { isMapping, parseAnsibleYaml, parseAnsibleYamlInventory } from './ansible-yaml.js';

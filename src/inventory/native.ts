@@ -6,8 +6,8 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { locationOf, validateDocument, type ParsedDocument } from '../config/document.js';
-import { secretRefSchema } from '../config/secret-ref.js';
+import { locationOf, validateDocument, type ParsedDocument } from '../util/document.js';
+import { secretRefSchema } from '../util/secret-ref.js';
 import { InputError } from '../util/errors.js';
 import { PASSWORD_VARS, type NativeConnection } from './connection.js';
 import { HostPatternError, expandHostEntry } from './hostpattern.js';

@@ -9,93 +9,28 @@
  *                   synced to disk before the apply request of that host is sent
  *
  * `resume` and `retry` append to the same run (its hosts, its snapshots, one `show`); `rollback` is a run of
- * its own that names its parent. The default root is $XDG_STATE_HOME/svcfleet (~/.local/state/svcfleet).
+ * its own that names its parent. The default root is $XDG_STATE_HOME/svcfleet (~/.local/state/svcfleet),
+ * chosen by the configuration (config/journal-root.ts).
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, type FleetEvent, type RunDoneEvent, type RunHandle, type RunMode, type TerminalState } from '../engine/events.js';
+import { ExitCode, type FleetEvent, type RunDoneEvent, type RunHandle, type TerminalState } from '../engine/events.js';
 import { exitCodeFor } from '../engine/outcome.js';
 import { RUN_ID_RE } from '../engine/run-id.js';
 import type { SnapshotStore } from '../engine/types.js';
 import type { Snapshot } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
-import { fsyncDir, writeFileAtomic } from './fsutil.js';
+import { fsyncDir, writeFileAtomic } from '../util/fsutil.js';
 import { AppendLog, readLog } from './log.js';
 import { scrubSecrets } from '../engine/scrub.js';
+import { MANIFEST_FORMAT, type JournalHost, type JournalRecord, type RunInit, type RunManifest, type RunRecord } from './record.js';
 import { replayRun } from './replay.js';
 
-export const MANIFEST_FORMAT = 'svcfleet-run';
-
-export interface RunManifest {
-  format: typeof MANIFEST_FORMAT;
-  version: 1;
-  runId: string;
-  mode: RunMode;
-  createdAt: string;
-  updatedAt: string;
-  /** `running` while a controller works on it; a dead controller's run reads back as interrupted. */
-  status: 'running' | 'done';
-  pid: number;
-  hostname: string;
-  /** How many times a controller started on this run (1 + resumes/retries). */
-  segments: number;
-  hostCount: number;
-  specFile?: string;
-  /** The inventory as loaded (for display). */
-  inventorySource?: string;
-  /** The inventory sources to read again for resume/retry/rollback (absolute paths, or host lists). */
-  inventorySources?: string[];
-  limit?: string;
-  planFile?: string;
-  /** rollback runs: the run being rolled back. */
-  parentRunId?: string;
-  counts?: Partial<Record<TerminalState, number>>;
-  exitCode?: number;
-}
-
-/** A host as the journal keeps it: enough to show, resume and roll back, never a secret. */
-export interface JournalHost {
-  name: string;
-  groups: string[];
-  vars: Record<string, unknown>;
-  connection: Record<string, unknown>;
-  changes?: unknown[];
-  plannedHashes?: Record<string, string>;
-}
-
-export type JournalRecord =
-  | { r: 'event'; e: FleetEvent }
-  | { r: 'snapshot'; host: string; service: string; at: string; snapshot: Snapshot };
-
-/** Where a run came from, as the manifest records it. */
-type RunOrigin = Pick<RunManifest, 'runId' | 'mode' | 'specFile' | 'inventorySource' | 'inventorySources' | 'limit' | 'planFile' | 'parentRunId'>;
-
-export interface RunInit extends RunOrigin {
-  spec?: unknown;
-  hosts: JournalHost[];
-}
-
-export interface RunRecord {
-  manifest: RunManifest;
-  /** True when status says running but its controller is gone (crash, kill -9). */
-  interrupted: boolean;
-  spec: unknown;
-  hosts: JournalHost[];
-  events: FleetEvent[];
-  /** host -> service -> the FIRST before-snapshot this run journaled (what rollback restores). */
-  snapshots: Map<string, Map<string, Snapshot>>;
-  /** Damaged lines skipped, and whether the file ended in a torn line (a crash mid-write). */
-  damaged: number;
-  tornTail: boolean;
-  lastSeq: number;
-}
-
-export function defaultJournalRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'svcfleet');
-}
+// The record shapes live in record.ts so that replay.ts can read them without importing this module (which
+// itself replays a run when it reopens one); they are re-exported here, the journal's front door.
+export { MANIFEST_FORMAT, type JournalHost, type JournalRecord, type RunInit, type RunManifest, type RunRecord } from './record.js';
 
 function pidAlive(pid: number): boolean {
   try {

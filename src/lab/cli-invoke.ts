@@ -20,7 +20,7 @@ import type { Operation, RemoteEvent, RemoteResult } from '../remote/protocol.js
 import { PROTOCOL_VERSION } from '../remote/protocol.js';
 import { runRemote } from '../remote/run.js';
 import { remoteRequestSchema } from '../remote/schema.js';
-import { locationOf, parseYamlDocument, validateDocument } from '../config/document.js';
+import { locationOf, parseYamlDocument, validateDocument } from '../util/document.js';
 import { createLocalTransport } from '../transport/local/index.js';
 import { DEFAULT_DEADLINES, TransportError } from '../transport/types.js';
 

@@ -4,7 +4,7 @@
  * each grouped the same way. Pure: the orchestrator feeds it one entry per (host, service).
  */
 import type { FieldChange, Finding } from '../remote/protocol.js';
-import { compareHostNames, foldHosts } from '../report/hostrange.js';
+import { compareHostNames, foldHosts } from '../util/hostrange.js';
 import { imageOf, splitWindowsArgs } from '../util/windows-cmdline.js';
 
 export type PlanEntry =

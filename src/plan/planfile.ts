@@ -13,9 +13,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseYamlDocument, validateDocument } from '../config/document.js';
-import { resolveSecretRef, secretRefSchema, type SecretContext, type SecretRef } from '../config/secret-ref.js';
-import type { ServiceChange } from '../engine/types.js';
+import { parseYamlDocument, validateDocument } from '../util/document.js';
+import { resolveSecretRef, secretRefSchema, type SecretContext, type SecretRef } from '../util/secret-ref.js';
+import type { ServiceChange } from '../remote/invocation.js';
 import type { FieldChange } from '../remote/protocol.js';
 import { remoteRequestSchema } from '../remote/schema.js';
 import { InputError } from '../util/errors.js';

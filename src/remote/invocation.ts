@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Invocation } from '../transport/types.js';
 import { Secret } from '../util/secret.js';
-import type { DesiredConfig, Payload, RemoteRequest } from './protocol.js';
+import type { DesiredConfig, Payload, RemoteRequest, RestartPolicy, RollbackPolicy, VerifySpec } from './protocol.js';
 import { loadPsScripts } from './scripts.js';
 
 /**
@@ -17,11 +17,18 @@ export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
 };
 
 /**
- * The arguments every transport passes to powershell.exe / pwsh before `-EncodedCommand <bootstrap>`:
- * no logo, no profile (profiles print banners and slow start-up), never prompt, and no execution-policy
- * refusal of the bootstrap (transports.md §5, as Ansible does).
+ * One service's wanted change on one host: a rendered request minus the per-call fields (op, runId, nonce).
+ * The account password stays a `Secret` here; only the payload builder below reveals it. The spec renders it,
+ * plan files keep it and the engine sends it, so it lives here, below all three.
  */
-export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass'] as const;
+export interface ServiceChange {
+  service: string;
+  desired?: OutgoingRequest['desired'];
+  restart?: RestartPolicy;
+  verify?: VerifySpec;
+  rollback?: RollbackPolicy;
+  timeouts?: RemoteRequest['timeouts'];
+}
 
 /** A fresh per-call nonce: 24 random bytes, base64url (32 characters). */
 export function newNonce(): string {

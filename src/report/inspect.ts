@@ -5,7 +5,7 @@
  */
 import type { ProbeResult } from '../engine/probe.js';
 import type { ServiceConfig } from '../remote/protocol.js';
-import { foldHosts } from './hostrange.js';
+import { foldHosts } from '../util/hostrange.js';
 import type { HostFolder } from './run-state.js';
 
 export interface ConfigGroup {

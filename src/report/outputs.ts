@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { RunDoneEvent, RunHandle } from '../engine/events.js';
-import { foldHosts } from './hostrange.js';
+import { foldHosts } from '../util/hostrange.js';
 import { junitXml } from './junit.js';
 import { attachNdjson, type LineWriter } from './ndjson.js';
 import { attachPlain } from './plain.js';

@@ -5,7 +5,7 @@
  */
 import type { FleetEvent, RunHandle } from '../engine/events.js';
 import { applyEvent, createRunState, formatDuration, outcomeLabel, progressLine, type HostFolder, type RunState } from './run-state.js';
-import { foldHosts } from './hostrange.js';
+import { foldHosts } from '../util/hostrange.js';
 import { finalSummary } from './summary.js';
 import type { LineWriter } from './ndjson.js';
 

@@ -24,7 +24,7 @@ import type {
 } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
 import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
-import { foldHosts } from './hostrange.js';
+import { foldHosts } from '../util/hostrange.js';
 
 /** Per-host states in the order the progress bar and the summary list them. */
 export const STATE_BUCKETS = [

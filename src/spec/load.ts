@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { locationOf, parseYamlDocument, validateDocument, type ParsedDocument, type PathSegment } from '../config/document.js';
+import { locationOf, parseYamlDocument, validateDocument, type ParsedDocument, type PathSegment } from '../util/document.js';
 import type { RestartPolicy, RollbackPolicy, VerifySpec } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
 import { binaryPathProblem } from './binpath.js';

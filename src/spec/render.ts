@@ -1,7 +1,7 @@
 /**
  * Per-host requests from a change spec: `{{ var }}` filled from the host's variables (as data), the results
  * checked again (CWE-428, port range, no control characters smuggled in by a variable), and everything put in
- * the shape the engine takes (engine/types.ts ServiceChange).
+ * the shape the engine takes (ServiceChange, remote/invocation.ts).
  *
  * Secrets: the spec holds only password references. `resolveSpecSecrets` turns them into Secret objects once
  * per run (so `{ prompt: true }` asks once); `renderHostRequests` puts the Secret at desired.account.password,
@@ -9,9 +9,9 @@
  * the password is left out and `passwordRef` says where it would come from.
  */
 import { dirname } from 'node:path';
-import { locationOf, type PathSegment } from '../config/document.js';
-import { resolveSecretRef, type SecretContext, type SecretRef } from '../config/secret-ref.js';
-import type { ServiceChange } from '../engine/types.js';
+import { locationOf, type PathSegment } from '../util/document.js';
+import { resolveSecretRef, type SecretContext, type SecretRef } from '../util/secret-ref.js';
+import type { ServiceChange } from '../remote/invocation.js';
 import type { HostSpec } from '../inventory/types.js';
 import type { FailureAction, FailureActionType, FailureSettings, VerifySpec } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';

@@ -7,7 +7,7 @@
  * host after rendering (render.ts).
  */
 import { z } from 'zod';
-import { secretRefSchema } from '../config/secret-ref.js';
+import { secretRefSchema } from '../util/secret-ref.js';
 
 const nonEmpty = z.string().min(1);
 /** A number, or a `{{ var }}` text that must render to one. */

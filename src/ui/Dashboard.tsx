@@ -16,7 +16,7 @@ import {
   type RunState,
 } from '../report/run-state.js';
 import type { EngineCommand } from '../engine/events.js';
-import { foldHosts } from '../report/hostrange.js';
+import { foldHosts } from '../util/hostrange.js';
 import { makeMatcher } from './filter.js';
 import { footerHint } from './keys.js';
 import type { RunStore } from './store.js';

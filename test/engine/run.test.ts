@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startRun } from '../../src/engine/run.js';
 import type { FleetEvent, HostDoneEvent, RunDoneEvent, RunHandle } from '../../src/engine/events.js';
 import type { HostTask, RunOptions, SnapshotStore } from '../../src/engine/types.js';
-import type { Strategy } from '../../src/engine/strategy.js';
+import type { Strategy } from '../../src/config/strategy.js';
 import { CHANGE, FakeFleet, hashConfig, type Faults } from './fake-fleet.js';
 
 const names = (n: number, prefix = 'web'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(2, '0')}`);

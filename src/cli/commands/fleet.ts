@@ -18,7 +18,7 @@ import { probeHosts, type ProbeResult } from '../../engine/probe.js';
 import { startRun } from '../../engine/run.js';
 import { newRunId } from '../../engine/run-id.js';
 import { installRunSignals } from '../../engine/signals.js';
-import { parseDuration, parseSize, parseSizeList, resolveSize, type Strategy } from '../../engine/strategy.js';
+import { parseDuration, parseSize, parseSizeList, resolveSize, type Strategy } from '../../config/strategy.js';
 import type { EngineIO, HostTask, ServiceChange } from '../../engine/types.js';
 import { loadInventory, type LoadedInventory } from '../../inventory/load.js';
 import { matchPattern, type GroupTree } from '../../inventory/pattern.js';
@@ -32,7 +32,7 @@ import { redactRequest } from '../../remote/redact.js';
 import { loadPsScripts } from '../../remote/scripts.js';
 import type { FieldChange } from '../../remote/protocol.js';
 import { PROTOCOL_VERSION } from '../../remote/protocol.js';
-import { foldHosts } from '../../report/hostrange.js';
+import { foldHosts } from '../../util/hostrange.js';
 import { formatInspect, inspectReport } from '../../report/inspect.js';
 import { attachOutputs, type LiveView } from '../../report/outputs.js';
 import { formatRuns, formatShow, showRun } from '../../report/show.js';
@@ -42,7 +42,7 @@ import { createTransportRegistry } from '../../transport/registry.js';
 import type { Transport, TransportKind } from '../../transport/types.js';
 import { InputError } from '../../util/errors.js';
 import { Secret } from '../../util/secret.js';
-import { writeFileAtomic } from '../../journal/fsutil.js';
+import { writeFileAtomic } from '../../util/fsutil.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Dependencies (a test seam: in-process CLI tests swap the transports and the streams)

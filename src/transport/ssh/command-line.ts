@@ -5,8 +5,7 @@
  * 8191-character limit nor its quoting rules ever apply to the payload. The same line is valid when the host's
  * DefaultShell is powershell or pwsh.
  */
-import { TransportError } from '../types.js';
-import { POWERSHELL_ARGS } from '../../remote/invocation.js';
+import { POWERSHELL_ARGS, TransportError } from '../types.js';
 
 export type RemoteShell = 'powershell.exe' | 'pwsh';
 

@@ -12,6 +12,7 @@ import {
   type ExecResult,
   type Invocation,
   type OpenOptions,
+  POWERSHELL_ARGS,
   type Session,
   type Transport,
   TransportError,
@@ -19,7 +20,6 @@ import {
 } from '../types.js';
 import { WinrmChannel } from './http-channel.js';
 import { WinrsClient } from './winrs.js';
-import { POWERSHELL_ARGS } from '../../remote/invocation.js';
 
 export interface WinrmTransportOptions {
   /**

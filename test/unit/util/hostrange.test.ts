@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareHostNames, expandHosts, foldHosts } from '../../../src/report/hostrange.js';
+import { compareHostNames, expandHosts, foldHosts } from '../../../src/util/hostrange.js';
 import { InputError } from '../../../src/util/errors.js';
 
 describe('foldHosts', () => {

@@ -20,7 +20,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { z } from 'zod';
-import { InputError, type InputLocation } from '../util/errors.js';
+import { InputError, type InputLocation } from './errors.js';
 
 export interface Position {
   line: number;

@@ -5,6 +5,9 @@
  * Sizes are written the way users of Ansible `serial` and SSM `MaxConcurrency`/`MaxErrors` already know them
  * (fleet-anchors.md §1, §3): a count (`5`) or a percentage (`25%`), and batches as a list (`1,5,25%,100%`)
  * whose last entry repeats until every host is placed.
+ *
+ * It lives in config, below the engine, because the config file, the environment and the flags parse these
+ * sizes and take their defaults from DEFAULT_STRATEGY; the engine only consumes the resolved Strategy.
  */
 import { InputError } from '../util/errors.js';
 

@@ -5,7 +5,7 @@
  * ("web[01-37]: access denied (5)"). `foldHosts` keeps zero padding (web01..web10 → web[01-10], web9..web10 →
  * web[9-10]) and sorts naturally (web2 before web10). `expandHosts` is the inverse, for user input.
  */
-import { InputError } from '../util/errors.js';
+import { InputError } from './errors.js';
 
 /** Largest expansion `expandHosts` accepts: a typo like `web[1-99999999]` must not eat the controller's memory. */
 export const MAX_EXPANDED_HOSTS = 100_000;

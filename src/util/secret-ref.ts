@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { InputError, type InputLocation } from '../util/errors.js';
-import { Secret } from '../util/secret.js';
+import { InputError, type InputLocation } from './errors.js';
+import { Secret } from './secret.js';
 
 export type SecretRef = { env: string } | { file: string } | { prompt: true };
 
