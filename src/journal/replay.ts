@@ -6,7 +6,7 @@
 import type { TerminalState } from '../engine/events.js';
 import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
 import type { ServiceRestore } from '../engine/types.js';
-import { isTerminal, reduceEvents, type RunState } from '../report/run-state.js';
+import { isTerminal, reduceEvents, type RunState } from '../state/run-state.js';
 import type { RunRecord } from './store.js';
 
 export interface HostReplay {

@@ -4,7 +4,9 @@
  * (run-state.ts), so they match the dashboard and the NDJSON stream.
  */
 import type { FleetEvent, RunHandle } from '../engine/events.js';
-import { applyEvent, createRunState, formatDuration, outcomeLabel, progressLine, type HostFolder, type RunState } from './run-state.js';
+import { applyEvent, createRunState, type RunState } from '../state/run-state.js';
+import { outcomeLabel, type HostFolder } from '../state/queries.js';
+import { formatDuration, progressLine } from './run-text.js';
 import { foldHosts } from './hostrange.js';
 import { finalSummary } from './summary.js';
 import type { LineWriter } from './ndjson.js';

@@ -6,7 +6,9 @@
  */
 import type { FieldChange } from '../remote/protocol.js';
 import { formatValue } from '../plan/group.js';
-import { summaryLines, type HostFolder, type RunState } from './run-state.js';
+import type { RunState } from '../state/run-state.js';
+import type { HostFolder } from '../state/queries.js';
+import { summaryLines } from './run-text.js';
 
 export function finalSummary(s: RunState, now: number, fold: HostFolder): string[] {
   return ['', ...summaryLines(s, now, fold)];

@@ -5,16 +5,9 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
-import {
-  errorGroups,
-  isTerminal,
-  orderedHosts,
-  retryableHosts,
-  runSummary,
-  type HostFolder,
-  type HostRunState,
-  type RunState,
-} from '../report/run-state.js';
+import { isTerminal, type HostRunState, type RunState } from '../state/run-state.js';
+import { errorGroups, orderedHosts, retryableHosts, type HostFolder } from '../state/queries.js';
+import { runSummary } from '../report/run-text.js';
 import type { EngineCommand } from '../engine/events.js';
 import { foldHosts } from '../report/hostrange.js';
 import { makeMatcher } from './filter.js';

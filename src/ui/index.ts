@@ -6,7 +6,8 @@
  * `exitOnDone` is set). The final frame left on the terminal is the run summary.
  */
 import type { RunDoneEvent, RunHandle } from '../engine/events.js';
-import type { HostFolder, RunLimits } from '../report/run-state.js';
+import type { RunLimits } from '../state/run-state.js';
+import type { HostFolder } from '../state/queries.js';
 import { RunStore } from './store.js';
 import { colorWanted } from './theme.js';
 

@@ -4,13 +4,9 @@
  */
 import { memo } from 'react';
 import { Box, Text } from 'ink';
-import {
-  bucketOf,
-  formatDuration,
-  hostElapsedMs,
-  isTerminal,
-  type HostRunState,
-} from '../../report/run-state.js';
+import { bucketOf, isTerminal, type HostRunState } from '../../state/run-state.js';
+import { hostElapsedMs } from '../../state/queries.js';
+import { formatDuration } from '../../report/run-text.js';
 import { BUCKET_COLOR, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 
