@@ -22,15 +22,6 @@ export interface HostTableProps {
   filter: string;
 }
 
-/** Keep the cursor inside the window [offset, offset + height). */
-export function scrollOffset(cursor: number, offset: number, height: number, count: number): number {
-  if (height <= 0) return 0;
-  let o = offset;
-  if (cursor < o) o = cursor;
-  if (cursor >= o + height) o = cursor - height + 1;
-  return Math.max(0, Math.min(o, Math.max(0, count - height)));
-}
-
 function cut(text: string, width: number): string {
   if (width <= 0) return '';
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
