@@ -27,7 +27,7 @@ import type { HostTask } from '../../src/engine/types.js';
 import { Journal } from '../../src/journal/store.js';
 import { attachNdjson } from '../../src/report/ndjson.js';
 import { attachPlain } from '../../src/report/plain.js';
-import { applyEvent, createRunState } from '../../src/report/run-state.js';
+import { applyEvent, createRunState } from '../../src/state/run-state.js';
 import { runRemote } from '../../src/remote/run.js';
 import { runDashboard } from '../../src/ui/index.js';
 import { ResponderTransport } from '../fleet/responder.js';

@@ -1,12 +1,12 @@
 /**
  * What a journaled run says about each host, for `show`, `resume`, `retry` and `rollback`. The per-host facts
- * are the shared RunState folded from the journaled events (report/run-state.ts); the before-snapshots come
+ * are the shared RunState folded from the journaled events (src/state/run-state.ts); the before-snapshots come
  * from the journal's synced snapshot records.
  */
 import type { TerminalState } from '../engine/events.js';
 import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
 import type { ServiceRestore } from '../engine/types.js';
-import { isTerminal, reduceEvents, type RunState } from '../report/run-state.js';
+import { isTerminal, reduceEvents, type RunState } from '../state/run-state.js';
 import type { RunRecord } from './record.js';
 
 export interface HostReplay {

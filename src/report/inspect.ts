@@ -6,7 +6,7 @@
 import type { ProbeResult } from '../engine/probe.js';
 import type { ServiceConfig } from '../remote/protocol.js';
 import { foldHosts } from '../util/hostrange.js';
-import type { HostFolder } from './run-state.js';
+import type { HostFolder } from '../state/queries.js';
 
 export interface ConfigGroup {
   configHash: string;

@@ -10,7 +10,7 @@
  * CI systems (Jenkins, GitLab, GitHub) read this shape; testcase classname is `svcfleet.<mode>.<service>`.
  */
 import { formatChange } from './summary.js';
-import { isTerminal, type RunState } from './run-state.js';
+import { isTerminal, type RunState } from '../state/run-state.js';
 
 /** XML 1.0 forbids most control characters even when escaped; drop them. */
 function xml(text: string): string {

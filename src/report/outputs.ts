@@ -8,7 +8,7 @@ import { foldHosts } from '../util/hostrange.js';
 import { junitXml } from './junit.js';
 import { attachNdjson, type LineWriter } from './ndjson.js';
 import { attachPlain } from './plain.js';
-import { applyEvent, createRunState, type RunState } from './run-state.js';
+import { applyEvent, createRunState, type RunState } from '../state/run-state.js';
 import { finalSummary } from './summary.js';
 
 export type LiveView = 'plain' | 'ndjson' | 'dashboard';

@@ -1,10 +1,12 @@
 /**
  * Plain progress lines for non-TTY output (CI logs, pipes): one line per host outcome, batch, budget or
  * abort, a progress line now and then, and the final summary. Facts come from the shared RunState
- * (run-state.ts), so they match the dashboard and the NDJSON stream.
+ * (src/state/run-state.ts, src/report/run-text.ts), so they match the dashboard and the NDJSON stream.
  */
 import type { FleetEvent, RunHandle } from '../engine/events.js';
-import { applyEvent, createRunState, formatDuration, outcomeLabel, progressLine, type HostFolder, type RunState } from './run-state.js';
+import { applyEvent, createRunState, type RunState } from '../state/run-state.js';
+import { outcomeLabel, type HostFolder } from '../state/queries.js';
+import { formatDuration, progressLine } from './run-text.js';
 import { foldHosts } from '../util/hostrange.js';
 import { finalSummary } from './summary.js';
 import type { LineWriter } from './ndjson.js';

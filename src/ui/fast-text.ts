@@ -11,8 +11,8 @@
  */
 
 /**
- * One-cell glyphs the dashboard and the run-state formatters draw (East Asian Width neutral or ambiguous, which
- * string-width counts as narrow by default; none is an emoji or a mark).
+ * One-cell glyphs the dashboard and the run's text (report/run-text.ts) draw (East Asian Width neutral or
+ * ambiguous, which string-width counts as narrow by default; none is an emoji or a mark).
  */
 export const NARROW_GLYPHS = '·…›█░■▏↑↓→←⏎—–─│•×≤µ';
 

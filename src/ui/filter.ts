@@ -5,7 +5,7 @@
  *   !term       negation of any of the above
  * Case-insensitive. Runs over every host on each render, so matching is a few string compares per host.
  */
-import { bucketOf, type HostRunState } from '../report/run-state.js';
+import { bucketOf, type HostRunState } from '../state/run-state.js';
 
 type Field = 'any' | 'name' | 'group' | 'state';
 interface Term {

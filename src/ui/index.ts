@@ -6,7 +6,8 @@
  * `exitOnDone` is set). The final frame left on the terminal is the run summary.
  */
 import type { RunDoneEvent, RunHandle } from '../engine/events.js';
-import type { HostFolder, RunLimits } from '../report/run-state.js';
+import type { RunLimits } from '../state/run-state.js';
+import type { HostFolder } from '../state/queries.js';
 import { RunStore } from './store.js';
 import { colorWanted } from './theme.js';
 
@@ -29,7 +30,7 @@ export interface DashboardOptions {
    * Return undefined when unknown.
    */
   requestFor?: (host: string) => unknown;
-  /** Host-range folding for grouped errors (default: report/hostrange.ts foldHosts). */
+  /** Host-range folding for grouped errors (default: util/hostrange.ts foldHosts). */
   fold?: HostFolder;
   /** Bounds for the per-host log tail and timeline. */
   limits?: Partial<RunLimits>;

@@ -5,7 +5,7 @@
  * CLI can subscribe before it loads the UI libraries.
  */
 import type { EngineCommand, FleetEvent, RunHandle } from '../engine/events.js';
-import { applyEvent, createRunState, type RunLimits, type RunState } from '../report/run-state.js';
+import { applyEvent, createRunState, type RunLimits, type RunState } from '../state/run-state.js';
 
 export class RunStore {
   readonly state: RunState;

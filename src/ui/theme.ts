@@ -4,7 +4,7 @@
  * NO_COLOR (https://no-color.org): set and non-empty means no colour; bold/inverse stay (they are not colour).
  * No React in this module: index.ts imports it before React is loaded (see index.ts on NODE_ENV).
  */
-import type { StateBucket } from '../report/run-state.js';
+import type { StateBucket } from '../state/run-state.js';
 
 export interface Theme {
   color: boolean;

@@ -7,15 +7,9 @@ import { startRun } from '../../src/engine/run.js';
 import type { FleetEvent, RunHandle } from '../../src/engine/events.js';
 import { attachNdjson } from '../../src/report/ndjson.js';
 import { attachPlain } from '../../src/report/plain.js';
-import {
-  bucketCounts,
-  errorGroups,
-  formatGroup,
-  progress,
-  reduceEvents,
-  summaryLines,
-  type RunState,
-} from '../../src/report/run-state.js';
+import { reduceEvents, type RunState } from '../../src/state/run-state.js';
+import { bucketCounts, errorGroups, progress } from '../../src/state/queries.js';
+import { formatGroup, summaryLines } from '../../src/report/run-text.js';
 import { CHANGE, FakeFleet, type Faults } from '../engine/fake-fleet.js';
 import { FakeRun, fleetScript } from './fake-run.js';
 import { mount, type Mounted } from './harness.js';

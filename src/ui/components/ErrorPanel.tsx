@@ -1,6 +1,7 @@
 /** Identical problems folded into one line each, with host ranges: "web[01-37]: failed: access denied (37)". */
 import { Box, Text } from 'ink';
-import { formatGroup, type ErrorGroup } from '../../report/run-state.js';
+import type { ErrorGroup } from '../../state/queries.js';
+import { formatGroup } from '../../report/run-text.js';
 import { BUCKET_COLOR, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 

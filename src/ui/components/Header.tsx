@@ -1,6 +1,8 @@
 /** Two header lines: what run this is and its status; then strategy, budget, elapsed, ETA and rate. */
 import { Box, Text } from 'ink';
-import { formatDuration, progress, type RunState } from '../../report/run-state.js';
+import type { RunState } from '../../state/run-state.js';
+import { progress } from '../../state/queries.js';
+import { formatDuration } from '../../report/run-text.js';
 import { tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 

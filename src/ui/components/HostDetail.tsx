@@ -3,13 +3,9 @@
  * (redacted by the caller), and the live log tail. Built as a flat list of lines so it scrolls like the table.
  */
 import { Box, Text } from 'ink';
-import {
-  bucketOf,
-  formatDuration,
-  hostElapsedMs,
-  reasonText,
-  type HostRunState,
-} from '../../report/run-state.js';
+import { bucketOf, type HostRunState } from '../../state/run-state.js';
+import { hostElapsedMs } from '../../state/queries.js';
+import { formatDuration, reasonText } from '../../report/run-text.js';
 import { BUCKET_COLOR, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 

@@ -4,13 +4,9 @@
  */
 import { memo } from 'react';
 import { Box, Text } from 'ink';
-import {
-  bucketOf,
-  formatDuration,
-  hostElapsedMs,
-  isTerminal,
-  type HostRunState,
-} from '../../report/run-state.js';
+import { bucketOf, isTerminal, type HostRunState } from '../../state/run-state.js';
+import { hostElapsedMs } from '../../state/queries.js';
+import { formatDuration } from '../../report/run-text.js';
 import { BUCKET_COLOR, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 
@@ -24,15 +20,6 @@ export interface HostTableProps {
   tagged: ReadonlySet<string>;
   total: number;
   filter: string;
-}
-
-/** Keep the cursor inside the window [offset, offset + height). */
-export function scrollOffset(cursor: number, offset: number, height: number, count: number): number {
-  if (height <= 0) return 0;
-  let o = offset;
-  if (cursor < o) o = cursor;
-  if (cursor >= o + height) o = cursor - height + 1;
-  return Math.max(0, Math.min(o, Math.max(0, count - height)));
 }
 
 function cut(text: string, width: number): string {

@@ -1,6 +1,7 @@
 /** The run's hosts as one bar split by state, plus a legend with the count of every non-empty state. */
 import { Box, Text } from 'ink';
-import { bucketCounts, STATE_BUCKETS, type RunState, type StateBucket } from '../../report/run-state.js';
+import { STATE_BUCKETS, type RunState, type StateBucket } from '../../state/run-state.js';
+import { bucketCounts } from '../../state/queries.js';
 import { BAR_GLYPH_COLOR, BAR_GLYPH_QUEUED_COLOR, BUCKET_COLOR, BUCKET_GLYPH, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 

@@ -1,6 +1,6 @@
 /** The end-of-run screen: the same title, counts, grouped outcomes and next commands the plain output prints. */
 import { Box, Text } from 'ink';
-import { formatGroup, type RunSummary } from '../../report/run-state.js';
+import { formatGroup, type RunSummary } from '../../report/run-text.js';
 import { BUCKET_COLOR, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 

@@ -1,16 +1,14 @@
 /**
- * RunState: everything known about a run, folded from its FleetEvent stream. The dashboard and the plain /
- * NDJSON reporters read the same RunState (and the same selectors below), so whatever the dashboard shows is
- * also in the other outputs.
+ * RunState: everything known about a run, folded from its FleetEvent stream. The dashboard, the plain / NDJSON
+ * reporters and a journal replay fold the same events with this reducer and read the same queries
+ * (queries.ts), so whatever the dashboard shows is also in the other outputs. How the state reads as text lives
+ * in the report layer (report/run-text.ts); this module knows no output format.
  *
  * `applyEvent` is deterministic and does no I/O and reads no clock: the state is a function of the events
  * alone, so a journal replay rebuilds it exactly. It updates the state IN PLACE and bumps `version`, because a
  * copy per event would cost O(hosts) and a 1,000-host run emits tens of thousands of events; every event costs
  * O(1) (plus O(batch size) for `batch-start`, once per batch). Memory per host is bounded: the log tail and the
  * phase timeline are rings of fixed size, and long log lines are cut.
- *
- * Selectors (`progress`, `errorGroups`, `outcomeGroups`, `orderedHosts`, `nextCommands`) take the current
- * time and a host-range folder as parameters, so they stay pure too.
  */
 import type { FieldChange, RemotePhase } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
@@ -23,8 +21,6 @@ import type {
   TerminalState,
 } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
-import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
-import { foldHosts } from '../util/hostrange.js';
 
 /** Per-host states in the order the progress bar and the summary list them. */
 export const STATE_BUCKETS = [
@@ -164,7 +160,8 @@ export interface RunState {
   limits: RunLimits;
 }
 
-const ALL_STATES: HostState[] = [
+/** Every host state, active ones first; the queries count over it. */
+export const ALL_STATES: readonly HostState[] = [
   'queued',
   'connecting',
   'snapshot',
@@ -383,263 +380,4 @@ export function applyEvent(s: RunState, e: FleetEvent): RunState {
       break;
   }
   return s;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Selectors (pure; `now` is epoch ms)
-
-export function bucketCounts(s: RunState): Record<StateBucket, number> {
-  const out = {} as Record<StateBucket, number>;
-  for (const b of STATE_BUCKETS) out[b] = 0;
-  for (const st of ALL_STATES) out[bucketOf(st)] += s.counts[st];
-  return out;
-}
-
-export interface Progress {
-  total: number;
-  finished: number;
-  running: number;
-  queued: number;
-  elapsedMs: number;
-  /** Finished hosts per minute since the run started; undefined until a host finishes. */
-  hostsPerMinute?: number;
-  /** Milliseconds left at the current rate; undefined while no host has finished or when paused. */
-  etaMs?: number;
-}
-
-export function progress(s: RunState, now: number): Progress {
-  const total = s.hostOrder.length;
-  const end = s.endedAt ?? now;
-  const elapsedMs = s.startedAt === undefined ? 0 : Math.max(0, end - s.startedAt);
-  const b = bucketCounts(s);
-  const p: Progress = { total, finished: s.finished, running: b.running, queued: b.queued, elapsedMs };
-  if (s.finished > 0 && elapsedMs > 0) {
-    p.hostsPerMinute = (s.finished * 60_000) / elapsedMs;
-    if (s.done) p.etaMs = 0;
-    else if (!s.paused) p.etaMs = ((total - s.finished) * elapsedMs) / s.finished;
-  }
-  return p;
-}
-
-/** Folds host names into ranges ("web[01-37]"); the report layer's hostrange module provides one. */
-export type HostFolder = (hosts: readonly string[]) => string;
-
-export interface ErrorGroup {
-  outcome: TerminalState;
-  /** How the outcome reads in this run (outcomeLabel); defaults to the outcome itself. */
-  label?: string;
-  error: HostError;
-  hosts: string[];
-  folded: string;
-  count: number;
-}
-
-const OUTCOME_RANK: Record<TerminalState, number> = {
-  'rollback-failed': 0,
-  failed: 1,
-  'rolled-back': 2,
-  unknown: 3,
-  unreachable: 4,
-  drifted: 5,
-  skipped: 6,
-  changed: 7,
-  unchanged: 8,
-};
-
-function sortGroups(groups: ErrorGroup[]): ErrorGroup[] {
-  return groups.sort(
-    (a, b) => OUTCOME_RANK[a.outcome] - OUTCOME_RANK[b.outcome] || b.count - a.count || a.folded.localeCompare(b.folded),
-  );
-}
-
-/** Hosts currently in a problem state, grouped by identical outcome + reason + message; worst first. */
-export function errorGroups(s: RunState, fold: HostFolder = foldHosts): ErrorGroup[] {
-  const out: ErrorGroup[] = [];
-  for (const g of s.errorIndex.values()) {
-    const hosts = [...g.hosts];
-    let folded: string;
-    if (fold === foldHosts) {
-      if (g.folded?.rev !== g.rev) g.folded = { rev: g.rev, text: fold(hosts) };
-      folded = g.folded.text;
-    } else folded = fold(hosts);
-    out.push({ outcome: g.outcome, error: g.error, hosts, folded, count: hosts.length });
-  }
-  return sortGroups(out);
-}
-
-/** Every finished host grouped by outcome + reason + message (the summary's "grouped outcomes"). */
-export function outcomeGroups(s: RunState, fold: HostFolder = foldHosts): ErrorGroup[] {
-  const map = new Map<string, { outcome: TerminalState; error: HostError; hosts: string[] }>();
-  for (const name of s.hostOrder) {
-    const h = s.hosts.get(name)!;
-    if (!isTerminal(h.state)) continue;
-    // Successes group by outcome alone (their messages are per-host detail); problems and skips by reason.
-    const error: HostError =
-      h.groupKey !== undefined
-        ? s.errorIndex.get(h.groupKey)!.error
-        : h.state === 'skipped'
-          ? { code: h.result?.reason.code ?? 'skipped', message: h.result?.message ?? '' }
-          : { code: 'ok', message: '' };
-    const key = groupKeyOf(h.state, error);
-    let g = map.get(key);
-    if (!g) map.set(key, (g = { outcome: h.state, error, hosts: [] }));
-    g.hosts.push(name);
-  }
-  return sortGroups(
-    [...map.values()].map((g) => ({ ...g, label: outcomeLabel(g.outcome, s.mode), folded: fold(g.hosts), count: g.hosts.length })),
-  );
-}
-
-/**
- * The machine-readable part of a reason, without repeats: "win32 5", "verify-port", "timeout, auth-failed".
- * `outcome` is left out when the code only repeats it (an `unreachable` host with code `unreachable`).
- */
-export function reasonText(e: { code: string; win32?: number; errorClass?: string }, outcome?: string): string {
-  const parts: string[] = [];
-  if (e.code && e.code !== 'ok' && e.code !== outcome && !(e.code === 'win32' && e.win32 !== undefined)) parts.push(e.code);
-  if (e.win32 !== undefined) parts.push(`win32 ${e.win32}`);
-  if (e.errorClass !== undefined && e.errorClass !== e.code && e.errorClass !== outcome) parts.push(e.errorClass);
-  return parts.join(', ');
-}
-
-/** One line per group, the same text in every output: "web[01-37]: failed: access denied [win32 5] (37)". */
-export function formatGroup(g: ErrorGroup): string {
-  const msg = g.error.message ? `: ${g.error.message}` : '';
-  const why = reasonText(g.error, g.outcome);
-  return `${g.folded}: ${g.label ?? g.outcome}${msg}${why ? ` [${why}]` : ''} (${g.count})`;
-}
-
-/** A plan changes nothing: its `changed` hosts are hosts that would change. */
-export function outcomeLabel(state: string, mode: RunMode | undefined): string {
-  return mode === 'plan' && state === 'changed' ? 'would change' : state;
-}
-
-/** Host-table order: attention first, then running (longest-running first), then queued, then the rest. */
-export function orderedHosts(s: RunState): HostRunState[] {
-  const attention: HostRunState[][] = ATTENTION_STATES.map(() => []);
-  const running: HostRunState[] = [];
-  const queued: HostRunState[] = [];
-  const rest: HostRunState[] = [];
-  for (const name of s.hostOrder) {
-    const h = s.hosts.get(name)!;
-    const ai = ATTENTION_STATES.indexOf(h.state as TerminalState);
-    if (ai >= 0) attention[ai]!.push(h);
-    else if (h.state === 'queued') queued.push(h);
-    else if (!isTerminal(h.state)) running.push(h);
-    else rest.push(h);
-  }
-  running.sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
-  return [...attention.flat(), ...running, ...queued, ...rest];
-}
-
-export function hostElapsedMs(h: HostRunState, now: number): number | undefined {
-  if (h.startedAt === undefined) return undefined;
-  if (isTerminal(h.state)) return h.ms ?? (h.endedAt !== undefined ? h.endedAt - h.startedAt : undefined);
-  return Math.max(0, now - h.startedAt);
-}
-
-/** Hosts a `retry --failed` would pick up. */
-export function retryableHosts(s: RunState): string[] {
-  return s.hostOrder.filter((n) => {
-    const st = s.hosts.get(n)!.state;
-    return st === 'failed' || st === 'rolled-back' || st === 'unreachable' || st === 'unknown';
-  });
-}
-
-/** The next useful commands after a run, for the summary (dashboard and plain output alike). */
-export function nextCommands(s: RunState): string[] {
-  if (!s.runId) return [];
-  const cmds = [`svcfleet show ${s.runId}`];
-  // A plan changed nothing, so there is nothing to roll back or retry; a rollback run is retried by rolling back again.
-  if (s.mode !== 'apply' && s.mode !== undefined) return cmds;
-  const b = bucketCounts(s);
-  if (b.changed > 0 || b['rollback-failed'] > 0 || b.unknown > 0) cmds.push(`svcfleet rollback ${s.runId}`);
-  if (retryableHosts(s).length > 0) cmds.push(`svcfleet retry ${s.runId} --failed`);
-  const interrupted = s.hostOrder.some((n) => {
-    const h = s.hosts.get(n)!;
-    return !isTerminal(h.state) || (h.state === 'skipped' && INTERRUPTED_SKIP_REASONS.has(h.result?.reason.code ?? ''));
-  });
-  if (interrupted) cmds.push(`svcfleet resume ${s.runId}`);
-  return cmds;
-}
-
-/** "1m 05s", "12s", "1h 02m": compact durations for headers and tables. */
-export function formatDuration(ms: number): string {
-  const t = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = t % 60;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
-  return `${sec}s`;
-}
-
-/** What each documented exit code means (docs/cli.md), for summaries. */
-export function exitCodeLabel(code: number): string {
-  switch (code) {
-    case 0:
-      return 'every host ok';
-    case 1:
-      return 'usage or input error';
-    case 2:
-      return 'some hosts failed or were rolled back';
-    case 3:
-      return 'aborted';
-    case 4:
-      return 'a rollback failed';
-    default:
-      return 'internal error';
-  }
-}
-
-/** "changed 36 · failed 1 · unreachable 1" over the non-empty buckets, in bar order. */
-export function countsLine(s: RunState): string {
-  const b = bucketCounts(s);
-  return STATE_BUCKETS.filter((k) => b[k] > 0)
-    .map((k) => `${outcomeLabel(k, s.mode)} ${b[k]}`)
-    .join(' · ');
-}
-
-/** One line of live progress for non-TTY outputs: the same facts as the dashboard's header and bar. */
-export function progressLine(s: RunState, now: number): string {
-  const p = progress(s, now);
-  const parts = [`${p.finished}/${p.total} done`, countsLine(s)];
-  if (s.batch) parts.push(`batch ${s.batch.index + 1}/${s.batch.total}${s.batch.canary ? ' (canary)' : ''}`);
-  parts.push(`budget ${s.budget.used}/${s.budget.limit}`);
-  parts.push(`elapsed ${formatDuration(p.elapsedMs)}`);
-  if (p.hostsPerMinute !== undefined) parts.push(`${p.hostsPerMinute.toFixed(1)} hosts/min`);
-  if (p.etaMs !== undefined && !s.done) parts.push(`ETA ${formatDuration(p.etaMs)}`);
-  if (s.paused) parts.push(`PAUSED (${s.paused.reason})`);
-  if (s.aborting) parts.push(`ABORTING (in-flight: ${s.aborting.inFlight})`);
-  return parts.join(' | ');
-}
-
-export interface RunSummary {
-  title: string;
-  counts: string;
-  groups: ErrorGroup[];
-  next: string[];
-}
-
-/** The end-of-run summary every output prints: title, counts, grouped outcomes, next commands. */
-export function runSummary(s: RunState, now: number, fold: HostFolder = foldHosts): RunSummary {
-  const p = progress(s, now);
-  const id = s.runId ?? '(unknown run)';
-  const how = s.done
-    ? `finished in ${formatDuration(s.done.ms)}: exit ${s.done.exitCode} (${exitCodeLabel(s.done.exitCode)})`
-    : `still going after ${formatDuration(p.elapsedMs)}`;
-  const aborted = s.aborting ? `, aborted (${s.aborting.reason})` : '';
-  return {
-    title: `Run ${id} (${s.mode ?? 'apply'}) ${how}${aborted}`,
-    counts: `${p.total} hosts: ${countsLine(s)}`,
-    groups: outcomeGroups(s, fold),
-    next: nextCommands(s),
-  };
-}
-
-export function summaryLines(s: RunState, now: number, fold: HostFolder = foldHosts): string[] {
-  const sum = runSummary(s, now, fold);
-  const lines = [sum.title, sum.counts, 'Outcomes:', ...sum.groups.map((g) => `  ${formatGroup(g)}`)];
-  if (sum.next.length) lines.push('Next:', ...sum.next.map((c) => `  ${c}`));
-  return lines;
 }

@@ -1,23 +1,16 @@
 import { describe, expect, test } from 'vitest';
+import { applyEvent, createRunState, reduceEvents, type RunState } from '../../src/state/run-state.js';
 import {
-  applyEvent,
   bucketCounts,
-  createRunState,
   errorGroups,
-  formatDuration,
-  formatGroup,
-  nextCommands,
   orderedHosts,
   outcomeGroups,
   progress,
-  progressLine,
-  reduceEvents,
   retryableHosts,
-  summaryLines,
-  type RunState,
-} from '../../src/report/run-state.js';
+} from '../../src/state/queries.js';
+import { formatDuration, formatGroup, nextCommands, progressLine, summaryLines } from '../../src/report/run-text.js';
 import type { FleetEvent } from '../../src/engine/events.js';
-import { FakeRun, fleetScript } from './fake-run.js';
+import { FakeRun, fleetScript } from '../ui/fake-run.js';
 
 const T0 = Date.parse('2025-01-01T10:00:00.000Z');
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
