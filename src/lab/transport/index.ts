@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLabRunner, type LabRunner, type LabRunnerOptions } from '../../lab/runner/index.js';
+import { createLabRunner, type LabRunner, type LabRunnerOptions } from '../runner/index.js';
 import {
   TransportError,
   type ConnectionSettings,
@@ -15,7 +15,7 @@ import {
   type OpenOptions,
   type Session,
   type Transport,
-} from '../types.js';
+} from '../../transport/types.js';
 
 export interface LocalTransportOptions {
   /** Share a runner (e.g. a warm pool) between transports; otherwise one is created from `runner`. */
