@@ -36,6 +36,8 @@ export function createTransportRegistry(options: TransportRegistryOptions = {}):
         return new PwshTransport(options.pwsh);
       case 'local':
         return createLocalTransport(options.local ?? {});
+      default:
+        throw new Error(`svcfleet: no transport is registered as ${JSON.stringify(kind)}`);
     }
   };
   return {
