@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npx tsc -p bench/transport/tsconfig.json
+# The lab's non-TS files next to their compiled modules, as `npm run build` does for dist/.
+node scripts/copy-assets.mjs --out node_modules/.cache/svcfleet-bench-transport/src
 exec node node_modules/.cache/svcfleet-bench-transport/bench/transport/main.js "$@"

@@ -63,6 +63,8 @@ export const configInputSchema = z.strictObject({
   unreachableCountsAsFailure: z.boolean().optional(),
   rollbackBatchOnBudget: z.boolean().optional(),
   onFailure: z.enum(['continue', 'ask']).optional(),
+  // The built-in kinds, and `local`: the lab's transport (src/lab/transport), registered by the CLI at run time;
+  // only its name is known here, so lab inventories validate without loading lab code.
   transport: z.enum(['ssh', 'winrm', 'pwsh', 'local']).optional(),
   user: z.string().min(1).optional(),
   ssh: z

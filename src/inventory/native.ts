@@ -43,6 +43,8 @@ const pwshSchema = z.strictObject({
 const localSchema = z.strictObject({ stateDir: path });
 
 const connectionFields = {
+  // The built-in kinds, and `local`: the lab's transport (src/lab/transport), registered by the CLI at run time;
+  // only its name is known here, so lab inventories validate without loading lab code.
   transport: z.enum(['ssh', 'winrm', 'pwsh', 'local']).optional(),
   port: z.number().int().min(1).max(65535).optional(),
   user: z.string().min(1).optional(),

@@ -4,7 +4,7 @@
  * call `dispose()` when the run ends.
  */
 import type { LabRunner, LabRunnerOptions } from '../lab/runner/index.js';
-import { createLocalTransport } from './local/index.js';
+import { createLocalTransport } from '../lab/transport/index.js';
 import { PwshTransport, type PwshTransportOptions } from './pwsh/transport.js';
 import { SshTransport, type SshTransportOptions } from './ssh/transport.js';
 import type { Transport, TransportKind } from './types.js';
@@ -36,6 +36,8 @@ export function createTransportRegistry(options: TransportRegistryOptions = {}):
         return new PwshTransport(options.pwsh);
       case 'local':
         return createLocalTransport(options.local ?? {});
+      default:
+        throw new Error(`svcfleet: no transport is registered as ${JSON.stringify(kind)}`);
     }
   };
   return {

@@ -1,11 +1,19 @@
 /**
  * One interface for every way of reaching a host: open, run one invocation (bootstrap + stdin payload) as a
- * stream of output and an exit status, close. Implementations: ssh/ (ssh2), winrm/ (our WS-Management client),
- * pwsh/ (the controller's PowerShell, Invoke-Command), local/ (lab only: a local pwsh with the emulated SCM).
+ * stream of output and an exit status, close. Built-in implementations: ssh/ (ssh2), winrm/ (our WS-Management
+ * client), pwsh/ (the controller's PowerShell, Invoke-Command). Others register under a name of their own (the
+ * lab's `local` transport, src/lab/transport, is one); transport/ knows nothing about them.
  */
 import type { Secret } from '../util/secret.js';
 
-export type TransportKind = 'ssh' | 'winrm' | 'pwsh' | 'local';
+/** The transports that ship with svcfleet and reach real hosts. */
+export type BuiltinTransportKind = 'ssh' | 'winrm' | 'pwsh';
+
+/**
+ * The name a transport is registered under: a built-in kind or any other registered name (e.g. the lab's
+ * `local`). Which names exist is the registry's business at run time, not this type's.
+ */
+export type TransportKind = BuiltinTransportKind | (string & {});
 
 export type TransportErrorClass =
   | 'unreachable' // TCP refused / no route / DNS: nothing reached the host
@@ -64,8 +72,12 @@ export interface PwshSettings {
   keyFilePath?: string;
 }
 
+/**
+ * Settings of the lab's `local` transport (src/lab/transport): the emulated host's state directory. Native
+ * inventories of lab hosts carry it as data (`local.stateDir`), so the inventory fills it in; only the lab
+ * transport reads it. Not a built-in transport's settings.
+ */
 export interface LocalSettings {
-  /** Emulated host state directory (lab). */
   stateDir: string;
 }
 
@@ -79,6 +91,7 @@ export interface ConnectionSettings {
   ssh?: SshSettings;
   winrm?: WinrmSettings;
   pwsh?: PwshSettings;
+  /** For `transport: local` (lab hosts); see LocalSettings. */
   local?: LocalSettings;
 }
 

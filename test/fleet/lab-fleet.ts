@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { initLabHost, setLabFaults, stopLabHost, type LabFaultSpec } from '../../src/lab/host.js';
 import { freePorts } from '../../src/lab/fleet/ports.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
-import { createLocalTransport } from '../../src/transport/local/index.js';
+import { createLocalTransport } from '../../src/lab/transport/index.js';
 import type { LabHostState } from '../../src/lab/scm/state.js';
 import type { Transport } from '../../src/transport/types.js';
 import type { EngineIO } from '../../src/engine/types.js';

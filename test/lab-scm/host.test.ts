@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
-import { parseFault } from '../../src/lab/cli-host.js';
+import { parseFault } from '../../src/lab/cli/host.js';
 import { resolveImage, splitWindowsArgs } from '../../src/util/windows-cmdline.js';
 import { labScmFiles, processAlive } from '../../src/lab/scm/state.js';
 import { InputError } from '../../src/util/errors.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../src/lab/host.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { labScmFiles } from '../../src/lab/scm/state.js';
-import { createLocalTransport } from '../../src/transport/local/index.js';
+import { createLocalTransport } from '../../src/lab/transport/index.js';
 import { DEFAULT_DEADLINES, TransportError, type ExecResult, type Invocation } from '../../src/transport/types.js';
 import { childPids } from '../../src/transport/pwsh/process-tree.js';
 import { removeHost, freePort, requirePwsh, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../unit/inventory/run-cli.js';
 import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
-import { readRequestFile } from '../../src/lab/cli-invoke.js';
+import { readRequestFile } from '../../src/lab/cli/invoke.js';
 import type { RemoteResult } from '../../src/remote/protocol.js';
 import { InputError } from '../../src/util/errors.js';
 import { Secret } from '../../src/util/secret.js';

@@ -12,7 +12,7 @@ import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { newNonce, type OutgoingRequest } from '../../src/remote/invocation.js';
 import type { RemoteEvent, RemoteRequest, RemoteResult } from '../../src/remote/protocol.js';
 import { runRemoteDetailed } from '../../src/remote/run.js';
-import { createLocalTransport } from '../../src/transport/local/index.js';
+import { createLocalTransport } from '../../src/lab/transport/index.js';
 import type { ExecResult, Session } from '../../src/transport/types.js';
 
 export async function freePort(): Promise<number> {

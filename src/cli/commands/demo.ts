@@ -12,7 +12,7 @@ import { registerFleet, setFleetDeps } from './fleet.js';
 import { ExitCode } from '../../engine/events.js';
 import { startDemoLab, type DemoLab } from '../../lab/demo/fleet.js';
 import { createLabRunner } from '../../lab/runner/index.js';
-import { createLocalTransport } from '../../transport/local/index.js';
+import { createLocalTransport } from '../../lab/transport/index.js';
 import { InputError } from '../../util/errors.js';
 import { runDashboard } from '../../ui/index.js';
 

@@ -1,7 +1,7 @@
 /**
  * A lab fleet: N emulated Windows hosts on this machine, each with its own emulated SCM state dir and its own
  * loopback ports — a real OpenSSH sshd (ssh side) and/or a lab WS-Management listener (winrm side) — plus the
- * per-host faults of `--faults`. Used by `svcfleet lab up` (cli-fleet.ts), the demo and the transport benchmark.
+ * per-host faults of `--faults`. Used by `svcfleet lab up` (lab/cli/fleet.ts), the demo and the transport benchmark.
  *
  * Layout of the lab dir:
  *   hosts/<name>/       emulated host state (initLabHost)

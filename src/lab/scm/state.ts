@@ -123,21 +123,12 @@ export interface LabHostState {
   services: Record<string, LabServiceRecord>;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-function findPackageRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'src', 'lab', 'scm'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`svcfleet lab: cannot find the package root above ${start}`);
-    dir = up;
-  }
-}
-
-/** Files of the emulated SCM (they ship as source: src/lab/scm is in the package). */
+/**
+ * Files of the emulated SCM. They sit next to this module in both trees: src/lab/scm/ (tests run the sources)
+ * and dist/lab/scm/ (the build copies them there, scripts/copy-assets.mjs), so nothing at run time reads src/.
+ */
 export const labScmFiles = (() => {
-  const root = path.join(findPackageRoot(here), 'src', 'lab', 'scm');
+  const root = path.dirname(fileURLToPath(import.meta.url));
   return {
     dir: root,
     module: path.join(root, 'EmulatedScm.psm1'),

@@ -1,9 +1,9 @@
 /** `svcfleet lab up` and `svcfleet lab down` (owned by the transports work); see docs/lab-fleet.md. */
 import type { Command } from 'commander';
-import type { SetExit } from '../cli/commands/index.js';
-import { InputError } from '../util/errors.js';
-import type { LabTransportSet } from './fleet/fault-spec.js';
-import { detachLabUp, labDown, runLabUp, type LabUpOptions } from './fleet/supervisor.js';
+import type { SetExit } from './set-exit.js';
+import { InputError } from '../../util/errors.js';
+import type { LabTransportSet } from '../fleet/fault-spec.js';
+import { detachLabUp, labDown, runLabUp, type LabUpOptions } from '../fleet/supervisor.js';
 
 interface UpFlags {
   hosts: string;

@@ -11,18 +11,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { SetExit } from '../cli/commands/index.js';
-import { ExitCode } from '../engine/events.js';
-import { InputError } from '../util/errors.js';
-import { Secret } from '../util/secret.js';
-import { newNonce, type OutgoingRequest } from '../remote/invocation.js';
-import type { Operation, RemoteEvent, RemoteResult } from '../remote/protocol.js';
-import { PROTOCOL_VERSION } from '../remote/protocol.js';
-import { runRemote } from '../remote/run.js';
-import { remoteRequestSchema } from '../remote/schema.js';
-import { locationOf, parseYamlDocument, validateDocument } from '../util/document.js';
-import { createLocalTransport } from '../transport/local/index.js';
-import { DEFAULT_DEADLINES, TransportError } from '../transport/types.js';
+import type { SetExit } from './set-exit.js';
+import { ExitCode } from '../../engine/events.js';
+import { InputError } from '../../util/errors.js';
+import { Secret } from '../../util/secret.js';
+import { newNonce, type OutgoingRequest } from '../../remote/invocation.js';
+import type { Operation, RemoteEvent, RemoteResult } from '../../remote/protocol.js';
+import { PROTOCOL_VERSION } from '../../remote/protocol.js';
+import { runRemote } from '../../remote/run.js';
+import { remoteRequestSchema } from '../../remote/schema.js';
+import { locationOf, parseYamlDocument, validateDocument } from '../../util/document.js';
+import { createLocalTransport } from '../transport/index.js';
+import { DEFAULT_DEADLINES, TransportError } from '../../transport/types.js';
 
 const OPERATIONS: readonly Operation[] = ['snapshot', 'plan', 'apply', 'rollback'];
 

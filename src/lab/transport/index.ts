@@ -1,11 +1,12 @@
 /**
  * The `local` transport (lab only): the "host" is an emulated Windows host's state dir on this machine
  * (ConnectionSettings.local.stateDir), and each invocation runs in local pwsh with the emulated SCM through the
- * lab runner (src/lab/runner). Never used for a real host.
+ * lab runner (src/lab/runner). Never used for a real host. Not a built-in transport: the CLI registers it under
+ * the name `local` through a dynamic import of this module, the only entry point of the lab's transport.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLabRunner, type LabRunner, type LabRunnerOptions } from '../../lab/runner/index.js';
+import { createLabRunner, type LabRunner, type LabRunnerOptions } from '../runner/index.js';
 import {
   TransportError,
   type ConnectionSettings,
@@ -15,7 +16,7 @@ import {
   type OpenOptions,
   type Session,
   type Transport,
-} from '../types.js';
+} from '../../transport/types.js';
 
 export interface LocalTransportOptions {
   /** Share a runner (e.g. a warm pool) between transports; otherwise one is created from `runner`. */

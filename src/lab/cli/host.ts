@@ -4,10 +4,10 @@
  * service processes.
  */
 import type { Command } from 'commander';
-import type { SetExit } from '../cli/commands/index.js';
-import { InputError } from '../util/errors.js';
-import type { StartType } from '../remote/protocol.js';
-import { initLabHost, readLabHost, stopLabHost, type LabFaultSpec } from './host.js';
+import type { SetExit } from './set-exit.js';
+import { InputError } from '../../util/errors.js';
+import type { StartType } from '../../remote/protocol.js';
+import { initLabHost, readLabHost, stopLabHost, type LabFaultSpec } from '../host.js';
 
 const FAULT_KINDS = ['access-denied', 'no-such-service', 'marked-for-delete', 'start-timeout', 'logon-failure', 'crash-after-start', 'stuck-stop-pending'] as const;
 const FAULT_OPS = ['query', 'config', 'start', 'stop', 'registry-read', 'registry-write'] as const;
