@@ -280,7 +280,7 @@ const UNSUPPORTED_AUTH = ['kerberos', 'credssp', 'certificate'];
  * ansible_winrm_transport may list several transports that Ansible tries in order; svcfleet takes the first
  * one it supports. `ssl` is Basic over HTTPS. Only unsupported ones (kerberos, credssp, certificate) → error.
  */
-function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: 'ntlm' | 'basic', scheme: 'http' | 'https'): 'ntlm' | 'basic' {
+function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: WinrmSettings['auth'], scheme: 'http' | 'https'): WinrmSettings['auth'] {
   const key = flavour === 'winrm' ? 'ansible_winrm_transport' : 'ansible_psrp_auth';
   if (!r.has(key)) return fallback;
   const raw = r.raw(key);
