@@ -145,8 +145,12 @@ describe('WinRM with Kerberos against a real MIT KDC', () => {
     await kdc.kinit('alice', ALICE_PW);
     const krb = await open(settings({ credentials: 'cache' }, { auth: 'negotiate' }));
     expect(krb.auth).toBe('kerberos');
-    // ops has no principal in the realm: kinit fails, NTLM with the password works.
-    const ntlm = await open(settings({}, { auth: 'negotiate', user: 'ops', password: 'ops-ntlm-pw' }));
+    // A plain local user with a password: NTLM straight away, no kinit, no warning.
+    const local = await open(settings({}, { auth: 'negotiate', user: 'ops', password: 'ops-ntlm-pw' }));
+    expect(local.auth).toBe('ntlm');
+    expect(warnings).toEqual([]);
+    // ops@LAB.TEST has no principal in the realm: kinit fails, NTLM with the password works, with a warning.
+    const ntlm = await open(settings({}, { auth: 'negotiate', user: `ops@${kdc.realm}`, password: 'ops-ntlm-pw' }));
     expect(ntlm.auth).toBe('ntlm');
     expect(await echo(ntlm, 'ntlm fallback')).toBe('ntlm fallback\r\n');
     expect(warnings.some((w) => /falling back to NTLM.*krb-unknown-principal/.test(w))).toBe(true);

@@ -42,10 +42,13 @@ function defaultWarning(host: string, message: string): void {
 }
 
 /**
- * Which authentication a host gets. `negotiate` is Kerberos over HTTPS when a ticket can be had, else NTLM; over
- * plain HTTP it is NTLM (sealed), because Kerberos there needs message encryption the binding lacks.
+ * Which authentication a host gets. `negotiate` over HTTPS is Kerberos when Kerberos is plausible — a principal
+ * user (user@REALM, as Ansible decides), an explicit kerberos source, or no password at all (the user's ticket
+ * cache) — and falls back to NTLM when no ticket can be had; a plain local user with a password goes straight
+ * to NTLM (no kinit against whatever realm the machine's krb5.conf names). Over plain HTTP it is NTLM (sealed),
+ * because Kerberos there needs message encryption the binding lacks.
  */
-function chooseAuth(host: string, w: WinrmSettings): 'ntlm' | 'basic' | 'kerberos' {
+function chooseAuth(host: string, w: WinrmSettings, settings: ConnectionSettings): 'ntlm' | 'basic' | 'kerberos' {
   const scheme = w.scheme ?? 'http';
   const auth = w.auth ?? 'ntlm';
   if (auth === 'kerberos' && scheme === 'http') {
@@ -55,7 +58,11 @@ function chooseAuth(host: string, w: WinrmSettings): 'ntlm' | 'basic' | 'kerbero
       { host, field: 'winrm.auth' },
     );
   }
-  if (auth === 'negotiate') return scheme === 'https' ? 'kerberos' : 'ntlm';
+  if (auth === 'negotiate') {
+    if (scheme !== 'https') return 'ntlm';
+    const plausible = settings.password === undefined || (settings.user ?? '').includes('@') || w.kerberos?.credentials !== undefined || w.kerberos?.keytab !== undefined;
+    return plausible ? 'kerberos' : 'ntlm';
+  }
   return auth;
 }
 
@@ -70,7 +77,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
     async open(host: string, settings: ConnectionSettings, open: OpenOptions): Promise<Session> {
       const w: WinrmSettings = settings.winrm ?? { scheme: 'http', auth: 'ntlm' };
       const scheme = w.scheme ?? 'http';
-      const auth = chooseAuth(host, w);
+      const auth = chooseAuth(host, w, settings);
       const fallbackToNtlm = w.auth === 'negotiate' && settings.password !== undefined && settings.user !== undefined;
       if (auth !== 'kerberos' && !settings.user) throw new InputError('WinRM needs a user name', { host, field: 'user' });
       if (auth !== 'kerberos' && !settings.password) throw new InputError('WinRM needs a password', { host, field: 'password' });
@@ -142,7 +149,10 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
         tickets = undefined;
         // negotiate: no usable ticket (or the host refused it) and a password is there → NTLM, as Windows does.
         if (!(err instanceof KerberosError) || !fallbackToNtlm || auth !== 'kerberos') throw err;
-        warn(host, `Kerberos failed, falling back to NTLM (winrm.auth: negotiate): ${err.message}`);
+        // Kerberos not set up here at all: fall back quietly, as Windows does; anything else is worth a warning.
+        if (err.code !== 'krb-binding-missing' && err.code !== 'krb-no-credentials') {
+          warn(host, `Kerberos failed, falling back to NTLM (winrm.auth: negotiate): ${err.message}`);
+        }
         channel = new WinrmChannel({ ...base, auth: 'ntlm' });
         try {
           await channel.open(open.signal);
