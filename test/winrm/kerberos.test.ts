@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLabPki, type LabPki } from '../../src/lab/winrm/certs.js';
 import { startLabWinrmServer, type LabWinrmServer } from '../../src/lab/winrm/server.js';
-import { KerberosError } from '../../src/transport/winrm/gssapi.js';
+import { KerberosError, requireBinding } from '../../src/transport/winrm/gssapi.js';
 import { createWinrmTransport, type WinrmSession } from '../../src/transport/winrm/index.js';
 import { DEFAULT_DEADLINES, type ConnectionSettings, type KerberosSettings, type WinrmSettings } from '../../src/transport/types.js';
 import { InputError } from '../../src/util/errors.js';
@@ -168,6 +168,18 @@ describe('WinRM with Kerberos against a real MIT KDC', () => {
   });
 
   describe('failures, each with its own code', () => {
+    it('a missing GSSAPI binding → krb-binding-missing, saying how to build it', () => {
+      let err: unknown;
+      try {
+        requireBinding('svcfleet-no-such-gssapi-binding');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(KerberosError);
+      expect((err as KerberosError).code).toBe('krb-binding-missing');
+      expect((err as KerberosError).message).toMatch(/libkrb5-dev.*npm rebuild/);
+    });
+
     it('wrong realm → krb-wrong-realm', async () => {
       await expectKrb(open(settings({}, { user: 'alice@NO-SUCH.REALM', password: ALICE_PW })), 'krb-wrong-realm', /NO-SUCH\.REALM/);
     });

@@ -97,21 +97,30 @@ export function kerberosError(what: string, err: unknown): KerberosError {
 
 let loaded: Promise<GssBinding> | undefined;
 
+/** Load the binding package `name` (a parameter so that the missing-binding error can be tested). */
+export function requireBinding(name: string): GssBinding {
+  try {
+    // createRequire: the package is CommonJS with a native addon; a static import would make it mandatory.
+    const require = createRequire(import.meta.url);
+    return require(name) as GssBinding;
+  } catch (err) {
+    throw new KerberosError(
+      'krb-binding-missing',
+      `Kerberos needs the optional \`${name}\` package (a GSSAPI binding built against MIT libkrb5), and it could not be loaded: ` +
+        `${(err as Error).message.split('\n')[0]}. Install libkrb5-dev, then run npm rebuild ${name} (or scripts/setup.sh --peers)`,
+      { cause: err },
+    );
+  }
+}
+
 /** The binding, or KerberosError('krb-binding-missing') saying how to get it. */
 export function loadGssapi(): Promise<GssBinding> {
   loaded ??= (async () => {
     try {
-      // createRequire: the package is CommonJS with a native addon; a static import would make it mandatory.
-      const require = createRequire(import.meta.url);
-      return require('kerberos') as GssBinding;
+      return requireBinding('kerberos');
     } catch (err) {
       loaded = undefined; // let a later call retry after the binding was built
-      throw new KerberosError(
-        'krb-binding-missing',
-        'Kerberos needs the optional `kerberos` package (a GSSAPI binding built against MIT libkrb5), and it could not be loaded: ' +
-          `${(err as Error).message.split('\n')[0]}. Install libkrb5-dev, then run npm rebuild kerberos (or scripts/setup.sh --peers)`,
-        { cause: err },
-      );
+      throw err;
     }
   })();
   return loaded;
