@@ -135,6 +135,11 @@ describe('WinRM with Kerberos against a real MIT KDC', () => {
     expect(existsSync(join(tmpdir(), during[0]!))).toBe(false);
   }, 30_000);
 
+  it('delegation: a forwardable ticket (kinit -f) and the GSS delegation flag are accepted end to end', async () => {
+    const session = await open(settings({ delegation: true }, { user: `bob@${kdc.realm}`, password: 'bob-pw' }));
+    expect(await echo(session, 'delegated')).toBe('delegated\r\n');
+  }, 30_000);
+
   it('our client from a keytab (kinit -k -t into a private cache)', async () => {
     const keytab = await kdc.userKeytab('alice');
     const session = await open(settings({ credentials: 'keytab', keytab }, { user: `alice@${kdc.realm}` }));
