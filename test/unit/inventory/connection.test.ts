@@ -23,7 +23,8 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     });
     expect(c['win01.corp.example']!.password!.reveal()).toBe('not-a-real-password');
     expect(c['win-http.corp.example']).toMatchObject({ port: 5985, winrm: { scheme: 'http', auth: 'basic', allowUnencryptedBasic: true } });
-    expect(c['ps01.corp.example']).toMatchObject({ transport: 'winrm', address: '192.0.2.21', winrm: { scheme: 'https', auth: 'ntlm', certValidation: 'ignore' } });
+    // psrp's negotiate: Kerberos preferred, NTLM when no ticket can be had (the transport decides at open).
+    expect(c['ps01.corp.example']).toMatchObject({ transport: 'winrm', address: '192.0.2.21', winrm: { scheme: 'https', auth: 'negotiate', certValidation: 'ignore' } });
     expect(c.sshwin01).toMatchObject({ transport: 'ssh', address: '192.0.2.31', port: 22, user: 'CORP\\svc-deploy', ssh: { identityFile: '/home/op/.ssh/id_ed25519' } });
     expect(inv.warnings.join('\n')).toMatch(/ps01\.corp\.example: TLS certificate validation is OFF \(ansible_psrp_cert_validation=ignore at .*hosts\.yml:\d+\)/);
   });
@@ -35,7 +36,8 @@ describe('Ansible connection variables → ConnectionSettings', () => {
   });
 
   it('takes the first supported transport of a list and Basic for ssl over https', () => {
-    expect(one("h ansible_connection=winrm ansible_winrm_transport='kerberos,ntlm'\n").host.connection.winrm!.auth).toBe('ntlm');
+    expect(one("h ansible_connection=winrm ansible_winrm_transport='credssp,ntlm'\n").host.connection.winrm!.auth).toBe('ntlm');
+    expect(one("h ansible_connection=winrm ansible_winrm_transport='kerberos,ntlm'\n").host.connection.winrm!.auth).toBe('kerberos');
     expect(one('h ansible_connection=winrm ansible_winrm_transport=ssl\n').host.connection.winrm!.auth).toBe('basic');
   });
 
@@ -53,7 +55,7 @@ describe('Ansible connection variables → ConnectionSettings', () => {
   });
 
   const errors: Array<[string, string, string, RegExp]> = [
-    ['kerberos', 'h ansible_connection=winrm ansible_winrm_transport=kerberos\n', 'ansible_winrm_transport', /kerberos authentication is not supported yet/],
+    ['certificate', 'h ansible_connection=winrm ansible_winrm_transport=certificate\n', 'ansible_winrm_transport', /certificate authentication is not supported yet/],
     ['credssp', 'h ansible_connection=winrm ansible_winrm_transport=credssp\n', 'ansible_winrm_transport', /not supported yet/],
     ['ssl over http', 'h ansible_connection=winrm ansible_winrm_scheme=http ansible_winrm_transport=ssl\n', 'ansible_winrm_transport', /HTTPS/],
     ['unknown connection', 'h ansible_connection=docker\n', 'ansible_connection', /not supported/],
