@@ -204,7 +204,8 @@ export function resolveHost(data: InventoryData, name: string, ctx: ConnectionCo
 export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
   const data = readInventory(opts);
   const groups = groupTree(data);
-  const names = opts.limit !== undefined && (typeof opts.limit === 'string' ? opts.limit.trim() !== '' : opts.limit.length > 0)
+  // An empty limit string is an error (selectHosts); an empty list means no --limit was given.
+  const names = opts.limit !== undefined && (typeof opts.limit === 'string' || opts.limit.length > 0)
     ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd(), field: '--limit' })
     : allHosts(groups);
   const warnings = [...data.warnings];
