@@ -262,6 +262,12 @@ function winrmFromVars(
   if (opTimeout !== undefined) w.operationTimeoutSeconds = opTimeout;
   const enc = r.choice([v('message_encryption')], ['auto', 'always', 'never'] as const);
   if (enc) w.allowUnencryptedBasic = enc.value === 'never';
+  if (enc?.value === 'never') {
+    const where = r.where(enc.key);
+    ctx.warn(
+      `${host}: ${enc.key}=never${where.file ? ` at ${where.file}${where.line ? `:${where.line}` : ''}` : ''} allows Basic authentication over plain HTTP: the password and every command can travel in clear text`,
+    );
+  }
   return w;
 }
 
@@ -341,6 +347,7 @@ export function connectionFromNative(
   const secrets = { env: ctx.env, baseDir: ctx.baseDir };
   const transport = own.transport ?? defaults.transport ?? d.transport ?? 'ssh';
   const settings: ConnectionSettings = { transport, address: own.address ?? host };
+  warnWeakNative(host, transport, defaults, own, origin, ctx);
   const port = own.port ?? defaults.port;
   if (port !== undefined) settings.port = port;
   const user = own.user ?? defaults.user ?? d.user;
@@ -370,6 +377,22 @@ export function connectionFromNative(
     settings.local = { stateDir };
   }
   return settings;
+}
+
+/**
+ * Security-weakening settings of a native inventory, named with the layer that decides them: the defaults (the
+ * same text for every host, so loadInventory keeps one) or the host's own keys. certValidation warns above.
+ */
+function warnWeakNative(host: string, transport: TransportKind, defaults: NativeConnection, own: NativeConnection, origin: Origin, ctx: ConnectionContext): void {
+  const from = (layer: NativeConnection): string => (layer === own ? `${host}: in ${origin.file}` : `inventory defaults in ${origin.file}`);
+  const keys = own.ssh?.hostKeyPolicy !== undefined ? own : defaults;
+  if ((transport === 'ssh' || transport === 'pwsh') && keys.ssh?.hostKeyPolicy === 'accept-new') {
+    ctx.warn(`${from(keys)}: ssh.hostKeyPolicy: accept-new: an unknown host key is trusted on first use and recorded (a changed key is still refused)`);
+  }
+  const basic = own.winrm?.allowUnencryptedBasic !== undefined ? own : defaults;
+  if (transport === 'winrm' && basic.winrm?.allowUnencryptedBasic) {
+    ctx.warn(`${from(basic)}: winrm.allowUnencryptedBasic: true: Basic authentication over plain HTTP sends the password and every command in clear text`);
+  }
 }
 
 function withoutPassphrase(ssh: NativeConnection['ssh']): Omit<SshSettings, 'passphrase'> {

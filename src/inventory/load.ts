@@ -212,7 +212,10 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
   const ctx: ConnectionContext = {
     defaults: opts.connectionDefaults ?? {},
     env: opts.env ?? process.env,
-    warn: (m) => warnings.push(m),
+    // Inventory-wide warnings (its defaults) come once per host resolved: keep one of each.
+    warn: (m) => {
+      if (!warnings.includes(m)) warnings.push(m);
+    },
   };
   const hosts = names.map((n) => resolveHost(data, n, ctx));
   return { source: data.model.sources.join(', ') || String(opts.sources), hosts, groups, warnings };

@@ -52,6 +52,26 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     expect(inv.warnings.join()).toMatch(/accept-new/);
   });
 
+  it('warns about every security-weakening inventory setting, naming where it is set', () => {
+    const inv = loadInventory({ sources: join(FIXTURES, 'windows/hosts.yml'), env: { HOME: '/home/op' } });
+    expect(inv.warnings.join('\n')).toMatch(/win-http\.corp\.example: ansible_winrm_message_encryption=never at .*hosts\.yml:\d+.*clear text/);
+    const dir = tmpTree({
+      'fleet.yml': [
+        'kind: svcfleet-inventory',
+        'version: 1',
+        'defaults: { transport: ssh, user: ops, ssh: { hostKeyPolicy: accept-new } }',
+        'hosts:',
+        '  a: {}',
+        '  b: {}',
+        '  w: { transport: winrm, password: { env: PW }, winrm: { scheme: http, auth: basic, allowUnencryptedBasic: true } }',
+        '',
+      ].join('\n'),
+    });
+    const native = loadInventory({ sources: join(dir, 'fleet.yml'), env: { PW: 'x' } }).warnings;
+    expect(native.filter((w) => /hostKeyPolicy: accept-new/.test(w)), 'inventory defaults warn once').toHaveLength(1);
+    expect(native.join('\n')).toMatch(/w: in .*fleet\.yml: winrm\.allowUnencryptedBasic: true.*clear text/);
+  });
+
   const errors: Array<[string, string, string, RegExp]> = [
     ['kerberos', 'h ansible_connection=winrm ansible_winrm_transport=kerberos\n', 'ansible_winrm_transport', /kerberos authentication is not supported yet/],
     ['credssp', 'h ansible_connection=winrm ansible_winrm_transport=credssp\n', 'ansible_winrm_transport', /not supported yet/],
