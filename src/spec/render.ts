@@ -17,6 +17,7 @@ import type { FailureAction, FailureActionType, FailureSettings, VerifySpec } fr
 import { InputError } from '../util/errors.js';
 import type { Secret } from '../util/secret.js';
 import { binaryPathProblem } from './binpath.js';
+import { renderCommandLine } from './cmdline-template.js';
 import type { ChangeSpec, ServiceSpec } from './load.js';
 import { renderTemplate, TemplateError } from './template.js';
 
@@ -63,17 +64,18 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
   const fail = (message: string, path: PathSegment[]): never => {
     throw new InputError(message, where(path));
   };
-  /** Fill a template; inserted values must not carry control characters (or quotes, where `strict`). */
-  const text = (value: string, path: PathSegment[], opts: { noQuotes?: boolean } = {}): string => {
+  /**
+   * Fill a template; inserted values must not carry control characters. In a command line (binaryPath, failure
+   * command) each value also stays exactly one argument (cmdline-template.ts).
+   */
+  const text = (value: string, path: PathSegment[], opts: { commandLine?: boolean } = {}): string => {
+    const check = (name: string, inserted: string): void => {
+      if (/[\0-\x08\x0a-\x1f\x7f]/.test(inserted)) {
+        throw new TemplateError(`variable ${name} of host ${host.name} contains a control character`);
+      }
+    };
     try {
-      return renderTemplate(value, ctx, (name, inserted) => {
-        if (/[\0-\x08\x0a-\x1f\x7f]/.test(inserted)) {
-          throw new TemplateError(`variable ${name} of host ${host.name} contains a control character`);
-        }
-        if (opts.noQuotes && inserted.includes('"')) {
-          throw new TemplateError(`variable ${name} of host ${host.name} contains a double quote, which would change how the command line is split`);
-        }
-      });
+      return opts.commandLine ? renderCommandLine(value, ctx, check) : renderTemplate(value, ctx, check);
     } catch (err) {
       if (err instanceof TemplateError) return fail(err.message, path);
       throw err;
@@ -83,7 +85,7 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
   const set = s.set;
   const desired: NonNullable<ServiceChange['desired']> = {};
   if (set.binaryPath !== undefined) {
-    const path = text(set.binaryPath, ['set', 'binaryPath'], { noQuotes: true });
+    const path = text(set.binaryPath, ['set', 'binaryPath'], { commandLine: true });
     const problem = binaryPathProblem(path);
     if (problem) fail(problem, ['set', 'binaryPath']);
     desired.binaryPath = path;
@@ -117,7 +119,7 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     if (set.failure.resetPeriod !== undefined) f.resetPeriod = set.failure.resetPeriod;
     if (set.failure.actions) f.actions = set.failure.actions.map(failureAction);
     if (set.failure.rebootMessage !== undefined) f.rebootMessage = text(set.failure.rebootMessage, ['set', 'failure', 'rebootMessage']);
-    if (set.failure.command !== undefined) f.command = text(set.failure.command, ['set', 'failure', 'command']);
+    if (set.failure.command !== undefined) f.command = text(set.failure.command, ['set', 'failure', 'command'], { commandLine: true });
     if (set.failure.nonCrashFailures !== undefined) f.nonCrashFailures = set.failure.nonCrashFailures;
     desired.failure = f;
   }
