@@ -4,13 +4,14 @@
  * The template is first rendered with a marker in place of each value, and the marker line is split the way
  * Windows splits it (CreateProcess for the executable, CommandLineToArgvW for the arguments, see
  * util/windows-cmdline.ts). Then each value goes in according to where its marker stands:
- *   - alone as an argument (`--config {{ cfg }}`): quoted with the Windows rules when it needs it, so spaces,
- *     quotes and backslashes stay inside that one argument;
- *   - alone as the executable: wrapped in double quotes when it has spaces (CreateProcess has no escapes, so a
- *     double quote in it is refused);
- *   - inside double quotes (`"C:\ProgramData\{{ site }}.yaml"`): a double quote is refused, and so is a
- *     trailing backslash right before the closing quote (it would escape it);
- *   - part of an unquoted argument (`--name={{ v }}`): whitespace and double quotes are refused.
+ *   - a double quote in a value is refused wherever it stands (escaped as \" it would still be read back
+ *     differently by programs that do not parse like CommandLineToArgvW);
+ *   - alone as an argument (`--config {{ cfg }}`): quoted with the Windows rules when it needs it, so spaces
+ *     and backslashes stay inside that one argument;
+ *   - alone as the executable: wrapped in double quotes when it has spaces;
+ *   - inside double quotes (`"C:\ProgramData\{{ site }}.yaml"`): a trailing backslash right before the closing
+ *     quote is refused (it would escape it);
+ *   - part of an unquoted argument (`--name={{ v }}`): whitespace is refused.
  * Refusals name the variable and the host (render.ts adds file, line and field); the value is never echoed.
  * Characters that are quotes only to other parsers (‘’“”) are ordinary characters on a Windows command line.
  */
@@ -48,15 +49,14 @@ function place({ name, value }: { name: string; value: string }, slot: Slot, hos
   const who = `variable ${name} of host ${host}`;
   const quote = value.includes('"');
   const space = /[ \t]/.test(value);
+  if (quote) {
+    // Even escaped (\"), a quote is read back differently by programs that do not parse like CommandLineToArgvW
+    // (cmd.exe, custom parsers): refused everywhere rather than trusted to one parser.
+    throw new TemplateError(`${who} contains a double quote, which would change how the command line is split`);
+  }
   if (slot.alone) {
     if (slot.token > 0) return quoteWindowsArg(value);
-    if (quote) throw new TemplateError(`${who} contains a double quote, which cannot be quoted in the executable path`);
     return space || value === '' ? `"${value}"` : value;
-  }
-  if (quote) {
-    throw new TemplateError(
-      `${who} contains a double quote, which would change how the command line is split; put {{ ${name} }} alone as an argument (it is then quoted)`,
-    );
   }
   if (space && !slot.quoted) {
     throw new TemplateError(

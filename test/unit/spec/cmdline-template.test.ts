@@ -30,12 +30,19 @@ const spec = parseSpec(SPEC, '/specs/cmd.yml');
 const render = (vars: Record<string, unknown>) => renderHostRequests(spec, { name: 'web01', vars })[0]!.desired!;
 
 describe('a {{ var }} in a command line renders as exactly one argument', () => {
-  it.each(HOSTILE.map((v) => [JSON.stringify(v), v]))('binaryPath and failure.command keep %s as one argument', (_label, value) => {
+  const kept = HOSTILE.filter((v) => !v.includes('"'));
+  it.each(kept.map((v) => [JSON.stringify(v), v]))('binaryPath and failure.command keep %s as one argument', (_label, value) => {
     const d = render({ cfg: value });
     // argv[0] is the quoted executable; the program's runtime splits the rest with CommandLineToArgvW.
     const args = splitWindowsArgs(d.binaryPath!.slice('"C:\\apps\\svc.exe"'.length));
     expect(args).toEqual(['--config', value, '--port', '8081']);
     expect(splitWindowsArgs(d.failure!.command!)).toEqual(['C:\\tools\\notify.exe', '--host', 'web01', '--msg', value]);
+  });
+
+  it.each(HOSTILE.filter((v) => v.includes('"')).map((v) => [JSON.stringify(v), v]))('refuses %s (a double quote) with file, line, field and host', (_label, value) => {
+    expectInputError(() => render({ cfg: value }), { file: '/specs/cmd.yml', line: 3, field: 'set.binaryPath', host: 'web01' }, /variable cfg of host web01 contains a double quote/);
+    const only = parseSpec("service: S\nset:\n  failure: { command: 'C:\\x.exe --msg {{ cfg }}' }\n", '/specs/f.yml');
+    expectInputError(() => renderHostRequests(only, { name: 'web01', vars: { cfg: value } }), { file: '/specs/f.yml', line: 3, field: 'set.failure.command', host: 'web01' }, /double quote/);
   });
 
   it('leaves a plain value unquoted and quotes one with spaces', () => {
