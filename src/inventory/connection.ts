@@ -116,7 +116,9 @@ class VarReader {
     }
     const s = String(v);
     if (s.includes('{{') || s.includes('{%')) {
-      throw new InputError(`templated values are not supported here (svcfleet does not evaluate Jinja): ${s}`, this.where(key));
+      // A password (ansible_password: "{{ vault_pw }}", or one that merely contains {{) is never echoed.
+      const shown = (PASSWORD_VARS as readonly string[]).includes(key) || isSecretVarName(key) ? '' : `: ${s}`;
+      throw new InputError(`templated values are not supported here (svcfleet does not evaluate Jinja)${shown}`, this.where(key));
     }
     return { key, value: s };
   }

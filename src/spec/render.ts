@@ -15,7 +15,7 @@ import type { ServiceChange } from '../engine/types.js';
 import type { HostSpec } from '../inventory/types.js';
 import type { FailureAction, FailureActionType, FailureSettings, VerifySpec } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
-import type { Secret } from '../util/secret.js';
+import { isSecretLookingName, type Secret } from '../util/secret.js';
 import { binaryPathProblem } from './binpath.js';
 import { renderCommandLine } from './cmdline-template.js';
 import type { ChangeSpec, ServiceSpec } from './load.js';
@@ -77,8 +77,14 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     try {
       return opts.commandLine ? renderCommandLine(value, ctx, check) : renderTemplate(value, ctx, check);
     } catch (err) {
-      if (err instanceof TemplateError) return fail(err.message, path);
-      throw err;
+      if (!(err instanceof TemplateError)) throw err;
+      // A value under a secret-looking name (DB_PASSWORD: 'pa{{ss') must not reach a message, not even a part
+      // of it that happens to look like a variable name.
+      const key = path[path.length - 1];
+      if (typeof key === 'string' && isSecretLookingName(key)) {
+        return fail(`the value of ${key} is not a valid template (the value is not shown: its name says it is a secret); only {{ variable }} and {{ variable | default('x') }} are allowed, and {{ cannot be written literally`, path);
+      }
+      return fail(err.message, path);
     }
   };
 

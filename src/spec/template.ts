@@ -46,7 +46,7 @@ export function renderTemplate(
     out += text.slice(i, start);
     if (m[0] !== '{{') throw new TemplateError(`${m[0]} … blocks are not supported; only {{ variable }} and {{ variable | default('x') }}`);
     const end = text.indexOf('}}', start + 2);
-    if (end < 0) throw new TemplateError(`unclosed {{ in ${JSON.stringify(text)}`);
+    if (end < 0) throw new TemplateError('a {{ is never closed with }}'); // the text is not echoed: it may be a secret
     const inner = text.slice(start + 2, end);
     const e = EXPR.exec(inner);
     if (!e) {

@@ -72,6 +72,11 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     expect(native.join('\n')).toMatch(/w: in .*fleet\.yml: winrm\.allowUnencryptedBasic: true.*clear text/);
   });
 
+  it('never prints a templated password in its error', () => {
+    const e = expectInputError(() => one('h ansible_connection=winrm ansible_password="pa{{ss}}word"\n'), { field: 'ansible_password' }, /templated values are not supported/);
+    expect(e.message).not.toMatch(/pa\{\{|ss\}\}|word/);
+  });
+
   const errors: Array<[string, string, string, RegExp]> = [
     ['kerberos', 'h ansible_connection=winrm ansible_winrm_transport=kerberos\n', 'ansible_winrm_transport', /kerberos authentication is not supported yet/],
     ['credssp', 'h ansible_connection=winrm ansible_winrm_transport=credssp\n', 'ansible_winrm_transport', /not supported yet/],
