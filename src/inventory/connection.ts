@@ -13,6 +13,9 @@
  *   ansible_psrp_protocol, _auth, _cert_validation, _ca_cert, _path, _message_encryption
  * Values that are Jinja templates (`{{ … }}`) are refused: svcfleet never evaluates templates from inventories.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type {
   ConnectionSettings,
   PwshSettings,
@@ -307,6 +310,25 @@ function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: 'ntlm' 
   throw new InputError(
     `${list.join(', ') || 'this'} authentication is not supported yet (svcfleet supports ntlm and basic over WinRM)`,
     r.where(key),
+  );
+}
+
+/** Identity files the ssh transport tries when none is configured (transport/ssh/auth.ts). */
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+/**
+ * Why an ssh host cannot authenticate at all, or undefined: no password, no identity file, no agent (ssh.agent,
+ * else SSH_AUTH_SOCK) and none of ~/.ssh/id_{ed25519,ecdsa,rsa}. Caught here, such a host is a configuration
+ * error before anything is contacted, not an `unreachable [auth-failed]` after a connection.
+ */
+export function sshCredentialProblem(settings: ConnectionSettings, env: Record<string, string | undefined>): string | undefined {
+  if (settings.transport !== 'ssh' || settings.password || settings.ssh?.identityFile) return undefined;
+  if (settings.ssh?.agent ?? env.SSH_AUTH_SOCK) return undefined;
+  const home = env.HOME ?? env.USERPROFILE ?? homedir();
+  if (DEFAULT_IDENTITIES.some((f) => existsSync(join(home, '.ssh', f)))) return undefined;
+  return (
+    'no SSH credentials: set a password (ansible_password / password: { env: VAR }), an identity file ' +
+    '(ansible_ssh_private_key_file / ssh.identityFile), an ssh-agent (SSH_AUTH_SOCK / ssh.agent), or create ~/.ssh/id_ed25519'
   );
 }
 

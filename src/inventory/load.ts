@@ -21,6 +21,7 @@ import { isMapping, parseAnsibleYaml, parseAnsibleYamlInventory } from './ansibl
 import {
   connectionFromAnsibleVars,
   connectionFromNative,
+  sshCredentialProblem,
   publicHostVars,
   type ConnectionContext,
   type ConnectionDefaults,
@@ -56,6 +57,11 @@ export interface LoadInventoryOptions extends ReadOptions {
   env?: Record<string, string | undefined>;
   /** Connection defaults from the configuration. */
   connectionDefaults?: ConnectionDefaults;
+  /**
+   * Refuse selected ssh hosts that have no credentials at all (sshCredentialProblem): for commands that will
+   * contact them, so the run stops before anything is contacted. Off for commands that only read the inventory.
+   */
+  requireCredentials?: boolean;
 }
 
 /** An Inventory whose `hosts` are the selected ones, with connection settings resolved. */
@@ -218,5 +224,13 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
     },
   };
   const hosts = names.map((n) => resolveHost(data, n, ctx));
+  if (opts.requireCredentials) {
+    const lacking = hosts.filter((h) => sshCredentialProblem(h.connection, ctx.env));
+    if (lacking.length) {
+      const names = lacking.map((h) => h.name);
+      const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+      throw new InputError(`${sshCredentialProblem(lacking[0]!.connection, ctx.env)!} (hosts ${shown})`, { host: names[0]! });
+    }
+  }
   return { source: data.model.sources.join(', ') || String(opts.sources), hosts, groups, warnings };
 }

@@ -196,6 +196,7 @@ function loadHosts(f: TargetFlags, config: ResolvedConfig, fallbackSources?: str
     ...(limit ? { limit } : {}),
     env: deps.env,
     connectionDefaults: config.connection,
+    requireCredentials: true,
   });
   for (const w of inv.warnings) err(`svcfleet: warning: ${w}`);
   if (inv.hosts.length === 0) throw new InputError('the inventory has no hosts', { file: inv.source });

@@ -77,6 +77,20 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     expect(e.message).not.toMatch(/pa\{\{|ss\}\}|word/);
   });
 
+  it('refuses an ssh host with no credentials at all before anything is contacted (for commands that connect)', () => {
+    const home = tmpTree({ '.keep': '' });
+    const env = { HOME: home };
+    const dir = tmpTree({ 'hosts.ini': 'bare\nkeyed ansible_ssh_private_key_file=/k\npw ansible_password=x\nwin ansible_connection=winrm ansible_password=x\n' });
+    const sources = join(dir, 'hosts.ini');
+    expectInputError(() => loadInventory({ sources, env, requireCredentials: true }), { host: 'bare' }, /no SSH credentials.*\(hosts bare\)/);
+    expect(loadInventory({ sources, env, requireCredentials: true, limit: 'keyed,pw,win' }).hosts).toHaveLength(3);
+    expect(loadInventory({ sources, env: { ...env, SSH_AUTH_SOCK: '/run/agent.sock' }, requireCredentials: true }).hosts).toHaveLength(4);
+    expect(loadInventory({ sources, env, requireCredentials: true, connectionDefaults: { ssh: { identityFile: '/id' } } }).hosts).toHaveLength(4);
+    expect(loadInventory({ sources, env }).hosts).toHaveLength(4); // reading an inventory needs no credentials
+    const withKey = tmpTree({ '.ssh/id_ed25519': 'key' });
+    expect(loadInventory({ sources, env: { HOME: withKey }, requireCredentials: true }).hosts).toHaveLength(4);
+  });
+
   const errors: Array<[string, string, string, RegExp]> = [
     ['kerberos', 'h ansible_connection=winrm ansible_winrm_transport=kerberos\n', 'ansible_winrm_transport', /kerberos authentication is not supported yet/],
     ['credssp', 'h ansible_connection=winrm ansible_winrm_transport=credssp\n', 'ansible_winrm_transport', /not supported yet/],
