@@ -15,6 +15,9 @@
  *   _negotiate_service, _negotiate_hostname_override
  * Values that are Jinja templates (`{{ … }}`) are refused: svcfleet never evaluates templates from inventories.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type {
   ConnectionSettings,
   PwshSettings,
@@ -118,7 +121,9 @@ class VarReader {
     }
     const s = String(v);
     if (s.includes('{{') || s.includes('{%')) {
-      throw new InputError(`templated values are not supported here (svcfleet does not evaluate Jinja): ${s}`, this.where(key));
+      // A password (ansible_password: "{{ vault_pw }}", or one that merely contains {{) is never echoed.
+      const shown = (PASSWORD_VARS as readonly string[]).includes(key) || isSecretVarName(key) ? '' : `: ${s}`;
+      throw new InputError(`templated values are not supported here (svcfleet does not evaluate Jinja)${shown}`, this.where(key));
     }
     return { key, value: s };
   }
@@ -266,6 +271,12 @@ function winrmFromVars(
   if (opTimeout !== undefined) w.operationTimeoutSeconds = opTimeout;
   const enc = r.choice([v('message_encryption')], ['auto', 'always', 'never'] as const);
   if (enc) w.allowUnencryptedBasic = enc.value === 'never';
+  if (enc?.value === 'never') {
+    const where = r.where(enc.key);
+    ctx.warn(
+      `${host}: ${enc.key}=never${where.file ? ` at ${where.file}${where.line ? `:${where.line}` : ''}` : ''} allows Basic authentication over plain HTTP: the password and every command can travel in clear text`,
+    );
+  }
   return w;
 }
 
@@ -349,6 +360,25 @@ function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: WinrmSe
   );
 }
 
+/** Identity files the ssh transport tries when none is configured (transport/ssh/auth.ts). */
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+/**
+ * Why an ssh host cannot authenticate at all, or undefined: no password, no identity file, no agent (ssh.agent,
+ * else SSH_AUTH_SOCK) and none of ~/.ssh/id_{ed25519,ecdsa,rsa}. Caught here, such a host is a configuration
+ * error before anything is contacted, not an `unreachable [auth-failed]` after a connection.
+ */
+export function sshCredentialProblem(settings: ConnectionSettings, env: Record<string, string | undefined>): string | undefined {
+  if (settings.transport !== 'ssh' || settings.password || settings.ssh?.identityFile) return undefined;
+  if (settings.ssh?.agent ?? env.SSH_AUTH_SOCK) return undefined;
+  const home = env.HOME ?? env.USERPROFILE ?? homedir();
+  if (DEFAULT_IDENTITIES.some((f) => existsSync(join(home, '.ssh', f)))) return undefined;
+  return (
+    'no SSH credentials: set a password (ansible_password / password: { env: VAR }), an identity file ' +
+    '(ansible_ssh_private_key_file / ssh.identityFile), an ssh-agent (SSH_AUTH_SOCK / ssh.agent), or create ~/.ssh/id_ed25519'
+  );
+}
+
 function expandHome(p: string, env: Record<string, string | undefined>): string {
   if (p === '~' || p.startsWith('~/')) {
     const home = env.HOME ?? env.USERPROFILE;
@@ -388,6 +418,7 @@ export function connectionFromNative(
   const secrets = { env: ctx.env, baseDir: ctx.baseDir };
   const transport = own.transport ?? defaults.transport ?? d.transport ?? 'ssh';
   const settings: ConnectionSettings = { transport, address: own.address ?? host };
+  warnWeakNative(host, transport, defaults, own, origin, ctx);
   const port = own.port ?? defaults.port;
   if (port !== undefined) settings.port = port;
   const user = own.user ?? defaults.user ?? d.user;
@@ -419,6 +450,22 @@ export function connectionFromNative(
     settings.local = { stateDir };
   }
   return settings;
+}
+
+/**
+ * Security-weakening settings of a native inventory, named with the layer that decides them: the defaults (the
+ * same text for every host, so loadInventory keeps one) or the host's own keys. certValidation warns above.
+ */
+function warnWeakNative(host: string, transport: TransportKind, defaults: NativeConnection, own: NativeConnection, origin: Origin, ctx: ConnectionContext): void {
+  const from = (layer: NativeConnection): string => (layer === own ? `${host}: in ${origin.file}` : `inventory defaults in ${origin.file}`);
+  const keys = own.ssh?.hostKeyPolicy !== undefined ? own : defaults;
+  if ((transport === 'ssh' || transport === 'pwsh') && keys.ssh?.hostKeyPolicy === 'accept-new') {
+    ctx.warn(`${from(keys)}: ssh.hostKeyPolicy: accept-new: an unknown host key is trusted on first use and recorded (a changed key is still refused)`);
+  }
+  const basic = own.winrm?.allowUnencryptedBasic !== undefined ? own : defaults;
+  if (transport === 'winrm' && basic.winrm?.allowUnencryptedBasic) {
+    ctx.warn(`${from(basic)}: winrm.allowUnencryptedBasic: true: Basic authentication over plain HTTP sends the password and every command in clear text`);
+  }
 }
 
 function withoutPassphrase(ssh: NativeConnection['ssh']): Omit<SshSettings, 'passphrase'> {

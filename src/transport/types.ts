@@ -18,7 +18,8 @@ export type TransportKind = BuiltinTransportKind | (string & {});
 export type TransportErrorClass =
   | 'unreachable' // TCP refused / no route / DNS: nothing reached the host
   | 'auth-failed'
-  | 'hostkey-mismatch'
+  | 'hostkey-unknown' // the host has no known key (strict): verify its fingerprint, then trust it
+  | 'hostkey-mismatch' // the host presented another key than the known one (changed, revoked): a possible MITM
   | 'tls-untrusted'
   | 'timeout' // a connect, auth or command deadline passed (see `phase`)
   | 'protocol' // the peer spoke garbage or broke the protocol

@@ -25,8 +25,8 @@ import { WinrsClient } from './winrs.js';
 
 export interface WinrmTransportOptions {
   /**
-   * Where security warnings go (certificate verification switched off, cleanup that failed). Default: a Node
-   * process warning on stderr, so an opt-out of TLS verification is never silent.
+   * Where security warnings go (certificate verification switched off, cleanup that failed). Default: a line on
+   * stderr, so an opt-out of TLS verification is never silent (not process.emitWarning: NODE_NO_WARNINGS hides it).
    */
   onWarning?: (host: string, message: string) => void;
   /** Budget for Signal + Delete after each command (default 15 s). */
@@ -38,7 +38,7 @@ const MAX_ENVELOPE_SIZE = 153600;
 const READ_MARGIN_MS = 10_000;
 
 function defaultWarning(host: string, message: string): void {
-  process.emitWarning(`${host}: ${message}`, { code: 'SVCFLEET_WINRM' });
+  process.stderr.write(`svcfleet: warning: ${host}: ${message}\n`);
 }
 
 /**
