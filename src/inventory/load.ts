@@ -6,6 +6,7 @@
  *   - `kind: svcfleet-inventory` YAML → native format (native.ts)
  *   - `.yml`, `.yaml`, `.json` → Ansible YAML (ansible-yaml.ts)
  *   - no extension: YAML if it parses as a mapping, else INI (what Ansible's plugin order amounts to)
+ *   - an executable file starting with `#!` → a dynamic inventory script, run with --list (dynamic.ts)
  *   - anything else → Ansible INI (ini.ts)
  * group_vars/ and host_vars/ beside each file (or inside a directory source) apply.
  * A whole file encrypted with Ansible Vault is decrypted first, and `!vault` values are opened, when vault
@@ -37,6 +38,7 @@ import { allHosts, selectHosts } from './pattern.js';
 import { VarsFiles } from './vars-files.js';
 import { openVaultFile, sealedScalars, unsealVaultValues } from './unvault.js';
 import type { VaultPassword } from './vault.js';
+import { readInventoryScript, type ScriptOptions } from './dynamic.js';
 
 export interface ReadOptions {
   /** Files, directories or host lists (`a,b,`), like `ansible -i` (repeatable). */
@@ -44,11 +46,14 @@ export interface ReadOptions {
   cwd?: string;
   /** Vault passwords (vault-passwords.ts); without any, `!vault` values stay sealed and vaulted files are refused. */
   vault?: readonly VaultPassword[];
+  /** How executable inventory sources are run (dynamic.ts). */
+  scripts?: ScriptOptions;
 }
 
 /** What reading one source needs besides the model (passed down the recursive readers). */
 interface SourceIO {
   vault: readonly VaultPassword[] | undefined;
+  scripts: ScriptOptions;
   warnings: string[];
 }
 
@@ -87,7 +92,7 @@ export function readInventory(opts: ReadOptions): InventoryData {
   const native = new Map<string, NativeHostEntry>();
   const sources = typeof opts.sources === 'string' ? [opts.sources] : opts.sources;
   if (sources.length === 0) throw new InputError('no inventory given (use -i FILE)', { field: 'inventory' });
-  const io: SourceIO = { vault: opts.vault, warnings: [] };
+  const io: SourceIO = { vault: opts.vault, scripts: opts.scripts ?? {}, warnings: [] };
   for (const source of sources) readSource(source, cwd, model, native, true, io);
   model.reconcile();
   const warnings: string[] = io.warnings;
@@ -127,7 +132,8 @@ function readSource(source: string, cwd: string, model: InventoryModel, native: 
     throw new InputError(`cannot read: ${(err as Error).message}`, { file: path });
   }
   if (text.startsWith('#!') && (st.mode & 0o111) !== 0) {
-    throw new InputError('this is an executable inventory script; svcfleet reads static inventories only (run it and save its JSON)', { file: path });
+    readInventoryScript(path, model, { ...io.scripts, ...(io.vault ? { vault: io.vault } : {}) });
+    return;
   }
   const opened = openVaultFile(text, path, io.vault);
   readFile(path, opened.text, model, native, io);
