@@ -67,7 +67,7 @@ export async function loadVaultPasswords(opts: VaultPasswordOptions): Promise<Va
   for (const { label, source, field } of vaultIdSlugs(opts)) {
     if (source === 'prompt' || source === 'prompt_ask_vault_pass') {
       if (!opts.prompt) throw new InputError(`vault id ${label}@prompt needs a terminal to ask on; use a password file instead`, { field });
-      const answer = await opts.prompt(`Vault password (${label}): `);
+      const answer = await opts.prompt(`Vault password (${label})`);
       if (answer === '') throw new InputError(`empty vault password for vault id ${label}`, { field });
       out.push({ label, password: new Secret(answer), source: 'prompt' });
       continue;

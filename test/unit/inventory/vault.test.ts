@@ -119,7 +119,7 @@ describe('vault passwords', () => {
     await expectInputErrorAsync(() => loadVaultPasswords({ ids: ['prod@prompt'] }), { field: '--vault-id' }, /terminal/);
     const asked: string[] = [];
     const got = await loadVaultPasswords({ ids: ['prod@prompt'], env: {}, prompt: async (q) => (asked.push(q), 'typed') });
-    expect(asked).toEqual(['Vault password (prod): ']);
+    expect(asked).toEqual(['Vault password (prod)']);
     expect(got[0]!.password.reveal()).toBe('typed');
   });
 });
