@@ -1,7 +1,8 @@
 /**
  * Ansible YAML inventories (and the YAML of group_vars/host_vars files), read as ansible-core reads them:
  * YAML 1.1 (PyYAML: `yes`/`no` are booleans, `0755` is octal, `<<` merges), dates kept as text, `!unsafe`
- * values are plain text (svcfleet never templates inventory values anyway), `!vault` values are kept sealed.
+ * values are plain text (svcfleet never templates inventory values anyway), `!vault` values are kept sealed
+(and opened by unvault.ts when vault passwords are given).
  *
  * Group structure: top-level keys are groups; each group may have `hosts` (name or range → vars), `vars` and
  * `children` (nested groups, same shape). Where Ansible only warns and skips (an unknown key in a group, a
@@ -16,7 +17,10 @@ import type { InventoryModel, Origin } from './model.js';
 
 const SEALED = '[VAULT-ENCRYPTED]';
 
-/** A value encrypted with Ansible Vault. svcfleet cannot decrypt it (yet); it prints as [VAULT-ENCRYPTED]. */
+/**
+ * A `!vault` value as parsed: still encrypted, printing as [VAULT-ENCRYPTED]. With vault passwords it is
+ * replaced by a Secret of its plaintext as soon as its file is read (unvault.ts).
+ */
 export class VaultedValue extends SealedValue {
   protected readonly marker = SEALED;
   readonly #ciphertext: string;
@@ -60,7 +64,7 @@ export function parseAnsibleYamlInventory(doc: ParsedDocument, model: InventoryM
     fail('empty YAML inventory', []);
   }
   if (!isMapping(data)) return fail('a YAML inventory must be a mapping of group names', []);
-  if ('plugin' in data) fail('this is an inventory plugin configuration (dynamic inventory); svcfleet reads static inventories only', ['plugin']);
+  if ('plugin' in data) fail('this is an inventory plugin configuration (dynamic inventory); svcfleet reads static inventories and executable inventory scripts, not inventory plugins', ['plugin']);
 
   const parseGroup = (name: string, body: unknown, path: PathSegment[]): void => {
     if (body !== null && !isMapping(body)) {

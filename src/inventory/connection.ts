@@ -96,8 +96,11 @@ class VarReader {
     return { ...locate(this.layer.origins[key] as Origin | undefined), field: key, host: this.host };
   }
 
+  /** The value as written; text decrypted from Ansible Vault is revealed (settings, not printed). */
   raw(key: string): unknown {
-    return this.layer.vars[key];
+    const v = this.layer.vars[key];
+    const open = (x: unknown): unknown => (x instanceof Secret ? x.reveal() : x);
+    return Array.isArray(v) ? v.map(open) : open(v);
   }
 
   has(key: string): boolean {
@@ -114,12 +117,13 @@ class VarReader {
     if (key === undefined) return undefined;
     const v = this.layer.vars[key];
     if (v instanceof VaultedValue) {
-      throw new InputError('Ansible Vault-encrypted values are not supported yet; use an environment variable or a file', this.where(key));
+      throw new InputError('this value is encrypted with Ansible Vault and no vault password was given (use --vault-password-file FILE, --vault-id LABEL@SOURCE or ANSIBLE_VAULT_PASSWORD_FILE)', this.where(key));
     }
-    if (typeof v !== 'string' && typeof v !== 'number') {
+    // A Secret here was decrypted from Ansible Vault (unvault.ts); a password stays wrapped by the caller.
+    if (typeof v !== 'string' && typeof v !== 'number' && !(v instanceof Secret)) {
       throw new InputError(`expected text, got ${describe(v)}`, this.where(key));
     }
-    const s = String(v);
+    const s = v instanceof Secret ? v.reveal() : String(v);
     if (s.includes('{{') || s.includes('{%')) {
       // A password (ansible_password: "{{ vault_pw }}", or one that merely contains {{) is never echoed.
       const shown = (PASSWORD_VARS as readonly string[]).includes(key) || isSecretVarName(key) ? '' : `: ${s}`;
@@ -152,7 +156,7 @@ class VarReader {
     if (key === undefined) return undefined;
     const v = this.layer.vars[key];
     if (typeof v === 'boolean') return { key, value: v };
-    const s = String(v).trim().toLowerCase();
+    const s = (v instanceof Secret ? v.reveal() : String(v)).trim().toLowerCase();
     // Ansible's boolean filter: yes/no, on/off, true/false, 1/0
     if (['yes', 'on', 'true', '1', 'y', 't'].includes(s)) return { key, value: true };
     if (['no', 'off', 'false', '0', 'n', 'f'].includes(s)) return { key, value: false };

@@ -6,8 +6,11 @@
  *   - `kind: svcfleet-inventory` YAML → native format (native.ts)
  *   - `.yml`, `.yaml`, `.json` → Ansible YAML (ansible-yaml.ts)
  *   - no extension: YAML if it parses as a mapping, else INI (what Ansible's plugin order amounts to)
+ *   - an executable file starting with `#!` → a dynamic inventory script, run with --list (dynamic.ts)
  *   - anything else → Ansible INI (ini.ts)
  * group_vars/ and host_vars/ beside each file (or inside a directory source) apply.
+ * A whole file encrypted with Ansible Vault is decrypted first, and `!vault` values are opened, when vault
+ * passwords are given (unvault.ts); a literal password in an INI inventory is warned about.
  *
  * Where Ansible would only warn that a source could not be parsed and carry on with an empty inventory,
  * svcfleet stops with the parse error: a rollout must not silently target nothing (or half of the fleet).
@@ -22,6 +25,7 @@ import {
   connectionFromAnsibleVars,
   connectionFromNative,
   sshCredentialProblem,
+  PASSWORD_VARS,
   publicHostVars,
   type ConnectionContext,
   type ConnectionDefaults,
@@ -33,11 +37,25 @@ import { InventoryModel } from './model.js';
 import { NATIVE_KIND, parseNativeInventory, type NativeHostEntry } from './native.js';
 import { allHosts, selectHosts } from './pattern.js';
 import { VarsFiles } from './vars-files.js';
+import { openVaultFile, sealedScalars, unsealVaultValues } from './unvault.js';
+import type { VaultPassword } from './vault.js';
+import { readInventoryScript, type ScriptOptions } from './dynamic.js';
 
 export interface ReadOptions {
   /** Files, directories or host lists (`a,b,`), like `ansible -i` (repeatable). */
   sources: string | readonly string[];
   cwd?: string;
+  /** Vault passwords (vault-passwords.ts); without any, `!vault` values stay sealed and vaulted files are refused. */
+  vault?: readonly VaultPassword[];
+  /** How executable inventory sources are run (dynamic.ts). */
+  scripts?: ScriptOptions;
+}
+
+/** What reading one source needs besides the model (passed down the recursive readers). */
+interface SourceIO {
+  vault: readonly VaultPassword[] | undefined;
+  scripts: ScriptOptions;
+  warnings: string[];
 }
 
 /** Everything read from the sources; the input of listing (list.ts) and of host resolution. */
@@ -80,17 +98,18 @@ export function readInventory(opts: ReadOptions): InventoryData {
   const native = new Map<string, NativeHostEntry>();
   const sources = typeof opts.sources === 'string' ? [opts.sources] : opts.sources;
   if (sources.length === 0) throw new InputError('no inventory given (use -i FILE)', { field: 'inventory' });
-  for (const source of sources) readSource(source, cwd, model, native, true);
+  const io: SourceIO = { vault: opts.vault, scripts: opts.scripts ?? {}, warnings: [] };
+  for (const source of sources) readSource(source, cwd, model, native, true, io);
   model.reconcile();
-  const warnings: string[] = [];
+  const warnings: string[] = io.warnings;
   for (const name of model.hosts.keys()) {
     // Ansible warns too; a pattern naming it means the host.
     if (model.groups.has(name)) warnings.push(`${name} is both a host and a group; a pattern ${JSON.stringify(name)} means the host`);
   }
-  return { model, native, files: new VarsFiles(model.varsDirs), depths: model.depths(), warnings };
+  return { model, native, files: new VarsFiles(model.varsDirs, opts.vault), depths: model.depths(), warnings };
 }
 
-function readSource(source: string, cwd: string, model: InventoryModel, native: Map<string, NativeHostEntry>, top: boolean): void {
+function readSource(source: string, cwd: string, model: InventoryModel, native: Map<string, NativeHostEntry>, top: boolean, io: SourceIO): void {
   const path = resolve(cwd, source);
   let st;
   try {
@@ -107,7 +126,7 @@ function readSource(source: string, cwd: string, model: InventoryModel, native: 
     if (top) model.varsDirs.push(path);
     for (const entry of readdirSync(path).sort()) {
       if (entry.startsWith('.') || ['host_vars', 'group_vars', 'vars_plugins'].includes(entry) || IGNORED_IN_DIRS.test(entry)) continue;
-      readSource(join(path, entry), cwd, model, native, false);
+      readSource(join(path, entry), cwd, model, native, false, io);
     }
     return;
   }
@@ -119,25 +138,57 @@ function readSource(source: string, cwd: string, model: InventoryModel, native: 
     throw new InputError(`cannot read: ${(err as Error).message}`, { file: path });
   }
   if (text.startsWith('#!') && (st.mode & 0o111) !== 0) {
-    throw new InputError('this is an executable inventory script; svcfleet reads static inventories only (run it and save its JSON)', { file: path });
+    readInventoryScript(path, model, { ...io.scripts, ...(io.vault ? { vault: io.vault } : {}) });
+    return;
   }
-  readFile(path, text, model, native);
+  const opened = openVaultFile(text, path, io.vault);
+  readFile(path, opened.text, model, native, io);
+  if (opened.vaulted) sealVarsFrom(model, path);
 }
 
-function readFile(file: string, text: string, model: InventoryModel, native: Map<string, NativeHostEntry>): void {
+function readFile(file: string, text: string, model: InventoryModel, native: Map<string, NativeHostEntry>, io: SourceIO): void {
   const ext = extname(file).toLowerCase();
   if (YAML_EXTENSIONS.includes(ext)) {
-    readYaml(file, text, model, native);
+    readYaml(file, text, model, native, io);
     return;
   }
   if (ext === '' || basename(file).startsWith('.')) {
     const yaml = tryYaml(file, text);
     if (yaml) {
-      readYaml(file, text, model, native);
+      readYaml(file, text, model, native, io);
       return;
     }
   }
   parseIniInventory(text, file, model);
+  warnLiteralPasswords(model, file, io.warnings);
+}
+
+/** Every variable an encrypted inventory file set is a secret: wrap them (host and group names stay text). */
+function sealVarsFrom(model: InventoryModel, file: string): void {
+  for (const owner of [...model.hosts.values(), ...model.groups.values()]) {
+    for (const [k, o] of Object.entries(owner.varOrigins)) {
+      if (o.file === file) Object.defineProperty(owner.vars, k, { value: sealedScalars(owner.vars[k]), enumerable: true, writable: true, configurable: true });
+    }
+  }
+}
+
+/**
+ * An INI inventory can only hold a password as a literal; a vault-encrypted group_vars/host_vars file holds it
+ * safely (docs/inventory.md, "Ansible Vault"). Say so, once per variable and line.
+ */
+function warnLiteralPasswords(model: InventoryModel, file: string, warnings: string[]): void {
+  const seen = new Set<string>();
+  for (const owner of [...model.hosts.values(), ...model.groups.values()]) {
+    for (const k of PASSWORD_VARS) {
+      const o = owner.varOrigins[k];
+      const v = owner.vars[k];
+      if (!o || o.file !== file || typeof v !== 'string' || v.includes('{{')) continue;
+      const at = `${file}${o.line !== undefined ? `:${o.line}` : ''}`;
+      if (seen.has(`${at} ${k}`)) continue;
+      seen.add(`${at} ${k}`);
+      warnings.push(`${at}: ${k} is a literal password in an INI inventory; keep it in a vault-encrypted group_vars/ or host_vars/ file instead`);
+    }
+  }
 }
 
 /** Does this extension-less file read as a YAML mapping? (INI files read as YAML scalars or fail.) */
@@ -149,9 +200,10 @@ function tryYaml(file: string, text: string): boolean {
   }
 }
 
-function readYaml(file: string, text: string, model: InventoryModel, native: Map<string, NativeHostEntry>): void {
+function readYaml(file: string, text: string, model: InventoryModel, native: Map<string, NativeHostEntry>, io: SourceIO): void {
   // Native files are YAML 1.2 (no yes/no booleans); Ansible files are YAML 1.1 like PyYAML. Peek at `kind`.
   const ansible = parseAnsibleYaml(text, file);
+  unsealVaultValues(ansible, io.vault);
   const kind = isMapping(ansible.value) ? ansible.value.kind : undefined;
   if (kind === NATIVE_KIND) {
     parseNativeInventory(parseYamlDocument(text, file), model, native);

@@ -65,7 +65,8 @@ const connectionFields = {
 };
 const varsSchema = z.record(z.string(), z.unknown()).nullable().optional();
 
-const nativeSchema = z.strictObject({
+/** The native inventory file (also its JSON Schema: spec/json-schema.ts). */
+export const nativeSchema = z.strictObject({
   kind: z.literal(NATIVE_KIND),
   version: z.literal(1),
   defaults: z.strictObject(connectionFields).nullable().optional(),

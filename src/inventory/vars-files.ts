@@ -10,6 +10,8 @@ import { extname, join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { isMapping, parseAnsibleYaml } from './ansible-yaml.js';
 import { combineVars, setOwn, type Origin, type VarOrigins, type Vars } from './model.js';
+import { openVaultFile, sealedScalars, unsealVaultValues } from './unvault.js';
+import type { VaultPassword } from './vault.js';
 
 const EXTENSIONS = ['.yml', '.yaml', '.json'];
 
@@ -29,7 +31,11 @@ export class VarsFiles {
   private readonly cache = new Map<string, VarsLayer>();
   /** Entries of each group_vars/ or host_vars/ directory (undefined: no such directory), read once. */
   private readonly listings = new Map<string, Set<string> | undefined>();
-  constructor(private readonly dirs: readonly string[]) {}
+  constructor(
+    private readonly dirs: readonly string[],
+    /** Vault passwords for `!vault` values and whole vault-encrypted files (unvault.ts). */
+    private readonly vault?: readonly VaultPassword[],
+  ) {}
 
   group(name: string): VarsLayer {
     return this.load('group_vars', name);
@@ -48,7 +54,7 @@ export class VarsFiles {
     if (!/[/\\]/.test(name) && name !== '.' && name !== '..') {
       for (const dir of this.dirs) {
         const base = join(dir, subdir);
-        for (const file of this.find(base, name)) layer = mergeLayers(layer, readVarsFile(file));
+        for (const file of this.find(base, name)) layer = mergeLayers(layer, readVarsFile(file, this.vault));
       }
     }
     this.cache.set(key, layer);
@@ -92,15 +98,18 @@ function filesIn(dir: string): string[] {
   return out;
 }
 
-function readVarsFile(file: string): VarsLayer {
-  let text: string;
+function readVarsFile(file: string, vault: readonly VaultPassword[] | undefined): VarsLayer {
+  let raw: string;
   try {
-    text = readFileSync(file, 'utf8');
+    raw = readFileSync(file, 'utf8');
   } catch (err) {
     throw new InputError(`cannot read: ${(err as Error).message}`, { file });
   }
+  const { text, vaulted } = openVaultFile(raw, file, vault);
   const doc = parseAnsibleYaml(text, file);
-  const value = doc.value;
+  unsealVaultValues(doc, vault);
+  // Everything in a vault-encrypted file is secret, whatever its name.
+  const value = vaulted ? sealedScalars(doc.value) : doc.value;
   if (value === null || value === undefined || value === '') return EMPTY_LAYER;
   if (!isMapping(value)) throw new InputError('a vars file must be a mapping of variable names to values', { file, line: 1 });
   const origins: VarOrigins = {};

@@ -44,7 +44,18 @@ export function secretRefSchema(opts: { prompt: boolean }): z.ZodType<SecretRef>
       return { prompt: true };
     }
     return fail(`unknown key ${JSON.stringify(key)}: expected ${forms}`, [key]);
-  }) as unknown as z.ZodType<SecretRef>;
+  })
+    // The transform above has no JSON Schema of its own; this is its shape for editors (svcfleet schema …).
+    .meta({ description: `A password reference: ${forms}; a literal password is refused.`, anyOf: secretRefJsonSchema(opts.prompt) }) as unknown as z.ZodType<SecretRef>;
+}
+
+function secretRefJsonSchema(prompt: boolean): object[] {
+  const one = (key: string, value: object): object => ({ type: 'object', properties: { [key]: value }, required: [key], additionalProperties: false });
+  return [
+    one('env', { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+    one('file', { type: 'string', minLength: 1 }),
+    ...(prompt ? [one('prompt', { const: true })] : []),
+  ];
 }
 
 export interface SecretContext {

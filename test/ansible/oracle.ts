@@ -18,12 +18,12 @@ const PYTHON = '/usr/bin/python3';
 const INSTALL_HINT = 'ansible-core is not installed: run `apt-get install -y ansible-core` (the test compares svcfleet with Debian\'s ansible-inventory)';
 
 export function requireAnsible(): void {
-  for (const tool of ['ansible-inventory', 'ansible', 'ansible-playbook']) {
+  for (const tool of ['ansible-inventory', 'ansible', 'ansible-playbook', 'ansible-vault']) {
     if (!existsSync(join(ANSIBLE_BIN, tool))) throw new Error(`${join(ANSIBLE_BIN, tool)} not found; ${INSTALL_HINT}`);
   }
 }
 
-type Tool = 'ansible-inventory' | 'ansible' | 'ansible-playbook';
+type Tool = 'ansible-inventory' | 'ansible' | 'ansible-playbook' | 'ansible-vault';
 type Result = { stdout: string; stderr: string; code: number };
 
 export interface Oracle {
@@ -37,13 +37,15 @@ export interface Oracle {
 
 const FORK_SERVER = String.raw`
 import json, os, sys, tempfile, traceback
-import ansible.cli.inventory, ansible.cli.playbook, ansible.cli.adhoc
-MAINS = {"ansible-inventory": ansible.cli.inventory.main, "ansible-playbook": ansible.cli.playbook.main, "ansible": ansible.cli.adhoc.main}
+import ansible.cli.inventory, ansible.cli.playbook, ansible.cli.adhoc, ansible.cli.vault
+MAINS = {"ansible-inventory": ansible.cli.inventory.main, "ansible-playbook": ansible.cli.playbook.main, "ansible": ansible.cli.adhoc.main, "ansible-vault": ansible.cli.vault.main}
 for line in sys.stdin:
     req = json.loads(line)
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     pid = os.fork()
     if pid == 0:
+        # stdin is our request pipe: a command must never read it (ansible-vault could).
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         code = 0

@@ -100,9 +100,10 @@ describe('Ansible YAML inventories', () => {
 });
 
 describe('sources', () => {
-  it('names a missing file and refuses executable inventory scripts', () => {
+  it('names a missing file and a failing executable inventory script', () => {
     expectInputError(() => readInventory({ sources: '/nonexistent/inv.ini' }), { file: '/nonexistent/inv.ini' }, /not found/);
-    const dir = tmpTree({ 'dyn.py': '#!/usr/bin/env python3\nprint("{}")\n' });
+    // Executable scripts are dynamic inventories now (dynamic.test.ts); one that fails is still an error.
+    const dir = tmpTree({ 'dyn.py': '#!/usr/bin/env python3\nraise SystemExit(1)\n' });
     chmodSync(join(dir, 'dyn.py'), 0o755);
     expectInputError(() => readInventory({ sources: join(dir, 'dyn.py') }), { file: join(dir, 'dyn.py') }, /script/);
   });
