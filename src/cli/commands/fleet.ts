@@ -38,7 +38,8 @@ import { attachOutputs, type LiveView } from '../../report/outputs.js';
 import { formatRuns, formatShow, showRun } from '../../report/show.js';
 import { loadSpec, type ChangeSpec } from '../../spec/load.js';
 import { renderHostRequests, resolveSpecSecrets, type HostServiceRequest } from '../../spec/render.js';
-import { createTransportRegistry } from '../../transport/registry.js';
+import { createTransportRegistry, registerBuiltinTransports } from '../../transport/registry.js';
+import { createLocalTransport } from '../../transport/local/index.js';
 import type { Transport, TransportKind } from '../../transport/types.js';
 import { InputError } from '../../util/errors.js';
 import { Secret } from '../../util/secret.js';
@@ -293,16 +294,15 @@ interface IOHandle {
   dispose(): Promise<void>;
 }
 
-function engineIO(config?: ResolvedConfig): IOHandle {
+async function engineIO(config: ResolvedConfig, hosts: readonly HostSpec[]): Promise<IOHandle> {
   if (deps.io) return { io: deps.io, dispose: async () => undefined };
   if (deps.transports) return { io: createEngineIO(deps.transports), dispose: async () => undefined };
   // The lab's `local` hosts: SVCFLEET_LAB_RUNNER=pool keeps warm pwsh workers (tests, demo); the default spawns
   // a fresh pwsh per call, as a real host does.
   const pool = deps.env.SVCFLEET_LAB_RUNNER === 'pool';
-  const registry = createTransportRegistry({
-    ssh: { maxConcurrentHandshakes: config?.handshakeConcurrency ?? 10 },
-    local: { runner: pool ? { mode: 'pool', size: Number(deps.env.SVCFLEET_LAB_POOL_SIZE ?? 2) || 2 } : { mode: 'spawn' } },
-  });
+  const registry = registerBuiltinTransports(createTransportRegistry(), { ssh: { maxConcurrentHandshakes: config.handshakeConcurrency ?? 10 } });
+  registry.register('local', () => createLocalTransport({ runner: pool ? { mode: 'pool', size: Number(deps.env.SVCFLEET_LAB_POOL_SIZE ?? 2) || 2 } : { mode: 'spawn' } }));
+  await registry.prepare(hosts.map((h) => h.connection.transport));
   return { io: createEngineIO((kind) => registry.get(kind)), dispose: () => registry.dispose() };
 }
 
@@ -328,7 +328,7 @@ async function runWithOutputs(
   extra: { specFile?: string; seqStart?: number } = {},
   observe?: (e: FleetEvent) => void,
 ): Promise<{ done: RunDoneEvent; handle: RunHandle }> {
-  const io = engineIO(p.config);
+  const io = await engineIO(p.config, p.tasks.map((t) => t.host));
   try {
     // Loaded before the run starts: the engine emits its first event on the next macrotask, and every view
     // must be subscribed by then.
@@ -768,7 +768,7 @@ async function showCommand(runId: string, f: RunFlags): Promise<void> {
 async function probeCommand(kind: 'inspect' | 'ping', service: string | undefined, f: RunFlags & { service?: string }, setExit: SetExit): Promise<void> {
   const config = await loadFleetConfig(f);
   const inv = loadHosts(f, config);
-  const io = engineIO(config);
+  const io = await engineIO(config, inv.hosts);
   const json = f.output === 'json';
   let results: ProbeResult[];
   try {
