@@ -5,6 +5,8 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerCommands } from '../../../src/cli/commands/index.js';
+import type { CliContext } from '../../../src/cli/context.js';
+import { registerLabCommands } from '../../../src/lab/cli/index.js';
 
 function helpText(cmd: Command): string {
   let out = '';
@@ -19,7 +21,9 @@ function walk(cmd: Command, path: string[] = []): { path: string; cmd: Command }
 
 describe('svcfleet --help', () => {
   const program = new Command('svcfleet');
-  registerCommands(program, () => {});
+  const cli: CliContext = { app: { env: {}, cwd: process.cwd() }, stdout: process.stdout, stderr: process.stderr, setExit: () => {} };
+  registerCommands(program, cli);
+  registerLabCommands(program, cli);
   const all = walk(program).filter((c) => c.cmd.name() !== 'help');
 
   it('knows the commands issue 4 lists', () => {
