@@ -37,3 +37,22 @@ describe('svcfleet --help', () => {
     expect(helpText(cmd)).toMatch(/\nExamples:\n  svcfleet /);
   });
 });
+
+describe('svcfleet --help without the lab loaded', () => {
+  it('lists lab and demo through stubs with the real commands\' descriptions', async () => {
+    const { registerLab } = await import('../../../src/main.js');
+    const stubbed = new Command('svcfleet');
+    const real = new Command('svcfleet');
+    const cli: CliContext = { app: { env: {}, cwd: process.cwd() }, stdout: process.stdout, stderr: process.stderr, setExit: () => {} };
+    await registerLab(stubbed, cli, ['node', 'svcfleet', '--help']);
+    registerLabCommands(real, cli);
+    for (const name of ['lab', 'demo']) {
+      const stub = stubbed.commands.find((c) => c.name() === name);
+      expect(stub?.description()).toBe(real.commands.find((c) => c.name() === name)?.description());
+      expect(stub?.commands).toEqual([]);
+    }
+    const loaded = new Command('svcfleet');
+    await registerLab(loaded, cli, ['node', 'svcfleet', 'help', 'lab']);
+    expect(loaded.commands.find((c) => c.name() === 'lab')?.commands.map((c) => c.name())).toContain('up');
+  });
+});
