@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm ci` (the package's prepare script).
-import { main } from '../dist/cli/main.js';
+// Thin launcher: the program (src/main.ts, its composition root) is compiled to dist/ by `npm ci` (the prepare script).
+import { main } from '../dist/main.js';
 
 main(process.argv).then(
   (code) => { process.exitCode = code; },

@@ -11,10 +11,11 @@ import { freePorts } from '../../src/lab/fleet/ports.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { createLocalTransport } from '../../src/lab/transport/index.js';
 import type { LabHostState } from '../../src/lab/scm/state.js';
+import { createTransportRegistry } from '../../src/transport/registry.js';
 import type { Transport } from '../../src/transport/types.js';
 import type { EngineIO } from '../../src/engine/types.js';
-import { main } from '../../src/cli/main.js';
-import { setFleetDeps } from '../../src/cli/commands/fleet.js';
+import type { AppContext } from '../../src/app/context.js';
+import { runCli } from '../../src/cli/main.js';
 
 export const SERVICE = 'AppSvc';
 export const EXE = '"C:\\Program Files\\Svcfleet Lab\\app.exe"';
@@ -151,27 +152,32 @@ export function labTransport(size = 2): { transport: Transport; runner: LabRunne
 export async function cli(args: string[], via: Transport | EngineIO | undefined, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const restore = setFleetDeps({
-    stdout: { write: (c: string) => (stdout += c), isTTY: false },
-    stderr: { write: (c: string) => (stderr += c) },
-    stdinIsTTY: false,
+  const app: AppContext = {
     env: { ...process.env, ...env },
-    ...(via && 'openSession' in via ? { io: via } : via ? { transports: () => via } : {}),
-    signals: false,
-  });
-  // main() prints InputErrors on process.stderr: catch those too.
+    cwd: process.cwd(),
+    // No prompt (stdin is not a terminal) and no signal handlers: this runs inside the test process.
+    ...(via && 'openSession' in via ? { io: via } : via ? { transports: everyKind(via) } : {}),
+    terminal: { stdout: { write: (c: string) => (stdout += c), isTTY: false }, stderr: { write: (c: string) => (stderr += c) } },
+  };
+  // commander prints its usage errors on process.stderr: catch those too.
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((c: string | Uint8Array) => {
     stderr += String(c);
     return true;
   }) as typeof process.stderr.write;
   try {
-    const code = await main(['node', 'svcfleet', ...args]);
+    const code = await runCli(['node', 'svcfleet', ...args], { app, stdout: app.terminal!.stdout, stderr: app.terminal!.stderr });
     return { code, stdout, stderr };
   } finally {
     process.stderr.write = write;
-    restore();
   }
+}
+
+/** A registry (owned by the test, never disposed by a command) where every transport kind is `via`. */
+function everyKind(via: Transport): ReturnType<typeof createTransportRegistry> {
+  const registry = createTransportRegistry();
+  for (const kind of ['ssh', 'winrm', 'pwsh', 'local']) registry.register(kind, () => via);
+  return registry;
 }
 
 /** The built CLI (dist/) as a child process — what a user runs; used where the controller must be killed. */
@@ -231,8 +237,8 @@ export async function waitProcessesGone(pids: readonly number[], ms: number): Pr
 
 /** The built CLI must be newer than the sources it runs (tests that spawn bin/svcfleet.js). */
 export function requireBuiltCli(): void {
-  const dist = join(import.meta.dirname, '../../dist/cli/commands/fleet.js');
-  const src = join(import.meta.dirname, '../../src/cli/commands/fleet.ts');
+  const dist = join(import.meta.dirname, '../../dist/app/apply.js');
+  const src = join(import.meta.dirname, '../../src/app/apply.ts');
   if (!existsSync(dist) || statSync(dist).mtimeMs < statSync(src).mtimeMs) {
     throw new Error('this test runs the built CLI: run `npm run build` first (npm test does it through scripts/setup.sh)');
   }

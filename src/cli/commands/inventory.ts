@@ -10,7 +10,7 @@ import type { ConnectionContext } from '../../inventory/connection.js';
 import { groupTree, readInventory } from '../../inventory/load.js';
 import { graphInventory, hostVariables, listInventory } from '../../inventory/list.js';
 import { allHosts, selectHosts } from '../../inventory/pattern.js';
-import type { SetExit } from './index.js';
+import type { CliContext } from '../context.js';
 
 interface InventoryFlags {
   inventory?: string[];
@@ -24,7 +24,7 @@ interface InventoryFlags {
   config?: string;
 }
 
-export function registerInventory(program: Command, _setExit: SetExit): void {
+export function registerInventory(program: Command, cli: CliContext): void {
   program
     .command('inventory')
     .description('Show hosts, groups and merged variables as svcfleet reads them (JSON shaped like ansible-inventory).')
@@ -51,7 +51,7 @@ Examples:
       const actions = [flags.list, flags.host !== undefined, flags.graph !== undefined].filter(Boolean).length;
       if (actions !== 1) throw new InputError('use exactly one of --list, --host HOST or --graph [GROUP]', { field: 'inventory' });
       if (!flags.inventory?.length) throw new InputError('no inventory given (use -i FILE)', { field: '--inventory' });
-      const cwd = process.cwd();
+      const cwd = cli.app.cwd;
       const data = readInventory({ sources: flags.inventory, cwd });
       const tree = groupTree(data);
       const limit = flags.limit?.length ? flags.limit : undefined;
@@ -61,9 +61,9 @@ Examples:
       if (flags.list) {
         let connections: ConnectionContext | undefined;
         if (flags.connections) {
-          const config = await loadConfig({ cwd, ...(flags.config ? { file: flags.config } : {}) });
+          const config = await loadConfig({ cwd, env: cli.app.env, ...(flags.config ? { file: flags.config } : {}) });
           warnings.push(...config.warnings);
-          connections = { defaults: config.connection, env: process.env, warn: (m) => warnings.push(m) };
+          connections = { defaults: config.connection, env: cli.app.env, warn: (m) => warnings.push(m) };
         }
         out = JSON.stringify(
           listInventory(data, { ...(selected ? { hosts: selected } : {}), ...(flags.export ? { export: true } : {}), ...(connections ? { connections } : {}) }),
@@ -79,7 +79,7 @@ Examples:
         if (!data.model.groups.has(start)) throw new InputError(`--graph needs a group name; there is no group ${JSON.stringify(start)}`, { field: '--graph' });
         out = graphInventory(data, start, { ...(flags.vars ? { vars: true } : {}), hosts: selected ?? allHosts(tree) });
       }
-      for (const w of warnings) process.stderr.write(`svcfleet: warning: ${w}\n`);
-      process.stdout.write(`${out}\n`);
+      for (const w of warnings) cli.stderr.write(`svcfleet: warning: ${w}\n`);
+      cli.stdout.write(`${out}\n`);
     });
 }

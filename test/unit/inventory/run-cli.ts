@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { main } from '../../../src/main.js';
 
 /** Run the CLI in this process; returns exit code, stdout and stderr. */
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -2,17 +2,22 @@
  * `svcfleet demo`: the whole tool on a built-in lab, with nothing to prepare. It starts N emulated Windows hosts
  * in a temp dir (src/lab/demo), then runs exactly what a user would type against them —
  *   svcfleet apply hotfix.yml -i inventory.yml --canary 1 --batches 3,25%,100% --max-failures 3
- * — through the fleet command (same engine, journal, dashboard and outputs), over the `local` transport with a
- * pool of warm pwsh workers. Afterwards it stops every lab service process and removes the lab; the run stays
+ * — through the application layer's apply (same engine, journal, dashboard and outputs), with a context whose
+ * transport registry holds one `local` transport over a pool of warm pwsh workers. Afterwards it stops every lab service process and removes the lab; the run stays
  * in the journal, so `svcfleet show RUN` works afterwards.
  */
-import { Command, Option } from 'commander';
-import type { SetExit } from './index.js';
-import { registerFleet, setFleetDeps } from './fleet.js';
+import { type Command, Option } from 'commander';
+import { apply } from '../../app/apply.js';
+import type { AppContext } from '../../app/context.js';
+import type { CliContext } from '../../cli/context.js';
+import { DEMO_DESCRIPTION } from '../../cli/lab-stubs.js';
+import { configFlags } from '../../cli/flags.js';
 import { ExitCode } from '../../engine/events.js';
-import { startDemoLab, type DemoLab } from '../../lab/demo/fleet.js';
-import { createLabRunner } from '../../lab/runner/index.js';
-import { createLocalTransport } from '../../lab/transport/index.js';
+import type { LiveView } from '../../report/outputs.js';
+import { startDemoLab, type DemoLab } from '../demo/fleet.js';
+import { createLabRunner } from '../runner/index.js';
+import { createLocalTransport } from '../transport/index.js';
+import { createTransportRegistry } from '../../transport/registry.js';
 import { InputError } from '../../util/errors.js';
 import { runDashboard } from '../../ui/index.js';
 
@@ -59,12 +64,12 @@ export function demoApplyArgs(lab: DemoLab, f: { concurrency: number; ui?: strin
   return args;
 }
 
-async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
+async function demo(f: DemoFlags, cli: CliContext): Promise<void> {
   const hosts = whole(f.hosts, '--hosts', 1, 500);
   const workers = whole(f.workers, '--workers', 1, 16);
   const concurrency = whole(f.concurrency, '--concurrency', 1, 200);
   const quiet = f.ui === 'ndjson'; // stdout is the event stream: notes go to stderr
-  const note = (line: string): void => void (quiet ? process.stderr : process.stdout).write(`${line}\n`);
+  const note = (line: string): void => void (quiet ? cli.stderr : cli.stdout).write(`${line}\n`);
 
   // Ctrl-C while the lab starts or stops must still kill the lab's service processes.
   let lab: DemoLab | undefined;
@@ -84,7 +89,7 @@ async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
   const started = Date.now();
   try {
     lab = await startDemoLab({ hosts, faults: f.faults, onProgress: (m) => note(`svcfleet demo: ${m}`) });
-    // From here the run owns Ctrl-C (a dashboard key, or the fleet command's abort handling). A closed terminal
+    // From here the run owns Ctrl-C (a dashboard key, or apply's Ctrl-C handling). A closed terminal
     // (SIGHUP) or SIGTERM ends the demo at once: the lab's processes are killed on the way out.
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -98,28 +103,27 @@ async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
 
     const runner = createLabRunner({ mode: 'pool', size: workers });
     const transport = createLocalTransport({ labRunner: runner });
-    const restore = setFleetDeps({
-      transports: (kind) => {
-        if (kind !== 'local') throw new InputError(`the demo lab only has local hosts, not ${kind}`, { field: 'transport' });
-        return transport;
-      },
+    // The demo's own registry: its hosts are all `local`, reached through the one shared warm pool.
+    const transports = createTransportRegistry();
+    transports.register('local', () => transport);
+    const context: AppContext = {
+      ...cli.app,
+      transports,
       // Handed over ready-made, so the dashboard subscribes before the engine's first event (the engine starts
       // on the next macrotask; loading the UI module there first would miss run-start).
       dashboard: (handle, groupsOf) => runDashboard(handle, { groupsOf }),
-    });
+    };
     let code: number = ExitCode.ok;
     try {
-      const program = new Command('svcfleet').exitOverride();
-      registerFleet(program, (c) => {
-        code = c;
-      });
-      await program.parseAsync(args, { from: 'user' });
+      // Exactly what `svcfleet apply` makes of the printed arguments.
+      const settings = configFlags({ canary: ['1'], batches: '3,25%,100%', maxFailures: '3', concurrency: String(concurrency), ...(f.journal ? { journal: f.journal } : {}) });
+      const result = await apply({ input: lab.specFile, inventory: [lab.inventoryFile], settings, ...(f.ui ? { view: f.ui as LiveView } : {}) }, context);
+      code = result.exitCode;
     } finally {
-      restore();
-      await transport.dispose?.();
+      await transports.dispose();
       await runner.close();
     }
-    setExit(code);
+    cli.setExit(code);
     note('');
     note(`svcfleet demo: finished in ${((Date.now() - started) / 1000).toFixed(1)} s, exit code ${code}.`);
     if (faulty.length && code === ExitCode.hostsFailed) {
@@ -139,10 +143,10 @@ async function demo(f: DemoFlags, setExit: SetExit): Promise<void> {
   }
 }
 
-export function registerDemo(program: Command, setExit: SetExit): void {
+export function registerDemo(program: Command, cli: CliContext): void {
   program
     .command('demo')
-    .description('Hot-fix a built-in lab fleet of emulated Windows hosts, live in the dashboard (no inventory, no Windows, no root).')
+    .description(DEMO_DESCRIPTION)
     .option('--hosts <n>', 'number of emulated hosts', '40')
     .addOption(new Option('--faults <set>', 'default: three hosts fail in typical ways (exit code 2); none: a clean run').choices(['default', 'none']).default('default'))
     .addOption(new Option('--ui <view>', 'live view (default: dashboard on a terminal, plain otherwise)').choices(['plain', 'ndjson', 'dashboard']))
@@ -162,5 +166,5 @@ Examples:
   svcfleet demo --hosts 12 --ui plain
   svcfleet demo --faults none`,
     )
-    .action((f: DemoFlags) => demo(f, setExit));
+    .action((f: DemoFlags) => demo(f, cli));
 }
