@@ -3,7 +3,7 @@
  * the host is left as found (checked here independently, from the emulated host's own state: its services and the
  * files of its file system). A broken engine (a deliberately wrong write, built from the real parts) fails it.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,7 @@ async function labHost(): Promise<{ stateDir: string; session: Session; close():
     close: async () => {
       await session.close();
       await stopLabHost(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
@@ -173,6 +174,7 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
       expect(xml).toContain('<testsuite name="svcfleet.selftest.lab01" tests="3" failures="0" errors="0" skipped="1"');
       expect(xml).toContain('<testcase name="environment"');
       expect(hostView(h.stateDir)).toEqual(before);
+      rmSync(dir, { recursive: true, force: true });
     } finally {
       await h.close();
     }
