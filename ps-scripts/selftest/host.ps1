@@ -11,7 +11,7 @@
 #   census  the host's service names and the files under %ProgramData%\svcfleet and the selftest's build folder
 #   create  compile the scratch service (ScratchService.cs, sent as request.source) and register + start it
 #   read    sc.exe qc / qdescription / qfailure / qfailureflag / queryex of request.name, raw, plus the registry
-#           values DisplayName, Description and Environment as stored
+#           values DisplayName, Description, ImagePath, Environment and FailureActions as stored
 #   delete  stop and delete request.name, remove its backups, its build folder and the folders request.remove
 #
 # On an emulated host (the lab: src/lab/, which exposes itself as the EmulatedScm module and SVCFLEET_LAB_STATE)
@@ -167,6 +167,10 @@ function Invoke-Read {
   $out.environment = if ($null -eq $envValue) { $null } else { @($envValue | ForEach-Object { [string]$_ }) }
   $out.displayName = Get-StoredValue $name 'DisplayName'
   $out.description = Get-StoredValue $name 'Description'
+  $out.imagePath = Get-StoredValue $name 'ImagePath'
+  # SERVICE_FAILURE_ACTIONS as stored (REG_BINARY): the only reading that shows a NONE action (sc.exe stops there).
+  $fa = Get-StoredValue $name 'FailureActions'
+  $out.failureActions = if ($null -eq $fa) { $null } else { [Convert]::ToBase64String([byte[]]$fa) }
   $out
 }
 

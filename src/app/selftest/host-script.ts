@@ -73,6 +73,10 @@ export interface ReadAnswer {
   environment: string[] | null;
   displayName: string | null;
   description: string | null;
+  /** ImagePath as stored (a %VAR% stays). */
+  imagePath: string | null;
+  /** The FailureActions REG_BINARY value, base64; null when absent. */
+  failureActions: string | null;
   message?: string;
 }
 

@@ -115,6 +115,38 @@ export function parseFailureFlag(raw: Raw): boolean | undefined {
 }
 
 /**
+ * The binary path as sc.exe qc shows it: equal, or with each %VAR% expanded (QueryServiceConfig may return the
+ * expanded path; docs/reference/sc-exe.md, "Believed") and characters outside the code page as one character.
+ */
+export function scPathMatches(expected: string, got: string): boolean {
+  if (scTextMatches(expected, got)) return true;
+  const pattern = expected
+    .split(/(%[A-Za-z_][A-Za-z0-9_]*%)/)
+    .map((part, i) => (i % 2 ? `(?:${part}|[^"]+?)` : [...part].map((c) => (c.charCodeAt(0) > 0x7e ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')))
+    .join('');
+  return new RegExp(`^${pattern}$`, 'u').test(got);
+}
+
+/**
+ * SERVICE_FAILURE_ACTIONS as stored in the FailureActions REG_BINARY value (docs/reference/windows-services.md):
+ * little-endian DWORDs reset period, two placeholders, action count, offset, then {type, delay} pairs.
+ */
+export function decodeFailureActions(base64: string | null): { resetPeriod: number; actions: Array<{ type: string; delayMs: number }> } | null {
+  if (base64 === null) return null;
+  const b = Buffer.from(base64, 'base64');
+  if (b.length < 20) return { resetPeriod: -1, actions: [] };
+  const names = ['none', 'restart', 'reboot', 'run'];
+  const count = b.readUInt32LE(12);
+  const offset = b.readUInt32LE(16) || 20;
+  const actions: Array<{ type: string; delayMs: number }> = [];
+  for (let i = 0; i < count && offset + 8 * i + 8 <= b.length; i++) {
+    const t = b.readUInt32LE(offset + 8 * i);
+    actions.push({ type: names[t] ?? `type-${t}`, delayMs: b.readUInt32LE(offset + 8 * i + 4) });
+  }
+  return { resetPeriod: b.readUInt32LE(0), actions };
+}
+
+/**
  * sc.exe's rendering of `expected`: equal, or equal with each character the console code page cannot show
  * replaced by one '?' (or by any one character, for code pages that map it to a look-alike).
  */

@@ -7,7 +7,7 @@
  */
 import type { RemoteResult, StartType } from '../../remote/protocol.js';
 import type { ReadAnswer } from './host-script.js';
-import { parseFailureFlag, parseQc, parseQDescription, parseQFailure, parseQueryEx, qcStartType, scTextMatches } from './sc-output.js';
+import { decodeFailureActions, parseFailureFlag, parseQc, parseQDescription, parseQFailure, parseQueryEx, qcStartType, scPathMatches, scTextMatches } from './sc-output.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'not-run';
 
@@ -100,7 +100,8 @@ const fields: Scenario = {
     check.that(read.qdescription.exit === 0, 'sc.exe qdescription exits 0', read.qdescription.exit);
     check.that(scTextMatches(AWKWARD.description, parseQDescription(read.qdescription)), 'sc.exe qdescription DESCRIPTION', parseQDescription(read.qdescription));
     check.that(read.description === AWKWARD.description, 'registry Description, exactly', read.description);
-    check.that(scTextMatches(binaryPath, qc.binaryPath), 'sc.exe qc BINARY_PATH_NAME (%VAR% kept literal)', qc.binaryPath);
+    check.that(scPathMatches(binaryPath, qc.binaryPath), 'sc.exe qc BINARY_PATH_NAME', qc.binaryPath);
+    check.that(read.imagePath === binaryPath, 'registry ImagePath exactly, %VAR% kept literal', read.imagePath);
     check.that(qc.errorControl === 'SEVERE', 'sc.exe qc ERROR_CONTROL SEVERE', qc.errorControl);
     check.that(qc.loadOrderGroup === AWKWARD.group, 'sc.exe qc LOAD_ORDER_GROUP', qc.loadOrderGroup);
     check.that(JSON.stringify(qc.dependencies) === JSON.stringify(['Tcpip']), 'sc.exe qc DEPENDENCIES', qc.dependencies);
@@ -168,11 +169,19 @@ const failureActions: Scenario = {
       qf.actions,
     );
     check.that(parseFailureFlag(read.qfailureflag) === true, 'sc.exe qfailureflag TRUE', read.qfailureflag.lines.join(' '));
+    const stored = decodeFailureActions(read.failureActions);
+    check.that(
+      JSON.stringify(stored) === JSON.stringify({ resetPeriod: 86400, actions: [{ type: 'restart', delayMs: 60000 }, { type: 'reboot', delayMs: 120000 }, { type: 'none', delayMs: 0 }] }),
+      'registry FailureActions: reset 86400, restart, reboot, NONE',
+      stored,
+    );
     const r2 = await ctx.apply({ desired: { failure: { resetPeriod: 0, rebootMessage: '', command: '', actions: [], nonCrashFailures: false } }, restart: 'if-needed' });
     check.outcome(r2, 'changed', 'no actions');
     read = await ctx.read();
     qf = parseQFailure(read.qfailure);
     check.that(qf.actions.length === 0, 'no FAILURE_ACTIONS line', qf.actions);
+    const none = decodeFailureActions(read.failureActions);
+    check.that(none === null || none.actions.length === 0, 'registry FailureActions: no actions', none);
     check.that(parseFailureFlag(read.qfailureflag) === false, 'sc.exe qfailureflag FALSE', read.qfailureflag.lines.join(' '));
     const now = await running(ctx, check, 'after');
     check.that(now === pid, 'same PID: nothing restarted, no action fired', { before: pid, after: now });
