@@ -24,18 +24,10 @@ import { runHostScript, selftestFiles, type CensusAnswer, type CreateAnswer, typ
 import { selftestJunitXml } from './selftest/junit.js';
 import { Checks, SCENARIOS, type ApplyFields, type Scenario, type ScenarioContext, type SelftestCase } from './selftest/scenarios.js';
 
+import { HOST_AS_FOUND, type SelftestReport } from './selftest/report.js';
+
 export type { SelftestCase } from './selftest/scenarios.js';
-
-export const HOST_AS_FOUND = 'host left as found';
-
-export interface SelftestReport {
-  host: string;
-  service: string;
-  program?: string;
-  cases: SelftestCase[];
-  /** Every case passed or was not run, and the host is as it was. */
-  ok: boolean;
-}
+export { HOST_AS_FOUND, type SelftestReport } from './selftest/report.js';
 
 export interface RunSelftestOptions {
   /** An open session to the host (any transport). The caller closes it. */

@@ -3,7 +3,7 @@
  * found". Passed → empty testcase; failed → <failure>; not run → <skipped message="not run: reason"/>, so a CI
  * system shows it as skipped and never as passed. Same XML escaping rules as src/report/junit.ts.
  */
-import type { SelftestReport } from '../selftest.js';
+import type { SelftestReport } from './report.js';
 
 function xml(text: string): string {
   return text
