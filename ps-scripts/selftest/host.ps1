@@ -39,8 +39,13 @@ function Test-EmulatedHost {
 }
 
 # A native command's exit code and its output lines, as text (stderr folded in).
+# Only plain arguments are passed (names, numbers, paths without quotes), so 5.1's legacy native-argument passing and
+# 7's standard passing give the program the same argv.
 function Invoke-Raw {
   param([string]$Exe, [string[]]$Arguments)
+  # 5.1 turns stderr lines of a redirected native command into terminating errors under 'Stop' (this scope only).
+  $ErrorActionPreference = 'Continue'
+  $global:LASTEXITCODE = 0
   $lines = @(& $Exe @Arguments 2>&1 | ForEach-Object { [string]$_ })
   @{ exit = [int]$LASTEXITCODE; lines = $lines }
 }
