@@ -1,0 +1,158 @@
+// svcfleet selftest: the scratch service. A real Windows service (ServiceBase), compiled ON the host under test
+// by the .NET Framework C# compiler (ps-scripts/selftest/host.ps1), registered under a unique name, and deleted
+// again when the selftest ends.
+//
+// It takes the same command line as the lab's service program (src/lab/scm/svcprogram.mjs), parsed like Go's
+// `flag` package: --port int, --config string (must exist), --log-level debug|info|warn|error, --workers int;
+// -flag value, --flag value and --flag=value; "--" or the first non-flag ends the flags. An unknown flag, a
+// missing value or a bad value exits with status 2 (a bad hot-fix really fails to start); a missing config file
+// exits with 1. Like the lab's program it reads SVCFLEET_LAB_CRASH_AFTER_MS from its environment and exits with
+// status 3 that many milliseconds after reporting RUNNING (the "crash after start" scenario sets it through the
+// service's Environment value).
+//
+// With --port it listens on 127.0.0.1:<port> and answers every connection with "ok" (the engine's port gate only
+// connects). The listener is opened BEFORE OnStart returns, so RUNNING means "listening", as in the lab.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.ServiceProcess;
+using System.Text;
+using System.Threading;
+
+public static class SvcfleetScratchProgram
+{
+    public static int Port = 0;
+    public static string Config = "";
+    public static string LogLevel = "info";
+    public static int Workers = 1;
+
+    static readonly string[] Levels = { "debug", "info", "warn", "error" };
+
+    // Go's flag package: message, usage, exit 2.
+    static int Usage(string message)
+    {
+        Console.Error.WriteLine(message);
+        Console.Error.WriteLine("Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -workers int");
+        return 2;
+    }
+
+    // Returns -1 when the flags are good, else the exit status.
+    public static int ParseFlags(string[] argv)
+    {
+        for (int i = 0; i < argv.Length; i++)
+        {
+            string a = argv[i];
+            if (a == "--") break;
+            if (!a.StartsWith("-") || a == "-") break;
+            string name = a.TrimStart('-');
+            string value = null;
+            int eq = name.IndexOf('=');
+            if (eq >= 0) { value = name.Substring(eq + 1); name = name.Substring(0, eq); }
+            if (name == "h" || name == "help") { Usage(""); return 0; }
+            if (name != "port" && name != "config" && name != "log-level" && name != "workers")
+                return Usage("flag provided but not defined: -" + name);
+            if (value == null)
+            {
+                if (i + 1 >= argv.Length) return Usage("flag needs an argument: -" + name);
+                value = argv[++i];
+            }
+            int n;
+            switch (name)
+            {
+                case "port":
+                case "workers":
+                    if (!int.TryParse(value, out n)) return Usage("invalid value \"" + value + "\" for flag -" + name + ": parse error");
+                    if (name == "port") Port = n; else Workers = n;
+                    break;
+                case "log-level":
+                    if (Array.IndexOf(Levels, value) < 0) return Usage("invalid value \"" + value + "\" for flag -log-level: must be one of debug|info|warn|error");
+                    LogLevel = value;
+                    break;
+                default:
+                    Config = value;
+                    break;
+            }
+        }
+        if (Port < 0 || Port > 65535) return Usage("invalid value \"" + Port + "\" for flag -port: out of range");
+        if (Workers < 1) return Usage("invalid value \"" + Workers + "\" for flag -workers: must be >= 1");
+        if (Config.Length > 0 && !File.Exists(Config))
+        {
+            Console.Error.WriteLine("open " + Config + ": no such file or directory");
+            return 1;
+        }
+        return -1;
+    }
+
+    public static int Main(string[] args)
+    {
+        int status = ParseFlags(args);
+        if (status >= 0) return status;
+        // Run by the SCM: ServiceBase.Run blocks until the service stops. Run from a console (a developer trying
+        // it): ServiceBase.Run fails fast with 1063, reported here.
+        ServiceBase.Run(new SvcfleetScratchService());
+        return Environment.ExitCode;
+    }
+}
+
+public class SvcfleetScratchService : ServiceBase
+{
+    TcpListener listener;
+    Thread acceptor;
+    Timer crash;
+
+    public SvcfleetScratchService()
+    {
+        ServiceName = "svcfleet-selftest";
+        CanStop = true;
+        CanShutdown = true;
+        AutoLog = false;
+    }
+
+    protected override void OnStart(string[] startArgs)
+    {
+        if (SvcfleetScratchProgram.Port > 0)
+        {
+            // A port that cannot be bound fails the start, as the lab's program exits 1.
+            listener = new TcpListener(IPAddress.Loopback, SvcfleetScratchProgram.Port);
+            listener.Start();
+            acceptor = new Thread(Accept);
+            acceptor.IsBackground = true;
+            acceptor.Start();
+        }
+        string crashMs = Environment.GetEnvironmentVariable("SVCFLEET_LAB_CRASH_AFTER_MS");
+        int ms;
+        if (!string.IsNullOrEmpty(crashMs) && int.TryParse(crashMs, out ms) && ms > 0)
+        {
+            // Exit without reporting SERVICE_STOPPED: to the SCM this is a crash.
+            crash = new Timer(delegate { Environment.Exit(3); }, null, ms, Timeout.Infinite);
+        }
+    }
+
+    void Accept()
+    {
+        byte[] ok = Encoding.ASCII.GetBytes("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
+        while (true)
+        {
+            try
+            {
+                using (TcpClient c = listener.AcceptTcpClient())
+                {
+                    c.GetStream().Write(ok, 0, ok.Length);
+                }
+            }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException) { if (listener == null) return; }
+        }
+    }
+
+    protected override void OnStop()
+    {
+        TcpListener l = listener;
+        listener = null;
+        if (l != null) l.Stop();
+    }
+
+    protected override void OnShutdown() { OnStop(); }
+}

@@ -1,0 +1,228 @@
+# svcfleet selftest: the host side of `svcfleet selftest`, separate from the engine on purpose.
+#
+# Sent exactly like the engine (ps-scripts/bootstrap.ps1 as -EncodedCommand, one JSON line {script, request} on
+# stdin): the request is data and never becomes script text. It answers with ONE frame on stdout,
+#   <<svcfleet-selftest:<nonce>:<base64 of UTF-8 JSON>>>
+# and never uses the engine's functions: what the engine wrote is read back here through sc.exe (qc, qdescription,
+# qfailure, qfailureflag, queryex: exit codes and raw output lines, parsed by the controller) and the registry,
+# a reading path that shares no code with the engine's reader (CIM + registry).
+#
+# Operations (request.op):
+#   census  the host's service names and the files under %ProgramData%\svcfleet and the selftest's build folder
+#   create  compile the scratch service (ScratchService.cs, sent as request.source) and register + start it
+#   read    sc.exe qc / qdescription / qfailure / qfailureflag / queryex of request.name, raw, plus the registry
+#           values DisplayName, Description, ImagePath, Environment and FailureActions as stored
+#   delete  stop and delete request.name, remove its backups, its build folder and the folders request.remove
+#
+# On an emulated host (the lab: src/lab/, which exposes itself as the EmulatedScm module and SVCFLEET_LAB_STATE)
+# there is no sc.exe create/delete and every service process is the lab's own service program
+# (src/lab/scm/svcprogram.mjs, the same flags as ScratchService.cs). There, create and delete register and remove
+# the scratch record through the emulator's own host-state function. That is the one lab branch, and it is here,
+# never in the engine. Runs unchanged on Windows PowerShell 5.1 and PowerShell 7.
+param($Request)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$PSNativeCommandUseErrorActionPreference = $false
+Set-StrictMode -Off
+
+function Write-SelftestFrame {
+  param($Object)
+  $json = ConvertTo-Json -InputObject $Object -Depth 8 -Compress
+  $b64 = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))
+  [Console]::Out.Write("`n<<svcfleet-selftest:" + [string]$Request.nonce + ':' + $b64 + ">>`n")
+  [Console]::Out.Flush()
+}
+
+function Test-EmulatedHost {
+  [bool]($env:SVCFLEET_LAB_STATE -and (Get-Module -Name EmulatedScm))
+}
+
+# A native command's exit code and its output lines, as text (stderr folded in).
+# Only plain arguments are passed (names, numbers, paths without quotes), so 5.1's legacy native-argument passing and
+# 7's standard passing give the program the same argv.
+function Invoke-Raw {
+  param([string]$Exe, [string[]]$Arguments)
+  # 5.1 turns stderr lines of a redirected native command into terminating errors under 'Stop' (this scope only).
+  $ErrorActionPreference = 'Continue'
+  $global:LASTEXITCODE = 0
+  $lines = @(& $Exe @Arguments 2>&1 | ForEach-Object { [string]$_ })
+  @{ exit = [int]$LASTEXITCODE; lines = $lines }
+}
+
+function Get-ServiceKeyPath { param([string]$Name) 'HKLM:\SYSTEM\CurrentControlSet\Services\' + $Name }
+
+function Get-StoredValue {
+  # The value as stored (REG_EXPAND_SZ not expanded), or $null when absent.
+  param([string]$Name, [string]$Value)
+  $path = Get-ServiceKeyPath $Name
+  try {
+    $p = Get-ItemProperty -LiteralPath $path -Name $Value -ErrorAction Stop
+    return $p.$Value
+  } catch { return $null }
+}
+
+function Get-SelftestRoot { Join-Path $env:ProgramData 'svcfleet-selftest' }
+
+function Get-FileList {
+  param([string]$Root, [string]$Label)
+  $out = @()
+  if (-not (Test-Path -LiteralPath $Root)) { return $out }
+  $out += ($Label + '/')
+  foreach ($f in @(Get-ChildItem -LiteralPath $Root -Recurse -Force -ErrorAction SilentlyContinue)) {
+    $rel = $f.FullName.Substring($Root.Length).TrimStart('\', '/').Replace('\', '/')
+    if ($f.PSIsContainer) { $out += ($Label + '/' + $rel + '/') } else { $out += ($Label + '/' + $rel + ' ' + $f.Length) }
+  }
+  $out
+}
+
+function Invoke-Census {
+  $q = Invoke-Raw 'sc.exe' @('query', 'type=', 'service', 'state=', 'all')
+  $names = @()
+  foreach ($l in $q.lines) { if ($l -match '^SERVICE_NAME:\s*(.+?)\s*$') { $names += $Matches[1] } }
+  $files = @()
+  $files += Get-FileList (Join-Path $env:ProgramData 'svcfleet') 'svcfleet'
+  $files += Get-FileList (Get-SelftestRoot) 'svcfleet-selftest'
+  @{ ok = ($q.exit -eq 0); exit = $q.exit; services = $names; files = $files; emulated = (Test-EmulatedHost) }
+}
+
+function Invoke-LabScratch {
+  # The emulator's own state function, called in the module's scope (Use-LabHost writes only what it marks dirty).
+  param([string]$Verb, [string]$Name, [string]$BinaryPath, [string]$Image)
+  $m = Get-Module -Name EmulatedScm
+  & $m {
+    param($Verb, $Name, $BinaryPath, $Image)
+    Use-LabHost -Body {
+      param($h)
+      if ($Verb -eq 'create') {
+        if (Find-LabService -State $h -Name $Name) { throw "the service $Name exists" }
+        $h.services[$Name] = @{
+          name = $Name; displayName = $Name; description = ''; binaryPath = $BinaryPath; serviceType = 16
+          startType = 'demand'; delayedAutoStart = $false; errorControl = 1; account = 'LocalSystem'; passwordSha256 = $null
+          dependencies = @(); loadOrderGroup = ''; tag = 0
+          failure = @{ resetPeriod = 0; rebootMessage = ''; command = ''; actions = @(); nonCrashFailures = $false }
+          failureConfigured = $false; registry = @{}; registryDeleted = @(); virtual = $false; stoppable = $true
+          status = @{ state = 'stopped'; pid = 0; procStart = $null; win32ExitCode = 0; serviceExitCode = 0 }
+        }
+        $h.installedFiles = @($h.installedFiles) + $Image
+      } else {
+        $key = $null
+        foreach ($k in @($h.services.Keys)) { if ([string]::Equals($k, $Name, [StringComparison]::OrdinalIgnoreCase)) { $key = $k } }
+        if ($key) { $h.services.Remove($key) }
+        $h.installedFiles = @($h.installedFiles | Where-Object { $_ -ne $Image })
+      }
+      Set-LabDirty
+    } | Out-Null
+  } $Verb $Name $BinaryPath $Image
+}
+
+function Wait-State {
+  param([string]$Name, [string]$Want, [int]$Seconds)
+  $until = [DateTime]::UtcNow.AddSeconds($Seconds)
+  while ($true) {
+    $q = Invoke-Raw 'sc.exe' @('queryex', $Name)
+    $state = ''
+    foreach ($l in $q.lines) { if ($l -match '^\s*STATE\s*:\s*\d+\s+(\S+)') { $state = $Matches[1] } }
+    if ($state -eq $Want) { return $true }
+    if ([DateTime]::UtcNow -gt $until) { return $false }
+    Start-Sleep -Milliseconds 200
+  }
+}
+
+function Invoke-Create {
+  $name = [string]$Request.name
+  $port = [int]$Request.port
+  $dir = Join-Path (Get-SelftestRoot) ([string]$Request.id)
+  $exe = Join-Path $dir 'scratch.exe'
+  $binaryPath = $exe + ' --port ' + $port
+  if (Test-EmulatedHost) {
+    Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image $exe
+    $program = 'lab-svcprogram'
+  } else {
+    [void][IO.Directory]::CreateDirectory($dir)
+    $cs = Join-Path $dir 'ScratchService.cs'
+    [IO.File]::WriteAllText($cs, [string]$Request.source, (New-Object Text.UTF8Encoding $false))
+    # The .NET Framework compiler that ships with Windows: the same under powershell.exe 5.1 and pwsh 7 (pwsh's
+    # Add-Type compiles for .NET, which cannot write a Framework service executable).
+    $csc = Join-Path $env:WINDIR 'Microsoft.NET\Framework64\v4.0.30319\csc.exe'
+    if (-not (Test-Path -LiteralPath $csc)) { $csc = Join-Path $env:WINDIR 'Microsoft.NET\Framework\v4.0.30319\csc.exe' }
+    if (Test-Path -LiteralPath $csc) {
+      $c = Invoke-Raw $csc @('/nologo', '/target:exe', ('/out:' + $exe), '/reference:System.ServiceProcess.dll', $cs)
+      if ($c.exit -ne 0) { return @{ ok = $false; message = ('csc.exe failed (' + $c.exit + '): ' + ($c.lines -join ' | ')) } }
+    } elseif ($PSVersionTable.PSEdition -ne 'Core') {
+      Add-Type -TypeDefinition ([string]$Request.source) -ReferencedAssemblies 'System.ServiceProcess' -OutputAssembly $exe -OutputType ConsoleApplication
+    } else {
+      return @{ ok = $false; message = 'no .NET Framework C# compiler (csc.exe) on this host' }
+    }
+    $r = Invoke-Raw 'sc.exe' @('create', $name, 'binPath=', $binaryPath, 'start=', 'demand', 'DisplayName=', $name)
+    if ($r.exit -ne 0) { return @{ ok = $false; message = ('sc.exe create failed (' + $r.exit + '): ' + ($r.lines -join ' | ')) } }
+    $program = 'scratch-service'
+  }
+  $s = Invoke-Raw 'sc.exe' @('start', $name)
+  if ($s.exit -ne 0) { return @{ ok = $false; message = ('sc.exe start failed (' + $s.exit + '): ' + ($s.lines -join ' | ')); binaryPath = $binaryPath; program = $program } }
+  if (-not (Wait-State $name 'RUNNING' 30)) { return @{ ok = $false; message = 'the scratch service did not reach RUNNING in 30 s'; binaryPath = $binaryPath; program = $program } }
+  @{ ok = $true; binaryPath = $binaryPath; program = $program; dir = $dir }
+}
+
+function Invoke-Read {
+  $name = [string]$Request.name
+  $out = @{ ok = $true }
+  foreach ($verb in 'qc', 'qdescription', 'qfailure', 'qfailureflag', 'queryex') { $out[$verb] = Invoke-Raw 'sc.exe' @($verb, $name) }
+  $envValue = Get-StoredValue $name 'Environment'
+  $out.environment = if ($null -eq $envValue) { $null } else { @($envValue | ForEach-Object { [string]$_ }) }
+  $out.displayName = Get-StoredValue $name 'DisplayName'
+  $out.description = Get-StoredValue $name 'Description'
+  $out.imagePath = Get-StoredValue $name 'ImagePath'
+  # SERVICE_FAILURE_ACTIONS as stored (REG_BINARY): the only reading that shows a NONE action (sc.exe stops there).
+  $fa = Get-StoredValue $name 'FailureActions'
+  $out.failureActions = if ($null -eq $fa) { $null } else { [Convert]::ToBase64String([byte[]]$fa) }
+  $out
+}
+
+function Invoke-Delete {
+  $name = [string]$Request.name
+  $dir = Join-Path (Get-SelftestRoot) ([string]$Request.id)
+  $notes = @()
+  $q = Invoke-Raw 'sc.exe' @('queryex', $name)
+  if ($q.exit -eq 0) {
+    $st = Invoke-Raw 'sc.exe' @('stop', $name)
+    if ($st.exit -ne 0 -and $st.exit -ne 1062) { $notes += ('sc.exe stop: ' + $st.exit) }
+    if (-not (Wait-State $name 'STOPPED' 60)) { $notes += 'the scratch service did not stop in 60 s' }
+    if (Test-EmulatedHost) {
+      Invoke-LabScratch -Verb 'delete' -Name $name -BinaryPath '' -Image (Join-Path $dir 'scratch.exe')
+    } else {
+      $d = Invoke-Raw 'sc.exe' @('delete', $name)
+      if ($d.exit -ne 0) { $notes += ('sc.exe delete failed (' + $d.exit + '): ' + ($d.lines -join ' | ')) }
+      # The SCM removes the record once the last handle is closed: wait for it (1060 = does not exist).
+      $until = [DateTime]::UtcNow.AddSeconds(30)
+      while ((Invoke-Raw 'sc.exe' @('query', $name)).exit -ne 1060 -and [DateTime]::UtcNow -lt $until) { Start-Sleep -Milliseconds 200 }
+    }
+  }
+  $backups = Join-Path (Join-Path (Join-Path $env:ProgramData 'svcfleet') 'backups') $name
+  foreach ($p in @($backups, $dir)) {
+    if (Test-Path -LiteralPath $p) { Remove-Item -LiteralPath $p -Recurse -Force }
+  }
+  # Folders the selftest created (absent in the census before): removed when empty, deepest first.
+  foreach ($rel in @($Request.remove)) {
+    if (-not $rel) { continue }
+    $p = Join-Path $env:ProgramData ([string]$rel)
+    if ((Test-Path -LiteralPath $p) -and -not @(Get-ChildItem -LiteralPath $p -Force).Count) { Remove-Item -LiteralPath $p -Force }
+  }
+  @{ ok = ($notes.Count -eq 0); notes = $notes }
+}
+
+if ($null -eq $Request) { return }
+try {
+  $result = switch ([string]$Request.op) {
+    'census' { Invoke-Census }
+    'create' { Invoke-Create }
+    'read' { Invoke-Read }
+    'delete' { Invoke-Delete }
+    default { @{ ok = $false; message = ('unknown op ' + [string]$Request.op) } }
+  }
+  Write-SelftestFrame $result
+  0
+} catch {
+  Write-SelftestFrame @{ ok = $false; message = ('selftest host script: ' + $_.Exception.Message + ' (line ' + $_.InvocationInfo.ScriptLineNumber + ')') }
+  1
+}
