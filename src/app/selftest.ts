@@ -11,15 +11,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { loadInventory } from '../inventory/load.js';
 import { asciiJson, newNonce, type OutgoingRequest } from '../remote/invocation.js';
 import { PROTOCOL_VERSION, type Operation, type RemoteResult } from '../remote/protocol.js';
 import { runRemote } from '../remote/run.js';
-import { createTransportRegistry } from '../transport/registry.js';
 import type { Session } from '../transport/types.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsutil.js';
+import { type ConfigOptions, loadAppConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { loadHosts } from './targets.js';
 import { runHostScript, selftestFiles, type CensusAnswer, type CreateAnswer, type DeleteAnswer, type ReadAnswer } from './selftest/host-script.js';
 import { selftestJunitXml } from './selftest/junit.js';
 import { Checks, SCENARIOS, type ApplyFields, type Scenario, type ScenarioContext, type SelftestCase } from './selftest/scenarios.js';
@@ -163,15 +163,15 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
   return report;
 }
 
-export interface SelftestCommandOptions {
-  inventory: string[];
+export interface SelftestOptions extends ConfigOptions {
+  /** Inventory sources; `limit` must select exactly one host. */
+  inventory: readonly string[];
   limit: string;
+  /** Also write a JUnit report here (relative to the context's cwd). */
   junit?: string;
-  config?: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-  err: (line: string) => void;
+  /** Progress lines (one per scenario, then the verdict); default: the context's terminal. */
+  out?: (line: string) => void;
+  /** A replacement engine text (tests: prove a broken engine fails). */
   engineScript?: string;
   /** Only these scenarios (tests); default all. */
   scenarios?: readonly Scenario[];
@@ -179,41 +179,50 @@ export interface SelftestCommandOptions {
   port?: number;
 }
 
-/** Exit codes: 0 every scenario passed or was not run and the host is as found; 2 otherwise (as a failed host). */
-export async function selftestCommand(o: SelftestCommandOptions): Promise<number> {
-  const config = await loadConfig({ cwd: o.cwd, env: o.env, ...(o.config ? { file: o.config } : {}) });
-  for (const w of config.warnings) o.err(`svcfleet: warning: ${w}`);
-  const inv = loadInventory({ sources: o.inventory, cwd: o.cwd, limit: o.limit, env: o.env, connectionDefaults: config.connection });
-  for (const w of inv.warnings) o.err(`svcfleet: warning: ${w}`);
+export interface SelftestResult {
+  report: SelftestReport;
+  /** 0 every scenario passed or was not run and the host is as found; 2 otherwise (as a failed host). */
+  exitCode: number;
+}
+
+export async function selftest(options: SelftestOptions, ctx: AppContext): Promise<SelftestResult> {
+  const config = await loadAppConfig(options, ctx);
+  const inv = await loadHosts({ inventory: options.inventory, limit: [options.limit] }, config, ctx);
   if (inv.hosts.length !== 1) {
-    throw new InputError(`selftest runs on exactly one host; --limit ${JSON.stringify(o.limit)} selects ${inv.hosts.length}`, { field: '--limit' });
+    throw new InputError(`selftest runs on exactly one host; --limit ${JSON.stringify(options.limit)} selects ${inv.hosts.length}`, { field: '--limit' });
   }
-  const junit = o.junit === undefined ? undefined : resolve(o.cwd, o.junit);
+  const out = options.out ?? ((line: string) => void ctx.terminal?.stdout.write(`${line}\n`));
+  const junit = options.junit === undefined ? undefined : resolve(ctx.cwd, options.junit);
   const host = inv.hosts[0]!;
-  const pool = o.env.SVCFLEET_LAB_RUNNER === 'pool';
-  const registry = createTransportRegistry({
-    ssh: { maxConcurrentHandshakes: 1 },
-    local: { runner: pool ? { mode: 'pool', size: 1 } : { mode: 'spawn' } },
-  });
+  const source = ctx.transports;
+  if (!source) throw new InputError('no transports: this context cannot reach hosts', { field: 'transport' });
+  const owned = typeof source === 'function';
+  const registry = owned ? source({ handshakeConcurrency: 1 }) : source;
   try {
+    await registry.prepare([host.connection.transport]);
     const transport = registry.get(host.connection.transport);
+    // Building the scratch service and running every scenario takes minutes on a small host.
     const deadlines = { connectMs: config.deadlines.connectMs, authMs: config.deadlines.authMs, commandMs: Math.max(config.deadlines.commandMs, 300_000) };
     const session = await transport.open(host.name, host.connection, { deadlines });
     let report: SelftestReport;
     try {
-      report = await runSelftest({ session, host: host.name, commandMs: deadlines.commandMs, log: o.out,
-        ...(o.engineScript ? { engineScript: o.engineScript } : {}),
-        ...(o.scenarios ? { scenarios: o.scenarios } : {}),
-        ...(o.port !== undefined ? { port: o.port } : {}),
+      report = await runSelftest({
+        session,
+        host: host.name,
+        commandMs: deadlines.commandMs,
+        log: out,
+        ...(options.engineScript ? { engineScript: options.engineScript } : {}),
+        ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+        ...(options.port !== undefined ? { port: options.port } : {}),
       });
     } finally {
       await session.close();
     }
     const counts = (s: string) => report.cases.filter((c) => c.status === s).length;
-    o.out(`selftest ${host.name}: ${counts('passed')} passed, ${counts('failed')} failed, ${counts('not-run')} not run${report.ok ? '' : ' - do not trust svcfleet with this host yet'}`);
-    if (junit) await writeFileAtomic(junit, selftestJunitXml(report), 0o644);
-    return report.ok ? 0 : 2;
+    out(`selftest ${host.name}: ${counts('passed')} passed, ${counts('failed')} failed, ${counts('not-run')} not run${report.ok ? '' : ' - do not trust svcfleet with this host yet'}`);
+    if (junit) await writeFileAtomic(junit, selftestJunitXml(report));
+    return { report, exitCode: report.ok ? 0 : 2 };
   } finally {
-    await registry.dispose();
+    if (owned) await registry.dispose();
   }
 }

@@ -7,7 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSelftest, selftestCommand, HOST_AS_FOUND, type SelftestReport } from '../../src/app/selftest.js';
+import { productionTransports } from '../../src/main.js';
+import { runSelftest, selftest, HOST_AS_FOUND, type SelftestReport } from '../../src/app/selftest.js';
 import { selftestJunitXml } from '../../src/app/selftest/junit.js';
 import { SCENARIOS } from '../../src/app/selftest/scenarios.js';
 import { readLabHost, initLabHost, stopLabHost } from '../../src/lab/host.js';
@@ -157,17 +158,17 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
       );
       const before = hostView(h.stateDir);
       const out: string[] = [];
-      const code = await selftestCommand({
-        inventory: [inventory],
-        limit: 'lab01',
-        junit: 'selftest.xml',
-        cwd: dir,
-        env: { ...process.env, SVCFLEET_LAB_RUNNER: 'pool' },
-        out: (l) => out.push(l),
-        err: (l) => out.push(l),
-        scenarios: SCENARIOS.filter((s) => s.name === 'environment' || s.name.startsWith('stuck')),
-        port: await freePort(),
-      });
+      const { exitCode: code } = await selftest(
+        {
+          inventory: [inventory],
+          limit: 'lab01',
+          junit: 'selftest.xml',
+          out: (l) => out.push(l),
+          scenarios: SCENARIOS.filter((s) => s.name === 'environment' || s.name.startsWith('stuck')),
+          port: await freePort(),
+        },
+        { cwd: dir, env: { ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }, transports: productionTransports({ ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }), warn: (w) => out.push(w) },
+      );
       expect(code, out.join('\n')).toBe(0);
       expect(out.at(-1)).toBe('selftest lab01: 2 passed, 0 failed, 1 not run');
       const xml = readFileSync(join(dir, 'selftest.xml'), 'utf8');

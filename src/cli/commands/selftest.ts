@@ -3,8 +3,8 @@
  * a fleet (docs/selftest.md). Thin: flags → src/app/selftest.ts → exit code.
  */
 import type { Command } from 'commander';
-import { selftestCommand } from '../../app/selftest.js';
-import type { SetExit } from './index.js';
+import { selftest } from '../../app/selftest.js';
+import { type CliContext, printer } from '../context.js';
 
 interface SelftestFlags {
   inventory?: string[];
@@ -13,7 +13,7 @@ interface SelftestFlags {
   config?: string;
 }
 
-export function registerSelftest(program: Command, setExit: SetExit): void {
+export function registerSelftest(program: Command, cli: CliContext): void {
   program
     .command('selftest')
     .description('Prove svcfleet on one host: a scratch service, every scenario through the real engine, checked independently; the host is left as found.')
@@ -23,16 +23,17 @@ export function registerSelftest(program: Command, setExit: SetExit): void {
     .option('--config <file>', 'config file (default: searched from the current directory)')
     .addHelpText('after', '\nExamples:\n  svcfleet selftest -i inventory/hosts.ini --limit web01 --junit selftest.xml')
     .action(async (flags: SelftestFlags) => {
-      const code = await selftestCommand({
-        inventory: flags.inventory ?? [],
-        limit: flags.limit ?? '',
-        ...(flags.junit !== undefined ? { junit: flags.junit } : {}),
-        ...(flags.config !== undefined ? { config: flags.config } : {}),
-        cwd: process.cwd(),
-        env: process.env,
-        out: (line) => process.stdout.write(`${line}\n`),
-        err: (line) => process.stderr.write(`${line}\n`),
-      });
-      setExit(code);
+      const { out } = printer(cli);
+      const { exitCode } = await selftest(
+        {
+          inventory: flags.inventory ?? [],
+          limit: flags.limit ?? '',
+          out,
+          ...(flags.junit !== undefined ? { junit: flags.junit } : {}),
+          ...(flags.config !== undefined ? { configFile: flags.config } : {}),
+        },
+        cli.app,
+      );
+      cli.setExit(exitCode);
     });
 }
