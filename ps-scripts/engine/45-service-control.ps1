@@ -24,6 +24,7 @@ function Stop-ServiceAndWait {
     if ($st.state -eq 'stopped') { Send-Event $Phase 'stopped'; return }
     if ($null -ne $st.pid) { $lastPid = $st.pid }
     if (-not $sent -and ($st.state -eq 'running' -or $st.state -eq 'paused')) {
+      $Ctx.Stopped[$Name] = $true
       $r = Invoke-Native 'sc.exe' @('stop', $Name)
       # 1062: not active (stopped meanwhile); 1061: in a pending state, keep polling (scm 1.5).
       if ($r.code -ne 0 -and $r.code -ne 1062 -and $r.code -ne 1061) {
@@ -37,17 +38,75 @@ function Stop-ServiceAndWait {
     if ($st.state -eq 'running') { $sent = $false }
   }
   if ($KillOnTimeout -and $null -ne $lastPid) {
-    # Restoring a service stuck in STOP_PENDING: end its process, as an operator would.
-    Send-Event $Phase ('still ' + $st.state + ' after ' + $TimeoutSeconds + ' s; ending process ' + $lastPid) $null 'warn'
-    try { Stop-Process -Id $lastPid -Force -ErrorAction Stop } catch { }
+    # Restoring a service stuck in STOP_PENDING: end its process, as an operator would, but only its own.
+    Send-Event $Phase ('still ' + $st.state + ' after ' + $TimeoutSeconds + ' s') ([ordered]@{ pid = $lastPid; state = $st.state }) 'warn'
+    if (Stop-ServiceProcess $Name $lastPid $Phase) { return }
+    $st = Get-ServiceStatus $Name
+  }
+  Stop-Engine 'stop-timeout' ('the service is still ' + $st.state + ' after ' + $TimeoutSeconds + ' s') 1053
+}
+
+# Windows' own processes, never ended by svcfleet: svchost.exe hosts Windows' shared services, the others end the
+# session or the system with them (docs/reference/windows-services.md "Killing a service process").
+$SystemProcessNames = @('svchost', 'csrss', 'wininit', 'smss', 'services', 'lsass', 'winlogon')
+
+# Why the process $ProcessId of $Name is not the service's alone (empty: it is). A service configured as 0x20
+# (SERVICE_WIN32_SHARE_PROCESS), another service reporting the same PID, or a Windows system process
+# (docs/reference/windows-services.md "Shared-process services").
+function Get-ProcessSharing {
+  param([string]$Name, $ProcessId)
+  $why = @()
+  $type = Get-RegValue (Get-ServiceRegistry $Name) 'Type'
+  if ($null -ne $type -and ([long]$type -band 0x20)) { $why += ('its type is 0x' + ([long]$type).ToString('x') + ' (SERVICE_WIN32_SHARE_PROCESS)') }
+  if ($null -ne $ProcessId -and [long]$ProcessId -gt 0) {
+    $others = @()
+    try {
+      $others = @(Get-CimInstance -ClassName Win32_Service -Filter ('ProcessId = ' + [long]$ProcessId) -ErrorAction Stop |
+        Where-Object { [string]$_.Name -ne $Name } | ForEach-Object { [string]$_.Name })
+    } catch {
+      $why += ('cannot tell which services run in PID ' + $ProcessId + ': ' + $_.Exception.Message)
+    }
+    if ($others.Count -gt 0) { $why += ('PID ' + $ProcessId + ' also runs ' + (@($others | Sort-Object) -join ', ')) }
+    $proc = Get-Process -Id ([int]$ProcessId) -ErrorAction SilentlyContinue
+    if ($proc -and $SystemProcessNames -contains ([string]$proc.ProcessName).ToLowerInvariant()) {
+      $why += ('PID ' + $ProcessId + ' is ' + $proc.ProcessName + '.exe, a Windows system process')
+    }
+  }
+  $why
+}
+
+# Ends the process of a service stuck in STOP_PENDING. A process that never reported SERVICE_STOPPED is a service
+# failure to the SCM, so its recovery actions (restart, run a command, reboot) would fire: they are suspended first
+# and written back afterwards, whatever happens (docs/reference/windows-services.md "Killing a service process").
+# A process that is not the service's alone is never ended: 'kill-refused'. -> $true once the service is STOPPED.
+function Stop-ServiceProcess {
+  param([string]$Name, $ProcessId, [string]$Phase)
+  $why = @(Get-ProcessSharing $Name $ProcessId)
+  if ($why.Count -gt 0) {
+    Send-Event $Phase ('not ending process ' + $ProcessId + ': ' + ($why -join '; ')) ([ordered]@{ pid = $ProcessId; killed = $false; reasons = $why }) 'error'
+    Stop-Engine 'kill-refused' ('the service is stuck in STOP_PENDING and its process ' + $ProcessId + ' is not its own to end: ' + ($why -join '; ')) 1053
+  }
+  $kept = (Get-ServiceSnapshot $Name).config
+  # reset= 0 actions= "" deletes the actions and the period (scm 1.3, 9.3); the texts and the flag stay.
+  Invoke-ScChecked @('failure', $Name, 'reset=', '0', 'actions=', '') 'failure reset= 0 actions= ""' $Phase
+  Send-Event $Phase 'suspended the failure actions before ending the process' ([ordered]@{ failure = $kept.failure })
+  $stopped = $false
+  try {
+    Send-Event $Phase ('ending process ' + $ProcessId) ([ordered]@{ pid = $ProcessId; killed = $true }) 'warn'
+    try { Stop-Process -Id ([int]$ProcessId) -Force -ErrorAction Stop } catch { }
     $deadline = [DateTime]::UtcNow.AddSeconds(10)
     while ([DateTime]::UtcNow -lt $deadline) {
       $st = Get-ServiceStatus $Name
-      if ($st.state -eq 'stopped') { Send-Event $Phase 'stopped'; return }
+      if ($st.state -eq 'stopped') { $stopped = $true; break }
       Start-Sleep -Milliseconds 200
     }
+  } finally {
+    $now = (Get-ServiceSnapshot $Name).config
+    Set-ServiceConfig $Name $now $kept $null $Phase
+    Send-Event $Phase 'restored the failure actions' ([ordered]@{ failure = $kept.failure })
   }
-  Stop-Engine 'stop-timeout' ('the service is still ' + $st.state + ' after ' + $TimeoutSeconds + ' s') 1053
+  if ($stopped) { Send-Event $Phase 'stopped' }
+  $stopped
 }
 
 # -> the new PID.

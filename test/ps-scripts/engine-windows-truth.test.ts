@@ -4,25 +4,41 @@
  * emulated behaviour it relies on is tested on its own in test/lab-scm/ and listed in docs/windows-proof.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLabFaults } from '../../src/lab/host.js';
 import type { LabRunner } from '../../src/lab/runner/index.js';
 import { freePort, LabRig, pool, type RigRun } from './lab-rig.js';
 
 let runner: LabRunner;
 let rig: LabRig;
+/** Processes: two services in one process, and a dedicated one with recovery actions. */
+let proc: LabRig;
 const port: Record<string, number> = {};
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['starts']) port[k] = await freePort();
+  for (const k of ['starts', 'shared', 'ded']) port[k] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
   rig = await LabRig.create(runner, {
     services: [{ name: 'Starts', binaryPath: app(port.starts!), startType: 'delayed-auto' }],
   });
+  proc = await LabRig.create(runner, {
+    services: [
+      { name: 'ShA', binaryPath: `${SHARED} --port ${port.shared}`, serviceType: 0x20, start: false },
+      { name: 'ShB', binaryPath: `${SHARED} --port ${port.shared}`, serviceType: 0x20, start: false },
+      { name: 'Ded', binaryPath: app(port.ded!), failure: DED_FAILURE },
+    ],
+  });
+  // initLabHost gives every service a process of its own; the SCM puts the second into the first one's process.
+  await proc.exec(`sc.exe start ShA | Out-Null; $n = 0; while ((Get-CimInstance Win32_Service -Filter "Name='ShA'").State -ne 'Running' -and $n -lt 400) { Start-Sleep -Milliseconds 25; $n++ }; sc.exe start ShB | Out-Null`);
 }, 180_000);
+
+const SHARED = '"C:\\Program Files\\App\\shared.exe"';
+const DED_FAILURE = { resetPeriod: 3600, rebootMessage: '', command: '', actions: [{ type: 'restart' as const, delayMs: 300 }], nonCrashFailures: false };
 
 afterAll(async () => {
   await rig?.close();
+  await proc?.close();
   await runner?.close();
 });
 
@@ -52,5 +68,57 @@ describe('start type and the delayed flag', { timeout: 600_000 }, () => {
     const back = await rig.run({ op: 'snapshot', service: 'Starts' });
     expectOutcome(back, 'unchanged', 'ok');
     expect(back.result.snapshot?.config.startType).toBe('delayed-auto');
+  });
+});
+
+describe('processes: shared, dedicated, and the recovery actions of a killed one', { timeout: 600_000 }, () => {
+  it('a correct change to a shared-process service passes verify although the host process keeps its PID', async () => {
+    const before = proc.service('ShA').status.pid;
+    expect(proc.service('ShB').status.pid).toBe(before);
+    const run = await proc.run({ op: 'apply', service: 'ShA', desired: { args: { set: { workers: '2' } } } });
+    expectOutcome(run, 'changed', 'ok');
+    expect(run.result.restarted).toBe(true);
+    expect(run.result.after?.pid).toBe(before);
+    // The signal true for both kinds of process: the engine saw STOPPED, then RUNNING; the PID gate is skipped
+    // with its reason on record.
+    const gate = run.events.find((e) => e.data?.gate === 'pid');
+    expect(gate?.data).toMatchObject({ gate: 'pid', skipped: true });
+    expect(String(gate?.data?.reason)).toMatch(/ShB|0x20/);
+    expect(proc.service('ShB').status).toMatchObject({ state: 'running', pid: before });
+  });
+
+  it('a shared process stuck in STOP_PENDING is never ended: rollback-failed with the reason, the other service untouched', async () => {
+    const s0 = (await proc.run({ op: 'snapshot', service: 'ShA' })).result.snapshot!;
+    const shared = proc.service('ShB').status.pid;
+    const change = await proc.run({ op: 'apply', service: 'ShA', desired: { args: { set: { workers: '3' } } }, restart: 'never' });
+    expectOutcome(change, 'changed');
+    setLabFaults(proc.stateDir, [{ kind: 'stuck-stop-pending', service: 'ShA', times: 1 }]);
+    const back = await proc.run({ op: 'rollback', service: 'ShA', restore: { snapshot: s0 }, timeouts: { stopSeconds: 2 } });
+    expectOutcome(back, 'rollback-failed', 'kill-refused');
+    expect(back.result.message).toMatch(/ShB/);
+    expect(proc.service('ShB').status).toMatchObject({ state: 'running', pid: shared });
+    expect(proc.service('ShA').status.state).toBe('stop-pending');
+    expect(proc.recoveryFired()).toEqual([]);
+  });
+
+  it('a dedicated process stuck in STOP_PENDING is ended with its recovery actions suspended, then restored; nothing fires', async () => {
+    const s0 = (await proc.run({ op: 'snapshot', service: 'Ded' })).result.snapshot!;
+    const change = await proc.run({ op: 'apply', service: 'Ded', desired: { args: { set: { workers: '3' } } }, restart: 'never' });
+    expectOutcome(change, 'changed');
+    setLabFaults(proc.stateDir, [{ kind: 'stuck-stop-pending', service: 'Ded', times: 1 }]);
+    const back = await proc.run({ op: 'rollback', service: 'Ded', restore: { snapshot: s0 }, timeouts: { stopSeconds: 2 } });
+    expectOutcome(back, 'changed');
+    // Long enough for a queued restart/300 to fire at the next look.
+    await new Promise((r) => setTimeout(r, 600));
+    await proc.run({ op: 'snapshot', service: 'Ded' });
+    const rec = proc.service('Ded');
+    expect(rec.recovery?.log.map((e) => e.action)).toEqual(['none']);
+    expect(proc.recoveryFired().filter((f) => f.service === 'Ded')).toEqual([]);
+    expect(rec.failure).toEqual(DED_FAILURE);
+    expect(rec.status.state).toBe('running');
+    const said = back.events.map((e) => e.message).join('\n');
+    expect(said).toMatch(/suspended the failure actions/);
+    expect(said).toMatch(/ending process \d+/);
+    expect(said).toMatch(/restored the failure actions/);
   });
 });
