@@ -9,9 +9,32 @@ function Get-ServiceStatus {
   if (-not $state) { $state = 'stopped' }
   $procId = $null
   if ($svc.ProcessId -and [long]$svc.ProcessId -gt 0) { $procId = [long]$svc.ProcessId }
-  @{ state = $state; pid = $procId; exitCode = $svc.ExitCode }
+  $checkPoint = 0
+  $waitHint = 0
+  if ($null -ne $svc.CheckPoint) { $checkPoint = [long]$svc.CheckPoint }
+  if ($null -ne $svc.WaitHint) { $waitHint = [long]$svc.WaitHint }
+  @{ state = $state; pid = $procId; exitCode = $svc.ExitCode; checkPoint = $checkPoint; waitHint = $waitHint }
 }
 
+# Progress of a pending state (SERVICE_STATUS dwCheckPoint / dwWaitHint; docs/reference/windows-services.md
+# "Pending states, checkpoint and wait hint"): a service that raises its checkpoint within each wait hint is
+# working. Returns the pause before the next look (a tenth of the wait hint, 200 ms to 1 s, as Microsoft's
+# "Stopping a service" sample paces it) and reports, once, a pending state that made no progress within its hint.
+function Step-PendingWait {
+  param($Watch, $Status, [string]$Phase)
+  $now = [DateTime]::UtcNow
+  if ($null -eq $Watch.at -or $Status.checkPoint -ne $Watch.checkPoint -or $Status.state -ne $Watch.state) {
+    $Watch.at = $now; $Watch.checkPoint = $Status.checkPoint; $Watch.state = $Status.state; $Watch.warned = $false
+  } elseif ($Status.waitHint -gt 0 -and -not $Watch.warned -and ($now - $Watch.at).TotalMilliseconds -gt $Status.waitHint) {
+    $Watch.warned = $true
+    Send-Event $Phase ('no progress while ' + $Status.state + ': checkpoint ' + $Status.checkPoint + ' for more than its wait hint of ' + $Status.waitHint + ' ms') ([ordered]@{ state = $Status.state; checkPoint = $Status.checkPoint; waitHint = $Status.waitHint }) 'warn'
+  }
+  [int][Math]::Max(200, [Math]::Min(1000, [long]($Status.waitHint / 10)))
+}
+
+# One stop control, then wait: a service may take the control and go on reporting RUNNING while it cleans up, and
+# a second control meanwhile waits for its busy handler and fails with 1053 (ControlService); so the stop is never
+# sent again. The wait ends at STOPPED or at the deadline; checkpoint and wait hint pace it (Step-PendingWait).
 function Stop-ServiceAndWait {
   param([string]$Name, [int]$TimeoutSeconds, [string]$Phase = 'stop', [switch]$KillOnTimeout)
   $st = Get-ServiceStatus $Name
@@ -20,6 +43,7 @@ function Stop-ServiceAndWait {
   $lastPid = $st.pid
   Send-Event $Phase 'stopping' ([ordered]@{ pid = $st.pid; state = $st.state })
   $sent = $false
+  $watch = @{ at = $null; checkPoint = $null; state = $null; warned = $false }
   while ($true) {
     if ($st.state -eq 'stopped') { Send-Event $Phase 'stopped'; return }
     if ($null -ne $st.pid) { $lastPid = $st.pid }
@@ -31,11 +55,11 @@ function Stop-ServiceAndWait {
         Stop-Engine 'stop-failed' ('sc.exe stop failed with ' + $r.code + ': ' + $r.text) $r.code
       }
       $sent = $true
+      Send-Event $Phase 'stop control sent' ([ordered]@{ control = 'stop'; code = $r.code })
     }
     if ([DateTime]::UtcNow -gt $deadline) { break }
-    Start-Sleep -Milliseconds 200
+    Start-Sleep -Milliseconds (Step-PendingWait $watch $st $Phase)
     $st = Get-ServiceStatus $Name
-    if ($st.state -eq 'running') { $sent = $false }
   }
   if ($KillOnTimeout -and $null -ne $lastPid) {
     # Restoring a service stuck in STOP_PENDING: end its process, as an operator would, but only its own.
@@ -109,7 +133,7 @@ function Stop-ServiceProcess {
   $stopped
 }
 
-# -> the new PID.
+# -> the new PID. One start request, then wait for RUNNING within the deadline, paced by checkpoint and wait hint.
 function Start-ServiceAndWait {
   param([string]$Name, [int]$TimeoutSeconds, [string]$Phase = 'start-service')
   Send-Event $Phase 'starting'
@@ -118,6 +142,7 @@ function Start-ServiceAndWait {
     Stop-Engine 'start-failed' ('sc.exe start failed with ' + $r.code + ': ' + $r.text) $r.code
   }
   $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+  $watch = @{ at = $null; checkPoint = $null; state = $null; warned = $false }
   while ($true) {
     $st = Get-ServiceStatus $Name
     if ($st.state -eq 'running') {
@@ -132,6 +157,6 @@ function Start-ServiceAndWait {
     if ([DateTime]::UtcNow -gt $deadline) {
       Stop-Engine 'start-timeout' ('the service did not reach RUNNING within ' + $TimeoutSeconds + ' s (still ' + $st.state + ')') 1053
     }
-    Start-Sleep -Milliseconds 200
+    Start-Sleep -Milliseconds (Step-PendingWait $watch $st $Phase)
   }
 }

@@ -28,9 +28,9 @@ beforeAll(async () => {
       { name: 'ShA', binaryPath: `${SHARED} --port ${p}`, serviceType: 0x20, start: false },
       { name: 'ShB', binaryPath: `${SHARED} --port ${p}`, serviceType: 0x20, start: false },
       { name: 'Own', binaryPath: `${APP} --workers 2`, start: false },
-      { name: 'Rst', binaryPath: APP, failure: { resetPeriod: 3600, actions: [{ type: 'restart', delayMs: 300 }, { type: 'run', delayMs: 300 }] } },
-      { name: 'Run', binaryPath: APP, failure: { resetPeriod: 60, command: 'C:\\tools\\notify.exe --svc Run', actions: [{ type: 'run', delayMs: 100 }] } },
-      { name: 'Rb', binaryPath: APP, failure: { resetPeriod: 60, rebootMessage: 'lab reboot', actions: [{ type: 'reboot', delayMs: 100 }] } },
+      { name: 'Rst', binaryPath: APP, failure: { resetPeriod: 3600, actions: [{ type: 'restart', delayMs: 1500 }, { type: 'run', delayMs: 1500 }] } },
+      { name: 'Run', binaryPath: APP, failure: { resetPeriod: 60, command: 'C:\\tools\\notify.exe --svc Run', actions: [{ type: 'run', delayMs: 1000 }] } },
+      { name: 'Rb', binaryPath: APP, failure: { resetPeriod: 60, rebootMessage: 'lab reboot', actions: [{ type: 'reboot', delayMs: 1000 }] } },
       { name: 'Stk', binaryPath: APP, failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 1500 }] } },
       { name: 'Sus', binaryPath: APP, failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 100 }] } },
       { name: 'Clean', binaryPath: APP, failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 100 }] } },
@@ -40,7 +40,7 @@ beforeAll(async () => {
     stateDir,
     String.raw`
 function St($n) { $c = Get-CimInstance Win32_Service -Filter "Name='$n'"; @{ state = [string]$c.State; pid = [long]$c.ProcessId; exit = [long]$c.ExitCode; type = [string]$c.ServiceType } }
-function Wait($n, $s) { $end = [DateTime]::UtcNow.AddSeconds(15); while ((St $n).state -ne $s -and [DateTime]::UtcNow -lt $end) { Start-Sleep -Milliseconds 25 }; St $n }
+function Wait($n, $s) { $end = [DateTime]::UtcNow.AddSeconds(30); while ((St $n).state -ne $s -and [DateTime]::UtcNow -lt $end) { Start-Sleep -Milliseconds 25 }; St $n }
 function Kill($n) { $id = (St $n).pid; Stop-Process -Id $id -Force; $id }
 function Fired { Use-LabHost -Body { param($h) @($h.recoveryFired | Where-Object { $null -ne $_ } | ForEach-Object { @{ service = $_.service; action = $_.action; command = $_.command; message = $_.message; result = $_.result } }) } }
 P startA { $o = SC start ShA; Wait ShA Running }
@@ -49,10 +49,10 @@ P own { $o = SC start Own; Wait Own Running }
 P stopA { $o = SC stop ShA; @{ rc = $o.rc; a = (Wait ShA Stopped); b = (St ShB) } }
 P restartA { $o = SC start ShA; @{ rc = $o.rc; a = (Wait ShA Running); b = (St ShB) } }
 P killShared { $id = Kill ShA; @{ id = $id; a = (Wait ShA Stopped); b = (Wait ShB Stopped) } }
-P restart { $id = Kill Rst; $s = Wait Rst Stopped; Start-Sleep -Milliseconds 500; $after = Wait Rst Running; @{ id = $id; stopped = $s; after = $after } }
-P restart2 { $id = Kill Rst; $s = Wait Rst Stopped; Start-Sleep -Milliseconds 500; $q = St Rst; @{ stopped = $s; q = $q } }
-P run { $id = Kill Run; $s = Wait Run Stopped; Start-Sleep -Milliseconds 300; $q = St Run; @{ stopped = $s; q = $q } }
-P reboot { $id = Kill Rb; $s = Wait Rb Stopped; Start-Sleep -Milliseconds 300; $q = St Rb; @{ stopped = $s; q = $q } }
+P restart { $id = Kill Rst; $s = Wait Rst Stopped; Start-Sleep -Milliseconds 1700; $after = Wait Rst Running; @{ id = $id; stopped = $s; after = $after } }
+P restart2 { $id = Kill Rst; $s = Wait Rst Stopped; Start-Sleep -Milliseconds 1700; $q = St Rst; @{ stopped = $s; q = $q } }
+P run { $id = Kill Run; $s = Wait Run Stopped; Start-Sleep -Milliseconds 1200; $q = St Run; @{ stopped = $s; q = $q } }
+P reboot { $id = Kill Rb; $s = Wait Rb Stopped; Start-Sleep -Milliseconds 1200; $q = St Rb; @{ stopped = $s; q = $q } }
 P stuck { $o = SC stop Stk; $p = St Stk; $id = Kill Stk; $s = Wait Stk Stopped; Start-Sleep -Milliseconds 1700; $q = Wait Stk Running; @{ pending = $p; stopped = $s; q = $q } }
 P suspended { $o = SC failure Sus reset= 0 actions= '""'; $id = Kill Sus; $s = Wait Sus Stopped; Start-Sleep -Milliseconds 300; @{ rc = $o.rc; stopped = $s; q = (St Sus) } }
 P clean { $o = SC stop Clean; $s = Wait Clean Stopped; Start-Sleep -Milliseconds 300; @{ stopped = $s; q = (St Clean) } }
@@ -92,7 +92,7 @@ describe('shared processes (type 0x20)', () => {
 
 describe('recovery actions fire when a process ends without reporting SERVICE_STOPPED', () => {
   it('restart: the SCM starts the service again after the delay (first failure: first action)', () => {
-    expect(r.restart.stopped).toMatchObject({ state: 'Stopped', exit: 1067 });
+    expect(r.restart.stopped, JSON.stringify(r.restart)).toMatchObject({ state: 'Stopped', exit: 1067 });
     expect(r.restart.after.state).toBe('Running');
     expect(r.restart.after.pid).not.toBe(r.restart.id);
   });

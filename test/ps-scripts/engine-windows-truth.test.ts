@@ -12,11 +12,13 @@ let runner: LabRunner;
 let rig: LabRig;
 /** Processes: two services in one process, and a dedicated one with recovery actions. */
 let proc: LabRig;
+/** Service control: a stop handler that takes its time; the SCM's control timeout is 2 s here (30 s on Windows). */
+let ctl: LabRig;
 const port: Record<string, number> = {};
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['starts', 'shared', 'ded']) port[k] = await freePort();
+  for (const k of ['starts', 'shared', 'ded', 'slow']) port[k] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -29,6 +31,10 @@ beforeAll(async () => {
       { name: 'Ded', binaryPath: app(port.ded!), failure: DED_FAILURE },
     ],
   });
+  ctl = await LabRig.create(runner, {
+    startTimeoutMs: 2000,
+    services: [{ name: 'Slow', binaryPath: app(port.slow!, ' --stop-ms 4000') }],
+  });
   // initLabHost gives every service a process of its own; the SCM puts the second into the first one's process.
   await proc.exec(`sc.exe start ShA | Out-Null; $n = 0; while ((Get-CimInstance Win32_Service -Filter "Name='ShA'").State -ne 'Running' -and $n -lt 400) { Start-Sleep -Milliseconds 25; $n++ }; sc.exe start ShB | Out-Null`);
 }, 180_000);
@@ -39,6 +45,7 @@ const DED_FAILURE = { resetPeriod: 3600, rebootMessage: '', command: '', actions
 afterAll(async () => {
   await rig?.close();
   await proc?.close();
+  await ctl?.close();
   await runner?.close();
 });
 
@@ -120,5 +127,19 @@ describe('processes: shared, dedicated, and the recovery actions of a killed one
     expect(said).toMatch(/suspended the failure actions/);
     expect(said).toMatch(/ending process \d+/);
     expect(said).toMatch(/restored the failure actions/);
+  });
+});
+
+describe('stopping and starting: one stop control, then wait', { timeout: 600_000 }, () => {
+  it('a service that cleans up in its stop handler (still RUNNING for 4 s) is restarted; the stop is never sent twice', async () => {
+    const before = ctl.service('Slow').status.pid;
+    const run = await ctl.run({ op: 'apply', service: 'Slow', desired: { args: { set: { workers: '2' } } }, verify: { port: port.slow! } });
+    expectOutcome(run, 'changed', 'ok');
+    expect(run.result.restarted).toBe(true);
+    const rec = ctl.service('Slow');
+    expect(rec.status.state).toBe('running');
+    expect(rec.status.pid).not.toBe(before);
+    expect(rec.recovery).toBeUndefined(); // stopped through the SCM: never a failure
+    expect(run.events.filter((e) => e.phase === 'stop' && e.data?.control === 'stop')).toHaveLength(1);
   });
 });

@@ -45,6 +45,12 @@ export interface LabStatus {
   /** The Windows path of the running image: a share-process service (0x20) joins a process of the same image. */
   image?: string;
   hang?: boolean;
+  /** When the stop control was sent (epoch ms): a stopping service's checkpoint advances from here. */
+  stopAt?: number;
+  /** svcprogram --stop-ms: busy in its stop handler (still RUNNING) until then; other controls wait, then 1053. */
+  busyUntil?: number;
+  /** stuck-stop-pending: the checkpoint never advances. */
+  hung?: boolean;
 }
 
 /** One failure of a service (its process ended without reporting SERVICE_STOPPED) and the action it queued. */
@@ -312,7 +318,11 @@ export function refreshStatus(svc: LabServiceRecord, now = Date.now()): void {
       stopped(1053, false);
     }
   } else if (st.state === 'running') {
-    if (!alive) { stopped(0, true); registerFailure(svc, now); }
+    // One that took a stop control and exited through its handler (svcprogram --stop-ms) stopped cleanly.
+    if (!alive) {
+      if (st.stopRequested && st.exitFile && fs.existsSync(st.exitFile)) stopped(0, false);
+      else { st.stopRequested = false; stopped(0, true); registerFailure(svc, now); }
+    }
   } else if (st.state === 'stop-pending') {
     if (!alive) {
       // Exited through its stop handler (exit file written) or ended from outside: the latter is a failure.

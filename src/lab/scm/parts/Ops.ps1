@@ -259,6 +259,19 @@ function Find-LabShareHost {
     $null
 }
 
+# The lab program's --stop-ms value among a service's arguments (Go flag syntax: -x N, --x N, -x=N), else 0.
+function Get-LabStopMs {
+    param([string[]]$ServiceArgs)
+    $a = @($ServiceArgs)
+    for ($i = 0; $i -lt $a.Count; $i++) {
+        if ($a[$i] -match '^--?stop-ms(=(\d+))?$') {
+            if ($Matches[2]) { return [long]$Matches[2] }
+            if ($i + 1 -lt $a.Count -and $a[$i + 1] -match '^\d+$') { return [long]$a[$i + 1] }
+        }
+    }
+    0
+}
+
 # Other services whose status reports the same live process as $Svc.
 function Get-LabProcessSharers {
     param($State, $Svc)
@@ -287,6 +300,17 @@ function Stop-LabServiceCore {
     Set-LabDirty
     Update-LabStatus -State $State -Svc $Svc
     if ($Svc.status.state -eq 'stopped') { return 1062 }
+    if ($Svc.status.state -eq 'running' -and $Svc.status.busyUntil) {
+        # The service took a stop and is still busy in its handler: ControlService waits for it up to the SCM's
+        # timeout (30 s on Windows; here the host's startTimeoutMs), then fails with ERROR_SERVICE_REQUEST_TIMEOUT
+        # (docs/reference/windows-services.md "Pending states, checkpoint and wait hint").
+        $wait = [Math]::Min([long]$Svc.status.busyUntil - (Get-LabNowMs), [long]$State.startTimeoutMs)
+        if ($wait -gt 0) { Start-Sleep -Milliseconds $wait }
+        Update-LabStatus -State $State -Svc $Svc
+        if ($Svc.status.state -eq 'stopped') { return 1062 }
+        if ($Svc.status.state -eq 'running' -and [long]$Svc.status.busyUntil -gt (Get-LabNowMs)) { return 1053 }
+        return 1061
+    }
     if ($Svc.status.state -ne 'running') { return 1061 }
     if ($Svc.virtual -and -not $Svc.stoppable) { return 1052 }
     foreach ($d in Get-LabDependents -State $State -Svc $Svc) {
@@ -295,9 +319,19 @@ function Stop-LabServiceCore {
     }
     if ($Svc.virtual) { $Svc.status.state = 'stopped'; return 0 }
     $Svc.status.stopRequested = $true
+    $Svc.status.stopAt = Get-LabNowMs
+    $stopMs = Get-LabStopMs -ServiceArgs @($Svc.status.args)
+    if ($stopMs -gt 0 -and @(Get-LabProcessSharers -State $State -Svc $Svc).Count -eq 0) {
+        # svcprogram --stop-ms: the handler took the control; the service cleans up, still RUNNING, then exits.
+        $Svc.status.busyUntil = (Get-LabNowMs) + $stopMs
+        Stop-LabProcess -Status $Svc.status
+        return 0
+    }
     $Svc.status.state = 'stop-pending'
     if (Test-LabFault -State $State -Service $Svc.name -Op 'stop' -Kinds 'stuck-stop-pending' -Subject ([string]$Svc.binaryPath)) {
-        # The service never acknowledges the stop; only killing its process (Stop-Process) ends it.
+        # The service never acknowledges the stop; only killing its process (Stop-Process) ends it. Its checkpoint
+        # never advances (Get-LabStatusView).
+        $Svc.status.hung = $true
         return 0
     }
     # In a shared process the service stops and the process stays, with the others (docs/reference/windows-services.md

@@ -190,7 +190,11 @@ function Update-LabStatus {
         }
         'running' {
             # The process ended while the service ran: it never reported SERVICE_STOPPED, a failure to the SCM.
-            if (-not $alive) { Set-LabStopped -Svc $Svc -Died; Register-LabServiceFailure -State $State -Svc $Svc }
+            # One that took a stop control and exited through its handler (svcprogram --stop-ms) stopped cleanly.
+            if (-not $alive) {
+                if ($st.stopRequested -and $st.exitFile -and [IO.File]::Exists($st.exitFile)) { Set-LabStopped -Svc $Svc }
+                else { $st.stopRequested = $false; Set-LabStopped -Svc $Svc -Died; Register-LabServiceFailure -State $State -Svc $Svc }
+            }
         }
         'stop-pending' {
             if (-not $alive) {
