@@ -160,3 +160,55 @@ function Start-ServiceAndWait {
     Start-Sleep -Milliseconds (Step-PendingWait $watch $st $Phase)
   }
 }
+
+# Running services that depend on $Name, directly or not, in the order they must stop (a dependent's own dependents
+# first). ControlService refuses to stop a service while a dependent runs (1051) and never stops dependents itself
+# (docs/reference/windows-services.md "Stopping a service with running dependents"); ServiceController's
+# DependentServices is EnumDependentServices.
+function Get-RunningDependents {
+  param([string]$Name)
+  $order = New-Object System.Collections.ArrayList
+  Add-RunningDependents $Name $order @{}
+  $order.ToArray()
+}
+
+function Add-RunningDependents {
+  param([string]$Name, $Order, $Seen)
+  $sc = $null
+  try {
+    $sc = Get-Service -Name ([System.Management.Automation.WildcardPattern]::Escape($Name)) -ErrorAction Stop
+  } catch {
+    Stop-Engine 'snapshot-failed' ('cannot list the services that depend on ' + $Name + ': ' + $_.Exception.Message)
+  }
+  foreach ($d in @($sc.DependentServices)) {
+    if ($null -eq $d) { continue }
+    $dn = [string]$d.ServiceName
+    $key = $dn.ToLowerInvariant()
+    if ($Seen.ContainsKey($key)) { continue }
+    $Seen[$key] = $true
+    Add-RunningDependents $dn $Order $Seen
+    if ((Get-ServiceStatus $dn).state -ne 'stopped') { [void]$Order.Add($dn) }
+  }
+}
+
+# Stops $Names in the given order (Get-RunningDependents'); -> the ones it stopped.
+function Stop-Dependents {
+  param($Names, $Timeouts, [string]$Phase, $Stopped)
+  foreach ($d in @($Names)) {
+    if ((Get-ServiceStatus $d).state -eq 'stopped') { continue }
+    Send-Event $Phase ('stopping dependent ' + $d) ([ordered]@{ dependent = $d })
+    Stop-ServiceAndWait $d $Timeouts.stop $Phase
+    if ($null -ne $Stopped -and -not $Stopped.Contains($d)) { [void]$Stopped.Add($d) }
+  }
+}
+
+# Starts stopped dependents again, in the reverse of their stop order.
+function Start-Dependents {
+  param($Names, $Timeouts, [string]$Phase)
+  $list = @($Names)
+  [array]::Reverse($list)
+  foreach ($d in $list) {
+    Send-Event $Phase ('starting dependent ' + $d) ([ordered]@{ dependent = $d })
+    [void](Start-ServiceAndWait $d $Timeouts.start $Phase)
+  }
+}

@@ -6,6 +6,7 @@
 import type { HostSpec } from '../inventory/types.js';
 import type { OutgoingRequest } from '../remote/invocation.js';
 import type {
+  DependentsPolicy,
   RemoteEvent,
   RemoteRequest,
   RemoteResult,
@@ -28,6 +29,7 @@ export interface ServiceChange {
   restart?: RestartPolicy;
   verify?: VerifySpec;
   rollback?: RollbackPolicy;
+  dependents?: DependentsPolicy;
   timeouts?: RemoteRequest['timeouts'];
 }
 

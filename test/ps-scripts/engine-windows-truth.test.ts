@@ -14,11 +14,13 @@ let rig: LabRig;
 let proc: LabRig;
 /** Service control: a stop handler that takes its time; the SCM's control timeout is 2 s here (30 s on Windows). */
 let ctl: LabRig;
+/** Base <- Dep1 <- Dep2: running dependents. */
+let dep: LabRig;
 const port: Record<string, number> = {};
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['starts', 'shared', 'ded', 'slow']) port[k] = await freePort();
+  for (const k of ['starts', 'shared', 'ded', 'slow', 'base', 'dep1', 'dep2', 'unused']) port[k] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -35,6 +37,13 @@ beforeAll(async () => {
     startTimeoutMs: 2000,
     services: [{ name: 'Slow', binaryPath: app(port.slow!, ' --stop-ms 4000') }],
   });
+  dep = await LabRig.create(runner, {
+    services: [
+      { name: 'Base', binaryPath: app(port.base!) },
+      { name: 'Dep1', binaryPath: app(port.dep1!), dependencies: ['Base'] },
+      { name: 'Dep2', binaryPath: app(port.dep2!), dependencies: ['Dep1'] },
+    ],
+  });
   // initLabHost gives every service a process of its own; the SCM puts the second into the first one's process.
   await proc.exec(`sc.exe start ShA | Out-Null; $n = 0; while ((Get-CimInstance Win32_Service -Filter "Name='ShA'").State -ne 'Running' -and $n -lt 400) { Start-Sleep -Milliseconds 25; $n++ }; sc.exe start ShB | Out-Null`);
 }, 180_000);
@@ -46,6 +55,7 @@ afterAll(async () => {
   await rig?.close();
   await proc?.close();
   await ctl?.close();
+  await dep?.close();
   await runner?.close();
 });
 
@@ -141,5 +151,56 @@ describe('stopping and starting: one stop control, then wait', { timeout: 600_00
     expect(rec.status.pid).not.toBe(before);
     expect(rec.recovery).toBeUndefined(); // stopped through the SCM: never a failure
     expect(run.events.filter((e) => e.phase === 'stop' && e.data?.control === 'stop')).toHaveLength(1);
+  });
+});
+
+describe('running dependents (a stop fails with 1051 while they run)', { timeout: 600_000 }, () => {
+  const pids = () => Object.fromEntries(['Base', 'Dep1', 'Dep2'].map((n) => [n, dep.service(n).status.pid]));
+  const running = () => ['Base', 'Dep1', 'Dep2'].map((n) => dep.service(n).status.state);
+
+  it('the plan shows them, in stop order', async () => {
+    const plan = await dep.run({ op: 'plan', service: 'Base', desired: { args: { set: { workers: '2' } } } });
+    expectOutcome(plan, 'changed');
+    expect(plan.result.runningDependents).toEqual(['Dep2', 'Dep1']);
+    expect(plan.result.message).toMatch(/Dep2, Dep1.*refuse/);
+  });
+
+  it("dependents: refuse (default): nothing changed, a clear reason, no backup", async () => {
+    const before = pids();
+    const run = await dep.run({ op: 'apply', service: 'Base', desired: { args: { set: { workers: '2' } } } });
+    expectOutcome(run, 'failed', 'dependents-running');
+    expect(run.result.reason.win32).toBe(1051);
+    expect(run.result.message).toMatch(/Dep2, Dep1.*nothing was changed/);
+    expect(run.result.runningDependents).toEqual(['Dep2', 'Dep1']);
+    expect(run.result.backupPath).toBeUndefined();
+    expect(dep.service('Base').binaryPath).toBe(app(port.base!));
+    expect(pids()).toEqual(before);
+    expect(running()).toEqual(['running', 'running', 'running']);
+  });
+
+  it('dependents: stop-and-restart: stopped in order, restarted after verify', async () => {
+    const before = pids();
+    const run = await dep.run({ op: 'apply', service: 'Base', desired: { args: { set: { workers: '2' } } }, dependents: 'stop-and-restart', verify: { port: port.base! } });
+    expectOutcome(run, 'changed', 'ok');
+    expect(run.result.restarted).toBe(true);
+    const order = run.events.filter((e) => e.data?.dependent).map((e) => e.message);
+    expect(order).toEqual(['stopping dependent Dep2', 'stopping dependent Dep1', 'starting dependent Dep1', 'starting dependent Dep2']);
+    expect(running()).toEqual(['running', 'running', 'running']);
+    const after = pids();
+    for (const n of ['Base', 'Dep1', 'Dep2']) expect(after[n], n).not.toBe(before[n]);
+  });
+
+  it('stop-and-restart, then verify fails: the service is rolled back and the dependents run again', async () => {
+    const run = await dep.run({
+      op: 'apply',
+      service: 'Base',
+      desired: { args: { set: { workers: '3' } } },
+      dependents: 'stop-and-restart',
+      verify: { port: port.unused!, timeoutSeconds: 2 },
+    });
+    expectOutcome(run, 'rolled-back', 'verify-port');
+    expect(run.result.rollback?.message).toMatch(/started the dependents again: Dep2, Dep1/);
+    expect(dep.service('Base').binaryPath).toBe(app(port.base!, ' --workers 2'));
+    expect(running()).toEqual(['running', 'running', 'running']);
   });
 });
