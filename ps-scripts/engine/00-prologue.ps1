@@ -21,6 +21,9 @@ Set-StrictMode -Off
 $Ctx = @{
   Nonce = 'unit-test-nonce-0000'
   Service = $null
+  # Services this call sent a stop to: a service in a shared process keeps its PID across a restart, so "same PID"
+  # alone cannot tell the original process from a restarted service (Restore-Service).
+  Stopped = @{}
 }
 
 $ExitCodes = @{ ok = 0; drifted = 10; failed = 11; 'rolled-back' = 12; 'rollback-failed' = 13; badRequest = 20; internal = 22 }

@@ -88,6 +88,7 @@ namespace Svcfleet.Native
 
         private const uint SC_MANAGER_CONNECT = 0x0001;
         private const uint SERVICE_CONFIG_FAILURE_ACTIONS = 2;
+        private const uint SERVICE_CONFIG_DELAYED_AUTO_START_INFO = 3;
         private const uint TOKEN_ADJUST_PRIVILEGES = 0x0020;
         private const uint TOKEN_QUERY = 0x0008;
         private const uint SE_PRIVILEGE_ENABLED = 0x0002;
@@ -101,6 +102,12 @@ namespace Svcfleet.Native
             public IntPtr lpCommand;
             public uint cActions;
             public IntPtr lpsaActions;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct SERVICE_DELAYED_AUTO_START_INFO
+        {
+            public int fDelayedAutostart;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -127,6 +134,10 @@ namespace Svcfleet.Native
         [DllImport("advapi32.dll", EntryPoint = "ChangeServiceConfig2W", SetLastError = true)]
         [return: MarshalAs(UnmanagedType.Bool)]
         private static extern bool ChangeServiceConfig2(IntPtr service, uint infoLevel, ref SERVICE_FAILURE_ACTIONSW info);
+
+        [DllImport("advapi32.dll", EntryPoint = "ChangeServiceConfig2W", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool ChangeServiceConfig2(IntPtr service, uint infoLevel, ref SERVICE_DELAYED_AUTO_START_INFO info);
 
         [DllImport("advapi32.dll", SetLastError = true)]
         [return: MarshalAs(UnmanagedType.Bool)]
@@ -250,6 +261,42 @@ namespace Svcfleet.Native
                 CloseServiceHandle(manager);
             }
         }
+
+        // ChangeServiceConfig2W(SERVICE_CONFIG_DELAYED_AUTO_START_INFO): writes the delayed flag explicitly, true or
+        // false, on a handle opened with SERVICE_CHANGE_CONFIG. Returns 0 or a Win32 error code.
+        public static int WriteDelayedAutoStart(string serviceName, bool delayed, out string failedApi)
+        {
+            failedApi = null;
+            IntPtr manager = OpenSCManager(null, null, SC_MANAGER_CONNECT);
+            if (manager == IntPtr.Zero)
+            {
+                failedApi = "OpenSCManager";
+                return Marshal.GetLastWin32Error();
+            }
+            IntPtr service = IntPtr.Zero;
+            try
+            {
+                service = OpenService(manager, serviceName, SERVICE_CHANGE_CONFIG);
+                if (service == IntPtr.Zero)
+                {
+                    failedApi = "OpenService";
+                    return Marshal.GetLastWin32Error();
+                }
+                SERVICE_DELAYED_AUTO_START_INFO info = new SERVICE_DELAYED_AUTO_START_INFO();
+                info.fDelayedAutostart = delayed ? 1 : 0;
+                if (!ChangeServiceConfig2(service, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, ref info))
+                {
+                    failedApi = "ChangeServiceConfig2";
+                    return Marshal.GetLastWin32Error();
+                }
+                return 0;
+            }
+            finally
+            {
+                if (service != IntPtr.Zero) { CloseServiceHandle(service); }
+                CloseServiceHandle(manager);
+            }
+        }
     }
 }
 '@
@@ -302,6 +349,21 @@ function Set-FailureActionsNative {
   Send-Event $Phase 'ChangeServiceConfig2 failure actions' ([ordered]@{ via = 'ChangeServiceConfig2'; command = 'failure' })
 }
 
+# ChangeServiceConfig2W(SERVICE_CONFIG_DELAYED_AUTO_START_INFO): the delayed flag, written explicitly. No sc.exe
+# word writes it false with a documented effect ('start= auto' clearing it is only believed, and 'start= demand' /
+# 'disabled' are unknown: docs/reference/discrepancies.md), so this goes through the native helper.
+function Set-DelayedAutoStartNative {
+  param([string]$Name, [bool]$Delayed, [string]$Phase)
+  Initialize-NativeFailureActions
+  $native = 'Svcfleet.Native.ServiceFailureActions' -as [type]
+  $api = $null
+  $code = $native::WriteDelayedAutoStart($Name, $Delayed, [ref]$api)
+  if ($code -ne 0) {
+    Stop-Engine 'apply-failed' ('ChangeServiceConfig2(SERVICE_CONFIG_DELAYED_AUTO_START_INFO) failed: ' + $api + ' returned ' + $code) $code
+  }
+  Send-Event $Phase ('ChangeServiceConfig2 delayed auto-start flag = ' + $Delayed) ([ordered]@{ via = 'ChangeServiceConfig2'; command = 'delayed-auto-start'; delayed = $Delayed })
+}
+
 # Writes every field in which $To differs from $From. $Password: set with the account (Change() only).
 function Set-ServiceConfig {
   param([string]$Name, $From, $To, $Password = $null, [string]$Phase = 'apply')
@@ -315,10 +377,13 @@ function Set-ServiceConfig {
   if ($diff -contains 'displayName') { $change.DisplayName = [string]$To.displayName }
   if ($diff -contains 'errorControl') { $change.ErrorControl = [byte]$ErrorControlValue[$To.errorControl] }
   if ($diff -contains 'serviceType') { $change.ServiceType = [uint32]$To.serviceType }
-  # Change() has no delayed start (scm 2) and ChangeServiceConfig leaves the delayed flag alone, so any move into
-  # or out of delayed-auto goes through sc.exe, whose 'start= auto' also clears the flag (scm 1.2).
-  $viaSc = ($To.startType -eq 'delayed-auto' -or $From.startType -eq 'delayed-auto')
-  if ($diff -contains 'startType' -and -not $viaSc) { $change.StartMode = $startModes[$To.startType] }
+  # The delayed flag is a value of its own that ChangeServiceConfig (so Change()) keeps, whatever the start type: a
+  # service moved delayed -> demand -> auto through Change() comes back delayed (docs/reference/windows-services.md
+  # "Delayed auto-start flag"). So every start-type change writes the flag explicitly, as Ansible's SCManager does:
+  # 'sc.exe config start= delayed-auto' sets auto and the flag; any other target is set with Change() and then the
+  # flag is written false with ChangeServiceConfig2 (Set-DelayedAutoStartNative).
+  $startChange = ($diff -contains 'startType')
+  if ($startChange -and $To.startType -ne 'delayed-auto') { $change.StartMode = $startModes[$To.startType] }
   if ($diff -contains 'account' -or $passwordGiven) {
     $change.StartName = [string]$To.account
     if ($passwordGiven) { $change.StartPassword = [string]$Password }
@@ -329,7 +394,10 @@ function Set-ServiceConfig {
   if ($change.Count -gt 0) { Invoke-ServiceChange $Name $change $Phase }
   $change = $null
 
-  if ($diff -contains 'startType' -and $viaSc) { Invoke-ScChecked @('config', $Name, 'start=', $To.startType) 'config start=' $Phase }
+  if ($startChange) {
+    if ($To.startType -eq 'delayed-auto') { Invoke-ScChecked @('config', $Name, 'start=', 'delayed-auto') 'config start=' $Phase }
+    else { Set-DelayedAutoStartNative $Name $false $Phase }
+  }
   # depend= "" and group= "" clear the value (scm 1.2); Change() has no documented way to clear them.
   if ($diff -contains 'dependencies') { Invoke-ScChecked @('config', $Name, 'depend=', (@($To.dependencies) -join '/')) 'config depend=' $Phase }
   if ($diff -contains 'loadOrderGroup') { Invoke-ScChecked @('config', $Name, 'group=', [string]$To.loadOrderGroup) 'config group=' $Phase }

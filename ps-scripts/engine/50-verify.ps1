@@ -92,7 +92,14 @@ function Test-ServiceGates {
   Send-Event $Phase 'running' ([ordered]@{ gate = 'running'; pid = $st.pid })
   $verifiedPid = $st.pid
   if ($Restarted -and $null -ne $OldPid -and $verifiedPid -eq $OldPid) {
-    Stop-Engine 'verify-pid' ('the service still runs as PID ' + $OldPid + ' after a restart')
+    # The restart itself saw STOPPED, then RUNNING (Stop-/Start-ServiceAndWait): true for every service. A new PID
+    # is only a further signal for a process of its own; a shared process keeps its PID (docs/reference/
+    # windows-services.md "Shared-process services"), so there the gate is skipped, with the reason on record.
+    $why = @(Get-ProcessSharing $Name $verifiedPid)
+    if ($why.Count -eq 0) {
+      Stop-Engine 'verify-pid' ('the service still runs as PID ' + $OldPid + ' after a restart')
+    }
+    Send-Event $Phase ('PID gate skipped: ' + ($why -join '; ') + '; the restart was seen as STOPPED, then RUNNING') ([ordered]@{ gate = 'pid'; skipped = $true; pid = $verifiedPid; reason = ($why -join '; ') })
   }
   if ($null -ne $Spec.port) {
     while (-not (Test-TcpPort $Spec.port)) {

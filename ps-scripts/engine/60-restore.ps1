@@ -14,7 +14,8 @@ function Restore-Service {
   $restarted = $false
   if ($Saved.state -eq 'running') {
     # The original process keeps the original config in effect; any other process (or none) must be replaced.
-    $original = ($st.state -eq 'running' -and $null -ne $Saved.pid -and $st.pid -eq $Saved.pid)
+    # A service in a shared process keeps the PID across a restart: one this call stopped is not the original.
+    $original = ($st.state -eq 'running' -and $null -ne $Saved.pid -and $st.pid -eq $Saved.pid -and -not $Ctx.Stopped[$Name])
     if (-not $original) {
       Stop-ServiceAndWait $Name $Timeouts.stop $Phase -KillOnTimeout
       [void](Start-ServiceAndWait $Name $Timeouts.start $Phase)

@@ -63,6 +63,18 @@ function Invoke-PlanOp {
   $res.snapshot = $p.snap
   $res.diff = @($p.diff)
   $res.restartNeeded = $p.restartNeeded
+  # What an apply would have to do about running dependents (the restart policy and running state as apply sees them).
+  $policy = [string](Get-Prop $Request 'restart' 'if-needed')
+  $wasRunning = ($p.snap.state -eq 'running' -or $p.snap.state -eq 'start-pending')
+  if ($wasRunning -and ($policy -eq 'always' -or ($policy -eq 'if-needed' -and $p.restartNeeded -and $p.diff.Count -gt 0))) {
+    $deps = @(Get-RunningDependents $Ctx.Service)
+    if ($deps.Count -gt 0) {
+      $res.runningDependents = $deps
+      $dependentsPolicy = [string](Get-Prop $Request 'dependents' 'refuse')
+      $res.message += '; the restart needs running dependents stopped (' + ($deps -join ', ') + '): '
+      if ($dependentsPolicy -eq 'stop-and-restart') { $res.message += 'they would be stopped and started again' } else { $res.message += 'apply would refuse (dependents: refuse)' }
+    }
+  }
   $res
 }
 
@@ -72,6 +84,8 @@ function Invoke-ApplyOp {
   Assert-OneOf $policy 'restart' @('never', 'if-needed', 'always')
   $rollbackPolicy = [string](Get-Prop $Request 'rollback' 'auto')
   Assert-OneOf $rollbackPolicy 'rollback' @('auto', 'never')
+  $dependentsPolicy = [string](Get-Prop $Request 'dependents' 'refuse')
+  Assert-OneOf $dependentsPolicy 'dependents' @('refuse', 'stop-and-restart')
   $timeouts = Get-Timeouts $Request
   $p = Get-Plan $Request 'apply'
   if ($p.result) { return $p.result }
@@ -90,6 +104,23 @@ function Invoke-ApplyOp {
     return $res
   }
 
+  # A restart of a service whose dependents run needs them stopped first (1051 otherwise): decided before anything
+  # is written.
+  $deps = @()
+  if ($doRestart -and $wasRunning) { $deps = @(Get-RunningDependents $Ctx.Service) }
+  $stoppedDeps = New-Object System.Collections.ArrayList
+  if ($deps.Count -gt 0) {
+    $res.runningDependents = $deps
+    if ($dependentsPolicy -eq 'refuse') {
+      $res.outcome = 'failed'
+      $res.reason = [ordered]@{ code = 'dependents-running'; win32 = 1051 }
+      $res.message = 'the restart would stop ' + $Ctx.Service + ' while services that depend on it run (' + ($deps -join ', ') + '); dependents: refuse, so nothing was changed (dependents: stop-and-restart stops them and starts them again)'
+      Send-Event 'plan' $res.message ([ordered]@{ dependents = $deps; policy = $dependentsPolicy }) 'error'
+      return $res
+    }
+    Send-Event 'plan' ('the restart stops and restarts running dependents: ' + ($deps -join ', ')) ([ordered]@{ dependents = $deps; policy = $dependentsPolicy })
+  }
+
   $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId)
   $password = $p.password
   $p.password = $null
@@ -106,6 +137,7 @@ function Invoke-ApplyOp {
 
     $oldPid = $snap.pid
     if ($doRestart -and $wasRunning) {
+      Stop-Dependents $deps $timeouts 'stop' $stoppedDeps
       Stop-ServiceAndWait $Ctx.Service $timeouts.stop 'stop'
       [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
       $res.restarted = $true
@@ -116,6 +148,7 @@ function Invoke-ApplyOp {
     if ($spec.running) {
       [void](Test-ServiceGates $Ctx.Service $spec $oldPid $res.restarted $p.target.dependencies 'verify')
     }
+    if ($stoppedDeps.Count -gt 0) { Start-Dependents $stoppedDeps $timeouts 'start-service' }
     $res.after = Get-ServiceSnapshot $Ctx.Service
     $res.outcome = 'changed'
     $res.message = 'changed ' + $p.diff.Count + ' field(s)'
@@ -142,24 +175,50 @@ function Invoke-ApplyOp {
   if ($rollbackPolicy -eq 'never') {
     $res.outcome = 'failed'
     $res.message += '; rollback policy is never: left as is'
+    if ($stoppedDeps.Count -gt 0) { $res.message += Restore-Dependents $stoppedDeps $timeouts 'rollback' }
     if ($null -ne $now) { $res.after = $now }
     return $res
   }
   $saved = @{ config = $snap.config; state = 'stopped'; pid = $snap.pid }
   if ($wasRunning) { $saved.state = 'running' }
   try {
+    # Dependents this apply stopped (and perhaps started again) are stopped before the restore and started after it,
+    # in order.
+    if ($stoppedDeps.Count -gt 0) { Stop-Dependents $stoppedDeps $timeouts 'rollback' $null }
     $r = Restore-Service $Ctx.Service $saved 'rollback' 'rollback-verify' $timeouts ([Math]::Min($spec.settleSeconds, 5))
     $res.outcome = 'rolled-back'
     $res.after = $r.after
     $res.rollback = [ordered]@{ ok = $true; message = 'restored the snapshot and verified it' }
+    if ($stoppedDeps.Count -gt 0) {
+      Start-Dependents $stoppedDeps $timeouts 'rollback'
+      $res.rollback.message += '; started the dependents again: ' + (@($stoppedDeps) -join ', ')
+    }
   } catch {
     $rb = Get-Reason $_
     $res.outcome = 'rollback-failed'
     $res.rollback = [ordered]@{ ok = $false; message = $rb.message; reason = $rb.reason }
     Send-Event 'rollback' ('failed: ' + $rb.message) ([ordered]@{ reason = $rb.reason }) 'error'
+    if ($stoppedDeps.Count -gt 0) { $res.rollback.message += Restore-Dependents $stoppedDeps $timeouts 'rollback' }
     try { $res.after = Get-ServiceSnapshot $Ctx.Service } catch { }
   }
   $res
+}
+
+# Best effort after a failure: start the dependents an apply stopped; -> a sentence for the result message.
+function Restore-Dependents {
+  param($Names, $Timeouts, [string]$Phase)
+  $failed = @()
+  $list = @($Names)
+  [array]::Reverse($list)
+  foreach ($d in $list) {
+    try {
+      if ((Get-ServiceStatus $d).state -ne 'running') { Send-Event $Phase ('starting dependent ' + $d) ([ordered]@{ dependent = $d }); [void](Start-ServiceAndWait $d $Timeouts.start $Phase) }
+    } catch {
+      $failed += ($d + ' (' + (Get-Reason $_).message + ')')
+    }
+  }
+  if ($failed.Count -gt 0) { return '; dependents not running again: ' + ($failed -join ', ') }
+  '; started the dependents again: ' + (@($Names) -join ', ')
 }
 
 function Invoke-RollbackOp {

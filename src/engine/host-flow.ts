@@ -440,6 +440,7 @@ function requestFields(change: ServiceChange): Partial<OutgoingRequest> {
   if (change.restart) out.restart = change.restart;
   if (change.verify) out.verify = change.verify;
   if (change.rollback) out.rollback = change.rollback;
+  if (change.dependents) out.dependents = change.dependents;
   if (change.timeouts) out.timeouts = change.timeouts;
   return out;
 }

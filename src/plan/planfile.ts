@@ -10,7 +10,7 @@
  *
  *   { "kind": "svcfleet-plan", "version": 1, "createdAt": "...", "spec": { "file", "digest" },
  *     "inventory": { "sources": [...], "limit"? }, "hosts": [ { "host", "status", "message"?, "services": [
- *       { "service", "configHash"?, "diff"?, "request": { "desired"?, "restart"?, "verify"?, "rollback"?,
+ *       { "service", "configHash"?, "diff"?, "request": { "desired"?, "restart"?, "verify"?, "rollback"?, "dependents"?,
  *         "timeouts"? }, "passwordRef"? } ] } ] }
  */
 import { readFileSync } from 'node:fs';
@@ -45,6 +45,7 @@ const planServiceSchema = z.strictObject({
     restart: request.restart,
     verify: request.verify,
     rollback: request.rollback,
+    dependents: request.dependents,
     timeouts: request.timeouts,
   }),
   passwordRef: secretRefSchema({ prompt: true }).optional(),
@@ -73,14 +74,14 @@ export type PlanService = PlanHost['services'][number];
 
 /** One plan entry from a rendered request and what plan saw. Refuses a request that still holds a Secret. */
 export function toPlanService(req: HostServiceRequest, seen: { configHash?: string; diff?: FieldChange[] }): PlanService {
-  const { passwordRef, service, desired, restart, verify, rollback, timeouts } = req;
+  const { passwordRef, service, desired, restart, verify, rollback, dependents, timeouts } = req;
   if (desired?.account?.password !== undefined) {
     // Plans are files: they must carry the reference, never the password (render without secrets for plan).
     throw new Error('a plan must not hold a password; render the requests without resolved secrets');
   }
   const out: PlanService = {
     service,
-    request: { ...(desired ? { desired: desired as PlanService['request']['desired'] } : {}), ...(restart ? { restart } : {}), ...(verify ? { verify } : {}), ...(rollback ? { rollback } : {}), ...(timeouts ? { timeouts } : {}) },
+    request: { ...(desired ? { desired: desired as PlanService['request']['desired'] } : {}), ...(restart ? { restart } : {}), ...(verify ? { verify } : {}), ...(rollback ? { rollback } : {}), ...(dependents ? { dependents } : {}), ...(timeouts ? { timeouts } : {}) },
   };
   if (seen.configHash) out.configHash = seen.configHash;
   if (seen.diff) out.diff = seen.diff;
@@ -226,6 +227,7 @@ export function planHostTask(h: PlanHost, secrets: ReadonlyMap<string, Secret> =
     if (s.request.restart) change.restart = s.request.restart;
     if (s.request.verify) change.verify = s.request.verify;
     if (s.request.rollback) change.rollback = s.request.rollback;
+    if (s.request.dependents) change.dependents = s.request.dependents;
     if (s.request.timeouts) change.timeouts = s.request.timeouts;
     return change;
   });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Invocation } from '../transport/types.js';
 import { Secret } from '../util/secret.js';
-import type { DesiredConfig, Payload, RemoteRequest, RestartPolicy, RollbackPolicy, VerifySpec } from './protocol.js';
+import type { DependentsPolicy, DesiredConfig, Payload, RemoteRequest, RestartPolicy, RollbackPolicy, VerifySpec } from './protocol.js';
 import { loadPsScripts } from './scripts.js';
 
 /**
@@ -27,6 +27,7 @@ export interface ServiceChange {
   restart?: RestartPolicy;
   verify?: VerifySpec;
   rollback?: RollbackPolicy;
+  dependents?: DependentsPolicy;
   timeouts?: RemoteRequest['timeouts'];
 }
 

@@ -120,6 +120,12 @@ export interface VerifySpec {
 
 export type Operation = 'snapshot' | 'plan' | 'apply' | 'rollback';
 
+/**
+ * What a restart does about services that depend on this one and run (Windows refuses to stop it while they do,
+ * 1051): 'refuse' (default) changes nothing; 'stop-and-restart' stops them first and starts them again after.
+ */
+export type DependentsPolicy = 'refuse' | 'stop-and-restart';
+
 export interface RemoteRequest {
   v: typeof PROTOCOL_VERSION;
   op: Operation;
@@ -133,6 +139,7 @@ export interface RemoteRequest {
   restart?: RestartPolicy;
   verify?: VerifySpec;
   rollback?: RollbackPolicy;
+  dependents?: DependentsPolicy;
   /** rollback: restore this snapshot, or the host's own backup written by run `fromRunId`. */
   restore?: { snapshot?: Snapshot; fromRunId?: string };
   timeouts?: { stopSeconds?: number; startSeconds?: number };
@@ -193,6 +200,8 @@ export interface RemoteResult {
   diff?: FieldChange[];
   restartNeeded?: boolean;
   restarted?: boolean;
+  /** Running services that depend on this one, in stop order, when a restart would have to stop them. */
+  runningDependents?: string[];
   /** Host path of the backup written before any change. */
   backupPath?: string;
   /** Present when an apply failed and a rollback was attempted. */

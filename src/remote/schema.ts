@@ -83,6 +83,7 @@ export const remoteResultSchema = z.object({
     .optional(),
   restartNeeded: z.boolean().optional(),
   restarted: z.boolean().optional(),
+  runningDependents: z.array(z.string()).optional(),
   backupPath: z.string().optional(),
   rollback: z.object({ ok: z.boolean(), message: z.string(), reason: reason.optional() }).optional(),
 }) satisfies z.ZodType<RemoteResult>;
@@ -145,6 +146,7 @@ export const remoteRequestSchema = z.strictObject({
     })
     .optional(),
   rollback: z.enum(['auto', 'never']).optional(),
+  dependents: z.enum(['refuse', 'stop-and-restart']).optional(),
   restore: z.strictObject({ snapshot: snapshotSchema.optional(), fromRunId: z.string().optional() }).optional(),
   timeouts: z
     .strictObject({

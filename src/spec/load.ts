@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { locationOf, parseYamlDocument, validateDocument, type ParsedDocument, type PathSegment } from '../util/document.js';
-import type { RestartPolicy, RollbackPolicy, VerifySpec } from '../remote/protocol.js';
+import type { DependentsPolicy, RestartPolicy, RollbackPolicy, VerifySpec } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
 import { binaryPathProblem } from './binpath.js';
 import { specSchema, type SetSpec } from './schema.js';
@@ -23,6 +23,8 @@ export interface ServiceSpec {
   /** `port` may still be a `{{ var }}` text. */
   verify: Omit<VerifySpec, 'port'> & { port?: number | string };
   rollback: RollbackPolicy;
+  /** Only set when the spec says so; the engine's default is 'refuse'. */
+  dependents?: DependentsPolicy;
   timeouts?: { stopSeconds?: number; startSeconds?: number };
 }
 
@@ -56,7 +58,7 @@ export function parseSpec(text: string, file: string): ChangeSpec {
   if (data.service === undefined && data.services === undefined) fail('the spec names no service: add service: NAME (or services: [...])', []);
   if (data.services !== undefined && data.set !== undefined) fail('with services: [...], put set: inside each entry', ['set'], true);
 
-  const defaults = { restart: data.restart, verify: data.verify, rollback: data.rollback, timeouts: data.timeouts };
+  const defaults = { restart: data.restart, verify: data.verify, rollback: data.rollback, dependents: data.dependents, timeouts: data.timeouts };
   const entries = data.services
     ? data.services.map((e, i) => ({ entry: e, path: ['services', i] as PathSegment[] }))
     : [{ entry: { service: data.service!, set: data.set }, path: [] as PathSegment[] }];
@@ -77,6 +79,8 @@ export function parseSpec(text: string, file: string): ChangeSpec {
       verify: e.verify ?? defaults.verify ?? {},
       rollback: e.rollback ?? defaults.rollback ?? 'auto',
     };
+    const dependents = e.dependents ?? defaults.dependents;
+    if (dependents) spec.dependents = dependents;
     const timeouts = e.timeouts ?? defaults.timeouts;
     if (timeouts) spec.timeouts = timeouts;
     checkService(spec, (message, p, k) => fail(message, [...path, ...p], k));

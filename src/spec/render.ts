@@ -164,6 +164,7 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     verify,
     rollback: s.rollback,
   };
+  if (s.dependents) out.dependents = s.dependents;
   if (s.timeouts) out.timeouts = { ...s.timeouts };
   if (!secret && set.account?.password) out.passwordRef = set.account.password;
   return out;

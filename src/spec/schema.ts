@@ -94,6 +94,8 @@ const common = {
   restart: z.enum(['never', 'if-needed', 'always']).optional(),
   verify: verifySchema.optional(),
   rollback: z.enum(['auto', 'never']).optional(),
+  /** A restart with running dependents: refuse (default, nothing changed) or stop them and start them again. */
+  dependents: z.enum(['refuse', 'stop-and-restart']).optional(),
   timeouts: timeoutsSchema.optional(),
 };
 

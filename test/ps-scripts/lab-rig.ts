@@ -75,6 +75,11 @@ export class LabRig {
     return { result: r.result, events: r.events, exitCode: r.exitCode, raw: this.raws.slice(before).join('') };
   }
 
+  /** Recovery actions the emulated SCM fired on its own (statuses refreshed). */
+  recoveryFired(): NonNullable<ReturnType<typeof readLabHost>['recoveryFired']> {
+    return readLabHost(this.stateDir).recoveryFired ?? [];
+  }
+
   /** The emulated SCM's own record (statuses refreshed). */
   service(name: string): LabServiceRecord {
     const s = readLabHost(this.stateDir).services[name];
@@ -93,6 +98,12 @@ export class LabRig {
     const line = r.stdout.split('\n').find((l) => l.startsWith('@@'));
     if (!line) throw new Error(`registryBinary: no value (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
     return Buffer.from(line.slice(2).trim(), 'base64');
+  }
+
+  /** Run a PowerShell script on the emulated host, beside the engine (e.g. sc.exe calls); -> its stdout. */
+  async exec(script: string): Promise<string> {
+    const r = await this.session.exec({ encodedCommand: Buffer.from(`${script}\nexit 0`, 'utf16le').toString('base64'), stdin: Buffer.alloc(0) }, { commandMs: 60_000 });
+    return r.stdout;
   }
 
   acls(): Record<string, unknown> {

@@ -1,5 +1,6 @@
 // svcfleet lab: the emulated twin of Svcfleet.Native.ServiceFailureActions, the P/Invoke type that
-// ps-scripts/engine/ compiles with Add-Type to call ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS).
+// ps-scripts/engine/ compiles with Add-Type to call ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS and
+// SERVICE_CONFIG_DELAYED_AUTO_START_INFO).
 // advapi32 does not exist here, so the lab's Add-Type (parts/Wrappers.ps1, parts/NativeApi.ps1) compiles THIS source
 // instead when it is handed the engine's. The public surface must stay identical to the engine's (Add-LabNativeType
 // compares the two and refuses a mismatch); each method calls the emulated SCM in the caller's runspace.
@@ -29,6 +30,12 @@ namespace Svcfleet.Native
                 { "RebootMessage", rebootMessage }, { "Command", command }, { "Types", types }, { "Delays", delays },
             };
             return Call("EmulatedScm\\Invoke-LabChangeFailureActions", parameters, out failedApi);
+        }
+
+        public static int WriteDelayedAutoStart(string serviceName, bool delayed, out string failedApi)
+        {
+            var parameters = new Hashtable { { "Service", serviceName }, { "Access", SERVICE_CHANGE_CONFIG }, { "Delayed", delayed } };
+            return Call("EmulatedScm\\Invoke-LabChangeDelayedAutoStart", parameters, out failedApi);
         }
 
         // A nested pipeline in the runspace that is calling us (the engine's), so the emulated SCM it imported (and its

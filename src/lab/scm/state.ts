@@ -42,7 +42,44 @@ export interface LabStatus {
   environment?: string[];
   commandLine?: string;
   account?: string;
+  /** The Windows path of the running image: a share-process service (0x20) joins a process of the same image. */
+  image?: string;
   hang?: boolean;
+  /** When the stop control was sent (epoch ms): a stopping service's checkpoint advances from here. */
+  stopAt?: number;
+  /** svcprogram --stop-ms: busy in its stop handler (still RUNNING) until then; other controls wait, then 1053. */
+  busyUntil?: number;
+  /** stuck-stop-pending: the checkpoint never advances. */
+  hung?: boolean;
+}
+
+/** One failure of a service (its process ended without reporting SERVICE_STOPPED) and the action it queued. */
+export interface LabFailureEntry {
+  at: number;
+  count: number;
+  action: LabActionType;
+  delayMs: number;
+  /** When the action fired (parts/Process.ps1, Invoke-LabDueRecovery); null while queued or for `none`. */
+  firedAt: number | null;
+}
+
+/** The SCM's failure bookkeeping for one service (docs/reference/windows-services.md "Failure count and repetition"). */
+export interface LabRecoveryState {
+  count: number;
+  lastFailureAt: number;
+  pending: { action: LabActionType; dueAt: number; count: number } | null;
+  log: LabFailureEntry[];
+}
+
+/** An action the emulated SCM took on its own; reboot and run are only ever recorded. */
+export interface LabRecoveryFired {
+  at: number;
+  service: string;
+  action: LabActionType;
+  /** restart: StartService's Win32 code (or "already <state>"). */
+  result?: number | string;
+  command?: string;
+  message?: string;
 }
 
 export interface LabRegistryValue {
@@ -76,6 +113,7 @@ export interface LabServiceRecord {
   virtual: boolean;
   stoppable: boolean;
   status: LabStatus;
+  recovery?: LabRecoveryState;
 }
 
 export type LabFaultKind =
@@ -121,6 +159,8 @@ export interface LabHostState {
   /** icacls grants recorded per path. */
   acls: Record<string, unknown>;
   services: Record<string, LabServiceRecord>;
+  /** Recovery actions the emulated SCM fired, in order (never anything real: a reboot is just this record). */
+  recoveryFired?: LabRecoveryFired[];
 }
 
 /**
@@ -269,8 +309,38 @@ export function refreshStatus(svc: LabServiceRecord, now = Date.now()): void {
       stopped(1053, false);
     }
   } else if (st.state === 'running') {
-    if (!alive) stopped(0, true);
+    // One that took a stop control and exited through its handler (svcprogram --stop-ms) stopped cleanly.
+    if (!alive) {
+      if (st.stopRequested && st.exitFile && fs.existsSync(st.exitFile)) stopped(0, false);
+      else { st.stopRequested = false; stopped(0, true); registerFailure(svc, now); }
+    }
   } else if (st.state === 'stop-pending') {
-    if (!alive) stopped(0, false);
+    if (!alive) {
+      // Exited through its stop handler (exit file written) or ended from outside: the latter is a failure.
+      if (st.exitFile && fs.existsSync(st.exitFile)) stopped(0, false);
+      else { st.stopRequested = false; stopped(0, true); registerFailure(svc, now); }
+    }
   }
+}
+
+/**
+ * Count a failure and queue its action, exactly as Register-LabServiceFailure in parts/Process.ps1 (which also
+ * fires due actions; this side only queues them).
+ */
+export function registerFailure(svc: LabServiceRecord, now = Date.now()): void {
+  const rec: LabRecoveryState = svc.recovery ?? { count: 0, lastFailureAt: 0, pending: null, log: [] };
+  svc.recovery = rec;
+  const reset = svc.failure.resetPeriod;
+  if (rec.count > 0 && reset !== 4294967295 && now - rec.lastFailureAt > reset * 1000) rec.count = 0;
+  rec.count += 1;
+  rec.lastFailureAt = now;
+  const actions = svc.failure.actions ?? [];
+  const entry: LabFailureEntry = { at: now, count: rec.count, action: 'none', delayMs: 0, firedAt: null };
+  if (actions.length) {
+    const a = actions[Math.min(rec.count, actions.length) - 1]!;
+    entry.action = a.type;
+    entry.delayMs = a.delayMs;
+    if (a.type !== 'none') rec.pending = { action: a.type, dueAt: now + a.delayMs, count: rec.count };
+  }
+  rec.log = [...(rec.log ?? []), entry];
 }

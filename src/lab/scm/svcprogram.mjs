@@ -6,12 +6,12 @@
 import http from 'node:http';
 import fs from 'node:fs';
 
-const KNOWN = { port: 'int', config: 'string', 'log-level': 'level', workers: 'int' };
+const KNOWN = { port: 'int', config: 'string', 'log-level': 'level', workers: 'int', 'stop-ms': 'int' };
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 function fail(message, code = 2) {
   // Go's flag package: message, then usage, exit status 2 (0 for -h/-help).
-  process.stderr.write(`${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -workers int\n`);
+  process.stderr.write(`${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -stop-ms int\n  -workers int\n`);
   finish(code);
 }
 
@@ -29,7 +29,7 @@ function finish(code) {
   process.exit(code);
 }
 
-const opts = { port: 0, config: '', 'log-level': 'info', workers: 1 };
+const opts = { port: 0, config: '', 'log-level': 'info', workers: 1, 'stop-ms': 0 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -59,6 +59,7 @@ for (let i = 0; i < argv.length; i++) {
 }
 if (opts.port < 0 || opts.port > 65535) fail(`invalid value "${opts.port}" for flag -port: out of range`);
 if (opts.workers < 1) fail(`invalid value "${opts.workers}" for flag -workers: must be >= 1`);
+if (opts['stop-ms'] < 0) fail(`invalid value "${opts['stop-ms']}" for flag -stop-ms: must be >= 0`);
 if (opts.config && !fs.existsSync(opts.config)) {
   // A missing config file is a runtime failure (exit 1), not a usage error.
   process.stderr.write(`open ${opts.config}: no such file or directory\n`);
@@ -80,7 +81,17 @@ function ready() {
   }
 }
 
-process.on('SIGTERM', () => { log('info', 'stop requested'); finish(0); });
+// --stop-ms N: a stop handler like a Go service's (golang.org/x/sys/windows/svc): the control is taken at once, but
+// the program cleans up for N ms before it exits, still reporting RUNNING, and takes no other control meanwhile
+// (the emulated SCM models the reported state, parts/Ops.ps1 Stop-LabServiceCore).
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  log('info', 'stop requested');
+  if (opts['stop-ms'] > 0) setTimeout(() => finish(0), opts['stop-ms']);
+  else finish(0);
+});
 process.on('SIGINT', () => finish(0));
 
 if (opts.port > 0) {

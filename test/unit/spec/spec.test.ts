@@ -158,6 +158,21 @@ timeouts: { stopSeconds: 30 }
     expect(reqs[1]).toMatchObject({ service: 'Other', restart: 'always', desired: {} });
   });
 
+  it('dependents: a default for every entry, an entry may override it; the request carries it only when set', () => {
+    const doc = `services:
+  - service: A
+    set: { description: a }
+  - service: B
+    set: { description: b }
+    dependents: refuse
+dependents: stop-and-restart
+`;
+    const reqs = renderHostRequests(parseSpec(doc, '/specs/deps.yml'), host('h'));
+    expect(reqs.map((r) => r.dependents)).toEqual(['stop-and-restart', 'refuse']);
+    expect(renderHostRequests(spec, host('h', { idx: 1, label: 'x', app_port: 1 }))[0]!.dependents).toBeUndefined();
+    expect(() => parseSpec('service: A\nset: { description: a }\ndependents: stop\n', '/specs/bad.yml')).toThrow(/refuse/);
+  });
+
   it('keeps hostile variable values as data (smart quotes, $(), backticks, newlines refused)', () => {
     const hostile = '‘’“” $(Remove-Item C:\\ -Recurse) `whoami` ; & | %TEMP%';
     const [req] = renderHostRequests(spec, host('h', { idx: 1, label: hostile, app_port: 1 }));

@@ -10,6 +10,7 @@ function ConvertTo-LabCimService {
     param($Svc)
     $st = $Svc.status
     $running = $st.state -eq 'running'
+    $view = Get-LabStatusView $Svc   # CheckPoint and WaitHint as sc.exe query shows them
     $type = [int]$Svc.serviceType
     $typeName = switch ($type -band 0xFF) { 0x1 { 'Kernel Driver' } 0x2 { 'File System Driver' } 0x10 { 'Own Process' } 0x20 { 'Share Process' } default { 'Unknown' } }
     $o = [ordered]@{
@@ -31,14 +32,14 @@ function ConvertTo-LabCimService {
         AcceptPause             = $false
         AcceptStop              = $running -and (-not $Svc.virtual -or [bool]$Svc.stoppable)
         DisplayName             = [string]$Svc.displayName
-        CheckPoint              = [uint32]0
+        CheckPoint              = [uint32]$view.checkpoint
         DelayedAutoStart        = [bool]($Svc.startType -eq 'auto' -and $Svc.delayedAutoStart)
         ProcessId               = [uint32]$(if ($st.state -ne 'stopped') { [int]$st.pid } else { 0 })
         ServiceSpecificExitCode = [uint32][int]$st.serviceExitCode
         StartName               = [string]$Svc.account
         State                   = $script:LabCimState[[string]$st.state]
         TagId                   = [uint32][int]$Svc.tag
-        WaitHint                = [uint32]0
+        WaitHint                = [uint32]$view.waitHint
         PSComputerName          = $null
     }
     $obj = [pscustomobject]$o

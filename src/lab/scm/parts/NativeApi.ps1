@@ -109,3 +109,21 @@ function Invoke-LabChangeFailureActions {
     if ($r.code) { return $r }
     @{ code = 0; api = $null }
 }
+
+# OpenSCManager + OpenService(access) + ChangeServiceConfig2W(SERVICE_CONFIG_DELAYED_AUTO_START_INFO): the delayed
+# flag, written explicitly. Any service may carry it, whatever its start type; it is only honoured for auto-start
+# services (SERVICE_DELAYED_AUTO_START_INFO remarks, docs/reference/windows-services.md "Delayed auto-start flag").
+# The handle needs SERVICE_CHANGE_CONFIG (ChangeServiceConfig2 hService), else 5.
+function Invoke-LabChangeDelayedAutoStart {
+    param([string]$Service, [uint32]$Access, [bool]$Delayed)
+    $change = @{ delayedAutoStart = $Delayed }
+    $subject = Get-LabChangeSubject -Change $change
+    $r = Use-LabHost -Body { param($h)
+        $o = Open-LabService -State $h -Name $Service -Op 'config' -Subject $subject
+        if ($o.code) { return @{ code = $o.code; api = 'OpenService' } }
+        if (-not ($Access -band 0x0002)) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
+        @{ code = (Set-LabServiceConfig -State $h -Svc $o.svc -Change $change); api = 'ChangeServiceConfig2' }
+    }
+    if ($r.code) { return $r }
+    @{ code = 0; api = $null }
+}

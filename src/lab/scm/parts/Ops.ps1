@@ -210,6 +210,23 @@ function Start-LabServiceCore {
         $acct = Find-LabAccount -State $State -Account $Svc.account
         if (-not $acct -or $acct.passwordSha256 -ne $Svc.passwordSha256) { return 1069 }
     }
+    # A share-process service (type 0x20) whose image already runs for another share-process service of the same
+    # account joins that process: it reports the host's PID, and a restart keeps it
+    # (docs/reference/windows-services.md "Shared-process services").
+    if ([int]$Svc.serviceType -band 0x20) {
+        $hostSvc = Find-LabShareHost -State $State -Svc $Svc -Exe $image.exe
+        if ($hostSvc) {
+            $hs = $hostSvc.status
+            $Svc.status = @{
+                state = 'running'; pid = $hs.pid; procStart = $hs.procStart; win32ExitCode = 0; serviceExitCode = 0
+                startedAt = (Get-LabNowMs); exitFile = $hs.exitFile; stopRequested = $false
+                args = @($hs.args); environment = @($hs.environment); commandLine = [string]$Svc.binaryPath
+                account = [string]$Svc.account; image = [string]$image.exe
+            }
+            Set-LabDirty
+            return 0
+        }
+    }
     $hang = [bool](Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'start-timeout' -Subject $subject)
     $crash = Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'crash-after-start' -Subject $subject
     $crashMs = 0
@@ -221,10 +238,49 @@ function Start-LabServiceCore {
     $Svc.status.hang = $hang
     $Svc.status.commandLine = [string]$Svc.binaryPath
     $Svc.status.account = [string]$Svc.account
+    $Svc.status.image = [string]$image.exe
     Write-LabHostState -State $State   # the record is on disk before the process exists (New-LabStartRecord)
     Start-LabProcess -Status $Svc.status -Svc $Svc -CrashAfterMs $crashMs -Hang:$hang
     Set-LabDirty
     0
+}
+
+# The running share-process service whose process a starting one joins: type 0x20, same image, same account.
+function Find-LabShareHost {
+    param($State, $Svc, [string]$Exe)
+    foreach ($o in $State.services.Values) {
+        if ($o -eq $Svc -or $o.virtual -or -not ([int]$o.serviceType -band 0x20)) { continue }
+        Update-LabStatus -State $State -Svc $o
+        if ($o.status.state -notin 'running', 'stop-pending' -or -not ([long]$o.status.pid -gt 0)) { continue }
+        if (-not [string]::Equals([string]$o.status.image, $Exe, [StringComparison]::OrdinalIgnoreCase)) { continue }
+        if (-not [string]::Equals([string]$o.status.account, [string]$Svc.account, [StringComparison]::OrdinalIgnoreCase)) { continue }
+        if (Test-LabProcessAlive -ProcessId $o.status.pid -ProcStart $o.status.procStart) { return $o }
+    }
+    $null
+}
+
+# The lab program's --stop-ms value among a service's arguments (Go flag syntax: -x N, --x N, -x=N), else 0.
+function Get-LabStopMs {
+    param([string[]]$ServiceArgs)
+    $a = @($ServiceArgs)
+    for ($i = 0; $i -lt $a.Count; $i++) {
+        if ($a[$i] -match '^--?stop-ms(=(\d+))?$') {
+            if ($Matches[2]) { return [long]$Matches[2] }
+            if ($i + 1 -lt $a.Count -and $a[$i + 1] -match '^\d+$') { return [long]$a[$i + 1] }
+        }
+    }
+    0
+}
+
+# Other services whose status reports the same live process as $Svc.
+function Get-LabProcessSharers {
+    param($State, $Svc)
+    $st = $Svc.status
+    if (-not ([long]$st.pid -gt 0)) { return @() }
+    @($State.services.Values | Where-Object {
+        $_ -ne $Svc -and -not $_.virtual -and $_.status.state -ne 'stopped' -and [long]$_.status.pid -eq [long]$st.pid -and
+            [string]$_.status.procStart -eq [string]$st.procStart
+    })
 }
 
 function Wait-LabRunning {
@@ -244,6 +300,17 @@ function Stop-LabServiceCore {
     Set-LabDirty
     Update-LabStatus -State $State -Svc $Svc
     if ($Svc.status.state -eq 'stopped') { return 1062 }
+    if ($Svc.status.state -eq 'running' -and $Svc.status.busyUntil) {
+        # The service took a stop and is still busy in its handler: ControlService waits for it up to the SCM's
+        # timeout (30 s on Windows; here the host's startTimeoutMs), then fails with ERROR_SERVICE_REQUEST_TIMEOUT
+        # (docs/reference/windows-services.md "Pending states, checkpoint and wait hint").
+        $wait = [Math]::Min([long]$Svc.status.busyUntil - (Get-LabNowMs), [long]$State.startTimeoutMs)
+        if ($wait -gt 0) { Start-Sleep -Milliseconds $wait }
+        Update-LabStatus -State $State -Svc $Svc
+        if ($Svc.status.state -eq 'stopped') { return 1062 }
+        if ($Svc.status.state -eq 'running' -and [long]$Svc.status.busyUntil -gt (Get-LabNowMs)) { return 1053 }
+        return 1061
+    }
     if ($Svc.status.state -ne 'running') { return 1061 }
     if ($Svc.virtual -and -not $Svc.stoppable) { return 1052 }
     foreach ($d in Get-LabDependents -State $State -Svc $Svc) {
@@ -252,11 +319,24 @@ function Stop-LabServiceCore {
     }
     if ($Svc.virtual) { $Svc.status.state = 'stopped'; return 0 }
     $Svc.status.stopRequested = $true
-    $Svc.status.state = 'stop-pending'
-    if (Test-LabFault -State $State -Service $Svc.name -Op 'stop' -Kinds 'stuck-stop-pending' -Subject ([string]$Svc.binaryPath)) {
-        # The service never acknowledges the stop; only killing its process (Stop-Process) ends it.
+    $Svc.status.stopAt = Get-LabNowMs
+    $stopMs = Get-LabStopMs -ServiceArgs @($Svc.status.args)
+    if ($stopMs -gt 0 -and @(Get-LabProcessSharers -State $State -Svc $Svc).Count -eq 0) {
+        # svcprogram --stop-ms: the handler took the control; the service cleans up, still RUNNING, then exits.
+        $Svc.status.busyUntil = (Get-LabNowMs) + $stopMs
+        Stop-LabProcess -Status $Svc.status
         return 0
     }
+    $Svc.status.state = 'stop-pending'
+    if (Test-LabFault -State $State -Service $Svc.name -Op 'stop' -Kinds 'stuck-stop-pending' -Subject ([string]$Svc.binaryPath)) {
+        # The service never acknowledges the stop; only killing its process (Stop-Process) ends it. Its checkpoint
+        # never advances (Get-LabStatusView).
+        $Svc.status.hung = $true
+        return 0
+    }
+    # In a shared process the service stops and the process stays, with the others (docs/reference/windows-services.md
+    # "Shared-process services"); the last one to stop ends it.
+    if (@(Get-LabProcessSharers -State $State -Svc $Svc).Count -gt 0) { Set-LabStopped -Svc $Svc; return 0 }
     Stop-LabProcess -Status $Svc.status
     0
 }

@@ -188,9 +188,80 @@ function Update-LabStatus {
                 Set-LabStopped -Svc $Svc -Win32ExitCode 1053
             }
         }
-        'running' { if (-not $alive) { Set-LabStopped -Svc $Svc -Died } }
-        'stop-pending' { if (-not $alive) { Set-LabStopped -Svc $Svc } }
+        'running' {
+            # The process ended while the service ran: it never reported SERVICE_STOPPED, a failure to the SCM.
+            # One that took a stop control and exited through its handler (svcprogram --stop-ms) stopped cleanly.
+            if (-not $alive) {
+                if ($st.stopRequested -and $st.exitFile -and [IO.File]::Exists($st.exitFile)) { Set-LabStopped -Svc $Svc }
+                else { $st.stopRequested = $false; Set-LabStopped -Svc $Svc -Died; Register-LabServiceFailure -State $State -Svc $Svc }
+            }
+        }
+        'stop-pending' {
+            if (-not $alive) {
+                # After a stop control the program reports SERVICE_STOPPED and exits through its handler (it writes
+                # its exit file); a process ended from outside (Stop-Process) never did, and that is a failure too
+                # (docs/reference/windows-services.md "When failure actions fire", "Killing a service process").
+                if ($st.exitFile -and [IO.File]::Exists($st.exitFile)) { Set-LabStopped -Svc $Svc }
+                else {
+                    $st.stopRequested = $false
+                    Set-LabStopped -Svc $Svc -Died
+                    Register-LabServiceFailure -State $State -Svc $Svc
+                }
+            }
+        }
     }
+    Invoke-LabDueRecovery -State $State -Svc $Svc
+}
+
+# --- recovery (failure) actions -------------------------------------------------------------------------------
+# The SCM counts a service's failures and resets the count after resetPeriod seconds without one (INFINITE never);
+# on the Nth failure it takes action N-1, past the end the last one again; each after its delay
+# (docs/reference/windows-services.md "Failure count and repetition"). A failure is a service process that ended
+# without reporting SERVICE_STOPPED. The same bookkeeping exists in TypeScript (state.ts registerFailure) for the
+# status refresh done from Node; only this side fires the actions, lazily (there is no SCM daemon): when a caller
+# next looks at the service after the delay. restart starts the service again (if it is still stopped); run and
+# reboot are recorded as fired, with the command line / message, and nothing is run or rebooted.
+function Register-LabServiceFailure {
+    param($State, $Svc)
+    Set-LabDirty
+    $now = Get-LabNowMs
+    if (-not $Svc.recovery) { $Svc.recovery = @{ count = 0; lastFailureAt = 0; pending = $null; log = @() } }
+    $rec = $Svc.recovery
+    $reset = [long]$Svc.failure.resetPeriod
+    if ([long]$rec.count -gt 0 -and $reset -ne 4294967295 -and ($now - [long]$rec.lastFailureAt) -gt ($reset * 1000)) { $rec.count = 0 }
+    $rec.count = [long]$rec.count + 1
+    $rec.lastFailureAt = $now
+    $actions = @($Svc.failure.actions | Where-Object { $null -ne $_ })
+    $entry = @{ at = $now; count = $rec.count; action = 'none'; delayMs = 0; firedAt = $null }
+    if ($actions.Count) {
+        $a = $actions[[Math]::Min([int]$rec.count, $actions.Count) - 1]
+        $entry.action = [string]$a.type; $entry.delayMs = [long]$a.delayMs
+        if ($entry.action -ne 'none') { $rec.pending = @{ action = $entry.action; dueAt = $now + [long]$a.delayMs; count = $rec.count } }
+    }
+    $rec.log = @($rec.log) + @($entry)
+}
+
+function Invoke-LabDueRecovery {
+    param($State, $Svc)
+    $rec = $Svc.recovery
+    if (-not $rec -or -not $rec.pending) { return }
+    $now = Get-LabNowMs
+    if ($now -lt [long]$rec.pending.dueAt) { return }
+    $p = $rec.pending
+    $rec.pending = $null
+    Set-LabDirty
+    $entry = @($rec.log | Where-Object { [long]$_.count -eq [long]$p.count -and $null -eq $_.firedAt }) | Select-Object -Last 1
+    $fired = @{ at = $now; service = [string]$Svc.name; action = [string]$p.action }
+    switch ([string]$p.action) {
+        'restart' {
+            if ($Svc.status.state -eq 'stopped') { $fired.result = Start-LabServiceCore -State $State -Svc $Svc } else { $fired.result = 'already ' + $Svc.status.state }
+        }
+        'run' { $fired.command = [string]$Svc.failure.command }
+        'reboot' { $fired.message = [string]$Svc.failure.rebootMessage }
+    }
+    if ($entry) { $entry.firedAt = $now }
+    # Host-wide, in order: what the SCM did on its own (a reboot is only ever recorded here).
+    $State.recoveryFired = @($State.recoveryFired | Where-Object { $null -ne $_ }) + @($fired)
 }
 
 function Set-LabStopped {

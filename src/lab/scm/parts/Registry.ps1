@@ -39,7 +39,9 @@ function Get-LabRegistryValues {
     if ($sdeps.Count) { $v['DependOnService'] = @{ kind = 'MultiString'; value = [string[]]$sdeps } }
     if ($gdeps.Count) { $v['DependOnGroup'] = @{ kind = 'MultiString'; value = [string[]]$gdeps } }
     if ($Svc.loadOrderGroup) { $v['Group'] = @{ kind = 'String'; value = [string]$Svc.loadOrderGroup } }
-    if ($Svc.startType -eq 'auto' -and $Svc.delayedAutoStart) { $v['DelayedAutostart'] = @{ kind = 'DWord'; value = 1 } }
+    # The stored flag, whatever the start type: it survives a move to demand or disabled, ignored there, and is
+    # honoured again when the start type goes back to auto (docs/reference/windows-services.md "Delayed auto-start flag").
+    if ($Svc.delayedAutoStart) { $v['DelayedAutostart'] = @{ kind = 'DWord'; value = 1 } }
     $f = $Svc.failure
     if ($Svc.failureConfigured -or @($f.actions).Count -or [long]$f.resetPeriod) {
         $v['FailureActions'] = @{ kind = 'Binary'; value = (ConvertTo-LabFailureActionsBlob $f) }

@@ -26,7 +26,13 @@ function Get-LabStatusView {
             $v.controls = if ($stoppable) { '(STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)' } else { '(NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)' }
         }
         'start-pending' { $v.num = 2; $v.name = 'START_PENDING'; $v.pid = [int]$st.pid; $v.waitHint = 2000; $v.controls = '(NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)' }
-        'stop-pending' { $v.num = 3; $v.name = 'STOP_PENDING'; $v.pid = [int]$st.pid; $v.waitHint = 2000; $v.checkpoint = 1; $v.controls = '(STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)' }
+        'stop-pending' {
+            # A stopping service raises its checkpoint within each wait hint; a hung one (stuck-stop-pending) never
+            # does (SERVICE_STATUS dwCheckPoint / dwWaitHint, docs/reference/windows-services.md "Pending states").
+            $v.num = 3; $v.name = 'STOP_PENDING'; $v.pid = [int]$st.pid; $v.waitHint = 2000; $v.checkpoint = 1
+            if (-not $st.hung -and $st.stopAt) { $v.checkpoint = 1 + [int][Math]::Floor(((Get-LabNowMs) - [long]$st.stopAt) / 500) }
+            $v.controls = '(STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)'
+        }
         default { $v.num = 1; $v.name = 'STOPPED'; $v.controls = '(NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)' }
     }
     $v

@@ -39,6 +39,9 @@ function ConvertTo-LabServiceController {
             })
     } else { $o.DependentServices = [object[]]@(); $o.ServicesDependedOn = [object[]]@() }
     $obj = [pscustomobject]$o
+    # Before the type name: once PowerShell's own type data for ServiceController (a ToString script method) is
+    # loaded in the runspace, -Force cannot add an instance ToString to an object that already carries the name.
+    $obj | Add-Member -MemberType ScriptMethod -Name ToString -Value { 'System.ServiceProcess.ServiceController' } -Force
     $obj.PSObject.TypeNames.Insert(0, 'System.ServiceProcess.ServiceController')
     $obj.PSObject.TypeNames.Insert(1, 'System.ComponentModel.Component')
     $obj | Add-Member -MemberType ScriptMethod -Name Refresh -Value {
@@ -64,7 +67,6 @@ function ConvertTo-LabServiceController {
         $rc = (Invoke-LabControl -Name $this.ServiceName -Verb stop).code
         if ($rc) { throw [InvalidOperationException]::new("Cannot stop $($this.ServiceName) service on computer '.'.", [ComponentModel.Win32Exception]::new([int]$rc)) }
     }
-    $obj | Add-Member -MemberType ScriptMethod -Name ToString -Value { 'System.ServiceProcess.ServiceController' } -Force
     $obj
 }
 
