@@ -62,6 +62,8 @@ export interface InitLabHostOptions {
   /** Local accounts and their passwords (for services that log on as a user). */
   accounts?: Record<string, string>;
   installedFiles?: string[];
+  /** Strings of the emulated resource DLLs, `path,-id` -> text, for indirect display names and descriptions. */
+  resourceStrings?: Record<string, string>;
   /** Replace an existing host in stateDir (its service processes are stopped first). Default: refuse. */
   replace?: boolean;
 }
@@ -113,7 +115,8 @@ function builtinServices(): LabServiceRecord[] {
     base('DcomLaunch', 'DCOM Server Process Launcher', `${SVCHOST} -k DcomLaunch -p`, {}),
     base('RpcSs', 'Remote Procedure Call (RPC)', `${SVCHOST} -k rpcss -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['RpcEptMapper', 'DcomLaunch'] }),
     base('Dnscache', 'DNS Client', `${SVCHOST} -k NetworkService -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['Tcpip'] }),
-    base('EventLog', 'Windows Event Log', `${SVCHOST} -k LocalServiceNetworkRestricted -p`, { account: 'NT AUTHORITY\\LocalService' }),
+    // Stored as on Windows: an indirect display name and a %SystemRoot% path (docs/reference/windows-services.md).
+    base('EventLog', '@%SystemRoot%\\system32\\wevtsvc.dll,-200', '%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetworkRestricted -p', { account: 'NT AUTHORITY\\LocalService' }),
     base('SamSS', 'Security Accounts Manager', 'C:\\WINDOWS\\system32\\lsass.exe', { dependencies: ['RpcSs'] }),
     base('LanmanWorkstation', 'Workstation', `${SVCHOST} -k NetworkService -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['Tcpip'], stoppable: true }),
     base('LanmanServer', 'Server', `${SVCHOST} -k netsvcs -p`, { dependencies: ['SamSS'], stoppable: true }),
@@ -291,6 +294,7 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     accounts: Object.fromEntries(Object.entries(options.accounts ?? {}).map(([k, v]) => [k, { passwordSha256: sha256(v) }])),
     faults: armFaults(options.faults ?? []),
     acls: {},
+    ...(options.resourceStrings ? { resourceStrings: { ...options.resourceStrings } } : {}),
     services,
   };
   writeHostState(stateDir, state);

@@ -118,6 +118,9 @@ export interface LabHostState {
   installedFiles: string[];
   accounts: Record<string, { passwordSha256: string }>;
   faults: LabFault[];
+  /** The emulated resource DLLs: `path,-id` (with `%VAR%` as in the indirect string) -> text. Indirect display names
+   * and descriptions (`@path,-id`) resolve through these where Windows resolves them (parts/Registry.ps1). */
+  resourceStrings?: Record<string, string>;
   /** icacls grants recorded per path. */
   acls: Record<string, unknown>;
   services: Record<string, LabServiceRecord>;

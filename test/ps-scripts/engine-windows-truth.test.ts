@@ -1,0 +1,65 @@
+/**
+ * The real remote engine on emulated hosts that behave as real Windows does where the engine used to believe
+ * otherwise (docs/reference/discrepancies.md). Each describe block is one behaviour; each failed on the engine before
+ * its fix.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabRunner } from '../../src/lab/runner/index.js';
+import { freePort, LabRig, pool, type RigRun } from './lab-rig.js';
+
+let runner: LabRunner;
+let rig: LabRig;
+const port: Record<string, number> = {};
+
+const RAW_DN = '@%ProgramFiles%\\App\\app.dll,-100';
+const RAW_DESC = '@%ProgramFiles%\\App\\app.dll,-101';
+const rawPath = (p: number, extra = '') => `"%ProgramFiles%\\App\\app.exe" --port ${p}${extra}`;
+const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
+
+beforeAll(async () => {
+  for (const k of ['stored', 'stored2', 'nobody']) port[k] = await freePort();
+  runner = pool('Legacy', 1);
+  await runner.warm();
+  rig = await LabRig.create(runner, {
+    resourceStrings: { '%ProgramFiles%\\App\\app.dll,-102': 'Lab App Two', '%ProgramFiles%\\App\\app.dll,-100': 'Lab App', '%ProgramFiles%\\App\\app.dll,-101': 'Serves the lab app.' },
+    services: [
+      { name: 'Stored', binaryPath: rawPath(port.stored!), displayName: RAW_DN, description: RAW_DESC },
+      { name: 'Stored2', binaryPath: rawPath(port.stored2!), displayName: '@%ProgramFiles%\\App\\app.dll,-102', description: RAW_DESC },
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await rig?.close();
+  await runner?.close();
+});
+
+function expectOutcome(run: RigRun, outcome: string, code?: string): void {
+  const where = `${run.result.outcome}/${run.result.reason.code}: ${run.result.message}`;
+  expect(run.result.outcome, where).toBe(outcome);
+  if (code) expect(run.result.reason.code, where).toBe(code);
+}
+
+// docs/reference/windows-services.md "Display name and description", "Binary path".
+describe('snapshots read what is stored', () => {
+  it('a snapshot holds the raw display name, description and binary path, not the served ones', async () => {
+    const run = await rig.run({ op: 'snapshot', service: 'Stored' });
+    expectOutcome(run, 'unchanged');
+    const c = run.result.snapshot!.config;
+    expect({ displayName: c.displayName, description: c.description, binaryPath: c.binaryPath }).toEqual({ displayName: RAW_DN, description: RAW_DESC, binaryPath: rawPath(port.stored!) });
+  });
+
+  it('an argument edit keeps %ProgramFiles% in the stored path and reads back like with like', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Stored', desired: { args: { set: { '--workers': '2' } } }, verify: { port: port.stored! } });
+    expectOutcome(run, 'changed');
+    expect(rig.service('Stored').binaryPath).toBe(rawPath(port.stored!, ' --workers 2'));
+    expect(rig.service('Stored').status.commandLine).toBe(rawPath(port.stored!, ' --workers 2'));
+  });
+
+  it('a rollback writes the indirect display name back, never the localised text', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Stored2', desired: { displayName: 'Renamed' }, verify: { port: port.nobody!, timeoutSeconds: 1 } });
+    expectOutcome(run, 'rolled-back');
+    expect(rig.service('Stored2').displayName).toBe('@%ProgramFiles%\\App\\app.dll,-102');
+    expect(rig.service('Stored2').description).toBe(RAW_DESC);
+  });
+});
