@@ -95,7 +95,8 @@ export interface DesiredConfig {
   displayName?: string;
   description?: string;
   /** The password travels only in the request; it is never echoed, logged, backed up or put in an event. */
-  account?: { name: string; password?: string };
+  /** rollbackPassword 'none': the caller accepts that a rollback to a password account cannot restore its password. */
+  account?: { name: string; password?: string; rollbackPassword?: 'none' };
   dependencies?: string[];
   loadOrderGroup?: string;
   failure?: Partial<FailureSettings>;

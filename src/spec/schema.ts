@@ -43,6 +43,9 @@ export const setSchema = z.strictObject({
     .strictObject({
       name: nonEmpty,
       password: secretRefSchema({ prompt: true }).optional(),
+      // A rollback cannot give a password account its old password back (Windows never reveals it): the spec must
+      // accept that explicitly when the change leaves a password account (docs/spec.md "Accounts").
+      rollbackPassword: z.literal('none').optional(),
     })
     .optional(),
   dependencies: z.array(z.string().min(1).regex(/^[^/]+$/, 'a dependency name cannot contain "/"')).optional(),

@@ -17,7 +17,7 @@ const rawPath = (p: number, extra = '') => `"%ProgramFiles%\\App\\app.exe" --por
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['stored', 'stored2', 'nobody']) port[k] = await freePort();
+  for (const k of ['stored', 'stored2', 'nobody', 'virt', 'spell', 'usera', 'gmsa']) port[k] = await freePort();
   runner = pool('Legacy', 1);
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -25,7 +25,12 @@ beforeAll(async () => {
     services: [
       { name: 'Stored', binaryPath: rawPath(port.stored!), displayName: RAW_DN, description: RAW_DESC },
       { name: 'Stored2', binaryPath: rawPath(port.stored2!), displayName: '@%ProgramFiles%\\App\\app.dll,-102', description: RAW_DESC },
+      { name: 'Virt', binaryPath: app(port.virt!) },
+      { name: 'Spell', binaryPath: app(port.spell!) },
+      { name: 'UserA', binaryPath: app(port.usera!), account: '.\\svcuser', password: 'pw-user' },
+      { name: 'Gmsa', binaryPath: app(port.gmsa!) },
     ],
+    accounts: { '.\\svcuser': 'pw-user', '.\\other': 'pw-other' },
   });
 }, 180_000);
 
@@ -61,5 +66,45 @@ describe('snapshots read what is stored', () => {
     expectOutcome(run, 'rolled-back');
     expect(rig.service('Stored2').displayName).toBe('@%ProgramFiles%\\App\\app.dll,-102');
     expect(rig.service('Stored2').description).toBe(RAW_DESC);
+  });
+});
+
+// docs/reference/windows-services.md "Accounts and passwords".
+describe('accounts', () => {
+  it('a virtual account is set with a NULL password and the service starts under it', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Virt', desired: { account: { name: 'NT SERVICE\\Virt' } }, verify: { port: port.virt! } });
+    expectOutcome(run, 'changed');
+    expect(rig.service('Virt').status.account).toBe('NT SERVICE\\Virt');
+  });
+
+  it('a managed account (name$) is set with a NULL password too', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Gmsa', desired: { account: { name: 'LAB\\svc-gmsa$' } }, verify: { port: port.gmsa! } });
+    expectOutcome(run, 'changed');
+    expect(rig.service('Gmsa').status.account).toBe('LAB\\svc-gmsa$');
+  });
+
+  it('a password for a virtual or managed account is refused before anything changes', async () => {
+    const run = await rig.run({ op: 'plan', service: 'Spell', desired: { account: { name: 'NT SERVICE\\Spell', password: 'x' } } });
+    expectOutcome(run, 'failed', 'bad-request');
+    expect(run.result.message).toContain('takes no password');
+  });
+
+  it('every spelling of a built-in account is the same account: nothing to change', async () => {
+    for (const name of ['.\\LocalSystem', 'NT AUTHORITY\\SYSTEM', 'localsystem']) {
+      const run = await rig.run({ op: 'plan', service: 'Spell', desired: { account: { name } } });
+      expectOutcome(run, 'unchanged');
+      expect(run.result.diff).toEqual([]);
+    }
+  });
+
+  it('leaving a password account needs an explicit choice in the plan, because a rollback cannot restore its password', async () => {
+    const refused = await rig.run({ op: 'plan', service: 'UserA', desired: { account: { name: '.\\other', password: 'pw-other' } } });
+    expectOutcome(refused, 'failed', 'rollback-password');
+    expect(refused.result.message).toContain('rollbackPassword: none');
+    const applyRefused = await rig.run({ op: 'apply', service: 'UserA', desired: { account: { name: 'LocalSystem' } }, verify: { port: port.usera! } });
+    expectOutcome(applyRefused, 'failed', 'rollback-password');
+    expect(rig.service('UserA').account).toBe('.\\svcuser');
+    const accepted = await rig.run({ op: 'plan', service: 'UserA', desired: { account: { name: '.\\other', password: 'pw-other', rollbackPassword: 'none' } } });
+    expectOutcome(accepted, 'changed');
   });
 });
