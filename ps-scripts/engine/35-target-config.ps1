@@ -143,7 +143,8 @@ function New-TargetConfig {
   $t = Copy-Config $Current
   $password = $null
   $rollbackPassword = $null
-  if ($null -eq $Desired) { return @{ config = $t; password = $null; rollbackLosesPassword = $false } }
+  $grantLogonRight = $false
+  if ($null -eq $Desired) { return @{ config = $t; password = $null; rollbackLosesPassword = $false; grantLogonRight = $false } }
   if ($Desired -is [string] -or $Desired -is [ValueType]) { Stop-Engine 'bad-request' 'field desired: must be an object' }
   $known = @('binaryPath', 'args', 'startType', 'errorControl', 'displayName', 'description', 'account', 'dependencies', 'loadOrderGroup', 'failure', 'environment')
   foreach ($n in @(Get-PropNames $Desired)) {
@@ -208,6 +209,10 @@ function New-TargetConfig {
       $rollbackPassword = Get-Prop $acct 'rollbackPassword'
       Assert-OneOf $rollbackPassword 'desired.account.rollbackPassword' @('none')
     }
+    if (Test-Prop $acct 'grantLogonRight') {
+      $grantLogonRight = Get-Prop $acct 'grantLogonRight'
+      if ($grantLogonRight -isnot [bool]) { Stop-Engine 'bad-request' 'field desired.account.grantLogonRight: must be true or false' }
+    }
   }
   if (Test-Prop $Desired 'dependencies') {
     $t.dependencies = @(ConvertTo-DependencyList (Get-Prop $Desired 'dependencies') 'desired.dependencies')
@@ -271,7 +276,7 @@ function New-TargetConfig {
   # after its account or password changed cannot give it its password back.
   $losesPassword = ((Get-AccountKind ([string]$Current.account)) -eq 'user' -and
     ($null -ne $password -or -not (Test-SameValue 'account' $t.account $Current.account)))
-  @{ config = $t; password = $password; rollbackLosesPassword = $losesPassword; rollbackPassword = $rollbackPassword }
+  @{ config = $t; password = $password; rollbackLosesPassword = $losesPassword; rollbackPassword = $rollbackPassword; grantLogonRight = $grantLogonRight }
 }
 
 # Per-field before/after (protocol FieldChange). The password itself never appears: only that one is being set.

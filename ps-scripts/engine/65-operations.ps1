@@ -50,6 +50,7 @@ function Get-Plan {
     $t.password = $null
     Stop-Engine 'rollback-password' ('a rollback to ' + $snap.config.account + ' could not give it its password back (Windows never reveals a service password, so no backup holds it); nothing was changed. Choose before applying: account.rollbackPassword: none (a rollback sets the account back without its password, and the service then fails to log on with 1069 until the password is set again), or rollback: never')
   }
+  $logon = Assert-AccountCanLogOn $snap.config $t ($Op -eq 'plan')
   $diff = @(Get-Diff $snap.config $t.config ($null -ne $t.password))
   $restartNeeded = (@($diff | Where-Object { $_.restartNeeded }).Count -gt 0)
   Send-Event 'plan' ($diff.Count.ToString() + ' field(s) differ') ([ordered]@{ fields = @($diff | ForEach-Object { $_.field }); restartNeeded = $restartNeeded })

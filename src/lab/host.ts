@@ -59,8 +59,9 @@ export interface InitLabHostOptions {
   faults?: LabFaultSpec[];
   /** StartService timeout (START_PENDING longer than this fails with 1053). Default 30 000 ms, like Windows. */
   startTimeoutMs?: number;
-  /** Local accounts and their passwords (for services that log on as a user). */
-  accounts?: Record<string, string>;
+  /** Local accounts and their passwords (for services that log on as a user). A plain password means the account
+   * holds "Log on as a service"; `{ password, serviceLogonRight: false }` is an account without it. */
+  accounts?: Record<string, string | { password: string; serviceLogonRight?: boolean }>;
   installedFiles?: string[];
   /** Strings of the emulated resource DLLs, `path,-id` -> text, for indirect display names and descriptions. */
   resourceStrings?: Record<string, string>;
@@ -291,7 +292,11 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     createdAt: new Date().toISOString(),
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     installedFiles: [...installed],
-    accounts: Object.fromEntries(Object.entries(options.accounts ?? {}).map(([k, v]) => [k, { passwordSha256: sha256(v) }])),
+    accounts: Object.fromEntries(
+      Object.entries(options.accounts ?? {}).map(([k, v]) =>
+        typeof v === 'string' ? [k, { passwordSha256: sha256(v) }] : [k, { passwordSha256: sha256(v.password), serviceLogonRight: v.serviceLogonRight ?? true }],
+      ),
+    ),
     faults: armFaults(options.faults ?? []),
     acls: {},
     ...(options.resourceStrings ? { resourceStrings: { ...options.resourceStrings } } : {}),

@@ -13,7 +13,7 @@ import { loadPsScripts } from './scripts.js';
  * (A plain string is accepted too, for requests read from a lab request file.)
  */
 export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
-  desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret; rollbackPassword?: 'none' } };
+  desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret; rollbackPassword?: 'none'; grantLogonRight?: boolean } };
 };
 
 /**

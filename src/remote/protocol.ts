@@ -95,8 +95,9 @@ export interface DesiredConfig {
   displayName?: string;
   description?: string;
   /** The password travels only in the request; it is never echoed, logged, backed up or put in an event. */
-  /** rollbackPassword 'none': the caller accepts that a rollback to a password account cannot restore its password. */
-  account?: { name: string; password?: string; rollbackPassword?: 'none' };
+  /** rollbackPassword 'none': the caller accepts that a rollback to a password account cannot restore its password.
+   * grantLogonRight: apply may grant the account "Log on as a service" when it lacks it. */
+  account?: { name: string; password?: string; rollbackPassword?: 'none'; grantLogonRight?: boolean };
   dependencies?: string[];
   loadOrderGroup?: string;
   failure?: Partial<FailureSettings>;

@@ -116,6 +116,7 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     }
     if (secret) desired.account.password = secret;
     if (set.account.rollbackPassword) desired.account.rollbackPassword = set.account.rollbackPassword;
+    if (set.account.grantLogonRight !== undefined) desired.account.grantLogonRight = set.account.grantLogonRight;
   }
   if (set.dependencies) desired.dependencies = set.dependencies.map((d, i) => text(d, ['set', 'dependencies', i]));
   if (set.loadOrderGroup !== undefined) desired.loadOrderGroup = text(set.loadOrderGroup, ['set', 'loadOrderGroup']);

@@ -17,7 +17,7 @@ const rawPath = (p: number, extra = '') => `"%ProgramFiles%\\App\\app.exe" --por
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['stored', 'stored2', 'nobody', 'virt', 'spell', 'usera', 'gmsa']) port[k] = await freePort();
+  for (const k of ['stored', 'stored2', 'nobody', 'virt', 'spell', 'usera', 'gmsa', 'logon', 'grant']) port[k] = await freePort();
   runner = pool('Legacy', 1);
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -29,8 +29,10 @@ beforeAll(async () => {
       { name: 'Spell', binaryPath: app(port.spell!) },
       { name: 'UserA', binaryPath: app(port.usera!), account: '.\\svcuser', password: 'pw-user' },
       { name: 'Gmsa', binaryPath: app(port.gmsa!) },
+      { name: 'Logon', binaryPath: app(port.logon!) },
+      { name: 'Grant', binaryPath: app(port.grant!) },
     ],
-    accounts: { '.\\svcuser': 'pw-user', '.\\other': 'pw-other' },
+    accounts: { '.\\svcuser': 'pw-user', '.\\other': 'pw-other', '.\\plain': { password: 'pw-plain', serviceLogonRight: false } },
   });
 }, 180_000);
 
@@ -106,5 +108,32 @@ describe('accounts', () => {
     expect(rig.service('UserA').account).toBe('.\\svcuser');
     const accepted = await rig.run({ op: 'plan', service: 'UserA', desired: { account: { name: '.\\other', password: 'pw-other', rollbackPassword: 'none' } } });
     expectOutcome(accepted, 'changed');
+  });
+});
+
+// docs/reference/windows-services.md "Log on as a service right".
+describe('log on as a service', () => {
+  it('an account without the right is refused before anything is written, even with restart: never', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Logon', desired: { account: { name: '.\\plain', password: 'pw-plain' } }, restart: 'never' });
+    expectOutcome(run, 'failed', 'logon-right-missing');
+    expect(run.result.message).toContain('account.grantLogonRight');
+    expect(rig.service('Logon').account).toBe('LocalSystem');
+  });
+
+  it('a wrong password is refused before anything is written, even with restart: never', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Logon', desired: { account: { name: '.\\other', password: 'wrong' } }, restart: 'never' });
+    expectOutcome(run, 'failed', 'logon-failed');
+    expect(rig.service('Logon').account).toBe('LocalSystem');
+  });
+
+  it('granting the right is an explicit opt-in: plan only says it, apply grants it and the service starts', async () => {
+    const plan = await rig.run({ op: 'plan', service: 'Grant', desired: { account: { name: '.\\plain', password: 'pw-plain', grantLogonRight: true } } });
+    expectOutcome(plan, 'changed');
+    expect(plan.events.some((e) => (e.message ?? '').includes('would grant'))).toBe(true);
+    expect(rig.accounts()['.\\plain']?.serviceLogonRight).toBe(false);
+    const run = await rig.run({ op: 'apply', service: 'Grant', desired: { account: { name: '.\\plain', password: 'pw-plain', grantLogonRight: true } }, verify: { port: port.grant! } });
+    expectOutcome(run, 'changed');
+    expect(rig.accounts()['.\\plain']?.serviceLogonRight).toBe(true);
+    expect(rig.service('Grant').status.account).toBe('.\\plain');
   });
 });

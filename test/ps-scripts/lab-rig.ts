@@ -95,6 +95,11 @@ export class LabRig {
     return Buffer.from(line.slice(2).trim(), 'base64');
   }
 
+  /** The emulated host's local accounts (password hashes and "Log on as a service"). */
+  accounts(): Record<string, { passwordSha256: string; serviceLogonRight?: boolean }> {
+    return readLabHost(this.stateDir).accounts;
+  }
+
   acls(): Record<string, unknown> {
     return readLabHost(this.stateDir).acls;
   }

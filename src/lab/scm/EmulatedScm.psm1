@@ -21,7 +21,8 @@ Export-ModuleMember -Function @(
     'Get-LabServiceControllers', 'Invoke-LabServiceCmdlet', 'Split-LabArgs', 'Use-LabHost', 'Find-LabService',
     'Update-LabStatus', 'Get-LabRegistryKeyName', 'ConvertTo-LabItemProperty', 'ConvertTo-LabRegistryKey',
     'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage',
-    'Test-LabNativeTypeSource', 'Add-LabNativeType', 'Invoke-LabEnableShutdownPrivilege', 'Invoke-LabChangeFailureActions'
+    'Test-LabNativeTypeSource', 'Add-LabNativeType', 'Invoke-LabEnableShutdownPrivilege', 'Invoke-LabChangeFailureActions',
+    'Invoke-LabLogonUser', 'Invoke-LabGetLogonRight', 'Invoke-LabGrantLogonRight'
 )
 
 # Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.

@@ -66,6 +66,8 @@ function Find-LabAccount {
     $null
 }
 
+function Test-LabServiceLogonRight { param($Account) -not ($Account.ContainsKey('serviceLogonRight') -and -not $Account.serviceLogonRight) }
+
 # OpenService: the service must exist (1060) and the caller must have access (5). Faults apply here.
 function Open-LabService {
     param($State, [string]$Name, [string]$Op, [string]$Subject = '')
@@ -223,6 +225,9 @@ function Start-LabServiceCore {
         if (Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'logon-failure' -Subject $subject) { return 1069 }
         $acct = Find-LabAccount -State $State -Account $Svc.account
         if (-not $acct -or $acct.passwordSha256 -ne $Svc.passwordSha256) { return 1069 }
+        # Without "Log on as a service" the logon fails too: ERROR_SERVICE_LOGON_FAILED at start, not at configure time
+        # (docs/reference/windows-services.md "Log on as a service right").
+        if (-not (Test-LabServiceLogonRight $acct)) { return 1069 }
     }
     $hang = [bool](Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'start-timeout' -Subject $subject)
     $crash = Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'crash-after-start' -Subject $subject
