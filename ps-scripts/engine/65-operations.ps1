@@ -95,7 +95,7 @@ function Invoke-ApplyOp {
     return $res
   }
 
-  $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId)
+  $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
   $password = $p.password
   $p.password = $null
   try {
@@ -196,7 +196,7 @@ function Invoke-RollbackOp {
     $res.after = $now
     return $res
   }
-  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId)
+  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
   $target = @{ config = $saved.config; state = 'stopped'; pid = $null }
   if ($wantRunning) { $target.state = 'running' }
   # A running process is replaced when restored fields only take effect at the next start.

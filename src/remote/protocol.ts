@@ -138,6 +138,8 @@ export interface RemoteRequest {
   /** rollback: restore this snapshot, or the host's own backup written by run `fromRunId`. */
   restore?: { snapshot?: Snapshot; fromRunId?: string };
   timeouts?: { stopSeconds?: number; startSeconds?: number };
+  /** How many backups the host keeps per service (apply and rollback prune the oldest; default 10). */
+  backups?: { keep?: number };
 }
 
 /** Exactly what goes to the remote process's stdin, as UTF-8 JSON. `script` is a static ps-scripts file. */

@@ -3,7 +3,10 @@
  * otherwise (docs/reference/discrepancies.md). Each describe block is one behaviour; each failed on the engine before
  * its fix.
  */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHostState, withHostLock, writeHostState } from '../../src/lab/scm/state.js';
 import type { LabRunner } from '../../src/lab/runner/index.js';
 import { freePort, LabRig, pool, type RigRun } from './lab-rig.js';
 
@@ -17,7 +20,7 @@ const rawPath = (p: number, extra = '') => `"%ProgramFiles%\\App\\app.exe" --por
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['stored', 'stored2', 'nobody', 'virt', 'spell', 'usera', 'gmsa', 'logon', 'grant']) port[k] = await freePort();
+  for (const k of ['stored', 'stored2', 'nobody', 'virt', 'spell', 'usera', 'gmsa', 'logon', 'grant', 'bk']) port[k] = await freePort();
   runner = pool('Legacy', 1);
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -31,6 +34,7 @@ beforeAll(async () => {
       { name: 'Gmsa', binaryPath: app(port.gmsa!) },
       { name: 'Logon', binaryPath: app(port.logon!) },
       { name: 'Grant', binaryPath: app(port.grant!) },
+      { name: 'Bk', binaryPath: app(port.bk!) },
     ],
     accounts: { '.\\svcuser': 'pw-user', '.\\other': 'pw-other', '.\\plain': { password: 'pw-plain', serviceLogonRight: false } },
   });
@@ -135,5 +139,57 @@ describe('log on as a service', () => {
     expectOutcome(run, 'changed');
     expect(rig.accounts()['.\\plain']?.serviceLogonRight).toBe(true);
     expect(rig.service('Grant').status.account).toBe('.\\plain');
+  });
+});
+
+// docs/reference/programdata-acl.md "A safe backup folder".
+describe('the backup folder', () => {
+  const USER = 'S-1-5-21-1004336348-1177238915-682003330-1001';
+  const programData = () => join(rig.stateDir, 'fs', 'ProgramData');
+  /** Record an owner and entries for a host path, as if an ordinary user had created it. */
+  const plant = (path: string, acl: unknown) =>
+    withHostLock(rig.stateDir, () => {
+      const st = readHostState(rig.stateDir);
+      st.acls[path] = acl;
+      writeHostState(rig.stateDir, st);
+    });
+  const userOwned = { owner: USER, inheritance: 'e', grants: [{ sid: USER, perms: '(I)(F)' }, { sid: 'S-1-5-18', perms: '(I)(F)' }, { sid: 'S-1-5-32-544', perms: '(I)(F)' }] };
+
+  it('a svcfleet folder an ordinary user created first is refused, and nothing is changed or repaired', async () => {
+    const root = join(programData(), 'svcfleet');
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    plant(root, userOwned);
+    try {
+      const run = await rig.run({ op: 'apply', service: 'Bk', desired: { description: 'planted' }, verify: { port: port.bk! } });
+      expectOutcome(run, 'failed', 'backup-unsafe');
+      expect(run.result.message).toContain(USER);
+      expect(rig.service('Bk').description).toBe('');
+      expect(rig.acls()[root]).toEqual(userOwned);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      plant(root, undefined);
+    }
+  });
+
+  it('old backups are pruned: the host keeps the last N per service', async () => {
+    let last: RigRun | undefined;
+    for (let i = 1; i <= 4; i++) {
+      last = await rig.run({ op: 'apply', service: 'Bk', runId: `prune-${i}`, desired: { description: `v${i}` }, verify: { port: port.bk! }, backups: { keep: 2 } });
+      expectOutcome(last, 'changed');
+    }
+    const dir = dirname(last!.result.backupPath!);
+    expect(readdirSync(dir).sort()).toEqual(['prune-3.json', 'prune-4.json']);
+  });
+
+  it('a backup file that is not owned by Administrators or SYSTEM is not restored', async () => {
+    const run = await rig.run({ op: 'apply', service: 'Bk', runId: 'owned-1', desired: { description: 'owned' }, verify: { port: port.bk! } });
+    expectOutcome(run, 'changed');
+    const file = run.result.backupPath!;
+    expect(existsSync(file)).toBe(true);
+    plant(file, { owner: USER, inheritance: 'r', grants: [{ sid: 'S-1-5-32-544', perms: 'F' }, { sid: 'S-1-5-18', perms: 'F' }] });
+    const back = await rig.run({ op: 'rollback', service: 'Bk', restore: { fromRunId: 'owned-1' } });
+    expectOutcome(back, 'failed', 'backup-unsafe');
+    expect(rig.service('Bk').description).toBe('owned');
   });
 });
