@@ -193,3 +193,26 @@ describe('the backup folder', () => {
     expect(rig.service('Bk').description).toBe('owned');
   });
 });
+
+// docs/reference/powershell.md "Exit codes through the PowerShell CLI": with OpenSSH's DefaultShell = powershell.exe any
+// non-zero exit becomes 1, so the controller must take everything from the result frame.
+describe('the outcome never depends on the exit code', () => {
+  it('with every exit code forced to 1, changed, rolled-back, drifted and bad-request are still exact', async () => {
+    rig.forcedExitCode = 1;
+    try {
+      const changed = await rig.run({ op: 'apply', service: 'Stored2', desired: { description: 'exit-1' }, verify: { port: port.stored2! } });
+      expect(changed.exitCode).toBe(1);
+      expectOutcome(changed, 'changed', 'ok');
+      const rolled = await rig.run({ op: 'apply', service: 'Stored2', desired: { description: 'exit-2' }, verify: { port: port.nobody!, timeoutSeconds: 1 } });
+      expectOutcome(rolled, 'rolled-back', 'verify-port');
+      expect(rolled.result.rollback?.ok).toBe(true);
+      const drifted = await rig.run({ op: 'apply', service: 'Stored2', desired: { description: 'exit-3' }, expectedHash: 'f'.repeat(64) });
+      expectOutcome(drifted, 'drifted', 'drift');
+      const bad = await rig.run({ op: 'apply', service: 'Stored2', desired: { startType: 'sometimes' as never } });
+      expectOutcome(bad, 'failed', 'bad-request');
+      expect(rig.service('Stored2').description).toBe('exit-1');
+    } finally {
+      rig.forcedExitCode = null;
+    }
+  });
+});

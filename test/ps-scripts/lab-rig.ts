@@ -45,6 +45,11 @@ let runIds = 0;
 
 export class LabRig {
   readonly raws: string[] = [];
+  /**
+   * When set, every call reports this process exit code instead of the real one: what OpenSSH with DefaultShell
+   * powershell.exe does (any non-zero exit becomes 1; PowerShell #13501, docs/reference/powershell.md).
+   */
+  forcedExitCode: number | null = null;
   private constructor(
     readonly stateDir: string,
     private readonly session: Session,
@@ -60,7 +65,7 @@ export class LabRig {
       exec: async (inv, opts) => {
         const r: ExecResult = await session.exec(inv, opts);
         rig.raws.push(r.stdout + r.stderr);
-        return r;
+        return rig.forcedExitCode === null ? r : { ...r, exitCode: rig.forcedExitCode };
       },
       close: () => session.close(),
     };
