@@ -32,13 +32,35 @@ function Get-ServiceKeyPath {
   'HKLM:\SYSTEM\CurrentControlSet\Services\' + $Name
 }
 
+# Every value of the service key exactly as stored: REG_EXPAND_SZ unexpanded (Get-ItemProperty would expand ImagePath;
+# docs/reference/powershell.md "Registry provider and REG_EXPAND_SZ"). -> an object with one property per value.
 function Get-ServiceRegistry {
   param([string]$Name)
+  $key = $null
   try {
-    Get-ItemProperty -LiteralPath (Get-ServiceKeyPath $Name) -ErrorAction Stop
+    $key = Get-Item -LiteralPath (Get-ServiceKeyPath $Name) -ErrorAction Stop
+    $values = [ordered]@{}
+    foreach ($n in @($key.GetValueNames())) {
+      if ([string]::IsNullOrEmpty($n)) { continue }
+      $values[[string]$n] = $key.GetValue($n, $null, 'DoNotExpandEnvironmentNames')
+    }
+    [pscustomobject]$values
   } catch {
     Stop-Engine 'snapshot-failed' ('cannot read the service registry key: ' + $_.Exception.Message) (Get-ExceptionWin32 $_.Exception)
+  } finally {
+    if ($null -ne $key -and $key.PSObject.Methods['Close']) { $key.Close() }
   }
+}
+
+# A text value as the registry stores it, or the value the SCM serves when the registry has none. The SCM serves
+# display names and descriptions resolved (an `@dll,-id` indirect string becomes localised text) and the binary path
+# expanded (`%SystemRoot%` becomes C:\Windows); writing those back would replace what was stored for good, and
+# comparing a served value with a stored one never matches (docs/reference/windows-services.md).
+function Get-StoredText {
+  param($Reg, [string]$Value, $Served)
+  $raw = Get-RegValue $Reg $Value
+  if ($null -ne $raw -and $raw -is [string]) { return [string]$raw }
+  [string]$Served
 }
 
 $StartTypeByValue = @{ 0 = 'boot'; 1 = 'system'; 2 = 'auto'; 3 = 'demand'; 4 = 'disabled' }
@@ -147,13 +169,13 @@ function Get-ServiceSnapshot {
 
   $config = [ordered]@{
     name = [string]$svc.Name
-    displayName = [string]$svc.DisplayName
-    binaryPath = [string]$svc.PathName
+    displayName = (Get-StoredText $reg 'DisplayName' $svc.DisplayName)
+    binaryPath = (Get-StoredText $reg 'ImagePath' $svc.PathName)
     startType = $startType
     errorControl = $errorControl
     serviceType = [long]$type
     account = [string]$svc.StartName
-    description = [string]$svc.Description
+    description = (Get-StoredText $reg 'Description' $svc.Description)
     dependencies = @($deps)
     loadOrderGroup = [string](Get-RegValue $reg 'Group')
     failure = $failure

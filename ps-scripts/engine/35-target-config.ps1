@@ -32,7 +32,7 @@ function Get-FieldValue {
 
 function Test-SameValue {
   param([string]$Field, $A, $B)
-  if ($Field -eq 'account') { return [string]::Equals([string]$A, [string]$B, [StringComparison]::OrdinalIgnoreCase) }
+  if ($Field -eq 'account') { return (ConvertTo-AccountKey ([string]$A)) -ceq (ConvertTo-AccountKey ([string]$B)) }
   (ConvertTo-CanonicalJson $A) -ceq (ConvertTo-CanonicalJson $B)
 }
 
@@ -100,13 +100,40 @@ function ConvertTo-DependencyList {
   @($items | Where-Object { -not $_.StartsWith('+') }) + @($items | Where-Object { $_.StartsWith('+') })
 }
 
+# Service accounts (docs/reference/windows-services.md "Accounts and passwords"). The spellings of a built-in account
+# are one account exactly when they resolve to the same SID; LocalSystem does not translate through NTAccount and
+# is mapped by hand. The same table is in src/util/windows-account.ts; both are tested against
+# test/unit/util/fixtures/account-vectors.json.
+$BuiltinAccountSid = @{
+  '' = 'S-1-5-18'; 'localsystem' = 'S-1-5-18'; '.\localsystem' = 'S-1-5-18'; 'system' = 'S-1-5-18'; 'nt authority\system' = 'S-1-5-18'
+  'localservice' = 'S-1-5-19'; '.\localservice' = 'S-1-5-19'; 'nt authority\localservice' = 'S-1-5-19'; 'nt authority\local service' = 'S-1-5-19'
+  'networkservice' = 'S-1-5-20'; '.\networkservice' = 'S-1-5-20'; 'nt authority\networkservice' = 'S-1-5-20'; 'nt authority\network service' = 'S-1-5-20'
+}
+
+# One key per account: the SID of a built-in, else the name in lower case.
+function ConvertTo-AccountKey {
+  param([string]$Name)
+  $n = $Name.Trim().ToLowerInvariant()
+  if ($BuiltinAccountSid.ContainsKey($n)) { return $BuiltinAccountSid[$n] }
+  $n
+}
+
+# builtin | virtual (NT SERVICE\x) | managed (x$, a gMSA or MSA) | user. ChangeServiceConfig wants "" as the password
+# of a built-in and NULL for virtual and managed accounts (Documented: CSC lpPassword; a password on a gMSA fails the
+# start with 1069, Confirmed: SqlServerDsc #1764).
+function Get-AccountKind {
+  param([string]$Name)
+  $n = $Name.Trim().ToLowerInvariant()
+  if ($BuiltinAccountSid.ContainsKey($n)) { return 'builtin' }
+  if ($n.StartsWith('nt service\')) { return 'virtual' }
+  if ($n.EndsWith('$')) { return 'managed' }
+  'user'
+}
+
+# Accounts that run without a password given here.
 function Test-BuiltinAccount {
   param([string]$Name)
-  $n = $Name.ToLowerInvariant()
-  ($n -eq 'localsystem' -or $n -eq '.\localsystem' -or $n -eq 'nt authority\system' -or
-    $n -eq 'nt authority\localservice' -or $n -eq 'nt authority\local service' -or
-    $n -eq 'nt authority\networkservice' -or $n -eq 'nt authority\network service' -or
-    $n.StartsWith('nt service\') -or $n.EndsWith('$'))
+  (Get-AccountKind $Name) -ne 'user'
 }
 
 # The full config the service should have after apply. Only the listed desired fields change.
@@ -115,7 +142,9 @@ function New-TargetConfig {
   param($Current, $Desired)
   $t = Copy-Config $Current
   $password = $null
-  if ($null -eq $Desired) { return @{ config = $t; password = $null } }
+  $rollbackPassword = $null
+  $grantLogonRight = $false
+  if ($null -eq $Desired) { return @{ config = $t; password = $null; rollbackLosesPassword = $false; grantLogonRight = $false } }
   if ($Desired -is [string] -or $Desired -is [ValueType]) { Stop-Engine 'bad-request' 'field desired: must be an object' }
   $known = @('binaryPath', 'args', 'startType', 'errorControl', 'displayName', 'description', 'account', 'dependencies', 'loadOrderGroup', 'failure', 'environment')
   foreach ($n in @(Get-PropNames $Desired)) {
@@ -169,8 +198,20 @@ function New-TargetConfig {
       $password = Get-Prop $acct 'password'
       if ($null -ne $password) { Assert-String $password 'desired.account.password' 256 -AllowEmpty }
     }
-    if ($null -eq $password -and -not (Test-BuiltinAccount $name) -and -not [string]::Equals($name, $Current.account, [StringComparison]::OrdinalIgnoreCase)) {
-      Stop-Engine 'password-required' ('changing the account to ' + $name + ' needs its password (only built-in and managed accounts run without one)')
+    $kind = Get-AccountKind $name
+    if ($null -ne $password -and ($kind -eq 'virtual' -or $kind -eq 'managed')) {
+      Stop-Engine 'bad-request' ('field desired.account.password: ' + $name + ' is a ' + $kind + ' account; Windows manages its password, so it takes no password (one given breaks its logon with 1069)')
+    }
+    if ($null -eq $password -and -not (Test-BuiltinAccount $name) -and -not (Test-SameValue 'account' $name $Current.account)) {
+      Stop-Engine 'password-required' ('changing the account to ' + $name + ' needs its password (only built-in, virtual and managed accounts run without one)')
+    }
+    if (Test-Prop $acct 'rollbackPassword') {
+      $rollbackPassword = Get-Prop $acct 'rollbackPassword'
+      Assert-OneOf $rollbackPassword 'desired.account.rollbackPassword' @('none')
+    }
+    if (Test-Prop $acct 'grantLogonRight') {
+      $grantLogonRight = Get-Prop $acct 'grantLogonRight'
+      if ($grantLogonRight -isnot [bool]) { Stop-Engine 'bad-request' 'field desired.account.grantLogonRight: must be true or false' }
     }
   }
   if (Test-Prop $Desired 'dependencies') {
@@ -231,7 +272,11 @@ function New-TargetConfig {
   if (Test-Prop $Desired 'environment') {
     $t.environment = ConvertTo-EnvironmentMap (Get-Prop $Desired 'environment') 'desired.environment'
   }
-  @{ config = $t; password = $password }
+  # Windows never reveals a service password, so the backup cannot hold it: a rollback back to a password account
+  # after its account or password changed cannot give it its password back.
+  $losesPassword = ((Get-AccountKind ([string]$Current.account)) -eq 'user' -and
+    ($null -ne $password -or -not (Test-SameValue 'account' $t.account $Current.account)))
+  @{ config = $t; password = $password; rollbackLosesPassword = $losesPassword; rollbackPassword = $rollbackPassword; grantLogonRight = $grantLogonRight }
 }
 
 # Per-field before/after (protocol FieldChange). The password itself never appears: only that one is being set.

@@ -386,8 +386,10 @@ function Set-ServiceConfig {
   if ($startChange -and $To.startType -ne 'delayed-auto') { $change.StartMode = $startModes[$To.startType] }
   if ($diff -contains 'account' -or $passwordGiven) {
     $change.StartName = [string]$To.account
+    $kind = Get-AccountKind ([string]$To.account)
     if ($passwordGiven) { $change.StartPassword = [string]$Password }
-    elseif (Test-BuiltinAccount $To.account) { $change.StartPassword = '' }   # "" not null (scm 2)
+    elseif ($kind -eq 'builtin') { $change.StartPassword = '' }   # "" not null (scm 2)
+    elseif ($kind -eq 'virtual' -or $kind -eq 'managed') { }      # NULL: Windows manages the password (CSC lpPassword)
     else { Send-Event $Phase ('the password of ' + $To.account + ' is not known here; the SCM keeps the one it has') $null 'warn' }
   }
   $Password = $null

@@ -20,8 +20,29 @@ function Test-TcpPort {
   $false
 }
 
+# Windows PowerShell 5.1 runs on .NET Framework as an old-target application: unless the host is configured, it
+# offers only SSL 3 / TLS 1.0 and cannot reach a TLS-1.2-only endpoint (docs/reference/powershell.md "TLS defaults in
+# Windows PowerShell"). So on 5.1 TLS 1.2 (and 1.3 where the enum has it) is added to what is on. SystemDefault (0:
+# the OS chooses) is left alone, and so is PowerShell 7, whose .NET leaves the choice to the OS: adding a flag there
+# would narrow it. -> the protocol value to use.
+function Get-ModernTlsProtocol {
+  param($Current, [string]$Edition)
+  $value = [Net.SecurityProtocolType]$Current
+  if ($Edition -ne 'Desktop' -or [int]$value -eq 0) { return $value }
+  foreach ($name in @('Tls12', 'Tls13')) {
+    if ([Enum]::GetNames([Net.SecurityProtocolType]) -contains $name) { $value = $value -bor [Net.SecurityProtocolType]$name }
+  }
+  $value
+}
+
+function Enable-ModernTls {
+  $want = Get-ModernTlsProtocol ([Net.ServicePointManager]::SecurityProtocol) ([string]$PSVersionTable.PSEdition)
+  if ($want -ne [Net.ServicePointManager]::SecurityProtocol) { [Net.ServicePointManager]::SecurityProtocol = $want }
+}
+
 function Get-HttpStatus {
   param([string]$Url, [int]$TimeoutMs = 3000)
+  if ($Url -match '^(?i)https:') { Enable-ModernTls }
   try {
     $req = [System.Net.WebRequest]::Create($Url)
     $req.Method = 'GET'

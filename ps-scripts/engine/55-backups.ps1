@@ -35,15 +35,95 @@ function Set-AdminOnlyAcl {
   if ($r.code -ne 0) { Stop-Engine 'backup-failed' ('icacls.exe failed with ' + $r.code + ' on ' + $Path + ': ' + $r.text) $r.code }
 }
 
+# Who may own backups and be granted access to them: Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18).
+$BackupTrustees = @('S-1-5-32-544', 'S-1-5-18')
+
+# Why a backup folder or file cannot be trusted, or $null (docs/reference/programdata-acl.md "A safe backup
+# folder"): any user may create %ProgramData%\svcfleet first and then owns it, and what is in it would be restored
+# into services that run as SYSTEM. The owner must be Administrators or SYSTEM and every entry must be theirs; the
+# root must also not inherit ProgramData's entries (Users may read there). SIDs, so that it works in any language.
+function Get-BackupAclProblem {
+  param([string]$Path, [bool]$Protected)
+  try {
+    $acl = Get-Acl -LiteralPath $Path -ErrorAction Stop
+  } catch {
+    return ('its ACL cannot be read: ' + $_.Exception.Message)
+  }
+  $sidType = [System.Security.Principal.SecurityIdentifier]
+  $owner = [string]$acl.GetOwner($sidType).Value
+  if ($BackupTrustees -notcontains $owner) { return ('it is owned by ' + $owner + ', not by Administrators or SYSTEM') }
+  if ($Protected -and -not $acl.AreAccessRulesProtected) { return 'it inherits entries from its parent folder' }
+  foreach ($rule in @($acl.GetAccessRules($true, $true, $sidType))) {
+    $sid = [string]$rule.IdentityReference.Value
+    if ($BackupTrustees -notcontains $sid) { return ('it grants access to ' + $sid) }
+  }
+  $null
+}
+
+function Assert-BackupPathSafe {
+  param([string]$Path, [bool]$Protected, [string]$What)
+  $why = Get-BackupAclProblem $Path $Protected
+  if ($null -ne $why) {
+    Stop-Engine 'backup-unsafe' ('refusing to use the backup ' + $What + ' ' + $Path + ': ' + $why + '. An ordinary user may have created it (docs/reference/programdata-acl.md); nothing was changed. Remove it, or give it owner Administrators and access for Administrators and SYSTEM only')
+  }
+}
+
+# The folders of a service's backups, each checked; missing ones are created only when $Create (the root locked down
+# first, so that what is created below it inherits only Administrators and SYSTEM).
+function Assert-BackupFolders {
+  param($Paths, [bool]$Create)
+  $backups = Split-Path -Parent $Paths.dir
+  if (-not [IO.Directory]::Exists($Paths.root)) {
+    if (-not $Create) { return $false }
+    [void][IO.Directory]::CreateDirectory($Paths.root)
+    Set-AdminOnlyAcl $Paths.root -Container
+  }
+  Assert-BackupPathSafe $Paths.root $true 'folder'
+  foreach ($d in @($backups, $Paths.dir)) {
+    if (-not [IO.Directory]::Exists($d)) {
+      if (-not $Create) { return $false }
+      [void][IO.Directory]::CreateDirectory($d)
+    }
+    Assert-BackupPathSafe $d $false 'folder'
+  }
+  $true
+}
+
+# Keeps the newest $Keep backups of a service (by write time), never the one just written.
+function Remove-OldBackups {
+  param([string]$Dir, [int]$Keep, [string]$Current)
+  $files = @(Get-ChildItem -LiteralPath $Dir -Filter '*.json' -File | Sort-Object LastWriteTimeUtc, Name)
+  $excess = $files.Count - $Keep
+  if ($excess -le 0) { return }
+  $removed = @()
+  foreach ($f in @($files | Select-Object -First $excess)) {
+    if ($f.FullName -eq $Current) { continue }
+    Remove-Item -LiteralPath $f.FullName -Force
+    $removed += $f.Name
+  }
+  if ($removed.Count -gt 0) {
+    Send-Event 'backup' ('removed ' + $removed.Count + ' old backup(s), keeping the last ' + $Keep) ([ordered]@{ removed = @($removed); keep = $Keep })
+  }
+}
+
+# request.backups.keep: how many backups per service the host keeps (default 10).
+function Get-BackupKeep {
+  param($Request)
+  $b = Get-Prop $Request 'backups'
+  if (-not (Test-Prop $b 'keep')) { return 10 }
+  $k = Get-Prop $b 'keep'
+  Assert-IntRange $k 'backups.keep' 1 1000
+  [int]$k
+}
+
 function Write-Backup {
-  param($Snapshot, [string]$Service, [string]$RunId)
+  param($Snapshot, [string]$Service, [string]$RunId, [int]$Keep = 10)
   $p = Get-BackupPath $Service $RunId
   try {
-    [void][IO.Directory]::CreateDirectory($p.root)
-    Set-AdminOnlyAcl $p.root -Container
-    [void][IO.Directory]::CreateDirectory($p.dir)
+    [void](Assert-BackupFolders $p $true)
     if (Test-Path -LiteralPath $p.file) {
       # A retried run keeps the backup taken before its first change.
+      Assert-BackupPathSafe $p.file $false 'file'
       Send-Event 'backup' ('kept the existing backup ' + $p.file) ([ordered]@{ path = $p.file; kept = $true })
       return $p.file
     }
@@ -55,9 +135,10 @@ function Write-Backup {
     [IO.File]::WriteAllText($tmp, $json, (New-Object System.Text.UTF8Encoding $false))
     [IO.File]::Move($tmp, $p.file)
     Set-AdminOnlyAcl $p.file
+    Remove-OldBackups $p.dir $Keep $p.file
   } catch {
     $why = Get-Reason $_
-    if ($why.reason.code -eq 'backup-failed') { throw }
+    if ($why.reason.code -eq 'backup-failed' -or $why.reason.code -eq 'backup-unsafe') { throw }
     Stop-Engine 'backup-failed' ('cannot write the backup ' + $p.file + ': ' + $why.message) (Get-ExceptionWin32 $_.Exception)
   }
   Send-Event 'backup' ('wrote ' + $p.file) ([ordered]@{ path = $p.file })
@@ -67,7 +148,9 @@ function Write-Backup {
 function Read-Backup {
   param([string]$Service, [string]$RunId)
   $p = Get-BackupPath $Service $RunId
-  if (-not (Test-Path -LiteralPath $p.file)) { Stop-Engine 'backup-not-found' ('no backup for run ' + $RunId + ' at ' + $p.file) }
+  if (-not (Assert-BackupFolders $p $false) -or -not (Test-Path -LiteralPath $p.file)) { Stop-Engine 'backup-not-found' ('no backup for run ' + $RunId + ' at ' + $p.file) }
+  # The file itself too: a file someone else owns could have been put there (programdata-acl.md, point 5).
+  Assert-BackupPathSafe $p.file $false 'file'
   try {
     $doc = ConvertFrom-JsonText ([IO.File]::ReadAllText($p.file, [Text.Encoding]::UTF8))
   } catch {

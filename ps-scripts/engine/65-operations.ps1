@@ -46,6 +46,11 @@ function Get-Plan {
     }
   }
   $t = New-TargetConfig $snap.config (Get-Prop $Request 'desired')
+  if ($t.rollbackLosesPassword -and [string](Get-Prop $Request 'rollback' 'auto') -ne 'never' -and $t.rollbackPassword -ne 'none') {
+    $t.password = $null
+    Stop-Engine 'rollback-password' ('a rollback to ' + $snap.config.account + ' could not give it its password back (Windows never reveals a service password, so no backup holds it); nothing was changed. Choose before applying: account.rollbackPassword: none (a rollback sets the account back without its password, and the service then fails to log on with 1069 until the password is set again), or rollback: never')
+  }
+  $logon = Assert-AccountCanLogOn $snap.config $t ($Op -eq 'plan')
   $diff = @(Get-Diff $snap.config $t.config ($null -ne $t.password))
   $restartNeeded = (@($diff | Where-Object { $_.restartNeeded }).Count -gt 0)
   Send-Event 'plan' ($diff.Count.ToString() + ' field(s) differ') ([ordered]@{ fields = @($diff | ForEach-Object { $_.field }); restartNeeded = $restartNeeded })
@@ -121,7 +126,7 @@ function Invoke-ApplyOp {
     Send-Event 'plan' ('the restart stops and restarts running dependents: ' + ($deps -join ', ')) ([ordered]@{ dependents = $deps; policy = $dependentsPolicy })
   }
 
-  $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId)
+  $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
   $password = $p.password
   $p.password = $null
   try {
@@ -250,7 +255,7 @@ function Invoke-RollbackOp {
     $res.after = $now
     return $res
   }
-  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId)
+  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
   $target = @{ config = $saved.config; state = 'stopped'; pid = $null }
   if ($wantRunning) { $target.state = 'running' }
   # A running process is replaced when restored fields only take effect at the next start.

@@ -59,9 +59,12 @@ export interface InitLabHostOptions {
   faults?: LabFaultSpec[];
   /** StartService timeout (START_PENDING longer than this fails with 1053). Default 30 000 ms, like Windows. */
   startTimeoutMs?: number;
-  /** Local accounts and their passwords (for services that log on as a user). */
-  accounts?: Record<string, string>;
+  /** Local accounts and their passwords (for services that log on as a user). A plain password means the account
+   * holds "Log on as a service"; `{ password, serviceLogonRight: false }` is an account without it. */
+  accounts?: Record<string, string | { password: string; serviceLogonRight?: boolean }>;
   installedFiles?: string[];
+  /** Strings of the emulated resource DLLs, `path,-id` -> text, for indirect display names and descriptions. */
+  resourceStrings?: Record<string, string>;
   /** Replace an existing host in stateDir (its service processes are stopped first). Default: refuse. */
   replace?: boolean;
 }
@@ -113,7 +116,8 @@ function builtinServices(): LabServiceRecord[] {
     base('DcomLaunch', 'DCOM Server Process Launcher', `${SVCHOST} -k DcomLaunch -p`, {}),
     base('RpcSs', 'Remote Procedure Call (RPC)', `${SVCHOST} -k rpcss -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['RpcEptMapper', 'DcomLaunch'] }),
     base('Dnscache', 'DNS Client', `${SVCHOST} -k NetworkService -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['Tcpip'] }),
-    base('EventLog', 'Windows Event Log', `${SVCHOST} -k LocalServiceNetworkRestricted -p`, { account: 'NT AUTHORITY\\LocalService' }),
+    // Stored as on Windows: an indirect display name and a %SystemRoot% path (docs/reference/windows-services.md).
+    base('EventLog', '@%SystemRoot%\\system32\\wevtsvc.dll,-200', '%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetworkRestricted -p', { account: 'NT AUTHORITY\\LocalService' }),
     base('SamSS', 'Security Accounts Manager', 'C:\\WINDOWS\\system32\\lsass.exe', { dependencies: ['RpcSs'] }),
     base('LanmanWorkstation', 'Workstation', `${SVCHOST} -k NetworkService -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['Tcpip'], stoppable: true }),
     base('LanmanServer', 'Server', `${SVCHOST} -k netsvcs -p`, { dependencies: ['SamSS'], stoppable: true }),
@@ -288,9 +292,14 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     createdAt: new Date().toISOString(),
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     installedFiles: [...installed],
-    accounts: Object.fromEntries(Object.entries(options.accounts ?? {}).map(([k, v]) => [k, { passwordSha256: sha256(v) }])),
+    accounts: Object.fromEntries(
+      Object.entries(options.accounts ?? {}).map(([k, v]) =>
+        typeof v === 'string' ? [k, { passwordSha256: sha256(v) }] : [k, { passwordSha256: sha256(v.password), serviceLogonRight: v.serviceLogonRight ?? true }],
+      ),
+    ),
     faults: armFaults(options.faults ?? []),
     acls: {},
+    ...(options.resourceStrings ? { resourceStrings: { ...options.resourceStrings } } : {}),
     services,
   };
   writeHostState(stateDir, state);

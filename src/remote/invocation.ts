@@ -13,7 +13,7 @@ import { loadPsScripts } from './scripts.js';
  * (A plain string is accepted too, for requests read from a lab request file.)
  */
 export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
-  desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret } };
+  desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret; rollbackPassword?: 'none'; grantLogonRight?: boolean } };
 };
 
 /**
@@ -54,7 +54,7 @@ function toWire(request: OutgoingRequest): RemoteRequest {
   const account = request.desired?.account;
   if (!account || account.password === undefined) return request as RemoteRequest;
   const password = account.password instanceof Secret ? account.password.reveal() : account.password;
-  return { ...request, desired: { ...request.desired, account: { name: account.name, password } } };
+  return { ...request, desired: { ...request.desired, account: { ...account, password } } };
 }
 
 export function buildPayload(request: OutgoingRequest): Payload {

@@ -95,7 +95,9 @@ export interface DesiredConfig {
   displayName?: string;
   description?: string;
   /** The password travels only in the request; it is never echoed, logged, backed up or put in an event. */
-  account?: { name: string; password?: string };
+  /** rollbackPassword 'none': the caller accepts that a rollback to a password account cannot restore its password.
+   * grantLogonRight: apply may grant the account "Log on as a service" when it lacks it. */
+  account?: { name: string; password?: string; rollbackPassword?: 'none'; grantLogonRight?: boolean };
   dependencies?: string[];
   loadOrderGroup?: string;
   failure?: Partial<FailureSettings>;
@@ -143,6 +145,8 @@ export interface RemoteRequest {
   /** rollback: restore this snapshot, or the host's own backup written by run `fromRunId`. */
   restore?: { snapshot?: Snapshot; fromRunId?: string };
   timeouts?: { stopSeconds?: number; startSeconds?: number };
+  /** How many backups the host keeps per service (apply and rollback prune the oldest; default 10). */
+  backups?: { keep?: number };
 }
 
 /** Exactly what goes to the remote process's stdin, as UTF-8 JSON. `script` is a static ps-scripts file. */

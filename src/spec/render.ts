@@ -16,6 +16,7 @@ import type { HostSpec } from '../inventory/types.js';
 import type { FailureAction, FailureActionType, FailureSettings, VerifySpec } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
 import { isSecretLookingName, type Secret } from '../util/secret.js';
+import { accountKind } from '../util/windows-account.js';
 import { binaryPathProblem } from './binpath.js';
 import { renderCommandLine } from './cmdline-template.js';
 import type { ChangeSpec, ServiceSpec } from './load.js';
@@ -116,7 +117,14 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
   if (set.description !== undefined) desired.description = text(set.description, ['set', 'description']);
   if (set.account) {
     desired.account = { name: text(set.account.name, ['set', 'account', 'name']) };
+    // Virtual (NT SERVICE\x) and managed (x$) accounts take a NULL password; a password breaks their logon (1069).
+    const kind = accountKind(desired.account.name);
+    if (set.account.password && (kind === 'virtual' || kind === 'managed')) {
+      fail(`${desired.account.name} is a ${kind} account: Windows manages its password, so it takes none`, ['set', 'account', 'password']);
+    }
     if (secret) desired.account.password = secret;
+    if (set.account.rollbackPassword) desired.account.rollbackPassword = set.account.rollbackPassword;
+    if (set.account.grantLogonRight !== undefined) desired.account.grantLogonRight = set.account.grantLogonRight;
   }
   if (set.dependencies) desired.dependencies = set.dependencies.map((d, i) => text(d, ['set', 'dependencies', i]));
   if (set.loadOrderGroup !== undefined) desired.loadOrderGroup = text(set.loadOrderGroup, ['set', 'loadOrderGroup']);

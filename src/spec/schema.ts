@@ -43,6 +43,11 @@ export const setSchema = z.strictObject({
     .strictObject({
       name: nonEmpty,
       password: secretRefSchema({ prompt: true }).optional(),
+      // A rollback cannot give a password account its old password back (Windows never reveals it): the spec must
+      // accept that explicitly when the change leaves a password account (docs/spec.md "Accounts").
+      rollbackPassword: z.literal('none').optional(),
+      // Apply may grant the account "Log on as a service" (SeServiceLogonRight) when it lacks it; off by default.
+      grantLogonRight: z.boolean().optional(),
     })
     .optional(),
   dependencies: z.array(z.string().min(1).regex(/^[^/]+$/, 'a dependency name cannot contain "/"')).optional(),

@@ -45,6 +45,11 @@ let runIds = 0;
 
 export class LabRig {
   readonly raws: string[] = [];
+  /**
+   * When set, every call reports this process exit code instead of the real one: what OpenSSH with DefaultShell
+   * powershell.exe does (any non-zero exit becomes 1; PowerShell #13501, docs/reference/powershell.md).
+   */
+  forcedExitCode: number | null = null;
   private constructor(
     readonly stateDir: string,
     private readonly session: Session,
@@ -60,7 +65,7 @@ export class LabRig {
       exec: async (inv, opts) => {
         const r: ExecResult = await session.exec(inv, opts);
         rig.raws.push(r.stdout + r.stderr);
-        return r;
+        return rig.forcedExitCode === null ? r : { ...r, exitCode: rig.forcedExitCode };
       },
       close: () => session.close(),
     };
@@ -104,6 +109,11 @@ export class LabRig {
   async exec(script: string): Promise<string> {
     const r = await this.session.exec({ encodedCommand: Buffer.from(`${script}\nexit 0`, 'utf16le').toString('base64'), stdin: Buffer.alloc(0) }, { commandMs: 60_000 });
     return r.stdout;
+  }
+
+  /** The emulated host's local accounts (password hashes and "Log on as a service"). */
+  accounts(): Record<string, { passwordSha256: string; serviceLogonRight?: boolean }> {
+    return readLabHost(this.stateDir).accounts;
   }
 
   acls(): Record<string, unknown> {

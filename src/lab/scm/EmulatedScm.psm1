@@ -22,7 +22,8 @@ Export-ModuleMember -Function @(
     'Update-LabStatus', 'Get-LabRegistryKeyName', 'ConvertTo-LabItemProperty', 'ConvertTo-LabRegistryKey',
     'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage',
     'Test-LabNativeTypeSource', 'Add-LabNativeType', 'Invoke-LabEnableShutdownPrivilege', 'Invoke-LabChangeFailureActions',
-    'Invoke-LabChangeDelayedAutoStart'
+    'Invoke-LabChangeDelayedAutoStart',
+    'Invoke-LabLogonUser', 'Invoke-LabGetLogonRight', 'Invoke-LabGrantLogonRight', 'Get-LabAcl'
 )
 
 # Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.

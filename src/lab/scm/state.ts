@@ -154,8 +154,12 @@ export interface LabHostState {
   startTimeoutMs: number;
   /** Windows paths of the host's executables; every one runs the lab service program. */
   installedFiles: string[];
-  accounts: Record<string, { passwordSha256: string }>;
+  /** serviceLogonRight: the account holds "Log on as a service" (SeServiceLogonRight); absent = true. */
+  accounts: Record<string, { passwordSha256: string; serviceLogonRight?: boolean }>;
   faults: LabFault[];
+  /** The emulated resource DLLs: `path,-id` (with `%VAR%` as in the indirect string) -> text. Indirect display names
+   * and descriptions (`@path,-id`) resolve through these where Windows resolves them (parts/Registry.ps1). */
+  resourceStrings?: Record<string, string>;
   /** icacls grants recorded per path. */
   acls: Record<string, unknown>;
   services: Record<string, LabServiceRecord>;

@@ -239,6 +239,24 @@ describe('account passwords', () => {
   });
 });
 
+describe('account choices', () => {
+  it('passes rollbackPassword: none and grantLogonRight through to the request, and keeps them in the payload', () => {
+    const spec = parseSpec(`service: S\nset:\n  account: { name: 'NT AUTHORITY\\LocalService', rollbackPassword: none, grantLogonRight: true }\n`, '/s.yml');
+    const [req] = renderHostRequests(spec, host('h'));
+    expect(req!.desired!.account).toEqual({ name: 'NT AUTHORITY\\LocalService', rollbackPassword: 'none', grantLogonRight: true });
+    const payload = buildPayload({ v: 1, op: 'apply', nonce: 'n'.repeat(16), runId: 'r1', ...req! });
+    expect(payload.request.desired!.account).toEqual({ name: 'NT AUTHORITY\\LocalService', rollbackPassword: 'none', grantLogonRight: true });
+  });
+
+  it('refuses a password for a virtual or managed account, and any rollbackPassword but none', () => {
+    const virt = parseSpec(`service: S\nset:\n  account: { name: 'NT SERVICE\\S', password: { env: PW } }\n`, '/v.yml');
+    expectInputError(() => renderHostRequests(virt, host('h')), { field: 'set.account.password' }, /virtual account/);
+    const gmsa = parseSpec(`service: S\nset:\n  account: { name: 'CONTOSO\\web$', password: { env: PW } }\n`, '/g.yml');
+    expectInputError(() => renderHostRequests(gmsa, host('h')), { field: 'set.account.password' }, /managed account/);
+    expectInputError(() => parseSpec(`service: S\nset:\n  account: { name: '.\\svc', rollbackPassword: keep }\n`, '/r.yml'), { field: 'set.account.rollbackPassword' });
+  });
+});
+
 describe('malformed specs never crash', () => {
   it('every mutation parses and renders, or fails with an InputError', async () => {
     const { InputError } = await import('../../../src/util/errors.js');

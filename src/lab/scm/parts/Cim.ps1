@@ -7,7 +7,10 @@ $script:LabCimState = @{ 'stopped' = 'Stopped'; 'start-pending' = 'Start Pending
 $script:LabCimErrorControl = @{ 0 = 'Ignore'; 1 = 'Normal'; 2 = 'Severe'; 3 = 'Critical' }
 
 function ConvertTo-LabCimService {
-    param($Svc)
+    param($Svc, $State)
+    # Served as QueryServiceConfig serves them: path expanded, indirect strings resolved (parts/Registry.ps1).
+    $shownName = Resolve-LabIndirectString $State ([string]$Svc.displayName)
+    $shownDescription = Resolve-LabIndirectString $State ([string]$Svc.description)
     $st = $Svc.status
     $running = $st.state -eq 'running'
     $view = Get-LabStatusView $Svc   # CheckPoint and WaitHint as sc.exe query shows them
@@ -19,11 +22,11 @@ function ConvertTo-LabCimService {
         ExitCode                = [uint32][int]$st.win32ExitCode
         DesktopInteract         = [bool]($type -band 0x100)
         ErrorControl            = $script:LabCimErrorControl[[int]$Svc.errorControl]
-        PathName                = [string]$Svc.binaryPath
+        PathName                = Expand-LabEnvironment ([string]$Svc.binaryPath)
         ServiceType             = $typeName
         StartMode               = $script:LabCimStartMode[[string]$Svc.startType]
-        Caption                 = [string]$Svc.displayName
-        Description             = $(if ([string]::IsNullOrEmpty($Svc.description)) { $null } else { [string]$Svc.description })
+        Caption                 = $shownName
+        Description             = $(if ([string]::IsNullOrEmpty($shownDescription)) { $null } else { $shownDescription })
         InstallDate             = $null
         CreationClassName       = 'Win32_Service'
         Started                 = $running
@@ -31,7 +34,7 @@ function ConvertTo-LabCimService {
         SystemName              = [Environment]::MachineName
         AcceptPause             = $false
         AcceptStop              = $running -and (-not $Svc.virtual -or [bool]$Svc.stoppable)
-        DisplayName             = [string]$Svc.displayName
+        DisplayName             = $shownName
         CheckPoint              = [uint32]$view.checkpoint
         DelayedAutoStart        = [bool]($Svc.startType -eq 'auto' -and $Svc.delayedAutoStart)
         ProcessId               = [uint32]$(if ($st.state -ne 'stopped') { [int]$st.pid } else { 0 })
@@ -160,7 +163,7 @@ function Get-LabCimServices {
         foreach ($s in $list) {
             if (Test-LabFault -State $h -Service $s.name -Op 'query' -Kinds 'no-such-service' -Subject $s.name) { continue }
             Update-LabStatus -State $h -Svc $s
-            $acc += ConvertTo-LabCimService $s
+            $acc += ConvertTo-LabCimService $s $h
         }
         , $acc
     }

@@ -5,8 +5,11 @@
 # members, each calling back into the functions below in the caller's runspace. Every other Add-Type call goes to
 # the real cmdlet unchanged.
 
-$script:LabNativeTypeName = 'Svcfleet.Native.ServiceFailureActions'
-$script:LabNativeSourcePath = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeFailureActions.cs')
+# The engine's native types (class name in namespace Svcfleet.Native) -> their emulated twins.
+$script:LabNativeTwins = @{
+    ServiceFailureActions = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeFailureActions.cs')
+    ServiceLogon          = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeServiceLogon.cs')
+}
 # SeShutdownPrivilege of "this process" (the caller's runspace: a fresh one per call, like a fresh powershell.exe).
 # An elevated administrator holds the privilege, disabled until AdjustTokenPrivileges enables it.
 $script:LabShutdownPrivilegeEnabled = $false
@@ -38,18 +41,22 @@ function Get-LabCacheDir {
 # ~2.4 CPU-s). Refuses an engine source whose public surface differs from the twin's, so the seam cannot drift.
 function Add-LabNativeType {
     param([string]$Source, [switch]$PassThru)
-    $twin = [IO.File]::ReadAllText($script:LabNativeSourcePath)
+    $class = [regex]::Match($Source, '(?m)^\s*public\s+static\s+class\s+(\w+)').Groups[1].Value
+    $twinPath = $script:LabNativeTwins[$class]
+    if (-not $twinPath) { throw "svcfleet lab: no emulation of the native type Svcfleet.Native.$class (src/lab/scm/parts/NativeApi.ps1)" }
+    $typeName = "Svcfleet.Native.$class"
+    $twin = [IO.File]::ReadAllText($twinPath)
     $want = @(Get-LabCSharpSurface $Source)
     $have = @(Get-LabCSharpSurface $twin)
     if (($want -join "`n") -cne ($have -join "`n")) {
         $missing = @($want | Where-Object { $have -cnotcontains $_ }) + @($have | Where-Object { $want -cnotcontains $_ } | ForEach-Object { "(lab only) $_" })
-        throw "svcfleet lab: the engine's native type no longer matches its emulation in src/lab/scm/NativeFailureActions.cs; update the emulation: $($missing -join '; ')"
+        throw "svcfleet lab: the engine's native type no longer matches its emulation in src/lab/scm/$([IO.Path]::GetFileName($twinPath)); update the emulation: $($missing -join '; ')"
     }
-    $type = $script:LabNativeTypeName -as [type]
+    $type = $typeName -as [type]
     if (-not $type) {
         $hash = -join ([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($twin + $PSVersionTable.PSVersion)) | Select-Object -First 8 | ForEach-Object { $_.ToString('x2') })
         $dir = Get-LabCacheDir
-        $dll = [IO.Path]::Combine($dir, "NativeFailureActions-$hash.dll")
+        $dll = [IO.Path]::Combine($dir, "$([IO.Path]::GetFileNameWithoutExtension($twinPath))-$hash.dll")
         if (-not [IO.File]::Exists($dll)) {
             [void][IO.Directory]::CreateDirectory($dir)
             $tmp = "$dll.$PID.tmp.dll"
@@ -57,7 +64,7 @@ function Add-LabNativeType {
             [IO.File]::Move($tmp, $dll, $true)
         }
         Microsoft.PowerShell.Utility\Add-Type -Path $dll
-        $type = $script:LabNativeTypeName -as [type]
+        $type = $typeName -as [type]
     }
     if ($PassThru) { $type }
 }
@@ -126,4 +133,40 @@ function Invoke-LabChangeDelayedAutoStart {
     }
     if ($r.code) { return $r }
     @{ code = 0; api = $null }
+}
+
+# LogonUserW(LOGON32_LOGON_SERVICE) as Windows answers it (docs/reference/windows-services.md "Log on as a service
+# right"): an unknown account or a wrong password is ERROR_LOGON_FAILURE (1326); a right password without "Log on as a
+# service" is ERROR_LOGON_TYPE_NOT_GRANTED (1385). The built-in, virtual and managed accounts are not checked here.
+function Invoke-LabLogonUser {
+    param([string]$Account, [string]$Password)
+    Use-LabHost -Body { param($h)
+        $acct = Find-LabAccount -State $h -Account $Account
+        if (-not $acct -or $acct.passwordSha256 -ne (Get-LabSha256 ([string]$Password))) { return @{ code = 1326; api = 'LogonUser' } }
+        if (-not (Test-LabServiceLogonRight $acct)) { return @{ code = 1385; api = 'LogonUser' } }
+        @{ code = 0; api = $null }
+    }
+}
+
+# LookupAccountName + LsaEnumerateAccountRights: whether the account holds SeServiceLogonRight. An unknown account is
+# ERROR_NONE_MAPPED (1332) from LookupAccountName.
+function Invoke-LabGetLogonRight {
+    param([string]$Account)
+    Use-LabHost -Body { param($h)
+        $acct = Find-LabAccount -State $h -Account $Account
+        if (-not $acct) { return @{ code = 1332; api = 'LookupAccountName'; granted = $false } }
+        @{ code = 0; api = $null; granted = (Test-LabServiceLogonRight $acct) }
+    }
+}
+
+# LsaAddAccountRights(SeServiceLogonRight).
+function Invoke-LabGrantLogonRight {
+    param([string]$Account)
+    Use-LabHost -Body { param($h)
+        $acct = Find-LabAccount -State $h -Account $Account
+        if (-not $acct) { return @{ code = 1332; api = 'LookupAccountName' } }
+        Set-LabDirty
+        $acct.serviceLogonRight = $true
+        @{ code = 0; api = $null }
+    }
 }

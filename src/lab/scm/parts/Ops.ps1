@@ -32,10 +32,23 @@ function Get-LabMessage { param([int]$Code) $m = $script:LabMessages[$Code]; if 
 function Test-LabBuiltinAccount {
     param([string]$Account)
     if ([string]::IsNullOrEmpty($Account)) { return $true }
-    $builtin = 'LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM', 'NT AUTHORITY\LocalService', 'NT AUTHORITY\LOCAL SERVICE',
+    $builtin = 'LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM', 'NT AUTHORITY\LocalService', 'NT AUTHORITY\LOCAL SERVICE', 'LocalService', 'NetworkService',
                'NT AUTHORITY\NetworkService', 'NT AUTHORITY\NETWORK SERVICE'
     foreach ($b in $builtin) { if ([string]::Equals($b, $Account, [StringComparison]::OrdinalIgnoreCase)) { return $true } }
     $Account.StartsWith('NT SERVICE\', [StringComparison]::OrdinalIgnoreCase) -or $Account.EndsWith('$')
+}
+
+# builtin (LocalSystem / LocalService / NetworkService in any spelling), virtual (NT SERVICE\name), managed (a gMSA or
+# MSA, name$) or user. ChangeServiceConfig: "" for the built-ins, NULL for virtual and managed accounts (Documented:
+# CSC lpPassword); a password given to a gMSA makes the start fail with 1069 (Confirmed: SqlServerDsc #1764) -
+# docs/reference/windows-services.md "Virtual accounts and managed service accounts".
+function Get-LabAccountKind {
+    param([string]$Account)
+    if ([string]::IsNullOrEmpty($Account)) { return 'builtin' }
+    if ($Account.StartsWith('NT SERVICE\', [StringComparison]::OrdinalIgnoreCase)) { return 'virtual' }
+    if ($Account.EndsWith('$')) { return 'managed' }
+    if (Test-LabBuiltinAccount $Account) { return 'builtin' }
+    'user'
 }
 
 function Test-LabLocalSystem { param([string]$Account) [string]::IsNullOrEmpty($Account) -or $Account -in @('LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM') }
@@ -52,6 +65,8 @@ function Find-LabAccount {
     foreach ($k in $State.accounts.Keys) { if ([string]::Equals($k, $Account, [StringComparison]::OrdinalIgnoreCase)) { return $State.accounts[$k] } }
     $null
 }
+
+function Test-LabServiceLogonRight { param($Account) -not ($Account.ContainsKey('serviceLogonRight') -and -not $Account.serviceLogonRight) }
 
 # OpenService: the service must exist (1060) and the caller must have access (5). Faults apply here.
 function Open-LabService {
@@ -154,10 +169,10 @@ function Set-LabServiceConfig {
         }
         Clear-LabRegistryOverride -Svc $Svc -Field $k
     }
-    if ($Change.ContainsKey('account')) {
-        if (Test-LabBuiltinAccount $newAccount) { $Svc.passwordSha256 = $null }
-    }
-    if ($Change.ContainsKey('password') -and $null -ne $Change.password -and -not (Test-LabBuiltinAccount $newAccount)) {
+    $kind = Get-LabAccountKind $newAccount
+    if ($Change.ContainsKey('account') -and $kind -ne 'user') { $Svc.passwordSha256 = $null }
+    if ($Change.ContainsKey('password') -and $null -ne $Change.password -and $kind -ne 'builtin') {
+        # For a virtual or managed account any password (even "") is stored and breaks the logon at start.
         $Svc.passwordSha256 = Get-LabSha256 ([string]$Change.password)
     }
     0
@@ -205,10 +220,14 @@ function Start-LabServiceCore {
     if ($override) { $Svc.binaryPath = [string]$override.value; Clear-LabRegistryOverride -Svc $Svc -Field binaryPath }
     $image = Resolve-LabImage -State $State -CommandLine ([string]$Svc.binaryPath)
     if (-not $image) { return 2 }
+    if ((Get-LabAccountKind $Svc.account) -in 'virtual', 'managed' -and $null -ne $Svc.passwordSha256) { return 1069 }
     if (-not (Test-LabBuiltinAccount $Svc.account)) {
         if (Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'logon-failure' -Subject $subject) { return 1069 }
         $acct = Find-LabAccount -State $State -Account $Svc.account
         if (-not $acct -or $acct.passwordSha256 -ne $Svc.passwordSha256) { return 1069 }
+        # Without "Log on as a service" the logon fails too: ERROR_SERVICE_LOGON_FAILED at start, not at configure time
+        # (docs/reference/windows-services.md "Log on as a service right").
+        if (-not (Test-LabServiceLogonRight $acct)) { return 1069 }
     }
     # A share-process service (type 0x20) whose image already runs for another share-process service of the same
     # account joins that process: it reports the host's PID, and a restart keeps it

@@ -39,7 +39,8 @@ function Split-LabArgs {
 
 function Test-LabInstalledFile {
     param($State, [string]$Path)
-    foreach ($f in @($State.installedFiles)) { if ([string]::Equals([string]$f, $Path, [StringComparison]::OrdinalIgnoreCase)) { return $true } }
+    $want = Expand-LabEnvironment $Path
+    foreach ($f in @($State.installedFiles)) { if ([string]::Equals((Expand-LabEnvironment ([string]$f)), $want, [StringComparison]::OrdinalIgnoreCase)) { return $true } }
     $false
 }
 
@@ -50,7 +51,8 @@ function Test-LabInstalledFile {
 # argv[0]), or $null when no candidate is an installed file (StartService then fails with 2).
 function Resolve-LabImage {
     param($State, [string]$CommandLine)
-    $line = $CommandLine.TrimStart(' ', "`t")
+    # ImagePath is REG_EXPAND_SZ: the SCM expands it when it starts the process.
+    $line = (Expand-LabEnvironment $CommandLine).TrimStart(' ', "`t")
     $candidates = @()
     if ($line.StartsWith('"')) {
         $end = $line.IndexOf('"', 1)

@@ -23,6 +23,45 @@ function ConvertTo-LabFailureActionsBlob {
     , $ms.ToArray()
 }
 
+# Stored vs. served values (docs/reference/windows-services.md "Display name and description", "Binary path"):
+# the registry keeps what was written - `%VAR%` in the REG_EXPAND_SZ ImagePath, `@[path\]dll,-id` indirect strings
+# in DisplayName / Description - while QueryServiceConfig (hence sc qc, Win32_Service, ServiceController) returns
+# the path expanded and the indirect strings resolved and localised (Confirmed: Wine service.c test_EventLog).
+# The emulated host's environment for expansion is a fixed Windows one, never this Linux process's environment.
+$script:LabHostEnvironment = @{
+    SystemRoot = 'C:\Windows'; windir = 'C:\Windows'; SystemDrive = 'C:'; ProgramFiles = 'C:\Program Files'
+    'ProgramFiles(x86)' = 'C:\Program Files (x86)'; ProgramW6432 = 'C:\Program Files'; ProgramData = 'C:\ProgramData'
+    CommonProgramFiles = 'C:\Program Files\Common Files'; ALLUSERSPROFILE = 'C:\ProgramData'
+}
+
+# ExpandEnvironmentStrings: %NAME% (case-insensitive) is replaced; an unknown %NAME% stays as it is.
+function Expand-LabEnvironment {
+    param([string]$Text)
+    if ([string]::IsNullOrEmpty($Text) -or $Text.IndexOf('%') -lt 0) { return $Text }
+    [regex]::Replace($Text, '%([^%]+)%', {
+            param($m)
+            foreach ($k in $script:LabHostEnvironment.Keys) { if ($k -ieq $m.Groups[1].Value) { return $script:LabHostEnvironment[$k] } }
+            $m.Value
+        })
+}
+
+# The emulated resource DLLs: "<expanded dll path>,-<id>" -> text (host.json resourceStrings, plus the one every
+# Windows host has for the EventLog service). RegLoadMUIString-style resolution of "@path,-id"; a string that is not
+# indirect, or whose resource is missing, is served as stored (Believed: the SCM falls back to the raw value).
+$script:LabBuiltinResources = @{ 'c:\windows\system32\wevtsvc.dll,-200' = 'Windows Event Log'; 'c:\windows\system32\wevtsvc.dll,-201' = 'This service manages events and event logs.' }
+function Resolve-LabIndirectString {
+    param($State, [string]$Text)
+    if ([string]::IsNullOrEmpty($Text) -or -not $Text.StartsWith('@')) { return $Text }
+    $key = (Expand-LabEnvironment $Text.Substring(1)).ToLowerInvariant()
+    if ($State -and $State.resourceStrings) {
+        foreach ($k in $State.resourceStrings.Keys) {
+            if ((Expand-LabEnvironment ([string]$k)).ToLowerInvariant() -eq $key) { return [string]$State.resourceStrings[$k] }
+        }
+    }
+    if ($script:LabBuiltinResources.ContainsKey($key)) { return $script:LabBuiltinResources[$key] }
+    $Text
+}
+
 # Ordered name -> @{kind; value} for one service key.
 function Get-LabRegistryValues {
     param($Svc)
@@ -67,7 +106,7 @@ function ConvertTo-LabRegistryClr {
         'QWord' { return [long]$Entry.value }
         'MultiString' { return , [string[]]@($Entry.value | ForEach-Object { [string]$_ }) }
         'Binary' { return , [byte[]]@($Entry.value | ForEach-Object { [byte]$_ }) }
-        'ExpandString' { if ($NoExpand) { return [string]$Entry.value } else { return [Environment]::ExpandEnvironmentVariables([string]$Entry.value) } }
+        'ExpandString' { if ($NoExpand) { return [string]$Entry.value } else { return Expand-LabEnvironment ([string]$Entry.value) } }
         default { return [string]$Entry.value }
     }
 }

@@ -40,10 +40,10 @@ function Get-LabStatusView {
 
 function Format-LabStatusBlock {
     # query / queryex / start / stop (reference §1.4; PID and FLAGS only for the Ex form and for start).
-    param($Svc, [switch]$Ex, [switch]$WithDisplayName)
+    param($Svc, [switch]$Ex, [switch]$WithDisplayName, $State)
     $v = Get-LabStatusView $Svc
     $lines = @("SERVICE_NAME: $($Svc.name)")
-    if ($WithDisplayName) { $lines += "DISPLAY_NAME: $($Svc.displayName)" }
+    if ($WithDisplayName) { $lines += "DISPLAY_NAME: $(Resolve-LabIndirectString $State ([string]$Svc.displayName))" }
     $lines += Format-LabField 'TYPE' (Format-LabType $Svc.serviceType)
     $lines += Format-LabField 'STATE' ('{0}  {1}' -f $v.num, $v.name)
     $lines += (' ' * 32) + $v.controls
@@ -58,18 +58,19 @@ function Format-LabStatusBlock {
     $lines
 }
 
+# QueryServiceConfig: the binary path expanded, the display name resolved (parts/Registry.ps1, Expand-LabEnvironment).
 function Format-LabQc {
-    param($Svc)
+    param($Svc, $State)
     $start = $script:LabStartNames[[string]$Svc.startType]
     if ($Svc.startType -eq 'auto' -and $Svc.delayedAutoStart) { $start += '  (DELAYED)' }
     $lines = @('[SC] QueryServiceConfig SUCCESS', '', "SERVICE_NAME: $($Svc.name)")
     $lines += Format-LabField 'TYPE' (Format-LabType $Svc.serviceType)
     $lines += Format-LabField 'START_TYPE' $start
     $lines += Format-LabField 'ERROR_CONTROL' $script:LabErrorNames[[int]$Svc.errorControl]
-    $lines += Format-LabField 'BINARY_PATH_NAME' $Svc.binaryPath
+    $lines += Format-LabField 'BINARY_PATH_NAME' (Expand-LabEnvironment ([string]$Svc.binaryPath))
     $lines += Format-LabField 'LOAD_ORDER_GROUP' $Svc.loadOrderGroup
     $lines += Format-LabField 'TAG' "$([int]$Svc.tag)"
-    $lines += Format-LabField 'DISPLAY_NAME' $Svc.displayName
+    $lines += Format-LabField 'DISPLAY_NAME' (Resolve-LabIndirectString $State ([string]$Svc.displayName))
     # Each extra dependency goes on its own continuation line (reference §1.4).
     $deps = @($Svc.dependencies | Where-Object { $_ })
     $lines += Format-LabField 'DEPENDENCIES' $(if ($deps.Count) { $deps[0] } else { '' })
@@ -175,8 +176,8 @@ function Invoke-LabScExe {
                 if ($o.code) { return @{ code = $o.code } }
                 $s = $o.svc
                 $lines = switch ($cmd) {
-                    'qc' { Format-LabQc $s }
-                    'qdescription' { @('[SC] QueryServiceConfig2 SUCCESS', '', "SERVICE_NAME: $($s.name)", "DESCRIPTION:  $($s.description)") }
+                    'qc' { Format-LabQc $s $h }
+                    'qdescription' { @('[SC] QueryServiceConfig2 SUCCESS', '', "SERVICE_NAME: $($s.name)", "DESCRIPTION:  $(Resolve-LabIndirectString $h ([string]$s.description))") }
                     'qfailure' { Format-LabQFailure $s }
                     'qfailureflag' { @('[SC] QueryServiceConfig2 SUCCESS', '', "SERVICE_NAME: $($s.name)", ('        FAILURE_ACTIONS_ON_NONCRASH_FAILURES: {0}' -f $(if ($s.failure.nonCrashFailures) { 'TRUE' } else { 'FALSE' }))) }
                 }
@@ -310,7 +311,7 @@ function Invoke-LabScEnum {
             if (($type -eq 'service' -and $isDriver) -or ($type -eq 'driver' -and -not $isDriver)) { continue }
             $active = $s.status.state -ne 'stopped'
             if (($want -eq 'active' -and -not $active) -or ($want -eq 'inactive' -and $active)) { continue }
-            $acc += '' ; $acc += @(Format-LabStatusBlock $s -Ex:$Ex -WithDisplayName)
+            $acc += '' ; $acc += @(Format-LabStatusBlock $s -Ex:$Ex -WithDisplayName -State $h)
         }
         , $acc
     }

@@ -20,7 +20,7 @@ function ConvertTo-LabServiceController {
     $o = [ordered]@{
         Name                = [string]$Svc.name
         ServiceName         = [string]$Svc.name
-        DisplayName         = [string]$Svc.displayName
+        DisplayName         = Resolve-LabIndirectString $State ([string]$Svc.displayName)
         Status              = $status
         StartType           = [System.ServiceProcess.ServiceStartMode]$script:LabStartModeEnum[[string]$Svc.startType]
         ServiceType         = Get-LabServiceTypeEnum ([int]$Svc.serviceType)
@@ -107,7 +107,7 @@ function Resolve-LabServiceTargets {
         $acc = @()
         foreach ($s in $h.services.Values) {
             if (Test-LabFault -State $h -Service $s.name -Op 'query' -Kinds 'no-such-service' -Subject $s.name) { continue }
-            $acc += , @{ name = $s.name; displayName = $s.displayName }
+            $acc += , @{ name = $s.name; displayName = (Resolve-LabIndirectString $h ([string]$s.displayName)) }
         }
         , $acc
     }

@@ -206,6 +206,42 @@ function Get-Item {
     }
 }
 
+function Get-Acl {
+    # Paths of the emulated host's %ProgramData%: an object with the members of FileSystemSecurity that callers use
+    # (Owner, AreAccessRulesProtected, GetOwner, GetAccessRules, Access), built from the ACL icacls recorded
+    # (parts/Icacls.ps1). SecurityIdentifier cannot be constructed off Windows, so identities are objects with the
+    # same Value (the SID string). Any other path goes to the real cmdlet.
+    [CmdletBinding(DefaultParameterSetName = 'ByPath')]
+    param(
+        [Parameter(ParameterSetName = 'ByPath', Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'ByLiteralPath', ValueFromPipelineByPropertyName)][Alias('PSPath', 'LP')][string[]]$LiteralPath,
+        [switch]$Audit, [string]$Filter, [string[]]$Include, [string[]]$Exclude
+    )
+    process {
+        $__lit = $PSCmdlet.ParameterSetName -eq 'ByLiteralPath'
+        foreach ($__p in @(if ($__lit) { $LiteralPath } else { $Path })) {
+            $__a = EmulatedScm\Get-LabAcl -Path $__p
+            if ($null -eq $__a) {
+                $__e = [System.Management.Automation.ItemNotFoundException]::new("Cannot find path '$__p' because it does not exist.")
+                $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new($__e, 'PathNotFound,Microsoft.PowerShell.Commands.GetAclCommand', 'ObjectNotFound', $__p))
+                continue
+            }
+            $__sid = { param($v) [pscustomobject]@{ Value = [string]$v } }
+            $__rules = @(foreach ($__g in $__a.entries) {
+                [pscustomobject]@{ IdentityReference = (& $__sid $__g.sid); IsInherited = [bool]$__g.inherited; AccessControlType = 'Allow'; FileSystemRights = [string]$__g.perms }
+            })
+            $__o = [pscustomobject]@{ Path = $__a.path; Owner = $__a.owner; AreAccessRulesProtected = [bool]$__a.protected; Access = $__rules }
+            $__o | Add-Member -MemberType NoteProperty -Name __labOwner -Value (& $__sid $__a.owner)
+            $__o | Add-Member -MemberType ScriptMethod -Name GetOwner -Value { param($type) $this.__labOwner }
+            $__o | Add-Member -MemberType ScriptMethod -Name GetAccessRules -Value {
+                param($includeExplicit, $includeInherited, $type)
+                , @($this.Access | Where-Object { ($_.IsInherited -and $includeInherited) -or (-not $_.IsInherited -and $includeExplicit) })
+            }
+            $__o
+        }
+    }
+}
+
 function Test-Path {
     [CmdletBinding(DefaultParameterSetName = 'Path')]
     param(
