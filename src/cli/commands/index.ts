@@ -14,6 +14,7 @@ import { registerResume } from './resume.js';
 import { registerRetry } from './retry.js';
 import { registerRollback } from './rollback.js';
 import { registerRuns } from './runs.js';
+import { registerSchema } from './schema.js';
 import { registerShow } from './show.js';
 
 export type { SetExit };
@@ -30,4 +31,5 @@ export function registerCommands(program: Command, cli: CliContext): void {
   registerRender(program, cli);
   registerPing(program, cli);
   registerInventory(program, cli);
+  registerSchema(program, cli);
 }
