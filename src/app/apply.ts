@@ -65,7 +65,7 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     const saved = loadPlanFile(file);
     planFile = file;
     specFile = saved.spec.file;
-    const inv = loadHosts(options, config, ctx, saved.inventory.sources, saved.inventory.limit);
+    const inv = await loadHosts(options, config, ctx, saved.inventory.sources, saved.inventory.limit);
     inventorySource = inv.source;
     inventorySources = options.inventory?.length ? absoluteSources(ctx, options.inventory) : saved.inventory.sources;
     groups = inv.groups;
@@ -79,7 +79,7 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     tasks = planned.map((h) => ({ host: byName.get(h.host)!, ...planHostTask(unsealPlanHost(saved, h, byName.get(h.host)!), secrets) }));
     specDoc = { plan: file, spec: saved.spec };
   } else {
-    const inv = loadHosts(options, config, ctx);
+    const inv = await loadHosts(options, config, ctx);
     inventorySource = inv.source;
     inventorySources = absoluteSources(ctx, options.inventory);
     groups = inv.groups;

@@ -72,7 +72,7 @@ async function continueRun(options: ContinueOptions, ctx: AppContext, pick: 'res
     note(ctx, `svcfleet: ${nothing}`);
     return { exitCode: ExitCode.ok, nothing, held };
   }
-  const hosts = hostsFromInventory(options, config, ctx, record, names);
+  const hosts = await hostsFromInventory(options, config, ctx, record, names);
   let changesFor: (h: HostSpec) => { changes: ServiceChange[]; plannedHashes?: Record<string, string> };
   if (record.manifest.planFile) {
     const saved = loadPlanFile(record.manifest.planFile);

@@ -42,7 +42,7 @@ export interface PlanResult {
 export async function plan(options: PlanOptions, ctx: AppContext): Promise<PlanResult> {
   if (!options.spec) throw new InputError('no change spec given: svcfleet plan SPEC -i INVENTORY', { field: 'SPEC' });
   const config = await loadAppConfig(options, ctx);
-  const inv = loadHosts(options, config, ctx);
+  const inv = await loadHosts(options, config, ctx);
   const spec = loadSpec(resolve(ctx.cwd, options.spec));
   const rendered = renderAll(spec, inv.hosts); // plan never needs a password: references only
   const view = selectView(options.view, config, ctx);

@@ -15,7 +15,7 @@ export interface ProbeOptions extends ConfigOptions, TargetOptions {
 
 export async function probe(options: ProbeOptions, service: string | undefined, ctx: AppContext): Promise<ProbeResult[]> {
   const config = await loadAppConfig(options, ctx);
-  const inv = loadHosts(options, config, ctx);
+  const inv = await loadHosts(options, config, ctx);
   return usingEngineIO(ctx, config, inv.hosts, (io) =>
     probeHosts(inv.hosts, {
       io,

@@ -42,7 +42,7 @@ export async function render(options: RenderOptions, ctx: AppContext): Promise<R
   if (!options.spec) throw new InputError('no change spec given: svcfleet render SPEC --host HOST -i INVENTORY', { field: 'SPEC' });
   if (!options.host) throw new InputError('which host? use --host HOST', { field: '--host' });
   const config = await loadAppConfig(options, ctx);
-  const inv = loadHosts(options, config, ctx);
+  const inv = await loadHosts(options, config, ctx);
   const host = inv.hosts.find((h) => h.name === options.host);
   if (!host) throw new InputError(`host ${options.host} is not in the inventory (or not selected by --limit)`, { field: '--host', host: options.host });
   const spec = loadSpec(resolve(ctx.cwd, options.spec));

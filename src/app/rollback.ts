@@ -52,7 +52,7 @@ export async function rollback(options: RollbackOptions, ctx: AppContext): Promi
     return { exitCode: ExitCode.ok, nothing, untouched };
   }
   const names = [...targets.keys()];
-  const hosts = hostsFromInventory(options, config, ctx, record, names);
+  const hosts = await hostsFromInventory(options, config, ctx, record, names);
   const tasks: HostTask[] = hosts.map((h) => ({ host: h, restores: targets.get(h.name)! }));
   // A rollback does not stop at the first host it cannot restore: every other host still deserves it.
   const strategy = everyHostStrategy(config);

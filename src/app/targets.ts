@@ -8,20 +8,26 @@ import type { ResolvedConfig } from '../config/schema.js';
 import { parseSize, resolveSize, type Strategy } from '../config/strategy.js';
 import { loadInventory, type LoadedInventory } from '../inventory/load.js';
 import { matchPattern, type GroupTree } from '../inventory/pattern.js';
+import { inventoryInputs, type InventoryInputFlags } from '../inventory/source-options.js';
 import type { HostSpec } from '../inventory/types.js';
 import type { RunRecord } from '../journal/store.js';
 import { foldHosts } from '../util/hostrange.js';
 import { InputError } from '../util/errors.js';
 import { type AppContext, warn } from './context.js';
 
-export interface TargetOptions {
+/**
+ * The inventory and --limit, plus how to open it: vault passwords (`vaultId`, `vaultPasswordFile`, and the
+ * ANSIBLE_VAULT_* variables of the context's env) and the time limit of inventory and password scripts.
+ */
+export interface TargetOptions extends InventoryInputFlags {
   /** Inventory files, directories or host lists (like `ansible -i`). */
   inventory?: readonly string[];
   /** Ansible --limit patterns. */
   limit?: readonly string[];
 }
 
-export function loadHosts(options: TargetOptions, config: ResolvedConfig, ctx: AppContext, fallbackSources?: readonly string[], fallbackLimit?: string): LoadedInventory {
+/** Async because a vault password may come from a script or from the context's prompt (`--vault-id LABEL@prompt`). */
+export async function loadHosts(options: TargetOptions, config: ResolvedConfig, ctx: AppContext, fallbackSources?: readonly string[], fallbackLimit?: string): Promise<LoadedInventory> {
   const sources = options.inventory?.length ? options.inventory : fallbackSources;
   if (!sources?.length) throw new InputError('no inventory given: use -i FILE (an inventory file, a directory or a host list)', { field: '--inventory' });
   const limit = options.limit?.length ? options.limit : fallbackLimit;
@@ -31,6 +37,7 @@ export function loadHosts(options: TargetOptions, config: ResolvedConfig, ctx: A
     ...(limit ? { limit } : {}),
     env: ctx.env,
     connectionDefaults: config.connection,
+    ...(await inventoryInputs(options, { env: ctx.env, cwd: ctx.cwd, ...(ctx.prompt ? { prompt: ctx.prompt } : {}) })),
     // A host without credentials is a configuration error now, not an auth failure after connecting.
     requireCredentials: true,
   });
@@ -120,9 +127,9 @@ export function selectRunHosts(record: RunRecord, pattern: string | undefined): 
 }
 
 /** Connection settings for journaled hosts: from the inventory (re-read, so secrets resolve again). */
-export function hostsFromInventory(options: TargetOptions, config: ResolvedConfig, ctx: AppContext, record: RunRecord, names: readonly string[]): HostSpec[] {
+export async function hostsFromInventory(options: TargetOptions, config: ResolvedConfig, ctx: AppContext, record: RunRecord, names: readonly string[]): Promise<HostSpec[]> {
   const sources = options.inventory?.length ? options.inventory : record.manifest.inventorySources;
-  const inv = loadHosts(options, config, ctx, sources);
+  const inv = await loadHosts(options, config, ctx, sources);
   const byName = new Map(inv.hosts.map((h) => [h.name, h]));
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length) {

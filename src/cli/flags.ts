@@ -10,10 +10,11 @@ import type { ConfigOptions } from '../app/config.js';
 import type { ContinueOptions } from '../app/continue.js';
 import type { LiveOptions } from '../app/run.js';
 import type { TargetOptions } from '../app/targets.js';
+import type { InventoryInputFlags } from '../inventory/source-options.js';
 import type { LiveView } from '../report/outputs.js';
 import { InputError } from '../util/errors.js';
 
-export interface TargetFlags {
+export interface TargetFlags extends InventoryInputFlags {
   inventory?: string[];
   limit?: string[];
   config?: string;
@@ -41,9 +42,36 @@ export interface RunFlags extends TargetFlags {
 
 const collect = (value: string, prev: string[] | undefined): string[] => [...(prev ?? []), value];
 
+/**
+ * How to open an inventory: vault passwords and the script time limit. Shared by every command that loads an
+ * inventory (addTargetOptions) and by `svcfleet inventory`, so the spelling and help text are the same.
+ */
+export function addInventoryInputOptions(cmd: Command, opts: { variadic?: boolean } = {}): Command {
+  // `svcfleet inventory` takes its list options variadic (`-i a b`), like ansible-inventory; the others repeat.
+  if (opts.variadic) {
+    cmd
+      .option('--vault-id <label@source...>', 'Ansible Vault password: LABEL@FILE, LABEL@prompt or FILE (repeatable)')
+      .option('--vault-password-file <file...>', 'Ansible Vault password file or script (repeatable)');
+  } else {
+    cmd
+      .option('--vault-id <label@source>', 'Ansible Vault password: LABEL@FILE, LABEL@prompt or FILE (repeatable)', collect)
+      .option('--vault-password-file <file>', 'Ansible Vault password file or script (repeatable)', collect);
+  }
+  return cmd.option('--inventory-timeout <duration>', 'time limit of inventory and vault password scripts (default 30s)');
+}
+
+/** --vault-id, --vault-password-file and --inventory-timeout, as given (checked by inventoryInputs in the app). */
+export function inventoryInputOptions(f: InventoryInputFlags): InventoryInputFlags {
+  return {
+    ...(f.vaultId?.length ? { vaultId: f.vaultId } : {}),
+    ...(f.vaultPasswordFile?.length ? { vaultPasswordFile: f.vaultPasswordFile } : {}),
+    ...(f.inventoryTimeout !== undefined ? { inventoryTimeout: f.inventoryTimeout } : {}),
+  };
+}
+
 export function addTargetOptions(cmd: Command, opts: { run?: boolean; journal?: boolean; live?: boolean } = {}): Command {
-  cmd
-    .option('-i, --inventory <source>', 'inventory file, directory or host list (repeatable)', collect)
+  cmd.option('-i, --inventory <source>', 'inventory file, directory or host list (repeatable)', collect);
+  addInventoryInputOptions(cmd)
     .option('-l, --limit <pattern>', 'only hosts matching an Ansible pattern, e.g. "web:&prod:!web03", "~web0[1-3]", @file (repeatable)', collect)
     .option('--config <file>', 'config file (default: searched from the current directory; see docs/config.md)')
     .option('-c, --concurrency <n>', 'hosts in flight at once (default 20)')
@@ -108,9 +136,9 @@ export function configOptions(f: RunFlags): ConfigOptions {
   return { settings: configFlags(f), ...(f.config ? { configFile: f.config } : {}) };
 }
 
-/** -i and --limit. */
+/** -i, --limit and the vault / script time-limit flags. */
 export function targetOptions(f: TargetFlags): TargetOptions {
-  return { ...(f.inventory?.length ? { inventory: f.inventory } : {}), ...(f.limit?.length ? { limit: f.limit } : {}) };
+  return { ...(f.inventory?.length ? { inventory: f.inventory } : {}), ...(f.limit?.length ? { limit: f.limit } : {}), ...inventoryInputOptions(f) };
 }
 
 /** --ui (wins) or --output, and --junit. */

@@ -20,6 +20,7 @@ import { decryptVault, encryptVault, type VaultPassword } from '../../src/invent
 import { loadVaultPasswords } from '../../src/inventory/vault-passwords.js';
 import { InputError } from '../../src/util/errors.js';
 import { Secret } from '../../src/util/secret.js';
+import { runCli } from '../unit/inventory/run-cli.js';
 import { makeOracle, requireAnsible, type Oracle } from './oracle.js';
 
 let oracle: Oracle;
@@ -143,6 +144,18 @@ describe('vaulted inventories against ansible-inventory', () => {
     expect(JSON.parse(ours)).toEqual(redact(list, keys));
     expect(JSON.parse(JSON.stringify(listInventory(data, { export: true })))).toEqual(redact(exported, keys));
     for (const plain of ['S3cret! with spaces', 'prod-db', 'eu-west', 'tok-123', 'l1-pass', 'sh4red-value']) expect(ours).not.toContain(plain);
+  });
+
+  it('svcfleet inventory --list --vault-password-file … --vault-id … equals ansible-inventory with the same flags', async () => {
+    const flags = ['--vault-password-file', join(oracle.dir, 'default.txt'), '--vault-id', `prod@${join(oracle.dir, 'prod.txt')}`];
+    const src = ['-i', join(dir, 'hosts.ini'), '-i', join(dir, 'more.yml')];
+    const theirs = await oracle.run('ansible-inventory', [...src, '--list', ...flags]);
+    expect(theirs.code, theirs.stderr).toBe(0);
+    const cli = await runCli(['inventory', ...src, '--list', ...flags]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const keys = ['ansible_user', 'ansible_password', 'ansible_port', 'ansible_winrm_transport', 'db_password', 'region'];
+    expect(JSON.parse(cli.stdout)).toEqual(redact(JSON.parse(theirs.stdout), keys));
+    expect(cli.stdout).not.toContain('S3cret! with spaces');
   });
 
   it('a wrong password or an altered file fails in both; svcfleet names the file and line', async () => {

@@ -15,6 +15,7 @@ import { registerRetry } from './retry.js';
 import { registerRollback } from './rollback.js';
 import { registerRuns } from './runs.js';
 import { registerSelftest } from './selftest.js';
+import { registerSchema } from './schema.js';
 import { registerShow } from './show.js';
 
 export type { SetExit };
@@ -32,4 +33,5 @@ export function registerCommands(program: Command, cli: CliContext): void {
   registerPing(program, cli);
   registerInventory(program, cli);
   registerSelftest(program, cli);
+  registerSchema(program, cli);
 }

@@ -10,9 +10,11 @@ import type { ConnectionContext } from '../../inventory/connection.js';
 import { groupTree, readInventory } from '../../inventory/load.js';
 import { graphInventory, hostVariables, listInventory } from '../../inventory/list.js';
 import { allHosts, selectHosts } from '../../inventory/pattern.js';
+import { inventoryInputs, type InventoryInputFlags } from '../../inventory/source-options.js';
 import type { CliContext } from '../context.js';
+import { addInventoryInputOptions } from '../flags.js';
 
-interface InventoryFlags {
+interface InventoryFlags extends InventoryInputFlags {
   inventory?: string[];
   list?: boolean;
   host?: string;
@@ -25,10 +27,11 @@ interface InventoryFlags {
 }
 
 export function registerInventory(program: Command, cli: CliContext): void {
-  program
+  const cmd = program
     .command('inventory')
     .description('Show hosts, groups and merged variables as svcfleet reads them (JSON shaped like ansible-inventory).')
-    .option('-i, --inventory <source...>', 'inventory file, directory or host list (repeatable)')
+    .option('-i, --inventory <source...>', 'inventory file, directory or host list (repeatable)');
+  addInventoryInputOptions(cmd, { variadic: true })
     .option('--list', 'all groups and hosts with their merged variables (JSON)')
     .option('--host <host>', 'one host\'s merged variables (JSON)')
     .option('--graph [group]', 'the group tree as text, from GROUP (default all)')
@@ -45,14 +48,16 @@ Examples:
   svcfleet inventory -i inventory/hosts.ini --list --limit 'web:&prod:!web03'
   svcfleet inventory -i inventory/fleet.yml --host web01
   svcfleet inventory -i inventory/ --graph
-  svcfleet inventory -i inventory/lab.yml --list --connections`,
+  svcfleet inventory -i inventory/lab.yml --list --connections
+  svcfleet inventory -i inventory/ --list --vault-id prod@~/.vault-prod --vault-password-file ~/.vault-pass`,
     )
     .action(async (flags: InventoryFlags) => {
       const actions = [flags.list, flags.host !== undefined, flags.graph !== undefined].filter(Boolean).length;
       if (actions !== 1) throw new InputError('use exactly one of --list, --host HOST or --graph [GROUP]', { field: 'inventory' });
       if (!flags.inventory?.length) throw new InputError('no inventory given (use -i FILE)', { field: '--inventory' });
       const cwd = cli.app.cwd;
-      const data = readInventory({ sources: flags.inventory, cwd });
+      const inputs = await inventoryInputs(flags, { env: cli.app.env, cwd, ...(cli.app.prompt ? { prompt: cli.app.prompt } : {}) });
+      const data = readInventory({ sources: flags.inventory, cwd, ...inputs });
       const tree = groupTree(data);
       const limit = flags.limit?.length ? flags.limit : undefined;
       const selected = limit ? selectHosts(tree, limit, { cwd, field: '--limit' }) : undefined;

@@ -28,7 +28,7 @@ describe('svcfleet --help', () => {
 
   it('knows the commands issue 4 lists', () => {
     const top = program.commands.map((c) => c.name());
-    for (const name of ['plan', 'apply', 'rollback', 'resume', 'retry', 'runs', 'show', 'inspect', 'render', 'ping', 'inventory', 'lab', 'demo']) {
+    for (const name of ['plan', 'apply', 'rollback', 'resume', 'retry', 'runs', 'show', 'inspect', 'render', 'ping', 'inventory', 'selftest', 'schema', 'lab', 'demo']) {
       expect(top).toContain(name);
     }
   });
