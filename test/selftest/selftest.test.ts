@@ -21,16 +21,6 @@ import { freePort, pool } from '../ps-scripts/lab-rig.js';
 
 let runner: LabRunner;
 
-/**
- * Engine defects the lab already reproduces and the engine on this branch still has: the selftest must FAIL
- * these scenarios, with this reason. When the fix lands, its entry goes (the test fails while it stays).
- * - the delayed flag survives Change(): demand -> auto reads back delayed-auto and a correct change is rolled back
- *   (docs/reference/discrepancies.md, "Delayed flag and sc.exe start values").
- */
-const KNOWN_ENGINE_DEFECTS: Record<string, RegExp> = {
-  'every start-type transition': /demand -> auto: the engine reports changed \(got "rolled-back\/readback-mismatch: read back differs: startType is \\"delayed-auto\\"/,
-};
-
 function files(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
@@ -90,9 +80,8 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
       const lines: string[] = [];
       const report = await runSelftest({ session: h.session, host: 'lab', port: await freePort(), log: (l) => lines.push(l) });
       const failed = report.cases.filter((c) => c.status === 'failed');
-      expect(failed.map((c) => c.name), JSON.stringify(failed, null, 2)).toEqual(Object.keys(KNOWN_ENGINE_DEFECTS));
-      for (const c of failed) expect(c.message).toMatch(KNOWN_ENGINE_DEFECTS[c.name]!);
-      expect(report.ok).toBe(failed.length === 0);
+      expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
+      expect(report.ok).toBe(true);
       expect(report.program).toBe('lab-svcprogram');
       // Every scenario is reported, in order, then the host check.
       expect(report.cases.map((c) => c.name)).toEqual([...SCENARIOS.map((s) => s.name), HOST_AS_FOUND]);
@@ -105,7 +94,7 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
         'a change the program rejects (exit 2) -> automatic rollback',
         'account matrix (built-in accounts)',
         HOST_AS_FOUND,
-      ].filter((n) => !(n in KNOWN_ENGINE_DEFECTS));
+      ];
       expect(passed).toEqual(implemented);
       for (const c of report.cases.filter((x) => x.status === 'not-run')) expect(c.message).toBeTruthy();
       // Checked here, not by the selftest's own census: same services (same config and state), same files.
