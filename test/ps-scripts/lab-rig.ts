@@ -4,7 +4,6 @@
  * what the engine reports).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initLabHost, readLabHost, stopLabHost, type InitLabHostOptions, type LabServiceRecord } from '../../src/lab/host.js';
@@ -14,16 +13,11 @@ import type { RemoteEvent, RemoteRequest, RemoteResult } from '../../src/remote/
 import { runRemoteDetailed } from '../../src/remote/run.js';
 import { createLocalTransport } from '../../src/lab/transport/index.js';
 import type { ExecResult, Session } from '../../src/transport/types.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 
+/** A lab port claimed outside the ephemeral range, so no outgoing connection takes it before the service binds. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  return (await reservePorts(1))[0]!;
 }
 
 export async function httpGet(port: number, path: string): Promise<string> {
