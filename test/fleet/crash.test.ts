@@ -8,7 +8,7 @@
  * Like a real remote host, an emulated host's in-flight op keeps running after the controller dies; the test
  * waits for those orphaned pwsh workers to finish before rolling back, so the outcome is deterministic.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
   await lab.runner.close();
+  if (fleet) rmSync(fleet.dir, { recursive: true, force: true });
 });
 
 describe('kill -9 of the controller', () => {

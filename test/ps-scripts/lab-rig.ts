@@ -46,9 +46,17 @@ export class LabRig {
 
   static async create(runner: LabRunner, options: Omit<InitLabHostOptions, 'stateDir'>): Promise<LabRig> {
     const stateDir = mkdtempSync(join(tmpdir(), 'svcfleet-rig-'));
-    await initLabHost({ ...options, stateDir });
-    const transport = createLocalTransport({ labRunner: runner });
-    const session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } });
+    let session: Session;
+    try {
+      await initLabHost({ ...options, stateDir });
+      const transport = createLocalTransport({ labRunner: runner });
+      session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } });
+    } catch (err) {
+      // No rig to close(): stop what initLabHost started and remove the host here.
+      await stopLabHost(stateDir).catch(() => undefined);
+      rmSync(stateDir, { recursive: true, force: true });
+      throw err;
+    }
     // Keep every byte the engine wrote.
     const recording: Session = {
       exec: async (inv, opts) => {
