@@ -87,10 +87,15 @@ function unlinkQuiet(file: string): void {
   }
 }
 
-/** Claim `port` for this process, or return false if another live process holds it. */
-function claim(dir: string, port: number): boolean {
+/** Claim `port` for this process, or return false if another live process holds it. Exported for tests. */
+export function claim(dir: string, port: number): boolean {
   const mine = join(dir, claimName(port, ownToken));
-  closeSync(openSync(mine, 'wx', 0o644));
+  try {
+    closeSync(openSync(mine, 'wx', 0o644));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false; // this process holds it already
+    throw err;
+  }
   const prefix = `${port}@`;
   for (const entry of readdirSync(dir)) {
     if (!entry.startsWith(prefix) || entry === claimName(port, ownToken)) continue;
@@ -145,11 +150,12 @@ export async function reservePorts(count: number, address = '127.0.0.1'): Promis
     const port = nth((start + k) % size);
     if (held.has(port) || (taken.has(port) && !staleOnly(dir, port))) continue;
     if (!claim(dir, port)) continue;
+    held.add(port); // before the await: a concurrent call in this process must not pick it too
     if (!(await bindable(port, address))) {
+      held.delete(port);
       unlinkQuiet(join(dir, claimName(port, ownToken)));
       continue;
     }
-    held.add(port);
     out.push(port);
   }
   if (out.length < count) {
