@@ -2,7 +2,10 @@
 # Idempotent setup for svcfleet on a fresh Debian machine.
 #   scripts/setup.sh          node modules + PowerShell 7 (enough for `svcfleet demo`)
 #   scripts/setup.sh --peers  also the Debian peers the test suite talks to (needs root):
-#                             openssh-server, python3-winrm, ansible-core, pdsh, tmux, iproute2
+#                             openssh-server, python3-winrm, ansible-core, pdsh, tmux, iproute2, and for
+#                             Kerberos: an MIT KDC + kadmin.local (the tests run a throwaway realm), kinit,
+#                             libkrb5-dev (the optional `kerberos` npm binding compiles against it) and
+#                             python3-requests-kerberos (pywinrm's Kerberos transport, the conformance peer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +28,8 @@ fi
 
 # --- Debian peers, only when asked (tests) ---
 if (( want_peers )); then
-  pkgs=(openssh-server openssh-client python3-winrm ansible-core pdsh tmux iproute2)
+  pkgs=(openssh-server openssh-client python3-winrm ansible-core pdsh tmux iproute2
+        krb5-kdc krb5-admin-server krb5-user libkrb5-dev python3-requests-kerberos)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -45,4 +49,11 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
   npm ci --no-audit --no-fund >/dev/null
 else
   npm run --silent build
+fi
+
+# The GSSAPI binding is an optionalDependency: npm skips it quietly when libkrb5-dev was missing at install
+# time. Once the peers are there, build it (against /usr/include/node, see .npmrc) so the Kerberos tests run.
+if (( want_peers )) && [[ ! -f node_modules/kerberos/build/Release/kerberos.node ]]; then
+  log "building the kerberos (GSSAPI) binding"
+  npm rebuild kerberos >/dev/null 2>&1 || log "could not build the kerberos binding: run npm rebuild kerberos --foreground-scripts to see why"
 fi

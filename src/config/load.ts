@@ -2,8 +2,12 @@
  * loadConfig: flags > SVCFLEET_* environment > config file > defaults.
  *
  * The config file is found by cosmiconfig under the name `svcfleet`, from the working directory up to the
- * nearest package.json ("project" search): the `svcfleet` key of package.json, `.svcfleetrc` (YAML or JSON),
+ * project root (the nearest directory holding `.git` or package.json) or the home directory, whichever comes
+ * first; with neither above it, only the working directory is searched (a shared /tmp or /srv above it must not
+ * configure us). Places: the `svcfleet` key of package.json, `.svcfleetrc` (YAML or JSON),
  * `.svcfleetrc.{json,yaml,yml,js,cjs,mjs,ts}`, the same under `.config/`, or `svcfleet.config.{js,cjs,mjs,ts}`.
+ * A JS/TS file is code: it runs only when the current user owns it and neither group nor others can write it.
+ * Every security-weakening setting (weakeningWarnings) comes back in `warnings`, naming where it was set.
  * `--config FILE` / SVCFLEET_CONFIG name one explicitly. YAML and JSON are read with positions, so errors name
  * file, line and field; JS/TS files name file and field. A `.ts` file is transpiled by cosmiconfig with the
  * `typescript` package, which must then be installed in the project (svcfleet does not ship it).
@@ -11,8 +15,10 @@
  * Environment variables: SVCFLEET_ + the field path in CONSTANT_CASE, e.g. SVCFLEET_CONCURRENCY,
  * SVCFLEET_DEADLINES_CONNECT, SVCFLEET_SSH_KNOWN_HOSTS_FILE (docs/config.md lists them all).
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { z } from 'zod';
 import { DEFAULT_STRATEGY } from './strategy.js';
 import { DEFAULT_DEADLINES } from '../transport/types.js';
@@ -35,13 +41,39 @@ export const ENV_PREFIX = 'SVCFLEET_';
 export async function loadConfig(opts: LoadConfigOptions = {}): Promise<ResolvedConfig> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
-  const fromFile = await readConfigFile(cwd, opts.file ?? env.SVCFLEET_CONFIG);
+  const fromFile = await readConfigFile(cwd, opts.file ?? env.SVCFLEET_CONFIG, env.HOME || homedir());
   const fromEnv = withAbsolutePaths(parseSource(envInput(env), 'environment'), cwd);
   const fromFlags = withAbsolutePaths(parseSource(opts.flags ?? {}, 'flags'), cwd);
   const merged = deepMerge(deepMerge(fromFile?.config ?? {}, fromEnv), fromFlags) as ConfigPartial;
   const resolved = resolveConfig(merged, env);
   if (fromFile) resolved.configFile = fromFile.file;
+  // The same checks as resolveConfig's, but per source, so each warning says where the setting came from.
+  resolved.warnings = [
+    ...(fromFile ? weakeningWarnings(fromFile.config, () => `in ${fromFile.file}`) : []),
+    ...weakeningWarnings(fromEnv, (path) => `from the environment (${envName(path)})`),
+    ...weakeningWarnings(fromFlags, () => 'from the command line'),
+  ];
   return resolved;
+}
+
+/**
+ * Settings that make a connection trust more than it should. They are allowed (labs, migrations) but never
+ * silent: the CLI prints each on stderr (not process.emitWarning, which NODE_NO_WARNINGS hides).
+ * A known_hosts file other than ~/.ssh/known_hosts decides which host keys are trusted, so a config file found
+ * by the search must not pick one quietly.
+ */
+export function weakeningWarnings(c: ConfigPartial, origin: (path: string[]) => string): string[] {
+  const out: string[] = [];
+  if (c.ssh?.hostKeyPolicy === 'accept-new') {
+    out.push(`ssh.hostKeyPolicy: accept-new ${origin(['ssh', 'hostKeyPolicy'])}: an unknown host key is trusted on first use and recorded (a changed key is still refused)`);
+  }
+  if (c.ssh?.knownHostsFile) {
+    out.push(`ssh.knownHostsFile: ${c.ssh.knownHostsFile} ${origin(['ssh', 'knownHostsFile'])}: host keys are checked against that file, not ~/.ssh/known_hosts; whoever can write it decides which hosts are trusted`);
+  }
+  if (c.winrm?.certValidation === 'ignore') {
+    out.push(`winrm.certValidation: ignore ${origin(['winrm', 'certValidation'])}: configuration turns WinRM TLS certificate validation OFF for every host; anyone on the path can impersonate a host`);
+  }
+  return out;
 }
 
 /** Defaults filled in; the one place that knows them. */
@@ -57,7 +89,6 @@ export function resolveConfig(c: ConfigPartial, env: Record<string, string | und
   if (c.winrm) {
     const { operationTimeout, ...winrm } = c.winrm;
     connection.winrm = { ...winrm, ...(operationTimeout !== undefined ? { operationTimeoutSeconds: Math.ceil(operationTimeout / 1000) } : {}) };
-    if (winrm.certValidation === 'ignore') warnings.push('configuration turns WinRM TLS certificate validation OFF for every host (winrm.certValidation: ignore)');
   }
   if (c.pwsh?.mode) connection.pwsh = { mode: c.pwsh.mode };
   return {
@@ -84,14 +115,43 @@ export function resolveConfig(c: ConfigPartial, env: Record<string, string | und
     onFailure: c.onFailure ?? DEFAULT_STRATEGY.onFailure,
     connection,
     ui: { color: c.ui?.color ?? 'auto', refreshMs: c.ui?.refresh ?? 100 },
-    warnings,
+    warnings: [...warnings, ...weakeningWarnings(c, () => 'in the configuration')],
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Config file
 
-async function readConfigFile(cwd: string, explicit: string | undefined): Promise<{ file: string; config: ConfigPartial } | undefined> {
+/**
+ * The directories to search, nearest first: the working directory up to the project root or home, whichever
+ * comes first; only the working directory when neither is above it.
+ */
+export function configSearchDirs(cwd: string, home: string): string[] {
+  const dirs: string[] = [];
+  const homeDir = resolve(home);
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    dirs.push(dir);
+    if (dir === homeDir || existsSync(join(dir, '.git')) || existsSync(join(dir, 'package.json'))) return dirs;
+    if (dirname(dir) === dir) return dirs.slice(0, 1);
+  }
+}
+
+/** A JS/TS config runs as code: only the user's own file, writable by nobody else, is loaded. */
+function guardCode(loader: Loader): Loader {
+  return (filepath, content) => {
+    const st = statSync(filepath);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+      throw new InputError(`refusing to run this config file: it is owned by uid ${st.uid}, not by you (uid ${uid})`, { file: filepath });
+    }
+    if (process.platform !== 'win32' && (st.mode & 0o022) !== 0) {
+      throw new InputError(`refusing to run this config file: it is group- or world-writable (mode ${(st.mode & 0o777).toString(8)}; chmod go-w it)`, { file: filepath });
+    }
+    return loader(filepath, content);
+  };
+}
+
+async function readConfigFile(cwd: string, explicit: string | undefined, home: string): Promise<{ file: string; config: ConfigPartial } | undefined> {
   const docs = new Map<string, ParsedDocument>();
   const structured: Loader = (filepath, content) => {
     const doc = parseYamlDocument(content, filepath);
@@ -99,13 +159,24 @@ async function readConfigFile(cwd: string, explicit: string | undefined): Promis
     return doc.value;
   };
   const explorer = cosmiconfig('svcfleet', {
-    searchStrategy: 'project',
-    loaders: { '.json': structured, '.yaml': structured, '.yml': structured, noExt: structured },
+    // 'none' searches one directory per call; configSearchDirs decides which (cosmiconfig's 'project' climbs to /).
+    searchStrategy: 'none',
+    loaders: {
+      '.json': structured,
+      '.yaml': structured,
+      '.yml': structured,
+      noExt: structured,
+      '.js': guardCode(defaultLoaders['.js']),
+      '.cjs': guardCode(defaultLoaders['.cjs']),
+      '.mjs': guardCode(defaultLoaders['.mjs']),
+      '.ts': guardCode(defaultLoaders['.ts']),
+    },
     cache: false,
   });
-  let result: Awaited<ReturnType<typeof explorer.search>>;
+  let result: Awaited<ReturnType<typeof explorer.search>> = null;
   try {
-    result = explicit ? await explorer.load(resolve(cwd, explicit)) : await explorer.search(cwd);
+    if (explicit) result = await explorer.load(resolve(cwd, explicit));
+    else for (const dir of configSearchDirs(cwd, home)) if ((result = await explorer.search(dir))) break;
   } catch (err) {
     if (err instanceof InputError) throw err;
     const e = err as NodeJS.ErrnoException;

@@ -80,7 +80,7 @@ export const configInputSchema = z.strictObject({
   winrm: z
     .strictObject({
       scheme: z.enum(['http', 'https']).optional(),
-      auth: z.enum(['ntlm', 'basic']).optional(),
+      auth: z.enum(['ntlm', 'basic', 'kerberos', 'negotiate']).optional(),
       caFile: z.string().min(1).optional(),
       certValidation: z.enum(['validate', 'ignore']).optional(),
       operationTimeout: duration.optional(),

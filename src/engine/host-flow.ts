@@ -84,7 +84,7 @@ const PHASE_STATE: Record<RemotePhase, ActiveState | undefined> = {
 
 /** Connection errors worth another try: nothing reached the host, or it did not answer in time. */
 export function isRetryableConnectError(err: unknown): boolean {
-  // auth-failed / hostkey-mismatch / tls-untrusted are not retried: they cannot heal by themselves, and
+  // auth-failed / hostkey-unknown / hostkey-mismatch / tls-untrusted are not retried: they cannot heal by themselves, and
   // repeating a bad password is how accounts get locked out.
   return (
     err instanceof TransportError &&

@@ -7,12 +7,17 @@
  *                           speaks WinRS to it, not a PSRP runspace);  anything else (local, docker…) → error
  *   ansible_host / ansible_port / ansible_user / ansible_password (and the ssh_/winrm_ aliases)
  *   ansible_ssh_private_key_file, ansible_host_key_checking, ansible_shell_type (powershell | cmd)
- *   ansible_winrm_scheme, _transport (ntlm, basic/plaintext, ssl; kerberos/credssp/certificate → "not supported
- *   yet"), _server_cert_validation (ignore → certValidation 'ignore', with a warning), _ca_trust_path, _path,
- *   _operation_timeout_sec, _message_encryption (never → allowUnencryptedBasic)
- *   ansible_psrp_protocol, _auth, _cert_validation, _ca_cert, _path, _message_encryption
+ *   ansible_winrm_scheme, _transport (ntlm, kerberos, negotiate, basic/plaintext, ssl; credssp/certificate → "not
+ *   supported yet"), _server_cert_validation (ignore → certValidation 'ignore', with a warning), _ca_trust_path,
+ *   _path, _operation_timeout_sec, _message_encryption (never → allowUnencryptedBasic), Kerberos: _kinit_mode,
+ *   _kerberos_delegation, _service, _kerberos_hostname_override
+ *   ansible_psrp_protocol, _auth, _cert_validation, _ca_cert, _path, _message_encryption, _negotiate_delegate,
+ *   _negotiate_service, _negotiate_hostname_override
  * Values that are Jinja templates (`{{ … }}`) are refused: svcfleet never evaluates templates from inventories.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type {
   ConnectionSettings,
   PwshSettings,
@@ -116,7 +121,9 @@ class VarReader {
     }
     const s = String(v);
     if (s.includes('{{') || s.includes('{%')) {
-      throw new InputError(`templated values are not supported here (svcfleet does not evaluate Jinja): ${s}`, this.where(key));
+      // A password (ansible_password: "{{ vault_pw }}", or one that merely contains {{) is never echoed.
+      const shown = (PASSWORD_VARS as readonly string[]).includes(key) || isSecretVarName(key) ? '' : `: ${s}`;
+      throw new InputError(`templated values are not supported here (svcfleet does not evaluate Jinja)${shown}`, this.where(key));
     }
     return { key, value: s };
   }
@@ -243,6 +250,8 @@ function winrmFromVars(
 
   const auth = authFromVars(r, flavour, base.auth ?? 'ntlm', scheme);
   const w: WinrmSettings = { ...base, scheme, auth };
+  const kerberos = kerberosFromVars(r, flavour, base.kerberos, auth, settings);
+  if (kerberos) w.kerberos = kerberos;
 
   const validation = flavour === 'winrm' ? r.choice([v('server_cert_validation')], ['validate', 'ignore'] as const) : psrpValidation(r);
   if (validation) {
@@ -262,6 +271,12 @@ function winrmFromVars(
   if (opTimeout !== undefined) w.operationTimeoutSeconds = opTimeout;
   const enc = r.choice([v('message_encryption')], ['auto', 'always', 'never'] as const);
   if (enc) w.allowUnencryptedBasic = enc.value === 'never';
+  if (enc?.value === 'never') {
+    const where = r.where(enc.key);
+    ctx.warn(
+      `${host}: ${enc.key}=never${where.file ? ` at ${where.file}${where.line ? `:${where.line}` : ''}` : ''} allows Basic authentication over plain HTTP: the password and every command can travel in clear text`,
+    );
+  }
   return w;
 }
 
@@ -274,13 +289,54 @@ function psrpValidation(r: VarReader): { key: string; value: 'validate' | 'ignor
   throw new InputError(`expected ignore, validate or a boolean, got ${JSON.stringify(raw)}`, r.where(key));
 }
 
-const UNSUPPORTED_AUTH = ['kerberos', 'credssp', 'certificate'];
+const UNSUPPORTED_AUTH = ['credssp', 'certificate'];
+
+/**
+ * Kerberos variables as Ansible's winrm plugin (and pywinrm) read them, or psrp's (pypsrp) names:
+ *   ansible_winrm_kinit_mode managed|manual — managed: Ansible runs kinit with ansible_password, manual: the
+ *     user's ticket cache; unset: managed when a password is given (the plugin's own default) → credentials
+ *     password|cache;
+ *   ansible_winrm_kerberos_delegation / ansible_psrp_negotiate_delegate (bool) → delegation (kinit -f + GSS
+ *     delegation flag);
+ *   ansible_winrm_service / ansible_psrp_negotiate_service (default HTTP) → service;
+ *   ansible_winrm_kerberos_hostname_override / ansible_psrp_negotiate_hostname_override → hostnameOverride.
+ */
+function kerberosFromVars(
+  r: VarReader,
+  flavour: 'winrm' | 'psrp',
+  base: WinrmSettings['kerberos'],
+  auth: WinrmSettings['auth'],
+  settings: ConnectionSettings,
+): WinrmSettings['kerberos'] {
+  const k: NonNullable<WinrmSettings['kerberos']> = { ...base };
+  const names =
+    flavour === 'winrm'
+      ? { delegation: 'ansible_winrm_kerberos_delegation', service: 'ansible_winrm_service', hostname: 'ansible_winrm_kerberos_hostname_override' }
+      : { delegation: 'ansible_psrp_negotiate_delegate', service: 'ansible_psrp_negotiate_service', hostname: 'ansible_psrp_negotiate_hostname_override' };
+  if (flavour === 'winrm') {
+    const mode = r.choice(['ansible_winrm_kinit_mode'], ['managed', 'manual'] as const);
+    if (mode) {
+      if (mode.value === 'managed' && !settings.password && (auth === 'kerberos' || auth === 'negotiate')) {
+        throw new InputError('ansible_winrm_kinit_mode=managed needs ansible_password (kinit runs with it)', r.where(mode.key));
+      }
+      k.credentials = mode.value === 'managed' ? 'password' : 'cache';
+    }
+  }
+  const delegation = r.bool([names.delegation]);
+  if (delegation) k.delegation = delegation.value;
+  const service = r.text([names.service]);
+  if (service) k.service = service.value;
+  const hostname = r.text([names.hostname]);
+  if (hostname) k.hostnameOverride = hostname.value;
+  return Object.keys(k).length ? k : undefined;
+}
 
 /**
  * ansible_winrm_transport may list several transports that Ansible tries in order; svcfleet takes the first
- * one it supports. `ssl` is Basic over HTTPS. Only unsupported ones (kerberos, credssp, certificate) → error.
+ * one it supports. `ssl` is Basic over HTTPS; `negotiate` (pypsrp's default) is Kerberos with NTLM fallback.
+ * Only unsupported ones (credssp, certificate) → error.
  */
-function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: 'ntlm' | 'basic', scheme: 'http' | 'https'): 'ntlm' | 'basic' {
+function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: WinrmSettings['auth'], scheme: 'http' | 'https'): WinrmSettings['auth'] {
   const key = flavour === 'winrm' ? 'ansible_winrm_transport' : 'ansible_psrp_auth';
   if (!r.has(key)) return fallback;
   const raw = r.raw(key);
@@ -288,7 +344,9 @@ function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: 'ntlm' 
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   for (const t of list) {
-    if (t === 'ntlm' || t === 'negotiate') return 'ntlm';
+    if (t === 'ntlm') return 'ntlm';
+    if (t === 'kerberos') return 'kerberos';
+    if (t === 'negotiate') return 'negotiate';
     if (t === 'basic' || t === 'plaintext') return 'basic';
     if (t === 'ssl') {
       if (scheme !== 'https') throw new InputError('the ssl transport is Basic over HTTPS, but the scheme is http', r.where(key));
@@ -297,8 +355,27 @@ function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: 'ntlm' 
     if (!UNSUPPORTED_AUTH.includes(t)) throw new InputError(`unknown WinRM transport ${JSON.stringify(t)}`, r.where(key));
   }
   throw new InputError(
-    `${list.join(', ') || 'this'} authentication is not supported yet (svcfleet supports ntlm and basic over WinRM)`,
+    `${list.join(', ') || 'this'} authentication is not supported yet (svcfleet supports ntlm, kerberos, negotiate and basic over WinRM)`,
     r.where(key),
+  );
+}
+
+/** Identity files the ssh transport tries when none is configured (transport/ssh/auth.ts). */
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+/**
+ * Why an ssh host cannot authenticate at all, or undefined: no password, no identity file, no agent (ssh.agent,
+ * else SSH_AUTH_SOCK) and none of ~/.ssh/id_{ed25519,ecdsa,rsa}. Caught here, such a host is a configuration
+ * error before anything is contacted, not an `unreachable [auth-failed]` after a connection.
+ */
+export function sshCredentialProblem(settings: ConnectionSettings, env: Record<string, string | undefined>): string | undefined {
+  if (settings.transport !== 'ssh' || settings.password || settings.ssh?.identityFile) return undefined;
+  if (settings.ssh?.agent ?? env.SSH_AUTH_SOCK) return undefined;
+  const home = env.HOME ?? env.USERPROFILE ?? homedir();
+  if (DEFAULT_IDENTITIES.some((f) => existsSync(join(home, '.ssh', f)))) return undefined;
+  return (
+    'no SSH credentials: set a password (ansible_password / password: { env: VAR }), an identity file ' +
+    '(ansible_ssh_private_key_file / ssh.identityFile), an ssh-agent (SSH_AUTH_SOCK / ssh.agent), or create ~/.ssh/id_ed25519'
   );
 }
 
@@ -341,6 +418,7 @@ export function connectionFromNative(
   const secrets = { env: ctx.env, baseDir: ctx.baseDir };
   const transport = own.transport ?? defaults.transport ?? d.transport ?? 'ssh';
   const settings: ConnectionSettings = { transport, address: own.address ?? host };
+  warnWeakNative(host, transport, defaults, own, origin, ctx);
   const port = own.port ?? defaults.port;
   if (port !== undefined) settings.port = port;
   const user = own.user ?? defaults.user ?? d.user;
@@ -357,6 +435,8 @@ export function connectionFromNative(
   }
   if (transport === 'winrm') {
     const w = { ...d.winrm, ...defaults.winrm, ...own.winrm };
+    const kerberos = { ...d.winrm?.kerberos, ...defaults.winrm?.kerberos, ...own.winrm?.kerberos };
+    if (Object.keys(kerberos).length) w.kerberos = kerberos;
     settings.winrm = { ...w, scheme: w.scheme ?? 'https', auth: w.auth ?? 'ntlm' };
     if (settings.winrm.certValidation === 'ignore') {
       ctx.warn(`${host}: TLS certificate validation is OFF (winrm.certValidation: ignore in ${origin.file}); anyone on the path can impersonate this host`);
@@ -370,6 +450,22 @@ export function connectionFromNative(
     settings.local = { stateDir };
   }
   return settings;
+}
+
+/**
+ * Security-weakening settings of a native inventory, named with the layer that decides them: the defaults (the
+ * same text for every host, so loadInventory keeps one) or the host's own keys. certValidation warns above.
+ */
+function warnWeakNative(host: string, transport: TransportKind, defaults: NativeConnection, own: NativeConnection, origin: Origin, ctx: ConnectionContext): void {
+  const from = (layer: NativeConnection): string => (layer === own ? `${host}: in ${origin.file}` : `inventory defaults in ${origin.file}`);
+  const keys = own.ssh?.hostKeyPolicy !== undefined ? own : defaults;
+  if ((transport === 'ssh' || transport === 'pwsh') && keys.ssh?.hostKeyPolicy === 'accept-new') {
+    ctx.warn(`${from(keys)}: ssh.hostKeyPolicy: accept-new: an unknown host key is trusted on first use and recorded (a changed key is still refused)`);
+  }
+  const basic = own.winrm?.allowUnencryptedBasic !== undefined ? own : defaults;
+  if (transport === 'winrm' && basic.winrm?.allowUnencryptedBasic) {
+    ctx.warn(`${from(basic)}: winrm.allowUnencryptedBasic: true: Basic authentication over plain HTTP sends the password and every command in clear text`);
+  }
 }
 
 function withoutPassphrase(ssh: NativeConnection['ssh']): Omit<SshSettings, 'passphrase'> {

@@ -21,6 +21,7 @@ import { isMapping, parseAnsibleYaml, parseAnsibleYamlInventory } from './ansibl
 import {
   connectionFromAnsibleVars,
   connectionFromNative,
+  sshCredentialProblem,
   publicHostVars,
   type ConnectionContext,
   type ConnectionDefaults,
@@ -56,6 +57,11 @@ export interface LoadInventoryOptions extends ReadOptions {
   env?: Record<string, string | undefined>;
   /** Connection defaults from the configuration. */
   connectionDefaults?: ConnectionDefaults;
+  /**
+   * Refuse selected ssh hosts that have no credentials at all (sshCredentialProblem): for commands that will
+   * contact them, so the run stops before anything is contacted. Off for commands that only read the inventory.
+   */
+  requireCredentials?: boolean;
 }
 
 /** An Inventory whose `hosts` are the selected ones, with connection settings resolved. */
@@ -204,15 +210,27 @@ export function resolveHost(data: InventoryData, name: string, ctx: ConnectionCo
 export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
   const data = readInventory(opts);
   const groups = groupTree(data);
-  const names = opts.limit !== undefined && (typeof opts.limit === 'string' ? opts.limit.trim() !== '' : opts.limit.length > 0)
+  // An empty limit string is an error (selectHosts); an empty list means no --limit was given.
+  const names = opts.limit !== undefined && (typeof opts.limit === 'string' || opts.limit.length > 0)
     ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd(), field: '--limit' })
     : allHosts(groups);
   const warnings = [...data.warnings];
   const ctx: ConnectionContext = {
     defaults: opts.connectionDefaults ?? {},
     env: opts.env ?? process.env,
-    warn: (m) => warnings.push(m),
+    // Inventory-wide warnings (its defaults) come once per host resolved: keep one of each.
+    warn: (m) => {
+      if (!warnings.includes(m)) warnings.push(m);
+    },
   };
   const hosts = names.map((n) => resolveHost(data, n, ctx));
+  if (opts.requireCredentials) {
+    const lacking = hosts.filter((h) => sshCredentialProblem(h.connection, ctx.env));
+    if (lacking.length) {
+      const names = lacking.map((h) => h.name);
+      const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+      throw new InputError(`${sshCredentialProblem(lacking[0]!.connection, ctx.env)!} (hosts ${shown})`, { host: names[0]! });
+    }
+  }
   return { source: data.model.sources.join(', ') || String(opts.sources), hosts, groups, warnings };
 }

@@ -27,9 +27,18 @@ const sshSchema = z.strictObject({
   hostKeyPolicy: z.enum(['strict', 'accept-new']).optional(),
   keepaliveIntervalMs: z.number().int().nonnegative().optional(),
 });
+const kerberosSchema = z.strictObject({
+  credentials: z.enum(['cache', 'password', 'keytab']).optional(),
+  ccache: z.string().min(1).optional(),
+  keytab: path.optional(),
+  delegation: z.boolean().optional(),
+  service: z.string().min(1).optional(),
+  hostnameOverride: z.string().min(1).optional(),
+});
 const winrmSchema = z.strictObject({
   scheme: z.enum(['http', 'https']).optional(),
-  auth: z.enum(['ntlm', 'basic']).optional(),
+  auth: z.enum(['ntlm', 'basic', 'kerberos', 'negotiate']).optional(),
+  kerberos: kerberosSchema.optional(),
   certValidation: z.enum(['validate', 'ignore']).optional(),
   caFile: path.optional(),
   allowUnencryptedBasic: z.boolean().optional(),
@@ -166,6 +175,7 @@ function absolutePaths<T extends NativeConnection>(c: T, baseDir: string): T {
     if (c.ssh.knownHostsFile) out.ssh.knownHostsFile = abs(c.ssh.knownHostsFile)!;
   }
   if (c.winrm?.caFile) out.winrm = { ...c.winrm, caFile: abs(c.winrm.caFile)! };
+  if (c.winrm?.kerberos?.keytab) out.winrm = { ...(out.winrm ?? c.winrm), kerberos: { ...c.winrm.kerberos, keytab: abs(c.winrm.kerberos.keytab)! } };
   if (c.pwsh?.keyFilePath) out.pwsh = { ...c.pwsh, keyFilePath: abs(c.pwsh.keyFilePath)! };
   if (c.local?.stateDir) out.local = { stateDir: abs(c.local.stateDir)! };
   return out as T;

@@ -12,6 +12,8 @@
  * Difference (safety): Ansible only WARNS when a term matches nothing and carries on. Here a term that matches
  * no host or group is an error naming it — a typo in `!web03` must not put web03 in a rollout — and so is a
  * limit that leaves no host at all (Ansible errors on that too). There is no implicit `localhost`.
+ * Selections are explicit: an empty pattern (`''`, `' '`, `','`), list or `@file` is an error, not "every
+ * host" (an unset shell variable in `-l "$HOSTS"` must not widen a rollout); `all` or `*` selects every host.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -73,9 +75,10 @@ export interface SelectOptions {
  */
 export function selectHosts(groups: GroupTree, limit: string | readonly string[], opts: SelectOptions = {}): string[] {
   const field = opts.field ?? 'limit';
-  const terms = expandTerms(typeof limit === 'string' ? [limit] : limit, opts.cwd ?? process.cwd(), field);
+  const limits = typeof limit === 'string' ? [limit] : limit;
+  if (limits.length === 0) throw emptyPattern('', field);
+  const terms = expandTerms(limits, opts.cwd ?? process.cwd(), field);
   const everyone = allHosts(groups);
-  if (terms.length === 0) return everyone;
   const chosen = new Set(evaluate(groups, everyone, terms, field));
   const out = everyone.filter((h) => chosen.has(h));
   if (out.length === 0) {
@@ -86,13 +89,21 @@ export function selectHosts(groups: GroupTree, limit: string | readonly string[]
 
 /** The hosts one pattern matches (no @file), in match order; the building block for canary lists and the like. */
 export function matchPattern(groups: GroupTree, pattern: string, field = 'pattern'): string[] {
-  return evaluate(groups, allHosts(groups), splitHostPattern(pattern), field);
+  const terms = splitHostPattern(pattern);
+  if (terms.length === 0) throw emptyPattern(pattern, field);
+  return evaluate(groups, allHosts(groups), terms, field);
+}
+
+function emptyPattern(pattern: string, field: string): InputError {
+  return new InputError(`${field} ${JSON.stringify(pattern)} is empty: name the hosts, or use 'all' (or '*') for every host`, { field });
 }
 
 function expandTerms(limits: readonly string[], cwd: string, field: string): string[] {
   const out: string[] = [];
   for (const limit of limits) {
-    for (const term of splitHostPattern(limit)) {
+    const terms = splitHostPattern(limit);
+    if (terms.length === 0) throw emptyPattern(limit, field);
+    for (const term of terms) {
       if (!term.startsWith('@')) {
         out.push(term);
         continue;
@@ -105,7 +116,9 @@ function expandTerms(limits: readonly string[], cwd: string, field: string): str
         const code = (err as NodeJS.ErrnoException).code;
         throw new InputError(code === 'EISDIR' ? `limit file ${file} is a directory` : `cannot read limit file ${file}: ${code ?? (err as Error).message}`, { field });
       }
-      for (const line of text.split('\n')) if (line.trim()) out.push(line.trim());
+      const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+      if (lines.length === 0) throw new InputError(`limit file ${file} names no host (it is empty); use 'all' for every host`, { field });
+      out.push(...lines);
     }
   }
   return out;

@@ -3,8 +3,10 @@
  *
  * Per host and service it keeps what plan saw (the configuration hash = the drift guard, and the diff) and
  * exactly what apply will send (the rendered request). It never holds a secret: an account password is kept
- * as its reference ({ env } / { file } / { prompt }) and resolved again at apply time. Documented in
- * docs/spec.md ("Saved plans").
+ * as its reference ({ env } / { file } / { prompt }) and resolved again at apply time; an environment value
+ * whose name looks secret (isSecretLookingName) is written as "[SEALED]", in the request and in the diff, and
+ * filled in again at apply time from the spec the plan names (unsealPlanHost), which must be unchanged; a
+ * Secret object is refused outright. Documented in docs/spec.md ("Saved plans").
  *
  *   { "kind": "svcfleet-plan", "version": 1, "createdAt": "...", "spec": { "file", "digest" },
  *     "inventory": { "sources": [...], "limit"? }, "hosts": [ { "host", "status", "message"?, "services": [
@@ -18,9 +20,10 @@ import { resolveSecretRef, secretRefSchema, type SecretContext, type SecretRef }
 import type { ServiceChange } from '../remote/invocation.js';
 import type { FieldChange } from '../remote/protocol.js';
 import { remoteRequestSchema } from '../remote/schema.js';
+import { loadSpec } from '../spec/load.js';
+import { renderHostRequests, type HostServiceRequest } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
-import { Secret } from '../util/secret.js';
-import type { HostServiceRequest } from '../spec/render.js';
+import { isSecretLookingName, SealedValue, Secret } from '../util/secret.js';
 
 export const PLAN_KIND = 'svcfleet-plan';
 export const PLAN_VERSION = 1;
@@ -85,17 +88,80 @@ export function toPlanService(req: HostServiceRequest, seen: { configHash?: stri
   return out;
 }
 
-/** The plan as file text (pretty JSON). Throws if any Secret slipped in. */
+/** What a plan file holds instead of a secret-looking environment value. */
+export const SEALED = '[SEALED]';
+
+function sealEnvironment(env: unknown): unknown {
+  if (!env || typeof env !== 'object' || Array.isArray(env)) return env;
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, isSecretLookingName(k) && v !== null && v !== undefined ? SEALED : v]));
+}
+
+/** The plan with secret-looking environment values sealed (request and diff); the input is not changed. */
+export function sealPlan(plan: PlanFile): PlanFile {
+  return {
+    ...plan,
+    hosts: plan.hosts.map((h) => ({
+      ...h,
+      services: h.services.map((s) => {
+        const desired = s.request.desired;
+        const out: PlanService = { ...s };
+        if (desired?.environment) out.request = { ...s.request, desired: { ...desired, environment: sealEnvironment(desired.environment) as typeof desired.environment } };
+        if (s.diff) out.diff = s.diff.map((c) => (c.field === 'environment' ? { ...c, before: sealEnvironment(c.before), after: sealEnvironment(c.after) } : c));
+        return out;
+      }),
+    })),
+  };
+}
+
+/** The plan as file text (pretty JSON), secret-looking values sealed. Throws if any Secret slipped in. */
 export function serializePlan(plan: PlanFile): string {
   const text = JSON.stringify(
-    plan,
-    (_k, v: unknown) => {
-      if (v instanceof Secret) throw new Error('a plan must not hold a secret');
+    sealPlan(plan),
+    function (this: Record<string, unknown>, k: string, v: unknown) {
+      // The replacer sees toJSON()'s result ("[REDACTED]"), so look at the holder's own value.
+      if (this[k] instanceof SealedValue) throw new Error('a plan must not hold a secret');
       return v;
     },
     2,
   );
   return `${text}\n`;
+}
+
+function sealedNames(h: PlanHost): string[] {
+  return h.services.flatMap((s) => Object.entries(s.request.desired?.environment ?? {}).filter(([, v]) => v === SEALED).map(([k]) => k));
+}
+
+/**
+ * A planned host with its sealed values filled in from the spec the plan names, rendered for `host` now. The
+ * spec must be the one the plan was made from (same digest): otherwise the values could differ from what was
+ * reviewed, and the host is refused.
+ */
+export function unsealPlanHost(plan: PlanFile, h: PlanHost, host: Parameters<typeof renderHostRequests>[1]): PlanHost {
+  const names = sealedNames(h);
+  if (names.length === 0) return h;
+  const where = { file: plan.spec.file, host: h.host };
+  const spec = loadSpec(plan.spec.file);
+  if (spec.digest !== plan.spec.digest) {
+    throw new InputError(`the plan holds sealed values (${names.join(', ')}) from this spec, which changed since the plan was made; make the plan again`, where);
+  }
+  const rendered = renderHostRequests(spec, host);
+  return {
+    ...h,
+    services: h.services.map((s) => {
+      const env = s.request.desired?.environment;
+      if (!env || !Object.values(env).includes(SEALED)) return s;
+      const now = rendered.find((r) => r.service === s.service)?.desired?.environment ?? {};
+      const filled = Object.fromEntries(
+        Object.entries(env).map(([k, v]) => {
+          if (v !== SEALED) return [k, v];
+          const value = Object.prototype.hasOwnProperty.call(now, k) ? (now as Record<string, string>)[k] : undefined;
+          if (typeof value !== 'string') throw new InputError(`the sealed value of ${k} (service ${s.service}) is not in the spec any more; make the plan again`, where);
+          return [k, value];
+        }),
+      );
+      return { ...s, request: { ...s.request, desired: { ...s.request.desired, environment: filled } } };
+    }),
+  };
 }
 
 export function parsePlanFile(text: string, file: string): PlanFile {
@@ -141,6 +207,11 @@ export async function resolvePlanSecrets(plan: PlanFile, ctx: SecretContext): Pr
 
 /** What the engine needs for one planned host: the changes (passwords filled in) and the drift guard. */
 export function planHostTask(h: PlanHost, secrets: ReadonlyMap<string, Secret> = new Map()): { changes: ServiceChange[]; plannedHashes: Record<string, string> } {
+  const sealed = sealedNames(h);
+  if (sealed.length) {
+    // Never send the marker to a host: the values come back only through unsealPlanHost.
+    throw new InputError(`the plan holds sealed values (${sealed.join(', ')}) that were not filled in from the spec`, { host: h.host, field: 'environment' });
+  }
   const plannedHashes: Record<string, string> = {};
   const changes = h.services.map((s): ServiceChange => {
     if (s.configHash) plannedHashes[s.service] = s.configHash;

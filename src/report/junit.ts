@@ -9,6 +9,7 @@
  *
  * CI systems (Jenkins, GitLab, GitHub) read this shape; testcase classname is `svcfleet.<mode>.<service>`.
  */
+import { writeFileAtomic } from '../util/fsutil.js';
 import { formatChange } from './summary.js';
 import { isTerminal, type RunState } from '../state/run-state.js';
 
@@ -80,4 +81,9 @@ export function junitXml(s: RunState): string {
     '</testsuites>',
     '',
   ].join('\n');
+}
+
+/** `--junit FILE`: written 0600 by atomic replace, never through a symlink (util/fsutil.ts). */
+export async function writeJunitFile(file: string, s: RunState): Promise<void> {
+  await writeFileAtomic(file, junitXml(s));
 }

@@ -2,10 +2,9 @@
  * Attaches a run's outputs: the live view on stdout (plain lines, NDJSON, or the dashboard) and the JUnit file.
  * Subscribe before the run starts (startRun defers its first event to the next turn).
  */
-import { writeFile } from 'node:fs/promises';
 import type { RunDoneEvent, RunHandle } from '../engine/events.js';
 import { foldHosts } from '../util/hostrange.js';
-import { junitXml } from './junit.js';
+import { writeJunitFile } from './junit.js';
 import { attachNdjson, type LineWriter } from './ndjson.js';
 import { attachPlain } from './plain.js';
 import { applyEvent, createRunState, type RunState } from '../state/run-state.js';
@@ -53,7 +52,7 @@ export function attachOutputs(handle: RunHandle, opts: OutputOptions): AttachedO
       for (const d of detach) d();
       // With NDJSON on stdout, people still want the summary: it goes to stderr.
       if (opts.view === 'ndjson') for (const l of finalSummary(state, Date.now(), foldHosts)) opts.stderr.write(`${l}\n`);
-      if (opts.junitFile) await writeFile(opts.junitFile, junitXml(state), 'utf8');
+      if (opts.junitFile) await writeJunitFile(opts.junitFile, state);
     },
   };
 }

@@ -15,8 +15,9 @@ import type { ServiceChange } from '../remote/invocation.js';
 import type { HostSpec } from '../inventory/types.js';
 import type { FailureAction, FailureActionType, FailureSettings, VerifySpec } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
-import type { Secret } from '../util/secret.js';
+import { isSecretLookingName, type Secret } from '../util/secret.js';
 import { binaryPathProblem } from './binpath.js';
+import { renderCommandLine } from './cmdline-template.js';
 import type { ChangeSpec, ServiceSpec } from './load.js';
 import { renderTemplate, TemplateError } from './template.js';
 
@@ -63,27 +64,34 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
   const fail = (message: string, path: PathSegment[]): never => {
     throw new InputError(message, where(path));
   };
-  /** Fill a template; inserted values must not carry control characters (or quotes, where `strict`). */
-  const text = (value: string, path: PathSegment[], opts: { noQuotes?: boolean } = {}): string => {
+  /**
+   * Fill a template; inserted values must not carry control characters. In a command line (binaryPath, failure
+   * command) each value also stays exactly one argument (cmdline-template.ts).
+   */
+  const text = (value: string, path: PathSegment[], opts: { commandLine?: boolean } = {}): string => {
+    const check = (name: string, inserted: string): void => {
+      if (/[\0-\x08\x0a-\x1f\x7f]/.test(inserted)) {
+        throw new TemplateError(`variable ${name} of host ${host.name} contains a control character`);
+      }
+    };
     try {
-      return renderTemplate(value, ctx, (name, inserted) => {
-        if (/[\0-\x08\x0a-\x1f\x7f]/.test(inserted)) {
-          throw new TemplateError(`variable ${name} of host ${host.name} contains a control character`);
-        }
-        if (opts.noQuotes && inserted.includes('"')) {
-          throw new TemplateError(`variable ${name} of host ${host.name} contains a double quote, which would change how the command line is split`);
-        }
-      });
+      return opts.commandLine ? renderCommandLine(value, ctx, check) : renderTemplate(value, ctx, check);
     } catch (err) {
-      if (err instanceof TemplateError) return fail(err.message, path);
-      throw err;
+      if (!(err instanceof TemplateError)) throw err;
+      // A value under a secret-looking name (DB_PASSWORD: 'pa{{ss') must not reach a message, not even a part
+      // of it that happens to look like a variable name.
+      const key = path[path.length - 1];
+      if (typeof key === 'string' && isSecretLookingName(key)) {
+        return fail(`the value of ${key} is not a valid template (the value is not shown: its name says it is a secret); only {{ variable }} and {{ variable | default('x') }} are allowed, and {{ cannot be written literally`, path);
+      }
+      return fail(err.message, path);
     }
   };
 
   const set = s.set;
   const desired: NonNullable<ServiceChange['desired']> = {};
   if (set.binaryPath !== undefined) {
-    const path = text(set.binaryPath, ['set', 'binaryPath'], { noQuotes: true });
+    const path = text(set.binaryPath, ['set', 'binaryPath'], { commandLine: true });
     const problem = binaryPathProblem(path);
     if (problem) fail(problem, ['set', 'binaryPath']);
     desired.binaryPath = path;
@@ -117,7 +125,7 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     if (set.failure.resetPeriod !== undefined) f.resetPeriod = set.failure.resetPeriod;
     if (set.failure.actions) f.actions = set.failure.actions.map(failureAction);
     if (set.failure.rebootMessage !== undefined) f.rebootMessage = text(set.failure.rebootMessage, ['set', 'failure', 'rebootMessage']);
-    if (set.failure.command !== undefined) f.command = text(set.failure.command, ['set', 'failure', 'command']);
+    if (set.failure.command !== undefined) f.command = text(set.failure.command, ['set', 'failure', 'command'], { commandLine: true });
     if (set.failure.nonCrashFailures !== undefined) f.nonCrashFailures = set.failure.nonCrashFailures;
     desired.failure = f;
   }

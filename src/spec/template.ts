@@ -26,8 +26,16 @@ export interface RenderContext {
   vars: TemplateVars;
 }
 
-/** Fill every `{{ … }}` of `text`. Throws TemplateError with a message fit for the user. */
-export function renderTemplate(text: string, ctx: RenderContext, check?: (name: string, value: string) => void): string {
+/**
+ * Fill every `{{ … }}` of `text`. Throws TemplateError with a message fit for the user. `insert` turns a checked
+ * value into the text put in its place (default: the value itself; command lines use it to place markers).
+ */
+export function renderTemplate(
+  text: string,
+  ctx: RenderContext,
+  check?: (name: string, value: string) => void,
+  insert: (value: string, name: string) => string = (value) => value,
+): string {
   let out = '';
   let i = 0;
   for (;;) {
@@ -38,7 +46,7 @@ export function renderTemplate(text: string, ctx: RenderContext, check?: (name: 
     out += text.slice(i, start);
     if (m[0] !== '{{') throw new TemplateError(`${m[0]} … blocks are not supported; only {{ variable }} and {{ variable | default('x') }}`);
     const end = text.indexOf('}}', start + 2);
-    if (end < 0) throw new TemplateError(`unclosed {{ in ${JSON.stringify(text)}`);
+    if (end < 0) throw new TemplateError('a {{ is never closed with }}'); // the text is not echoed: it may be a secret
     const inner = text.slice(start + 2, end);
     const e = EXPR.exec(inner);
     if (!e) {
@@ -48,7 +56,7 @@ export function renderTemplate(text: string, ctx: RenderContext, check?: (name: 
     const fallback = e[2] ?? e[3] ?? e[4];
     const value = lookup(name, fallback, ctx);
     check?.(name, value);
-    out += value;
+    out += insert(value, name);
     i = end + 2;
   }
 }

@@ -18,7 +18,8 @@ export type TransportKind = BuiltinTransportKind | (string & {});
 export type TransportErrorClass =
   | 'unreachable' // TCP refused / no route / DNS: nothing reached the host
   | 'auth-failed'
-  | 'hostkey-mismatch'
+  | 'hostkey-unknown' // the host has no known key (strict): verify its fingerprint, then trust it
+  | 'hostkey-mismatch' // the host presented another key than the known one (changed, revoked): a possible MITM
   | 'tls-untrusted'
   | 'timeout' // a connect, auth or command deadline passed (see `phase`)
   | 'protocol' // the peer spoke garbage or broke the protocol
@@ -55,7 +56,9 @@ export interface SshSettings {
 
 export interface WinrmSettings {
   scheme: 'http' | 'https';
-  auth: 'ntlm' | 'basic';
+  /** negotiate: Kerberos when a ticket can be had, else NTLM (what Windows' Negotiate does). */
+  auth: 'ntlm' | 'basic' | 'kerberos' | 'negotiate';
+  kerberos?: KerberosSettings;
   /** 'validate' (default) or 'ignore' (explicit, loudly reported opt-in). */
   certValidation?: 'validate' | 'ignore';
   caFile?: string;
@@ -64,6 +67,25 @@ export interface WinrmSettings {
   /** WS-Man OperationTimeout for Receive long-polls, seconds (default 20). */
   operationTimeoutSeconds?: number;
   path?: string; // default '/wsman'
+}
+
+/** Where the controller's Kerberos ticket comes from, and what it asks for (docs/transport-winrm.md). */
+export interface KerberosSettings {
+  /**
+   * cache: the user's credential cache (KRB5CCNAME or `ccache`, after their own kinit) — the default without a
+   * password; password: kinit with the password into a cache private to the run — the default with one;
+   * keytab: kinit from `keytab` into a private cache.
+   */
+  credentials?: 'cache' | 'password' | 'keytab';
+  /** Credential cache name for `cache` (e.g. FILE:/tmp/krb5cc_1000); default: $KRB5CCNAME, then libkrb5's default. */
+  ccache?: string;
+  keytab?: string;
+  /** Ask for a forwardable ticket and delegate it to the host (second hop). */
+  delegation?: boolean;
+  /** Service class of the host's SPN (default HTTP: HTTP/<host>). */
+  service?: string;
+  /** Host name for the SPN when the address is not the name the SPN was registered for (e.g. an IP address). */
+  hostnameOverride?: string;
 }
 
 export interface PwshSettings {

@@ -35,3 +35,12 @@ export class Secret extends SealedValue {
   }
   static readonly redacted = REDACTED;
 }
+
+/**
+ * A name that says its value is a secret (environment variables, fields): password, passwd, pwd, pass,
+ * passphrase, secret, token, key, credential, case-insensitive, anywhere in the name. Deliberately broad: a
+ * false positive only hides a value.
+ */
+export function isSecretLookingName(name: string): boolean {
+  return /pass|pwd|secret|token|key|credential/i.test(name);
+}

@@ -47,6 +47,26 @@ export function splitWindowsArgs(text: string): string[] {
   return out;
 }
 
+/**
+ * One argument quoted so that splitWindowsArgs (CommandLineToArgvW) gives it back unchanged: left alone when it
+ * has no space, tab or double quote (and is not empty); otherwise in double quotes, with backslashes doubled
+ * where they precede a quote (or the closing quote) and each quote escaped as \".
+ */
+export function quoteWindowsArg(arg: string): string {
+  if (arg !== '' && !/[ \t"]/.test(arg)) return arg;
+  let out = '"';
+  let bs = 0;
+  for (const c of arg) {
+    if (c === '\\') {
+      bs++;
+      continue;
+    }
+    out += c === '"' ? '\\'.repeat(bs * 2 + 1) + '"' : '\\'.repeat(bs) + c;
+    bs = 0;
+  }
+  return `${out}${'\\'.repeat(bs * 2)}"`;
+}
+
 export interface ResolvedImage {
   /** The installed file that CreateProcess would run. */
   exe: string;

@@ -9,7 +9,7 @@ const base = { runId: z.string().regex(/^\d{8}T\d{6}Z-[0-9a-f]{4}$/), seq: z.num
 const terminal = z.enum(['changed', 'unchanged', 'drifted', 'failed', 'rolled-back', 'rollback-failed', 'unreachable', 'skipped', 'unknown']);
 const active = z.enum(['queued', 'connecting', 'snapshot', 'backup', 'applying', 'restarting', 'verifying', 'rolling-back']);
 const remotePhase = z.enum(['start', 'snapshot', 'plan', 'backup', 'apply', 'readback', 'stop', 'start-service', 'verify', 'rollback', 'rollback-verify', 'done']);
-const errorClass = z.enum(['unreachable', 'auth-failed', 'hostkey-mismatch', 'tls-untrusted', 'timeout', 'protocol', 'remote-failed', 'aborted']);
+const errorClass = z.enum(['unreachable', 'auth-failed', 'hostkey-unknown', 'hostkey-mismatch', 'tls-untrusted', 'timeout', 'protocol', 'remote-failed', 'aborted']);
 
 export const eventSchema = z.discriminatedUnion('type', [
   z.strictObject({

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openSshBinary } from '../../src/lab/ssh/openssh.js';
+import { checkHostKey } from '../../src/transport/ssh/host-key-policy.js';
 import {
   hashKnownHostsName,
   judgeHostKey,
@@ -169,3 +170,21 @@ function existsLock(file: string): boolean {
     return false;
   }
 }
+
+describe('unknown and changed host keys are told apart', () => {
+  test('an unknown host is hostkey-unknown, a changed key hostkey-mismatch, with different messages', async () => {
+    const known = newKey();
+    const other = newKey();
+    const file = join(dir, 'known_hosts.apart');
+    await writeFile(file, `[10.0.0.1]:2222 ${known.line}\n`);
+    const kh = new KnownHosts({ files: [file] });
+    const unknown = await checkHostKey(kh, 'strict', '10.0.0.2', 2222, other.blob);
+    expect([unknown?.errorClass, unknown?.phase]).toEqual(['hostkey-unknown', 'connect']);
+    expect(unknown?.message).toMatch(/^UNKNOWN HOST KEY for \[10\.0\.0\.2\]:2222: ssh-ed25519 SHA256:\S+ is not in .*known_hosts\.apart/);
+    const changed = await checkHostKey(kh, 'strict', '10.0.0.1', 2222, other.blob);
+    expect(changed?.errorClass).toBe('hostkey-mismatch');
+    expect(changed?.message).toMatch(/^HOST KEY CHANGED for \[10\.0\.0\.1\]:2222/);
+    expect(await checkHostKey(kh, 'accept-new', '10.0.0.1', 2222, other.blob)).toMatchObject({ errorClass: 'hostkey-mismatch' });
+    expect(await checkHostKey(kh, 'strict', '10.0.0.1', 2222, known.blob)).toBeNull();
+  });
+});

@@ -26,7 +26,7 @@ import type { HostSpec } from '../../inventory/types.js';
 import { hostsToResume, hostsToRetry, replayRun, rollbackTargets } from '../../journal/replay.js';
 import { Journal, type JournalHost, type RunRecord, type RunWriter } from '../../journal/store.js';
 import { groupPlan, formatPlanSummary, type PlanEntry } from '../../plan/group.js';
-import { loadPlanFile, planHostTask, resolvePlanSecrets, serializePlan, toPlanService, PLAN_KIND, PLAN_VERSION, type PlanFile } from '../../plan/planfile.js';
+import { loadPlanFile, planHostTask, resolvePlanSecrets, serializePlan, toPlanService, unsealPlanHost, PLAN_KIND, PLAN_VERSION, type PlanFile } from '../../plan/planfile.js';
 import { buildInvocation, asciiJson, type OutgoingRequest } from '../../remote/invocation.js';
 import { redactRequest } from '../../remote/redact.js';
 import { loadPsScripts } from '../../remote/scripts.js';
@@ -196,6 +196,7 @@ function loadHosts(f: TargetFlags, config: ResolvedConfig, fallbackSources?: str
     ...(limit ? { limit } : {}),
     env: deps.env,
     connectionDefaults: config.connection,
+    requireCredentials: true,
   });
   for (const w of inv.warnings) err(`svcfleet: warning: ${w}`);
   if (inv.hosts.length === 0) throw new InputError('the inventory has no hosts', { file: inv.source });
@@ -506,7 +507,7 @@ async function planCommand(specArg: string | undefined, f: RunFlags, setExit: Se
         };
       }),
     };
-    await writeFileAtomic(planOut, serializePlan(plan), 0o644);
+    await writeFileAtomic(planOut, serializePlan(plan));
     say(`plan saved to ${planOut}: apply it with \`svcfleet apply ${f.o}${f.inventory?.length ? '' : ' -i INVENTORY'}\``);
   }
   setExit(done.exitCode);
@@ -565,7 +566,7 @@ async function applyCommand(arg: string | undefined, f: RunFlags, setExit: SetEx
     if (planned.length === 0) throw new InputError('the plan has no host to change (every host was unchanged, unreachable or in error)', { file });
     const secrets = await resolvePlanSecrets(plan, secretContext(dirname(file)));
     hosts = planned.map((h) => byName.get(h.host)!);
-    tasks = planned.map((h) => ({ host: byName.get(h.host)!, ...planHostTask(h, secrets) }));
+    tasks = planned.map((h) => ({ host: byName.get(h.host)!, ...planHostTask(unsealPlanHost(plan, h, byName.get(h.host)!), secrets) }));
     specDoc = { plan: file, spec: plan.spec };
   } else {
     const inv = loadHosts(f, config);
@@ -672,7 +673,7 @@ async function continueRun(runId: string, f: RunFlags, setExit: SetExit, pick: '
     const plan = loadPlanFile(record.manifest.planFile);
     const secrets = await resolvePlanSecrets(plan, secretContext(dirname(record.manifest.planFile)));
     const byHost = new Map(plan.hosts.map((h) => [h.host, h]));
-    changesFor = (h) => planHostTask(byHost.get(h.name)!, secrets);
+    changesFor = (h) => planHostTask(unsealPlanHost(plan, byHost.get(h.name)!, h), secrets);
   } else {
     const specFile = f.spec ? resolve(deps.cwd(), f.spec) : record.manifest.specFile;
     if (!specFile) throw new InputError(`run ${runId} has no spec file recorded; pass --spec FILE`, { field: '--spec' });

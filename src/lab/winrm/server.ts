@@ -19,6 +19,7 @@ import { child, children, find, path } from '../../transport/winrm/xml.js';
 import { ensureLabPki, type TlsMaterial } from './certs.js';
 import { createLabExecutor, LabStartError, type LabExecutor, type PowerShellHandler } from './executor.js';
 import { NtlmAcceptor } from './ntlm-acceptor.js';
+import { isNtlmToken, KerberosAcceptor, type LabKerberosOptions } from './kerberos-acceptor.js';
 import { labPowerShell } from './lab-powershell.js';
 import type { LabRunner } from '../runner/index.js';
 import {
@@ -66,6 +67,8 @@ export interface LabWinrmAuth {
   basic?: boolean;
   /** AllowUnencrypted (default false, like Windows): plain SOAP over HTTP. */
   allowUnencrypted?: boolean;
+  /** Negotiate/Kerberos with this service keytab (HTTPS only: no Kerberos message encryption). */
+  kerberos?: LabKerberosOptions;
 }
 
 export type LabWinrmHttps = TlsMaterial & { rogue?: TlsMaterial };
@@ -161,6 +164,7 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
   const wsmanPath = o.path ?? '/wsman';
   let faults: LabWinrmFaults = { ...(o.faults ?? {}) };
   const auth = { ntlm: o.auth?.ntlm ?? true, basic: o.auth?.basic ?? false, allowUnencrypted: o.auth?.allowUnencrypted ?? false };
+  const kerberos = o.auth?.kerberos ? new KerberosAcceptor(o.auth.kerberos) : undefined;
 
   let tls: LabWinrmHttps | undefined;
   if (o.https) {
@@ -199,7 +203,8 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
 
   const offers = (): string[] => {
     const list: string[] = [];
-    if (auth.ntlm) list.push('Negotiate');
+    if (auth.ntlm || kerberos) list.push('Negotiate');
+    if (kerberos) list.push('Kerberos');
     if (auth.basic && (scheme === 'https' || auth.allowUnencrypted)) list.push('Basic realm="WSMAN"');
     return list;
   };
@@ -353,7 +358,25 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     let user = conn.user;
     const authz = req.headers.authorization ?? '';
     const ntlmHeader = /^(Negotiate|NTLM)\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(authz);
-    if (ntlmHeader && auth.ntlm) {
+    const krbHeader = kerberos ? /^(Negotiate|Kerberos)\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(authz) : null;
+    if (krbHeader && !isNtlmToken(Buffer.from(krbHeader[2]!, 'base64'))) {
+      // Kerberos: one leg; the connection is authenticated and the AP-REP rides on this request's answer.
+      try {
+        const accepted = await kerberos!.accept(Buffer.from(krbHeader[2]!, 'base64'));
+        const at = accepted.principal.lastIndexOf('@');
+        const name = at >= 0 ? accepted.principal.slice(0, at) : accepted.principal;
+        if (lookupPassword(name, '') === undefined) throw new Error(`${accepted.principal} is not a user of ${computerName}`);
+        conn.user = user = name;
+        conn.acceptor = undefined;
+        conn.security = undefined;
+        counters.handshakes++;
+        if (accepted.response) res.setHeader('WWW-Authenticate', `${krbHeader[1]} ${accepted.response}`);
+      } catch (err) {
+        onError(err);
+        conn.user = undefined;
+        return unauthorized(res);
+      }
+    } else if (ntlmHeader && auth.ntlm) {
       const token = Buffer.from(ntlmHeader[2]!, 'base64');
       const type = token.length >= 12 ? token.readUInt32LE(8) : 0;
       if (type === 1) {

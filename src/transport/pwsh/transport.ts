@@ -81,7 +81,10 @@ interface OpenArgs {
 
 /** The ssh client's and WinRM's words for each failure (they reach us as stderr text or exception messages). */
 const PATTERNS: Array<[RegExp, TransportErrorClass]> = [
-  [/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* (is not known|has changed)/i, 'hostkey-mismatch'],
+  // OpenSSH says "No ... host key is known for X" for an unknown host, then "Host key verification failed" for both.
+  [/REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* has changed/i, 'hostkey-mismatch'],
+  [/host key is known for|host key .* is not known/i, 'hostkey-unknown'],
+  [/host key verification failed/i, 'hostkey-mismatch'],
   [/permission denied|too many authentication failures|access is denied|logon failure|authentication failed/i, 'auth-failed'],
   [/certificate|SSL|TLS/i, 'tls-untrusted'],
   [/timed out|timeout/i, 'timeout'],

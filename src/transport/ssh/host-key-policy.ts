@@ -14,7 +14,10 @@ export function fingerprint(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** Resolves to null when the key is trusted, or to the hostkey-mismatch error to fail the connection with. */
+/**
+ * Resolves to null when the key is trusted, or to the error to fail the connection with: hostkey-unknown for a
+ * host with no key on file (strict), hostkey-mismatch for a changed, revoked or CA-only one.
+ */
 export async function checkHostKey(
   knownHosts: KnownHosts,
   policy: HostKeyPolicy,
@@ -37,10 +40,11 @@ export async function checkHostKey(
     case 'trusted':
       return null;
     case 'unknown':
+      // Not a mismatch: nothing is known to compare with. A first contact, to be verified, not an alarm.
       return new TransportError(
-        'hostkey-mismatch',
+        'hostkey-unknown',
         'connect',
-        `host key for ${name} (${presented}) is not in ${knownHosts.recordFile}; refused (hostKeyPolicy strict). ` +
+        `UNKNOWN HOST KEY for ${name}: ${presented} is not in ${knownHosts.recordFile}; refused (hostKeyPolicy strict). ` +
           `Check the fingerprint out of band, then add the key, or set ssh.hostKeyPolicy: accept-new`,
       );
     case 'changed': {

@@ -5,7 +5,8 @@
  * messages, so everything of one session goes over ONE socket we own (http1.ts), and the security context is
  * dropped together with it. When that connection is gone (the peer closed it, or a failed exchange left the RC4
  * streams out of step and we destroyed it) the next request connects and authenticates again. Basic
- * authenticates every request; it only needs a live connection.
+ * authenticates every request; it only needs a live connection. Kerberos (SPNEGO) authenticates the connection
+ * too, in one round trip: our token on an empty POST, the host's mutual-authentication token in its 200.
  *
  * Failures come out as TransportError with a class and a phase (connect / auth / command).
  */
@@ -18,15 +19,20 @@ import { header, Http1Connection, Http1Failure, type Http1Response } from './htt
 import { NtlmInitiator, splitUser } from './ntlm.js';
 import { NtlmFormatError } from './ntlm-messages.js';
 import { NtlmIntegrityError, type NtlmSessionSecurity } from './ntlm-security.js';
+import { KerberosError } from './gssapi.js';
+import type { KerberosExchange } from './kerberos.js';
 
 export interface ChannelConfig {
   host: string;
   port: number;
   scheme: 'http' | 'https';
   path: string;
-  auth: 'ntlm' | 'basic';
+  auth: 'ntlm' | 'basic' | 'kerberos';
   user: string;
-  password: Secret;
+  /** NTLM and Basic only. */
+  password?: Secret;
+  /** Kerberos only: a fresh exchange (new authenticator) for each connection. */
+  kerberos?: { spn: string; begin(): Promise<KerberosExchange> };
   /** Trusted CA certificates (PEM); undefined = Node's default roots. */
   ca?: Buffer;
   /** false only for the explicit certValidation: 'ignore' opt-in. */
@@ -86,6 +92,10 @@ export class WinrmChannel {
     this.#encrypt = cfg.scheme === 'http' && cfg.auth === 'ntlm';
   }
 
+  get auth(): ChannelConfig['auth'] {
+    return this.#cfg.auth;
+  }
+
   get encrypted(): boolean {
     return this.#encrypt;
   }
@@ -120,7 +130,7 @@ export class WinrmChannel {
       if (res.status === 401) {
         this.#drop();
         // A connection-bound NTLM context can be dropped by the server; one fresh handshake, then give up.
-        if (attempt === 0 && this.#cfg.auth === 'ntlm') continue;
+        if (attempt === 0 && this.#cfg.auth !== 'basic') continue;
         throw new TransportError('auth-failed', 'auth', `${this.#where()}: ${o.operation} was refused with HTTP 401`);
       }
       let text: string;
@@ -164,7 +174,7 @@ export class WinrmChannel {
   }
 
   #basicHeader(): string {
-    return 'Basic ' + Buffer.from(`${this.#cfg.user}:${this.#cfg.password.reveal()}`, 'utf8').toString('base64');
+    return 'Basic ' + Buffer.from(`${this.#cfg.user}:${this.#cfg.password!.reveal()}`, 'utf8').toString('base64');
   }
 
   #drop(): void {
@@ -198,10 +208,12 @@ export class WinrmChannel {
     this.#conn = conn;
     try {
       if (this.#cfg.auth === 'basic') await this.#checkBasic(conn, signal);
+      else if (this.#cfg.auth === 'kerberos') await this.#kerberosHandshake(conn, signal);
       else await this.#ntlmHandshake(conn, signal);
     } catch (err) {
       this.#drop();
-      throw err instanceof TransportError ? err : this.#classify(err, 'auth', this.#cfg.auth === 'basic' ? 'Basic authentication' : 'NTLM handshake');
+      const what = { basic: 'Basic authentication', ntlm: 'NTLM handshake', kerberos: 'Kerberos handshake' }[this.#cfg.auth];
+      throw err instanceof TransportError ? err : this.#classify(err, 'auth', what);
     }
     this.#authenticated = true;
     this.handshakes++;
@@ -216,7 +228,7 @@ export class WinrmChannel {
   async #ntlmHandshake(conn: Http1Connection, signal?: AbortSignal): Promise<void> {
     const started = Date.now();
     const { user, domain } = splitUser(this.#cfg.user);
-    const initiator = new NtlmInitiator({ user, domain, password: this.#cfg.password.reveal() }, { targetName: `HTTP/${this.#cfg.host}` });
+    const initiator = new NtlmInitiator({ user, domain, password: this.#cfg.password!.reveal() }, { targetName: `HTTP/${this.#cfg.host}` });
     const negotiateRes = await conn.request(this.#head({ Authorization: 'Negotiate ' + initiator.negotiate().toString('base64') }, 0), Buffer.alloc(0), {
       readTimeoutMs: this.#cfg.authMs,
       signal,
@@ -249,6 +261,38 @@ export class WinrmChannel {
       throw new TransportError('auth-failed', 'auth', `${this.#where()}: credentials rejected (HTTP 401, NTLM) for user ${this.#cfg.user}`);
     }
     this.#security = auth.security;
+  }
+
+  /**
+   * Kerberos over HTTPS. The binding cannot pass channel bindings (gssapi.ts), so the token is not bound to the
+   * TLS certificate: a listener with CbtHardeningLevel=Strict refuses it (docs/transport-winrm.md).
+   */
+  async #kerberosHandshake(conn: Http1Connection, signal?: AbortSignal): Promise<void> {
+    const k = this.#cfg.kerberos!;
+    const spn = k.spn.replace('@', '/');
+    const exchange = await k.begin();
+    const res = await conn.request(this.#head({ Authorization: 'Negotiate ' + exchange.token }, 0), Buffer.alloc(0), {
+      readTimeoutMs: this.#cfg.authMs,
+      signal,
+    });
+    const offered = res.headers.filter(([n]) => n === 'www-authenticate').map(([, v]) => v);
+    if (res.status === 401) {
+      throw new KerberosError(
+        'krb-rejected',
+        `${this.#where()}: the host refused the Kerberos ticket for ${spn} (HTTP 401; offered: ${offered.join(', ') || 'none'}); ` +
+          'check that the SPN belongs to this host and its keytab is current',
+      );
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new TransportError('protocol', 'auth', `${this.#where()}: Kerberos handshake answered with HTTP ${res.status}`);
+    }
+    const token = findAuthToken(offered, /^(?:Negotiate|Kerberos)$/i);
+    try {
+      await exchange.finish(token?.toString('base64'));
+    } catch (err) {
+      if (err instanceof KerberosError) throw new KerberosError(err.code, `${this.#where()}: ${err.detail}`, { cause: err });
+      throw err;
+    }
   }
 
   #classify(err: unknown, phase: TransportPhase, what: string): TransportError {
@@ -296,11 +340,11 @@ export class WinrmChannel {
   }
 }
 
-function findAuthToken(values: string[]): Buffer | undefined {
+function findAuthToken(values: string[], schemes = /^(?:Negotiate|NTLM)$/i): Buffer | undefined {
   for (const v of values) {
     for (const part of v.split(',')) {
-      const m = /^\s*(?:Negotiate|NTLM)\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(part);
-      if (m) return Buffer.from(m[1]!, 'base64');
+      const m = /^\s*([A-Za-z]+)\s+([A-Za-z0-9+/]+={0,2})\s*$/.exec(part);
+      if (m && schemes.test(m[1]!)) return Buffer.from(m[2]!, 'base64');
     }
   }
   return undefined;

@@ -1,3 +1,4 @@
+import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configLeaves, loadConfig } from '../../../src/config/load.js';
@@ -116,5 +117,62 @@ winrm: { caFile: /etc/ca.pem, operationTimeout: 30s }
     expect(names).toContain('SVCFLEET_SSH_KNOWN_HOSTS_FILE');
     expect(names).toContain('SVCFLEET_WINRM_CA_FILE');
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('configuration is bounded', () => {
+  // A config that proves it ran: it leaves a marker file next to itself.
+  const cjs = (n: number): string => `require('node:fs').writeFileSync(__dirname + '/ran', 'x');\nmodule.exports = { concurrency: ${n} };\n`;
+
+  it('does not climb above the working directory when there is no project root or home above it', async () => {
+    const outer = tmpTree({ '.svcfleetrc.cjs': cjs(3), 'a/b/.keep': '' });
+    const c = await loadConfig({ cwd: join(outer, 'a/b'), env: {} });
+    expect(c.configFile).toBeUndefined();
+    expect(existsSync(join(outer, 'ran')), 'the .cjs two directories up was executed').toBe(false);
+  });
+
+  it('stops at the nearest .git or package.json, or at the home directory, whichever comes first', async () => {
+    const outer = tmpTree({ '.svcfleetrc.yaml': 'concurrency: 3\n', 'repo/a/.keep': '' });
+    mkdirSync(join(outer, 'repo/.git'));
+    expect((await loadConfig({ cwd: join(outer, 'repo/a'), env: {} })).configFile).toBeUndefined();
+    const home = tmpTree({ '.svcfleetrc.yaml': 'concurrency: 3\n', 'me/.svcfleetrc.yaml': 'concurrency: 4\n', 'me/work/x/.keep': '' });
+    expect(await loadConfig({ cwd: join(home, 'me/work/x'), env: { HOME: join(home, 'me') } })).toMatchObject({ concurrency: 4 });
+    const inProject = tmpTree({ '.svcfleetrc.yaml': 'concurrency: 5\n', 'package.json': '{}', 'src/deep/.keep': '' });
+    expect(await loadConfig({ cwd: join(inProject, 'src/deep'), env: {} })).toMatchObject({ concurrency: 5 });
+  });
+
+  it('loads a JS/TS config only when the current user owns it and nobody else can write it', async () => {
+    const dir = project({ '.svcfleetrc.cjs': cjs(6) });
+    const file = join(dir, '.svcfleetrc.cjs');
+    chmodSync(file, 0o666);
+    await expectInputErrorAsync(() => loadConfig({ cwd: dir, env: {} }), { file }, /group- or world-writable/);
+    chmodSync(file, 0o620);
+    await expectInputErrorAsync(() => loadConfig({ cwd: dir, env: {}, file }), { file }, /group- or world-writable/);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    if (process.getuid?.() === 0) {
+      chmodSync(file, 0o644);
+      chownSync(file, 65534, 65534);
+      await expectInputErrorAsync(() => loadConfig({ cwd: dir, env: {} }), { file }, /owned by uid 65534/);
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+      chownSync(file, 0, 0);
+    }
+    chmodSync(file, 0o644);
+    expect((await loadConfig({ cwd: dir, env: {} })).concurrency).toBe(6);
+  });
+
+  it('warns about every security-weakening setting, from the file, the environment and the flags', async () => {
+    const cwd = project({ '.svcfleetrc.yaml': 'ssh: { knownHostsFile: ./kh, hostKeyPolicy: accept-new }\nwinrm: { certValidation: ignore }\n' });
+    const fromFile = (await loadConfig({ cwd, env: {} })).warnings.join('\n');
+    expect(fromFile).toMatch(/ssh\.hostKeyPolicy: accept-new.*\.svcfleetrc\.yaml/);
+    expect(fromFile).toMatch(/ssh\.knownHostsFile.*kh.*\.svcfleetrc\.yaml/);
+    expect(fromFile).toMatch(/certValidation: ignore.*\.svcfleetrc\.yaml/);
+    const bare = project({});
+    const fromEnv = (await loadConfig({ cwd: bare, env: { SVCFLEET_SSH_HOST_KEY_POLICY: 'accept-new', SVCFLEET_SSH_KNOWN_HOSTS_FILE: '/tmp/kh' } })).warnings.join('\n');
+    expect(fromEnv).toMatch(/accept-new.*SVCFLEET_SSH_HOST_KEY_POLICY/);
+    expect(fromEnv).toMatch(/knownHostsFile.*SVCFLEET_SSH_KNOWN_HOSTS_FILE/);
+    const fromFlags = (await loadConfig({ cwd: bare, env: {}, flags: { ssh: { hostKeyPolicy: 'accept-new' }, winrm: { certValidation: 'ignore' } } })).warnings.join('\n');
+    expect(fromFlags).toMatch(/accept-new.*command line/);
+    expect(fromFlags).toMatch(/certValidation: ignore.*command line/);
+    expect((await loadConfig({ cwd: bare, env: {} })).warnings).toEqual([]);
   });
 });

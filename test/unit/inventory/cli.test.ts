@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpTree } from './helpers.js';
@@ -55,5 +56,35 @@ describe('svcfleet inventory', () => {
     const r = await runCli(['inventory', '-i', join(FIXTURES, 'precedence/hosts.ini'), '--host', 'h*']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/exactly one host/);
+  });
+});
+
+describe('hosts that cannot be reached as configured', () => {
+  it('ping of an ssh host with no credentials exits 1 naming it, and contacts nothing', async () => {
+    let contacted = 0;
+    const server = createServer((c) => {
+      contacted++;
+      c.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const dir = tmpTree({ 'hosts.ini': `bare ansible_host=127.0.0.1 ansible_port=${port} ansible_user=x\n`, 'home/.keep': '' });
+    const saved = { HOME: process.env.HOME, SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, SVCFLEET_JOURNAL: process.env.SVCFLEET_JOURNAL };
+    process.env.HOME = join(dir, 'home');
+    delete process.env.SSH_AUTH_SOCK;
+    process.env.SVCFLEET_JOURNAL = join(dir, 'journal');
+    try {
+      const r = await runCli(['ping', '-i', join(dir, 'hosts.ini'), '--output', 'plain']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no SSH credentials.*bare/);
+      expect(r.stdout + r.stderr).not.toMatch(/unreachable|auth-failed/);
+      expect(contacted).toBe(0);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -23,7 +23,8 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     });
     expect(c['win01.corp.example']!.password!.reveal()).toBe('not-a-real-password');
     expect(c['win-http.corp.example']).toMatchObject({ port: 5985, winrm: { scheme: 'http', auth: 'basic', allowUnencryptedBasic: true } });
-    expect(c['ps01.corp.example']).toMatchObject({ transport: 'winrm', address: '192.0.2.21', winrm: { scheme: 'https', auth: 'ntlm', certValidation: 'ignore' } });
+    // psrp's negotiate: Kerberos preferred, NTLM when no ticket can be had (the transport decides at open).
+    expect(c['ps01.corp.example']).toMatchObject({ transport: 'winrm', address: '192.0.2.21', winrm: { scheme: 'https', auth: 'negotiate', certValidation: 'ignore' } });
     expect(c.sshwin01).toMatchObject({ transport: 'ssh', address: '192.0.2.31', port: 22, user: 'CORP\\svc-deploy', ssh: { identityFile: '/home/op/.ssh/id_ed25519' } });
     expect(inv.warnings.join('\n')).toMatch(/ps01\.corp\.example: TLS certificate validation is OFF \(ansible_psrp_cert_validation=ignore at .*hosts\.yml:\d+\)/);
   });
@@ -35,7 +36,8 @@ describe('Ansible connection variables → ConnectionSettings', () => {
   });
 
   it('takes the first supported transport of a list and Basic for ssl over https', () => {
-    expect(one("h ansible_connection=winrm ansible_winrm_transport='kerberos,ntlm'\n").host.connection.winrm!.auth).toBe('ntlm');
+    expect(one("h ansible_connection=winrm ansible_winrm_transport='credssp,ntlm'\n").host.connection.winrm!.auth).toBe('ntlm');
+    expect(one("h ansible_connection=winrm ansible_winrm_transport='kerberos,ntlm'\n").host.connection.winrm!.auth).toBe('kerberos');
     expect(one('h ansible_connection=winrm ansible_winrm_transport=ssl\n').host.connection.winrm!.auth).toBe('basic');
   });
 
@@ -52,8 +54,47 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     expect(inv.warnings.join()).toMatch(/accept-new/);
   });
 
+  it('warns about every security-weakening inventory setting, naming where it is set', () => {
+    const inv = loadInventory({ sources: join(FIXTURES, 'windows/hosts.yml'), env: { HOME: '/home/op' } });
+    expect(inv.warnings.join('\n')).toMatch(/win-http\.corp\.example: ansible_winrm_message_encryption=never at .*hosts\.yml:\d+.*clear text/);
+    const dir = tmpTree({
+      'fleet.yml': [
+        'kind: svcfleet-inventory',
+        'version: 1',
+        'defaults: { transport: ssh, user: ops, ssh: { hostKeyPolicy: accept-new } }',
+        'hosts:',
+        '  a: {}',
+        '  b: {}',
+        '  w: { transport: winrm, password: { env: PW }, winrm: { scheme: http, auth: basic, allowUnencryptedBasic: true } }',
+        '',
+      ].join('\n'),
+    });
+    const native = loadInventory({ sources: join(dir, 'fleet.yml'), env: { PW: 'x' } }).warnings;
+    expect(native.filter((w) => /hostKeyPolicy: accept-new/.test(w)), 'inventory defaults warn once').toHaveLength(1);
+    expect(native.join('\n')).toMatch(/w: in .*fleet\.yml: winrm\.allowUnencryptedBasic: true.*clear text/);
+  });
+
+  it('never prints a templated password in its error', () => {
+    const e = expectInputError(() => one('h ansible_connection=winrm ansible_password="pa{{ss}}word"\n'), { field: 'ansible_password' }, /templated values are not supported/);
+    expect(e.message).not.toMatch(/pa\{\{|ss\}\}|word/);
+  });
+
+  it('refuses an ssh host with no credentials at all before anything is contacted (for commands that connect)', () => {
+    const home = tmpTree({ '.keep': '' });
+    const env = { HOME: home };
+    const dir = tmpTree({ 'hosts.ini': 'bare\nkeyed ansible_ssh_private_key_file=/k\npw ansible_password=x\nwin ansible_connection=winrm ansible_password=x\n' });
+    const sources = join(dir, 'hosts.ini');
+    expectInputError(() => loadInventory({ sources, env, requireCredentials: true }), { host: 'bare' }, /no SSH credentials.*\(hosts bare\)/);
+    expect(loadInventory({ sources, env, requireCredentials: true, limit: 'keyed,pw,win' }).hosts).toHaveLength(3);
+    expect(loadInventory({ sources, env: { ...env, SSH_AUTH_SOCK: '/run/agent.sock' }, requireCredentials: true }).hosts).toHaveLength(4);
+    expect(loadInventory({ sources, env, requireCredentials: true, connectionDefaults: { ssh: { identityFile: '/id' } } }).hosts).toHaveLength(4);
+    expect(loadInventory({ sources, env }).hosts).toHaveLength(4); // reading an inventory needs no credentials
+    const withKey = tmpTree({ '.ssh/id_ed25519': 'key' });
+    expect(loadInventory({ sources, env: { HOME: withKey }, requireCredentials: true }).hosts).toHaveLength(4);
+  });
+
   const errors: Array<[string, string, string, RegExp]> = [
-    ['kerberos', 'h ansible_connection=winrm ansible_winrm_transport=kerberos\n', 'ansible_winrm_transport', /kerberos authentication is not supported yet/],
+    ['certificate', 'h ansible_connection=winrm ansible_winrm_transport=certificate\n', 'ansible_winrm_transport', /certificate authentication is not supported yet/],
     ['credssp', 'h ansible_connection=winrm ansible_winrm_transport=credssp\n', 'ansible_winrm_transport', /not supported yet/],
     ['ssl over http', 'h ansible_connection=winrm ansible_winrm_scheme=http ansible_winrm_transport=ssl\n', 'ansible_winrm_transport', /HTTPS/],
     ['unknown connection', 'h ansible_connection=docker\n', 'ansible_connection', /not supported/],

@@ -59,6 +59,12 @@ describe('Ansible YAML inventories', () => {
     expect(inv.hosts[0]!.vars).toMatchObject({ maintenance: false, umask: 18, window: 90, since: '2024-05-01' });
   });
 
+  it('refuses an empty --limit instead of selecting every host', () => {
+    const sources = join(FIXTURES, 'yaml-groups/inventory.yml');
+    for (const limit of ['', '  ', [' ']]) expectInputError(() => loadInventory({ sources, limit }), { field: '--limit' }, /empty/);
+    expect(loadInventory({ sources }).hosts.length).toBe(loadInventory({ sources, limit: 'all' }).hosts.length);
+  });
+
   it('refuses what Ansible only warns about: unknown keys and non-mapping groups', () => {
     const dir = tmpTree({
       'a.yml': 'all:\n  children:\n    web:\n      host:\n        web01:\n',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { groupTree, readInventory } from '../../../src/inventory/load.js';
@@ -80,5 +81,31 @@ describe('Ansible host patterns', () => {
 
   it('gives the hosts of a pattern for canary lists', () => {
     expect(matchPattern(tree, 'canary')).toEqual(['web01']);
+  });
+});
+
+describe('selections are explicit', () => {
+  const empty = tmpTree({ 'empty.txt': '', 'blank.txt': '\n  \n\t\n' });
+  it('refuses an empty pattern, list or file, naming the flag; all and * select every host', () => {
+    for (const p of ['', ' ', ',', ' , ,', ['', 'web01'], []]) {
+      expectInputError(() => selectHosts(tree, p, { cwd: dir, field: '--limit' }), { field: '--limit' }, /empty|no pattern/);
+    }
+    for (const f of ['empty.txt', 'blank.txt']) {
+      expectInputError(() => selectHosts(tree, `@${f}`, { cwd: empty, field: '--limit' }), { field: '--limit' }, new RegExp(`${f}.*names no host`));
+    }
+    expect(sel('all')).toHaveLength(9);
+    expect(sel('*')).toHaveLength(9);
+  });
+
+  it('refuses an empty --hosts pattern (rollback/resume/retry) instead of selecting the whole run', () => {
+    for (const p of ['', ' ', ',', ':']) expectInputError(() => matchPattern(tree, p, '--hosts'), { field: '--hosts' }, /empty/);
+    expect(matchPattern(tree, 'all', '--hosts')).toHaveLength(9);
+  });
+
+  it("the README's patterns select hosts (Ansible reads web0[1-3] as a subscript, so ranges of names are ~regex)", () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8');
+    const patterns = [...readme.matchAll(/--(?:hosts|limit) '([^']+)'/g)].map((m) => m[1]!);
+    expect(patterns.length).toBeGreaterThanOrEqual(2);
+    for (const p of patterns) expect(matchPattern(tree, p, '--hosts').length, p).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,8 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { argsDelta, formatPlanSummary, groupPlan, planHeadline, type PlanEntry } from '../../../src/plan/group.js';
-import { loadPlanFile, parsePlanFile, planHostTask, resolvePlanSecrets, serializePlan, toPlanService, type PlanFile } from '../../../src/plan/planfile.js';
+import { loadPlanFile, parsePlanFile, planHostTask, resolvePlanSecrets, serializePlan, toPlanService, unsealPlanHost, type PlanFile } from '../../../src/plan/planfile.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { renderHostRequests } from '../../../src/spec/render.js';
 import { Secret } from '../../../src/util/secret.js';
@@ -160,5 +161,52 @@ describe('saved plans', () => {
     expectInputError(() => loadPlanFile(join(files, 'dup.json')), { host: 'web01' }, /twice/);
     expectInputError(() => loadPlanFile(join(files, 'typo.json')), { field: 'createdAt' }, /also .*field created: unknown key "created"/);
     expectInputError(() => loadPlanFile(join(files, 'missing.json')), { file: join(files, 'missing.json') }, /ENOENT/);
+  });
+});
+
+describe('secrets in saved plans', () => {
+  const dir = tmpTree({});
+  const specText = `service: Svc
+set:
+  environment: { DB_PASSWORD: 'pw-{{ db_pw }}', Api_Token: literal-token, SIGNING_KEY: k3y, db_pwd: p, MyCredential: c, PLAIN: '{{ db_pw }}' }
+`;
+  const specFile = join(dir, 'spec.yml');
+  writeFileSync(specFile, specText);
+  const spec = parseSpec(specText, specFile);
+  const web01 = { name: 'web01', vars: { db_pw: 'hunter2' } };
+  const [req] = renderHostRequests(spec, web01);
+  const env = (v: string) => ({ DB_PASSWORD: v, Api_Token: v, SIGNING_KEY: v, db_pwd: v, MyCredential: v, PLAIN: 'hunter2' });
+  const plan: PlanFile = {
+    kind: 'svcfleet-plan',
+    version: 1,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    spec: { file: spec.file, digest: spec.digest },
+    inventory: { sources: ['/inv/hosts.ini'] },
+    hosts: [{ host: 'web01', status: 'change', services: [toPlanService(req!, { diff: [{ field: 'environment', before: { DB_PASSWORD: 'old-secret', PLAIN: 'x' }, after: req!.desired!.environment, restartNeeded: true }] })] }],
+  };
+
+  it('seals secret-looking environment values (request and diff) in the file', () => {
+    const text = serializePlan(plan);
+    for (const secret of ['pw-hunter2', 'literal-token', 'k3y', '"p"', '"c"', 'old-secret']) expect(text).not.toContain(secret);
+    const back = parsePlanFile(text, join(dir, 'plan.json'));
+    expect(back.hosts[0]!.services[0]!.request.desired!.environment).toEqual(env('[SEALED]'));
+    expect(back.hosts[0]!.services[0]!.diff![0]!.before).toEqual({ DB_PASSWORD: '[SEALED]', PLAIN: 'x' });
+  });
+
+  it('never sends a sealed value: apply fills it in again from the unchanged spec, or refuses', () => {
+    const back = parsePlanFile(serializePlan(plan), join(dir, 'plan.json'));
+    expectInputError(() => planHostTask(back.hosts[0]!), { host: 'web01' }, /sealed/);
+    const task = planHostTask(unsealPlanHost(back, back.hosts[0]!, web01));
+    expect(task.changes[0]!.desired!.environment).toEqual(req!.desired!.environment);
+    expect(req!.desired!.environment).toMatchObject({ DB_PASSWORD: 'pw-hunter2', Api_Token: 'literal-token', PLAIN: 'hunter2' });
+    const edited = { ...back, spec: { ...back.spec, digest: 'f'.repeat(64) } };
+    expectInputError(() => unsealPlanHost(edited, back.hosts[0]!, web01), { host: 'web01' }, /changed since the plan was made/);
+  });
+
+  it('cannot hold a value that came from a Secret', () => {
+    const secretVar = parseSpec("service: Svc\nset:\n  environment: { X: '{{ db_password }}' }\n", specFile);
+    expectInputError(() => renderHostRequests(secretVar, { name: 'web01', vars: { db_password: new Secret('s3') } }), { host: 'web01' }, /holds a secret/);
+    const leaked = { ...plan, hosts: [{ ...plan.hosts[0]!, message: new Secret('s3') as unknown as string }] };
+    expect(() => serializePlan(leaked)).toThrow(/must not hold a secret/);
   });
 });

@@ -245,3 +245,18 @@ describe('malformed specs never crash', () => {
     }
   });
 });
+
+describe('secrets never appear in error messages', () => {
+  it('does not print a secret-looking value that is not a valid template', () => {
+    for (const [value, parts] of [
+      ['abc{{xyz', ['abc', 'xyz']],
+      ['s3cr{{ et }}x', ['s3cr', ' et ', '}}x']],
+      ['p{{ a + b }}q', ['a + b']],
+      ['{% x %}', ['{% x %}']],
+    ] as const) {
+      const spec = parseSpec(`service: S\nset:\n  environment: { DB_PASSWORD: '${value}' }\n`, '/s.yml');
+      const e = expectInputError(() => renderHostRequests(spec, host('h')), { file: '/s.yml', line: 3, field: 'set.environment.DB_PASSWORD', host: 'h' });
+      for (const p of [value, ...parts]) expect(e.message).not.toContain(p);
+    }
+  });
+});
