@@ -140,7 +140,7 @@ describe('kill -9 of the controller', () => {
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     const starting = new Set<string>();
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         for (const line of out.split('\n')) {
@@ -148,6 +148,8 @@ describe('kill -9 of the controller', () => {
         }
         if (starting.size === 2) resolve();
       });
+      // A controller that ends before both hosts start would otherwise leave this waiting until the test timeout.
+      void exited.then((code) => reject(new Error(`the controller exited (${code}) before both hosts reached start-service:\n${out}\n${err}`)));
     });
     child.kill('SIGINT'); // no new host starts; in-flight hosts would finish
     await new Promise((r) => setTimeout(r, 300));
