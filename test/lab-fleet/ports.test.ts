@@ -68,5 +68,10 @@ describe('reservePorts', () => {
     expect(claimsOf(21001)).toEqual([`21001@${token(process.pid)}`]);
     rmSync(join(dir, `21001@${token(process.pid)}`));
     expect(existsSync(join(dir, `21001@${dead.pid}.1`))).toBe(false);
+
+    // Any allocation sweeps away the claims of dead processes (a worker killed by a signal leaves its own).
+    writeFileSync(join(dir, `21002@${dead.pid}.1`), '');
+    releasePorts(await reservePorts(1));
+    expect(claimsOf(21002)).toEqual([]);
   });
 });

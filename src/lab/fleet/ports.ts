@@ -144,11 +144,20 @@ export async function reservePorts(count: number, address = '127.0.0.1'): Promis
   };
   // A random starting point spreads concurrent runs apart, so they rarely even contend for a claim.
   const start = Math.floor(Math.random() * size);
-  const taken = new Set(readdirSync(dir).map((e) => Number(e.slice(0, e.indexOf('@')))));
+  const taken = new Set<number>();
+  const alive = new Map<string, boolean>();
+  for (const e of readdirSync(dir)) {
+    const owner = e.slice(e.indexOf('@') + 1);
+    if (!alive.has(owner)) alive.set(owner, ownerAlive(owner));
+    // Claims of processes that died without releasing (a worker killed by a signal runs no exit hook): removing
+    // them keeps the dir small; their names are unique to their owner, so this cannot remove a live claim.
+    if (alive.get(owner)) taken.add(Number(e.slice(0, e.indexOf('@'))));
+    else unlinkQuiet(join(dir, e));
+  }
   const out: number[] = [];
   for (let k = 0; k < size && out.length < count; k++) {
     const port = nth((start + k) % size);
-    if (held.has(port) || (taken.has(port) && !staleOnly(dir, port))) continue;
+    if (held.has(port) || taken.has(port)) continue;
     if (!claim(dir, port)) continue;
     held.add(port); // before the await: a concurrent call in this process must not pick it too
     if (!(await bindable(port, address))) {
@@ -163,12 +172,6 @@ export async function reservePorts(count: number, address = '127.0.0.1'): Promis
     throw new Error(`only ${out.length} of ${count} lab ports free in ${pool.map(([a, b]) => `${a}-${b}`).join(', ')}`);
   }
   return out;
-}
-
-/** Whether every existing claim on the port belongs to a dead process. */
-function staleOnly(dir: string, port: number): boolean {
-  const prefix = `${port}@`;
-  return readdirSync(dir).every((e) => !e.startsWith(prefix) || !ownerAlive(e.slice(prefix.length)));
 }
 
 /** Give claimed ports back (unknown or already released ports are ignored). */
