@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ['default'],
+    // Each run in its own temp dir; the run fails if it leaves a temp entry or a lab process behind.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

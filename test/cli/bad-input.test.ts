@@ -3,7 +3,7 @@
  * naming the file / field / host, and contacts NO host: a spy transport fails the test if anything is opened,
  * and no run is journaled.
  */
-import { mkdirSync, mkdtempSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -57,7 +57,13 @@ beforeEach(() => {
   write('inv.yaml', INVENTORY);
   write('spec.yaml', SPEC);
 });
-afterEach(() => expect(opened).toEqual([]));
+afterEach(() => {
+  try {
+    expect(opened).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 describe('bad inventory', () => {
   it('names the file and line of a YAML syntax error', async () => {

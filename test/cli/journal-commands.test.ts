@@ -4,10 +4,10 @@
  * the host's own backup), runs, show, plan -o + apply plan.json, inspect, ping, render. The same commands run
  * on emulated hosts in test/fleet/.
  */
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/journal/store.js';
 import { startRun } from '../../src/engine/run.js';
 import { newRunId } from '../../src/engine/run-id.js';
@@ -32,6 +32,7 @@ beforeEach(() => {
   writeFileSync(spec, "service: Svc\nset:\n  binaryPath: 'C:\\app\\app.exe --port 2'\n  description: fixed\n");
   journal = join(dir, 'journal');
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const runIdIn = (text: string): string => /(\d{8}T\d{6}Z-[0-9a-f]{4})/.exec(text)![1]!;
 

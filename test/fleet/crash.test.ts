@@ -8,7 +8,7 @@
  * Like a real remote host, an emulated host's in-flight op keeps running after the controller dies; the test
  * waits for those orphaned pwsh workers to finish before rolling back, so the outcome is deterministic.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
   await lab.runner.close();
+  if (fleet) rmSync(fleet.dir, { recursive: true, force: true });
 });
 
 describe('kill -9 of the controller', () => {
@@ -139,7 +140,7 @@ describe('kill -9 of the controller', () => {
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     const starting = new Set<string>();
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         for (const line of out.split('\n')) {
@@ -147,6 +148,8 @@ describe('kill -9 of the controller', () => {
         }
         if (starting.size === 2) resolve();
       });
+      // A controller that ends before both hosts start would otherwise leave this waiting until the test timeout.
+      void exited.then((code) => reject(new Error(`the controller exited (${code}) before both hosts reached start-service:\n${out}\n${err}`)));
     });
     child.kill('SIGINT'); // no new host starts; in-flight hosts would finish
     await new Promise((r) => setTimeout(r, 300));

@@ -6,7 +6,7 @@
  * here the hosts' own state (emulated registry, the process really listening on the port, backup files) is the
  * judge.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
   await lab.runner.close();
+  if (fleet) rmSync(fleet.dir, { recursive: true, force: true });
 });
 
 describe('journal commands on emulated hosts', () => {

@@ -4,7 +4,7 @@
  * transport in pool mode. One 50-host fleet; each scenario changes a different argument, and the faults are
  * armed at host creation to fire only on that scenario's value (LabFaultSpec.contains).
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
   await lab.runner.close();
+  if (fleet) rmSync(fleet.dir, { recursive: true, force: true });
 });
 
 describe('rollout on 50 emulated hosts', () => {

@@ -1,13 +1,21 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { writeFileAtomic } from '../../src/util/fsutil.js';
 import { writeJunitFile } from '../../src/report/junit.js';
 import { createRunState } from '../../src/state/run-state.js';
 import { InputError } from '../../src/util/errors.js';
 
-const fresh = (): string => mkdtempSync(join(tmpdir(), 'svcfleet-fsutil-'));
+const temps: string[] = [];
+const fresh = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcfleet-fsutil-'));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 
 afterEach(() => vi.useRealTimers());
 

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, readdirSync, appendFileSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, appendFileSync, writeFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AppendLog, decodeLines, encodeLine, readLog } from '../../src/journal/log.js';
 import { defaultJournalRoot } from '../../src/config/journal-root.js';
 import { Journal, type JournalRecord } from '../../src/journal/store.js';
@@ -12,7 +12,15 @@ import { Secret } from '../../src/util/secret.js';
 import { InputError } from '../../src/util/errors.js';
 import { CHANGE, FakeFleet } from '../engine/fake-fleet.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'svcfleet-journal-'));
+const temps: string[] = [];
+const tmp = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcfleet-journal-'));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('journal log: checksummed lines', () => {
   it('reads back what was appended, and ignores a torn last line (kill -9 mid-write)', async () => {

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -79,13 +79,9 @@ function expectNoLab(r: Loads): void {
   expect(lab, `lab modules loaded (${lab.length}), pulled in by:\n  ${r.labEntries.join('\n  ')}\n`).toEqual([]);
 }
 
-/** A loopback port nothing listens on: the ssh host is unreachable (connection refused) at once. */
+/** A loopback port nothing listens on (claimed, so nothing else binds it): the ssh host is refused at once. */
 async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return (await reservePorts(1))[0]!;
 }
 
 beforeAll(async () => {

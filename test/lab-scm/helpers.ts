@@ -1,12 +1,12 @@
 /** Helpers for the emulated-SCM tests: pwsh discovery, free ports, temp hosts, and batched pwsh probes. */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pwshBinary } from '../../src/transport/pwsh/locate.js';
 import { labScmFiles } from '../../src/lab/scm/state.js';
 import { stopLabHost } from '../../src/lab/host.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 
 /** The pwsh to test with; fails (never skips) with how to install it. */
 export function requirePwsh(): string {
@@ -19,16 +19,9 @@ export function requirePwsh(): string {
   return bin;
 }
 
+/** A lab port claimed outside the ephemeral range, so no outgoing connection takes it before the service binds. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return (await reservePorts(1))[0]!;
 }
 
 export function tempDir(prefix: string): string {

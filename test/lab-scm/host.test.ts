@@ -86,10 +86,14 @@ describe('initLabHost / readLabHost / stopLabHost', () => {
 
   it('a service that cannot start fails init with its log, and leaves nothing behind', async () => {
     const stateDir = path.join(tempDir('hostbad'), 'h');
-    await expect(initLabHost({ stateDir, services: [{ name: 'Bad', binaryPath: 'C:\\svc\\app.exe --nope' }] })).rejects.toThrow(
-      /WIN32_EXIT_CODE 1067, exit 2[\s\S]*flag provided but not defined: -nope/,
-    );
-    expect(fs.existsSync(stateDir)).toBe(false);
+    try {
+      await expect(initLabHost({ stateDir, services: [{ name: 'Bad', binaryPath: 'C:\\svc\\app.exe --nope' }] })).rejects.toThrow(
+        /WIN32_EXIT_CODE 1067, exit 2[\s\S]*flag provided but not defined: -nope/,
+      );
+      expect(fs.existsSync(stateDir)).toBe(false);
+    } finally {
+      fs.rmSync(path.dirname(stateDir), { recursive: true, force: true });
+    }
   });
 
   it('does not start disabled services, and a password is stored only as a hash', async () => {

@@ -5,8 +5,8 @@
  * the FailureActions REG_BINARY layout of reference §4, FailureCommand / RebootMessage (§4), qfailure ending its list
  * at a NONE (§1.4, S15), and the API's errors. All probes run in one pwsh (helpers.runProbes).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../src/lab/host.js';
 import { enginePath } from '../ps-scripts/pwsh.js';
@@ -91,6 +91,7 @@ P clear { $w = W Nat 0x2 77 '' '' @() @(); @{ w = $w; blob = (Blob); q = ((sc.ex
 
 afterAll(async () => {
   await removeHost(stateDir);
+  rmSync(dirname(pwned), { recursive: true, force: true });
 });
 
 describe("the lab's Add-Type", () => {

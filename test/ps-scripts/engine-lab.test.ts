@@ -4,9 +4,9 @@
  * nothing lost, and hostile values that must land as data. What the engine reports is checked against the emulated
  * SCM's own record and against the running service processes (their /args and /env).
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import type { Snapshot } from '../../src/remote/protocol.js';
@@ -110,6 +110,7 @@ afterAll(async () => {
   await rig?.close();
   await faults?.close();
   await runner?.close();
+  rmSync(dirname(pwned), { recursive: true, force: true });
 });
 
 function expectOutcome(run: RigRun, outcome: string, code?: string): void {

@@ -4,10 +4,10 @@
  * edits, CWE-428 detection, FailureActions decoding, the canonical config hash (checked against the TypeScript one),
  * desired-setting validation and the per-field diff.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configHash, canonicalJson } from '../../src/remote/config-hash.js';
 import type { ServiceConfig } from '../../src/remote/protocol.js';
 import { callEngine, errorOf, here, okValue, type HarnessCall, type HarnessResult } from './pwsh.js';
@@ -22,6 +22,7 @@ function call(fn: string, args: unknown[] = [], legacy = false): () => HarnessRe
 
 const pwned = join(mkdtempSync(join(tmpdir(), 'svcfleet-units-')), 'PWNED');
 const corpus = hostileCorpus(pwned);
+afterAll(() => rmSync(dirname(pwned), { recursive: true, force: true }));
 const values = Object.values(corpus);
 
 // --- CommandLineToArgvW (scm 6) ---

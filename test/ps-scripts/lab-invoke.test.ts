@@ -1,5 +1,5 @@
 /** `svcfleet lab invoke`: request files are checked before anything runs; results and exit codes as documented. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopLabHost(stateDir);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('request files', () => {

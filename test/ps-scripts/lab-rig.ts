@@ -4,7 +4,6 @@
  * what the engine reports).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initLabHost, readLabHost, stopLabHost, type InitLabHostOptions, type LabServiceRecord } from '../../src/lab/host.js';
@@ -14,16 +13,11 @@ import type { RemoteEvent, RemoteRequest, RemoteResult } from '../../src/remote/
 import { runRemoteDetailed } from '../../src/remote/run.js';
 import { createLocalTransport } from '../../src/lab/transport/index.js';
 import type { ExecResult, Session } from '../../src/transport/types.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 
+/** A lab port claimed outside the ephemeral range, so no outgoing connection takes it before the service binds. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  return (await reservePorts(1))[0]!;
 }
 
 export async function httpGet(port: number, path: string): Promise<string> {
@@ -57,9 +51,17 @@ export class LabRig {
 
   static async create(runner: LabRunner, options: Omit<InitLabHostOptions, 'stateDir'>): Promise<LabRig> {
     const stateDir = mkdtempSync(join(tmpdir(), 'svcfleet-rig-'));
-    await initLabHost({ ...options, stateDir });
-    const transport = createLocalTransport({ labRunner: runner });
-    const session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } });
+    let session: Session;
+    try {
+      await initLabHost({ ...options, stateDir });
+      const transport = createLocalTransport({ labRunner: runner });
+      session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } });
+    } catch (err) {
+      // No rig to close(): stop what initLabHost started and remove the host here.
+      await stopLabHost(stateDir).catch(() => undefined);
+      rmSync(stateDir, { recursive: true, force: true });
+      throw err;
+    }
     // Keep every byte the engine wrote.
     const recording: Session = {
       exec: async (inv, opts) => {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../src/lab/fleet/ports.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 import { startLabFleet, type LabFleet, type LabFleetHost } from '../../src/lab/fleet/fleet.js';
 import { readLabHost } from '../../src/lab/host.js';
 import { newNonce } from '../../src/remote/invocation.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   requireOpenSsh();
   dir = await mkdtemp(join(tmpdir(), 'svcfleet-e2e-ssh-'));
   fleet = await startLabFleet({ dir, hosts: 2, transport: 'ssh' });
-  spare = await freePorts(2);
+  spare = await reservePorts(2);
 });
 afterAll(async () => {
   await pwsh.dispose();

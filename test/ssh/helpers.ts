@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { processAlive } from '../../src/lab/scm/state.js';
 import { openSshBinary } from '../../src/lab/ssh/openssh.js';
 import { prepareSshLab, startSshLabHost, type SshLabEnv, type SshLabHost, type SshLabHostOptions } from '../../src/lab/ssh/lab-host.js';
-import { freePorts } from '../../src/lab/fleet/ports.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 import type { ConnectionSettings, Invocation } from '../../src/transport/types.js';
 
 export const FAKE_POWERSHELL = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'fake-powershell.sh');
@@ -46,7 +46,7 @@ export async function makeLab(opts: { shim?: string; extraAuthorizedKeys?: strin
     env,
     hosts,
     async start(name, o = {}) {
-      const [port] = await freePorts(1);
+      const [port] = await reservePorts(1);
       const stateDir = o.stateDir ?? join(dir, 'state', name);
       execFileSync('mkdir', ['-p', stateDir]);
       const host = await startSshLabHost({ env, name, address: '127.0.0.1', port: port as number, stateDir, ...o });

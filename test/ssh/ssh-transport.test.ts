@@ -16,7 +16,7 @@ import { SshTransport } from '../../src/transport/ssh/transport.js';
 import { DEFAULT_DEADLINES, TransportError, type Deadlines } from '../../src/transport/types.js';
 import { Secret } from '../../src/util/secret.js';
 import { fakeInvocation, makeLab, pidAlive, startAgent, type Lab } from './helpers.js';
-import { freePorts } from '../../src/lab/fleet/ports.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -260,7 +260,7 @@ describe('authentication', () => {
 
 describe('failures and deadlines', () => {
   test('refused port: unreachable in the connect phase', async () => {
-    const [port] = await freePorts(1);
+    const [port] = await reservePorts(1);
     await expectTransportError(
       transport.open('refused', { transport: 'ssh', address: '127.0.0.1', port, user: 'x', ssh: { identityFile: lab.env.clientKey.privatePath, knownHostsFile: lab.env.knownHostsFile } }, { deadlines: D }),
       'unreachable',

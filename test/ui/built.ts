@@ -6,7 +6,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const root = join(import.meta.dirname, '..', '..');
@@ -28,7 +27,9 @@ function stale(probe: string): boolean {
 /** Builds dist/ unless `probe` (a built file) and the CLI are newer than every input. */
 export function ensureBuilt(probe = join(root, 'dist', 'ui', 'mount.js')): void {
   if (!stale(probe)) return;
-  const lock = join(tmpdir(), `svcfleet-build-${root.replace(/[^A-Za-z0-9]/g, '_')}.lock`);
+  // In the checkout, not the temp dir: every test run of this checkout builds the same dist/, and each run has a
+  // temp dir of its own (test/global-setup.ts).
+  const lock = join(root, 'node_modules', '.svcfleet-build.lock');
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; ; waited += 200) {
     try {

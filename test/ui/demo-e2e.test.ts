@@ -13,11 +13,14 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ensureBuilt, root } from './built.js';
 
 const session = `svcfleet-e2e-${process.pid}`;
+// A tmux server of this test's own (its socket in this run's temp dir), not the machine's default one: another
+// run's sessions never share it, and killing it at the end cannot touch anyone else's.
+const tmuxSocket = join(tmpdir(), `tmux-e2e-${process.pid}`);
 const PATH = `${process.env['PATH']}:${join(homedir(), '.dotnet', 'tools')}`;
 let journal = '';
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  return execFileSync('tmux', ['-S', tmuxSocket, ...args], { encoding: 'utf8' });
 }
 
 const screen = (): string => tmux('capture-pane', '-p', '-J', '-t', session);
@@ -65,7 +68,9 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => {
-  spawnSync('tmux', ['kill-session', '-t', session]);
+  spawnSync('tmux', ['-S', tmuxSocket, 'kill-session', '-t', session]);
+  spawnSync('tmux', ['-S', tmuxSocket, 'kill-server']);
+  rmSync(tmuxSocket, { force: true });
   if (journal) rmSync(journal, { recursive: true, force: true });
 });
 

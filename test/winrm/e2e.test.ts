@@ -5,7 +5,7 @@
  * so the service cannot start) on one emulated host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../src/lab/fleet/ports.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
 import { createLabRunner, type LabRunner } from '../../src/lab/runner/index.js';
 import { startLabWinrmServer, type LabWinrmServer } from '../../src/lab/winrm/server.js';
@@ -31,7 +31,7 @@ describe('winrm end to end: ps-scripts on an emulated host', () => {
   beforeAll(async () => {
     lab = await tempDir('svcfleet-winrm-e2e-');
     stateDir = `${lab.dir}/hosts/win01`;
-    ports = await freePorts(2);
+    ports = await reservePorts(2);
     await initLabHost({ stateDir, services: [{ name: SERVICE, binaryPath: `"${IMAGE}" --port ${ports[0]}` }] });
     runner = createLabRunner({ mode: 'pool', size: 1 });
     server = await startLabWinrmServer({ users: { Administrator: 'Lab‘pass’1' }, lab: { stateDir, runner } });

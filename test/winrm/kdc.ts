@@ -13,9 +13,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 
 export const REALM = 'LAB.TEST';
 const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -25,15 +26,9 @@ function findTool(name: string): string {
   throw new Error(`${name} is missing: apt-get install -y krb5-kdc krb5-admin-server krb5-user (scripts/setup.sh --peers)`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** krb5kdc binds the port itself: a claimed one outside the ephemeral range, which no connect() can take first. */
+async function freePort(): Promise<number> {
+  return (await reservePorts(1))[0]!;
 }
 
 export interface TestKdc {

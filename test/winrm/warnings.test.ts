@@ -1,16 +1,12 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DEADLINES } from '../../src/transport/types.js';
 import { createWinrmTransport } from '../../src/transport/winrm/index.js';
 import { Secret } from '../../src/util/secret.js';
+import { reservePorts } from '../../src/lab/fleet/ports.js';
 
-/** A port nothing listens on (bound, then closed). */
+/** A port nothing listens on: claimed outside the ephemeral range, so nothing else binds it meanwhile. */
 async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return (await reservePorts(1))[0]!;
 }
 
 afterEach(() => vi.restoreAllMocks());

@@ -22,7 +22,7 @@ import type { PowerShellHandler } from '../winrm/executor.js';
 import { startLabWinrmServer, type LabWinrmFaults, type LabWinrmServer } from '../winrm/server.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import type { HostFaults, LabTransportSet } from './fault-spec.js';
-import { freePorts } from './ports.js';
+import { releasePorts, reservePorts } from './ports.js';
 
 export const LAB_ADDRESS = '127.0.0.1';
 export const LAB_WINRM_USER = 'Administrator';
@@ -121,7 +121,8 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
     }
     // Ports: app, ssh (+ the sshd behind a slow-connect proxy), winrm — all reserved together.
     const perHost = 1 + (useSsh ? 2 : 0) + (useWinrm ? 1 : 0);
-    const ports = await freePorts(names.length * perHost, LAB_ADDRESS);
+    const ports = await reservePorts(names.length * perHost, LAB_ADDRESS);
+    stoppers.push(async () => releasePorts(ports)); // first in, so released last: after every listener closed
     let p = 0;
     const hosts: LabFleetHost[] = names.map((name, index) => {
       const faults = o.faults?.get(name) ?? {};

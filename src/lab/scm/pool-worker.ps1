@@ -11,7 +11,7 @@ $hash = -join ([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.Ge
 $dll = [IO.Path]::Combine($CacheDir, "LabHost-$hash.dll")
 if (-not [IO.File]::Exists($dll)) {
     [void][IO.Directory]::CreateDirectory($CacheDir)
-    $tmp = "$dll.$PID.tmp.dll"
+    $tmp = "$dll.$PID.$([guid]::NewGuid().ToString('N')).tmp.dll"  # unique to this compile; renamed into place atomically
     Add-Type -TypeDefinition $source -OutputAssembly $tmp
     [IO.File]::Move($tmp, $dll, $true)
 }

@@ -35,7 +35,7 @@ import {
   type StreamPiece,
 } from './responses.js';
 import { LabShell } from './shells.js';
-import { freePorts } from '../fleet/ports.js';
+import { releasePorts, reservePorts } from '../fleet/ports.js';
 
 export interface LabWinrmFaults {
   /** Do not listen: the host's port refuses connections. */
@@ -176,7 +176,10 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     }
   }
   const scheme: 'http' | 'https' = tls ? 'https' : 'http';
-  const port = o.port && o.port > 0 ? o.port : (await freePorts(1, host))[0]!;
+  // A claimed port outside the ephemeral range (see ports.ts): with `refuse` nothing listens on it, and nothing
+  // else on the machine may bind it either, so connecting is refused for certain.
+  const ownPort = !(o.port && o.port > 0);
+  const port = ownPort ? (await reservePorts(1, host))[0]! : (o.port as number);
   const computerName = (o.computerName ?? `LAB${port}`).toUpperCase();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${scheme}://${urlHost}:${port}${wsmanPath}`;
@@ -549,6 +552,7 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
       shells.clear();
       for (const s of sockets) s.destroy();
       if (front.listening) await new Promise<void>((resolve) => front.close(() => resolve()));
+      if (ownPort) releasePorts([port]);
     },
   };
 }

@@ -5,6 +5,14 @@
 # members, each calling back into the functions below in the caller's runspace. Every other Add-Type call goes to
 # the real cmdlet unchanged.
 
+# The lab's Add-Type wrapper (parts/Wrappers.ps1) has parameters typed [Microsoft.PowerShell.Commands.Language] and
+# [Microsoft.PowerShell.Commands.OutputAssemblyType]. PowerShell resolves those types when the wrapper is first called
+# and finds them only if their assembly (Microsoft.PowerShell.Commands.Utility) is already loaded in the process; a
+# fresh pwsh loads it on the first Utility cmdlet, which on a busy machine can come after the wrapper's first call:
+# "Unable to find type [Microsoft.PowerShell.Commands.Language]" (https://github.com/PowerShell/PowerShell/issues/18838).
+# Importing the module here loads the assembly once for the process, so every runspace of it resolves the types.
+Microsoft.PowerShell.Core\Import-Module -Name Microsoft.PowerShell.Utility
+
 # The engine's native types (class name in namespace Svcfleet.Native) -> their emulated twins.
 $script:LabNativeTwins = @{
     ServiceFailureActions = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeFailureActions.cs')
@@ -57,9 +65,11 @@ function Add-LabNativeType {
         $hash = -join ([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($twin + $PSVersionTable.PSVersion)) | Select-Object -First 8 | ForEach-Object { $_.ToString('x2') })
         $dir = Get-LabCacheDir
         $dll = [IO.Path]::Combine($dir, "$([IO.Path]::GetFileNameWithoutExtension($twinPath))-$hash.dll")
+        # Shared by every run on the machine: compiled under a name unique to this call, then renamed into place
+        # (atomic), so a reader never sees a half-written DLL and two compilers never write the same file.
         if (-not [IO.File]::Exists($dll)) {
             [void][IO.Directory]::CreateDirectory($dir)
-            $tmp = "$dll.$PID.tmp.dll"
+            $tmp = "$dll.$PID.$([guid]::NewGuid().ToString('N')).tmp.dll"
             Microsoft.PowerShell.Utility\Add-Type -TypeDefinition $twin -OutputAssembly $tmp
             [IO.File]::Move($tmp, $dll, $true)
         }
