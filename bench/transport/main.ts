@@ -6,7 +6,7 @@
  *
  *   bash bench/transport/run.sh [--hosts 200] [--concurrency 50] [--phases floor,ssh,winrm,ssh-hold,winrm-hold]
  *
- * Targets (issue 3): controller CPU at most 2x the raw floor per host; RSS under 200 MB at 200 open sessions.
+ * Targets (the transport benchmark's acceptance targets): controller CPU at most 2x the raw floor per host; RSS under 200 MB at 200 open sessions.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

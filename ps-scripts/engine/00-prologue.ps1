@@ -8,7 +8,7 @@
 # The pipeline output of this script is the process exit code. Dot-sourced without a request (unit tests), it only
 # defines its functions.
 #
-# Facts cited as "scm N" are from windows-scm.md (the SCM reference), "transports N" from transports.md.
+# Facts are cited as docs/reference/<file>.md#<heading> (see docs/reference/README.md).
 param($Request)
 
 $ErrorActionPreference = 'Stop'

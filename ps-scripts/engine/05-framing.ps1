@@ -1,10 +1,10 @@
 # ---------------------------------------------------------------------------------------------------------------
-# Framing and events (transports 7: base64 of UTF-8 JSON between markers carrying the per-call nonce, written with
+# Framing and events (docs/reference/powershell.md#console-encoding-and-structured-output: base64 of UTF-8 JSON between markers carrying the per-call nonce, written with
 # [Console]::Out so that banners, Write-Host, CLIXML and stray pipeline output can never be mistaken for a frame).
 # ---------------------------------------------------------------------------------------------------------------
 
 function Get-UtcStamp {
-  # Formatted by hand: 5.1's ConvertTo-Json turns DateTime into "\/Date(ms)\/" (transports 7).
+  # Formatted by hand: 5.1's ConvertTo-Json turns DateTime into "\/Date(ms)\/" (docs/reference/powershell.md#console-encoding-and-structured-output).
   [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture)
 }
 

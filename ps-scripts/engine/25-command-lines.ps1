@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------------------------
-# Windows command lines (scm 6: split the exe from its arguments with the CommandLineToArgvW rules).
+# Windows command lines (docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428: split the exe from its arguments with the CommandLineToArgvW rules).
 # ---------------------------------------------------------------------------------------------------------------
 
 # The executable of an image path, found as CreateProcess finds it: a quoted first token ends at the closing quote;
@@ -23,7 +23,7 @@ function Split-ImagePath {
   @{ exe = $exe; quoted = $false; closed = $true; rest = $p.Substring($exe.Length).TrimStart([char[]]@(' ', "`t")) }
 }
 
-# CWE-428 (scm 6): the executable part is unquoted and contains whitespace.
+# CWE-428 (docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428): the executable part is unquoted and contains whitespace.
 function Test-UnquotedPath {
   param([string]$Path)
   if ([string]::IsNullOrEmpty($Path)) { return $false }
@@ -93,7 +93,7 @@ function ConvertTo-ArgvToken {
   $sb.ToString()
 }
 
-# How this PowerShell passes arguments to native programs (scm 0.4, 1.1). 'Legacy' (5.1, 7.0-7.2, or 7.3+ with
+# How this PowerShell passes arguments to native programs (docs/reference/powershell.md#native-argument-passing, docs/reference/sc-exe.md#the-binpath-value). 'Legacy' (5.1, 7.0-7.2, or 7.3+ with
 # $PSNativeCommandArgumentPassing = 'Legacy') only wraps an argument in quotes when it has unquoted whitespace and
 # never escapes embedded quotes or drops empty strings correctly; 'Standard' (7.3+, also 'Windows' for sc.exe)
 # encodes each argument itself.

@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------------------------
-# Reading a service, locale-independently (scm 0.3): Win32_Service through CIM plus the service's registry key;
+# Reading a service, locale-independently (docs/reference/sc-exe.md#localisation): Win32_Service through CIM plus the service's registry key;
 # never localized sc.exe text.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -71,10 +71,10 @@ $StateByCim = @{
   'Stopped' = 'stopped'; 'Start Pending' = 'start-pending'; 'Stop Pending' = 'stop-pending'; 'Running' = 'running'
   'Continue Pending' = 'continue-pending'; 'Pause Pending' = 'pause-pending'; 'Paused' = 'paused'
 }
-# SC_ACTION_* (scm 4: NONE=0, RESTART=1, REBOOT=2, RUN_COMMAND=3).
+# SC_ACTION_* (docs/reference/windows-services.md#failure-count-and-repetition: NONE=0, RESTART=1, REBOOT=2, RUN_COMMAND=3).
 $ActionByValue = @{ 0 = 'none'; 1 = 'restart'; 2 = 'reboot'; 3 = 'run' }
 
-# The FailureActions REG_BINARY (scm 4): little-endian DWORDs, 32-bit layout: reset period (0xFFFFFFFF =
+# The FailureActions REG_BINARY (docs/reference/windows-services.md#the-failureactions-registry-value): little-endian DWORDs, 32-bit layout: reset period (0xFFFFFFFF =
 # INFINITE), two placeholders, cActions, offset of SC_ACTION[cActions] = {Type, DelayMs}.
 function ConvertFrom-FailureActionsBlob {
   param($Blob)
@@ -100,7 +100,7 @@ function ConvertFrom-FailureActionsBlob {
   $r
 }
 
-# The Environment REG_MULTI_SZ (scm 4) as NAME -> value, in stored order; $null when absent or empty.
+# The Environment REG_MULTI_SZ (docs/reference/windows-services.md#environment-value) as NAME -> value, in stored order; $null when absent or empty.
 function ConvertFrom-EnvironmentValue {
   param($Entries)
   if ($null -eq $Entries) { return $null }
@@ -139,7 +139,7 @@ function Get-ServiceSnapshot {
   if (-not $startType -and $null -ne $startValue) { $startType = $StartTypeByValue[[int]$startValue] }
   if (-not $startType) { $startType = 'demand' }
   if ($startType -eq 'auto') {
-    # DelayedAutoStart is on Win32_Service from Windows 10/2016; older hosts only have the registry flag (scm 2, 4).
+    # DelayedAutoStart is on Win32_Service from Windows 10/2016; older hosts only have the registry flag (docs/reference/windows-services.md#win32_service-over-cim, docs/reference/windows-services.md#the-service-registry-key).
     $delayed = $null
     if ($svc.PSObject.Properties['DelayedAutoStart']) { $delayed = $svc.DelayedAutoStart }
     if ($null -eq $delayed) { $delayed = ([int](Get-RegValue $reg 'DelayedAutostart') -eq 1) }

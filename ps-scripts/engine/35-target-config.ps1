@@ -1,8 +1,8 @@
 # ---------------------------------------------------------------------------------------------------------------
-# Desired settings -> target config -> per-field diff (take-effect table: scm 5.1).
+# Desired settings -> target config -> per-field diff (take-effect table: docs/reference/windows-services.md#when-a-change-takes-effect).
 # ---------------------------------------------------------------------------------------------------------------
 
-# Field, and whether a change needs a restart to take effect (scm 5.1). Display name and description apply at
+# Field, and whether a change needs a restart to take effect (docs/reference/windows-services.md#when-a-change-takes-effect). Display name and description apply at
 # once; start type only matters at boot / next StartService; error control is only read during boot; failure
 # settings apply at the next failure; the rest is read when the process starts.
 $FieldRules = @(
@@ -83,7 +83,7 @@ function ConvertTo-EnvironmentMap {
   $m
 }
 
-# Windows keeps service and group dependencies apart (DependOnService / DependOnGroup, scm 4), so the canonical
+# Windows keeps service and group dependencies apart (DependOnService / DependOnGroup, docs/reference/windows-services.md#the-service-registry-key), so the canonical
 # order is services first, then '+groups', each in the given order.
 function ConvertTo-DependencyList {
   param($Value, [string]$Field)
@@ -181,7 +181,7 @@ function New-TargetConfig {
   }
   if (Test-Prop $Desired 'displayName') {
     $v = Get-Prop $Desired 'displayName'
-    Assert-String $v 'desired.displayName' 256   # scm 1.2: at most 256 characters
+    Assert-String $v 'desired.displayName' 256   # docs/reference/windows-services.md#configuration-fields: at most 256 characters
     $t.displayName = $v
   }
   if (Test-Prop $Desired 'description') {
@@ -257,7 +257,7 @@ function New-TargetConfig {
         $i++
         [ordered]@{ type = $type; delayMs = [long]$delay }
       })
-      # Removing every action also resets the period to 0 (ChangeServiceConfig2 behaviour, scm 9.3).
+      # Removing every action also resets the period to 0 (ChangeServiceConfig2 behaviour, docs/reference/windows-services.md#changing-failure-actions).
       if ($t.failure.actions.Count -eq 0 -and -not (Test-Prop $f 'resetPeriod')) { $t.failure.resetPeriod = 0 }
     }
     if (Test-Prop $f 'nonCrashFailures') {
@@ -266,7 +266,7 @@ function New-TargetConfig {
       $t.failure.nonCrashFailures = $v
     }
     if ($t.failure.actions.Count -eq 0 -and -not (Test-SameValue 'x' $t.failure.resetPeriod 0)) {
-      Stop-Engine 'bad-request' 'field desired.failure.resetPeriod: Windows keeps a reset period only together with at least one action (scm 1.3)'
+      Stop-Engine 'bad-request' 'field desired.failure.resetPeriod: Windows keeps a reset period only together with at least one action (docs/reference/sc-exe.md#description-and-failure)'
     }
   }
   if (Test-Prop $Desired 'environment') {

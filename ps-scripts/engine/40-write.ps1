@@ -1,10 +1,10 @@
 # ---------------------------------------------------------------------------------------------------------------
-# Writing through the SCM: Win32_Service.Change() (scm 2) for values that may hold any text or a password (never on
-# a command line), sc.exe (scm 1) for what Change() cannot set or cannot clear, the registry only for Environment
-# (scm 5.2: the SCM has no API for it).
+# Writing through the SCM: Win32_Service.Change() (docs/reference/windows-services.md#change-method) for values that may hold any text or a password (never on
+# a command line), sc.exe (docs/reference/sc-exe.md) for what Change() cannot set or cannot clear, the registry only for Environment
+# (docs/reference/windows-services.md#change-through-the-scm-not-the-registry: the SCM has no API for it).
 # ---------------------------------------------------------------------------------------------------------------
 
-# Win32_Service.Change() return codes (scm 2) -> the Win32 error they stand for.
+# Win32_Service.Change() return codes (docs/reference/windows-services.md#change-method) -> the Win32 error they stand for.
 $ChangeReturn = @{
   1 = @('Not Supported', 50); 2 = @('Access Denied', 5); 3 = @('Dependent Services Running', 1051)
   4 = @('Invalid Service Control', 1052); 5 = @('Service Cannot Accept Control', 1061); 6 = @('Service Not Active', 1062)
@@ -39,7 +39,7 @@ function Invoke-ServiceChange {
 }
 
 # Runs a native tool with each argument encoded for this PowerShell (see ConvertTo-NativeArgument).
-# -> @{ code; text } ; the text is localized (scm 1.5) and only used in messages.
+# -> @{ code; text } ; the text is localized (docs/reference/sc-exe.md#localisation) and only used in messages.
 function Invoke-Native {
   param([string]$Command, [string[]]$Arguments)
   $mode = Get-NativeArgumentMode
@@ -69,7 +69,7 @@ function Format-FailureActions {
   (@(foreach ($a in @($Actions)) { [string]$a.type + '/' + [string]$a.delayMs }) -join '/')
 }
 
-# SC_ACTION_NONE has no sc.exe action word (scm 1.3: run, restart, reboot), and a trailing NONE is not the same as
+# SC_ACTION_NONE has no sc.exe action word (docs/reference/sc-exe.md#description-and-failure: run, restart, reboot), and a trailing NONE is not the same as
 # leaving it out (the SCM repeats the last action for every later failure). So a list with a NONE is written with
 # ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS) through this P/Invoke type. C# 5 only: Windows PowerShell
 # 5.1 compiles Add-Type sources with the .NET Framework csc (test/ps-scripts checks the source as C# 5). The lab
@@ -301,7 +301,7 @@ namespace Svcfleet.Native
 }
 '@
 
-# SC_ACTION_* codes by name (scm 4).
+# SC_ACTION_* codes by name (docs/reference/windows-services.md#failure-count-and-repetition).
 $ActionValue = @{ 'none' = 0; 'restart' = 1; 'reboot' = 2; 'run' = 3 }
 
 # sc.exe writes run/restart/reboot lists; only a list with a NONE needs the native call (and its one-time compile).
@@ -323,7 +323,7 @@ function Initialize-NativeFailureActions {
 # Writes reset period, reboot message, command and actions in one ChangeServiceConfig2W call, with the same
 # meaning as the sc.exe path: 'infinite' is INFINITE, "" deletes a text, no actions also resets the period to 0.
 # The service is opened with SERVICE_CHANGE_CONFIG, plus SERVICE_START when there is a restart action; a reboot
-# action needs SeShutdownPrivilege enabled (ChangeServiceConfig2 docs; scm 9.1 failure_actions).
+# action needs SeShutdownPrivilege enabled (ChangeServiceConfig2 docs; docs/reference/windows-services.md#changing-failure-actions failure_actions).
 function Set-FailureActionsNative {
   param([string]$Name, $Failure, [string]$Phase)
   $list = @(@($Failure.actions) | Where-Object { $null -ne $_ })
@@ -388,7 +388,7 @@ function Set-ServiceConfig {
     $change.StartName = [string]$To.account
     $kind = Get-AccountKind ([string]$To.account)
     if ($passwordGiven) { $change.StartPassword = [string]$Password }
-    elseif ($kind -eq 'builtin') { $change.StartPassword = '' }   # "" not null (scm 2)
+    elseif ($kind -eq 'builtin') { $change.StartPassword = '' }   # "" not null (docs/reference/windows-services.md#change-method)
     elseif ($kind -eq 'virtual' -or $kind -eq 'managed') { }      # NULL: Windows manages the password (CSC lpPassword)
     else { Send-Event $Phase ('the password of ' + $To.account + ' is not known here; the SCM keeps the one it has') $null 'warn' }
   }
@@ -400,7 +400,7 @@ function Set-ServiceConfig {
     if ($To.startType -eq 'delayed-auto') { Invoke-ScChecked @('config', $Name, 'start=', 'delayed-auto') 'config start=' $Phase }
     else { Set-DelayedAutoStartNative $Name $false $Phase }
   }
-  # depend= "" and group= "" clear the value (scm 1.2); Change() has no documented way to clear them.
+  # depend= "" and group= "" clear the value (docs/reference/sc-exe.md#config-options); Change() has no documented way to clear them.
   if ($diff -contains 'dependencies') { Invoke-ScChecked @('config', $Name, 'depend=', (@($To.dependencies) -join '/')) 'config depend=' $Phase }
   if ($diff -contains 'loadOrderGroup') { Invoke-ScChecked @('config', $Name, 'group=', [string]$To.loadOrderGroup) 'config group=' $Phase }
   if ($diff -contains 'description') { Invoke-ScChecked @('description', $Name, [string]$To.description) 'description' $Phase }
@@ -408,7 +408,7 @@ function Set-ServiceConfig {
     if (Test-NeedsNativeFailureWrite $To.failure.actions) {
       Set-FailureActionsNative $Name $To.failure $Phase
     } else {
-      # reset= only works together with actions= (scm 1.3); all four are written so the result is exact.
+      # reset= only works together with actions= (docs/reference/sc-exe.md#description-and-failure); all four are written so the result is exact.
       $reset = [string]$To.failure.resetPeriod
       if ($reset -eq 'infinite') { $reset = 'INFINITE' }
       Invoke-ScChecked @('failure', $Name, 'reset=', $reset, 'reboot=', [string]$To.failure.rebootMessage,
@@ -418,7 +418,7 @@ function Set-ServiceConfig {
   if ($diff -contains 'failure.nonCrashFailures') {
     $flag = '0'
     if ($To.failure.nonCrashFailures) { $flag = '1' }
-    Invoke-ScChecked @('failureflag', $Name, $flag) 'failureflag' $Phase   # positional flag (scm 1.3)
+    Invoke-ScChecked @('failureflag', $Name, $flag) 'failureflag' $Phase   # positional flag (docs/reference/sc-exe.md#failureflag)
   }
   if ($diff -contains 'environment') { Set-ServiceEnvironment $Name $To.environment $Phase }
 }

@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------------------------
-# Service control: sc.exe start/stop are asynchronous (scm 1.3); poll the state with deadlines.
+# Service control: sc.exe start/stop are asynchronous (docs/reference/sc-exe.md#start-and-stop-are-asynchronous); poll the state with deadlines.
 # ---------------------------------------------------------------------------------------------------------------
 
 function Get-ServiceStatus {
@@ -50,7 +50,7 @@ function Stop-ServiceAndWait {
     if (-not $sent -and ($st.state -eq 'running' -or $st.state -eq 'paused')) {
       $Ctx.Stopped[$Name] = $true
       $r = Invoke-Native 'sc.exe' @('stop', $Name)
-      # 1062: not active (stopped meanwhile); 1061: in a pending state, keep polling (scm 1.5).
+      # 1062: not active (stopped meanwhile); 1061: in a pending state, keep polling (docs/reference/windows-services.md#win32-error-codes).
       if ($r.code -ne 0 -and $r.code -ne 1062 -and $r.code -ne 1061) {
         Stop-Engine 'stop-failed' ('sc.exe stop failed with ' + $r.code + ': ' + $r.text) $r.code
       }
@@ -111,7 +111,7 @@ function Stop-ServiceProcess {
     Stop-Engine 'kill-refused' ('the service is stuck in STOP_PENDING and its process ' + $ProcessId + ' is not its own to end: ' + ($why -join '; ')) 1053
   }
   $kept = (Get-ServiceSnapshot $Name).config
-  # reset= 0 actions= "" deletes the actions and the period (scm 1.3, 9.3); the texts and the flag stay.
+  # reset= 0 actions= "" deletes the actions and the period (docs/reference/sc-exe.md#description-and-failure, docs/reference/windows-services.md#changing-failure-actions); the texts and the flag stay.
   Invoke-ScChecked @('failure', $Name, 'reset=', '0', 'actions=', '') 'failure reset= 0 actions= ""' $Phase
   Send-Event $Phase 'suspended the failure actions before ending the process' ([ordered]@{ failure = $kept.failure })
   $stopped = $false

@@ -3,7 +3,7 @@
  * failures are tolerated (failure budget). Pure functions; the scheduler (engine/run.ts) applies them.
  *
  * Sizes are written the way users of Ansible `serial` and SSM `MaxConcurrency`/`MaxErrors` already know them
- * (fleet-anchors.md §1, §3): a count (`5`) or a percentage (`25%`), and batches as a list (`1,5,25%,100%`)
+ * (docs/reference/fleet-rollout.md#batches-as-counts-percentages-and-lists, docs/reference/fleet-rollout.md#concurrency-and-error-budget): a count (`5`) or a percentage (`25%`), and batches as a list (`1,5,25%,100%`)
  * whose last entry repeats until every host is placed.
  *
  * It lives in config, below the engine, because the config file, the environment and the flags parse these

@@ -6,7 +6,7 @@
  * - Batches run one after the other (a wave finishes before the next starts); inside a batch, p-limit keeps at
  *   most `concurrency` hosts in flight (a sliding window).
  * - Failure budget: when counted failures exceed it, no new host starts; in-flight hosts finish (SSM MaxErrors
- *   semantics, fleet-anchors.md §3); optionally the current batch's changed hosts are rolled back.
+ *   semantics, docs/reference/fleet-rollout.md#concurrency-and-error-budget); optionally the current batch's changed hosts are rolled back.
  * - Commands (pause, resume, abort finish|cancel, retry, exclude, rollback) are the only way to steer a run.
  * - Abort `finish`: queued hosts end `skipped`, in-flight hosts finish. Abort `cancel`: in-flight hosts are
  *   cut off through their AbortSignal and restored from their before-snapshot (host-flow.ts).

@@ -124,7 +124,7 @@ function builtinServices(): LabServiceRecord[] {
     base('WinRM', 'Windows Remote Management (WS-Management)', `${SVCHOST} -k NetworkService -p`, {
       account: 'NT AUTHORITY\\NetworkService', delayedAutoStart: true, dependencies: ['RpcSs'], stoppable: true,
     }),
-    // The failure actions of reference §4's worked example (S30): reset 900 s, restart/120000, restart/300000, none.
+    // The failure actions of the worked example in docs/reference/windows-services.md#the-failureactions-registry-value: reset 900 s, restart/120000, restart/300000, none.
     base('WaaSMedicSvc', 'Windows Update Medic Service', `${SVCHOST} -k wusvcs -p`, {
       startType: 'demand',
       stoppable: true,

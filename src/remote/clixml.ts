@@ -1,5 +1,5 @@
 /**
- * Decodes what powershell.exe writes to stderr when its output is redirected (transports.md §1.5): blocks of
+ * Decodes what powershell.exe writes to stderr when its output is redirected (docs/reference/winrm.md#clixml-on-stderr): blocks of
  * `#< CLIXML` followed by an `<Objs>` document, possibly mixed with plain text. String records `<S S="Error">`
  * (and Warning, Verbose, Debug, Information) become typed records, `_xHHHH_` escapes are decoded, progress records
  * are dropped, and text outside the blocks is kept as it is.

@@ -1,5 +1,5 @@
 /**
- * Framing of the remote engine's stdout (transports.md §7). Each frame is
+ * Framing of the remote engine's stdout (docs/reference/powershell.md#console-encoding-and-structured-output). Each frame is
  *
  *     <<svcfleet:NONCE:BASE64>>
  *

@@ -1,6 +1,6 @@
 /**
  * Builds the one thing every transport carries: `powershell.exe -EncodedCommand <bootstrap>` plus a single ASCII
- * JSON line `{script, request}` on stdin (transports.md §1.4 workaround 1; §7).
+ * JSON line `{script, request}` on stdin (docs/reference/winrm.md#the-cmdexe-command-line-limit workaround 1; docs/reference/powershell.md#console-encoding-and-structured-output).
  */
 import { randomBytes } from 'node:crypto';
 import type { Invocation } from '../transport/types.js';

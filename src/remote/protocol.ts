@@ -162,7 +162,7 @@ export interface FieldChange {
   field: string;
   before: unknown;
   after: unknown;
-  /** Per the take-effect table (windows-scm.md §5.1): does this change need a restart to take effect? */
+  /** Per the take-effect table (docs/reference/windows-services.md#when-a-change-takes-effect): does this change need a restart to take effect? */
   restartNeeded: boolean;
 }
 

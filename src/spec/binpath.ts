@@ -2,7 +2,7 @@
  * Static checks of a service image path (binaryPath), the way the remote engine splits it (ps-scripts/engine/
  * Split-ImagePath, after CreateProcess): a leading `"` quotes the executable up to the next `"`; an unquoted path
  * whose part up to the first `.exe` holds whitespace is the unquoted-service-path weakness (CWE-428,
- * windows-scm.md §6): Windows would try `C:\Program.exe` first. svcfleet refuses to write such a path.
+ * docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428): Windows would try `C:\Program.exe` first. svcfleet refuses to write such a path.
  */
 
 /** Why `path` must not be written as a service image path, or undefined when it is fine. */

@@ -1,7 +1,7 @@
 /**
  * Reading a change spec (YAML or JSON, docs/spec.md): schema validation with file/line/field errors, then the
  * checks that need no host: one of `service`/`services`, something to do, CWE-428 on literal binary paths,
- * `failure.resetPeriod` only together with `failure.actions` (windows-scm.md §1.3: sc.exe `reset=` must be used
+ * `failure.resetPeriod` only together with `failure.actions` (docs/reference/sc-exe.md#description-and-failure: sc.exe `reset=` must be used
  * with `actions=`), no flag both set and removed, the same service not twice, ports in range.
  */
 import { createHash } from 'node:crypto';

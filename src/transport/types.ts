@@ -135,7 +135,7 @@ export interface Invocation {
 /**
  * The arguments every transport passes to powershell.exe / pwsh before `-EncodedCommand <bootstrap>`:
  * no logo, no profile (profiles print banners and slow start-up), never prompt, and no execution-policy
- * refusal of the bootstrap (transports.md §5, as Ansible does). They sit beside Invocation, in the transport
+ * refusal of the bootstrap (docs/reference/ssh.md#default-shell, as Ansible does). They sit beside Invocation, in the transport
  * layer, because the transports build the command line; remote/invocation.ts only fills the Invocation.
  */
 export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass'] as const;

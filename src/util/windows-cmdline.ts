@@ -79,7 +79,7 @@ function sameWindowsPath(a: string, b: string): boolean {
 }
 
 /**
- * The executable of a binary path, found the way CreateProcess does (reference §6, CWE-428): a quoted exe ends
+ * The executable of a binary path, found the way CreateProcess does (docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428, CWE-428): a quoted exe ends
  * at the closing quote; an unquoted path with spaces is tried prefix by prefix ("C:\Program.exe",
  * "C:\Program Files\A.exe", ...) with ".exe" appended when the candidate has no extension. Returns null when no
  * candidate is one of `installedFiles` (StartService then fails with ERROR_FILE_NOT_FOUND, 2).
@@ -111,7 +111,7 @@ export function imageOf(commandLine: string): string {
     const end = line.indexOf('"', 1);
     return end < 0 ? line.slice(1) : line.slice(1, end);
   }
-  // Unquoted: up to the first ".exe" (what tools that detect CWE-428 do, reference §6), else the first token.
+  // Unquoted: up to the first ".exe" (what tools that detect CWE-428 do, docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428), else the first token.
   const m = /^(.*?\.exe)(?=$|[ \t])/i.exec(line);
   return m ? m[1]! : (line.split(/[ \t]+/)[0] ?? '');
 }

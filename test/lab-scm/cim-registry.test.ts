@@ -1,6 +1,6 @@
 /**
- * Win32_Service over CIM (reference §2), the Services registry key (§4, §5.2), take-effect of registry values
- * read at process start (§5.1/§5.2), and icacls.exe + %ProgramData% inside the host.
+ * Win32_Service over CIM (docs/reference/windows-services.md#win32_service-over-cim), the Services registry key (docs/reference/windows-services.md#the-service-registry-key, docs/reference/windows-services.md#change-through-the-scm-not-the-registry), take-effect of registry values
+ * read at process start (docs/reference/windows-services.md#when-a-change-takes-effect, docs/reference/windows-services.md#environment-value), and icacls.exe + %ProgramData% inside the host.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,7 +54,7 @@ P changeStartMode { $x = Invoke-CimMethod -Query "SELECT * FROM Win32_Service WH
 P changeAccountBad { (Get-CimInstance Win32_Service -Filter "Name='Other'" | Invoke-CimMethod -MethodName Change -Arguments @{ StartName = '.\\nobody'; StartPassword = 'x' }).ReturnValue }
 P changeAccount { $x = (Get-CimInstance Win32_Service -Filter "Name='Other'" | Invoke-CimMethod -MethodName Change -Arguments @{ StartName = '.\\svcuser'; StartPassword = 'Secr3t!' }).ReturnValue; @{ rv = $x; sn = (Get-CimInstance Win32_Service -Filter "Name='Other'").StartName } }
 P changeDeps { $x = (Get-CimInstance Win32_Service -Filter "Name='Other'" | Invoke-CimMethod -MethodName Change -Arguments @{ ServiceDependencies = [string[]]@('RpcSs'); LoadOrderGroupDependencies = [string[]]@('TDI') }).ReturnValue; @{ rv = $x; qc = ((sc.exe qc Other) -join "\`n") } }
-# Change(StartMode=Automatic) is ChangeServiceConfig: the delayed flag stays [B, §2].
+# Change(StartMode=Automatic) is ChangeServiceConfig: the delayed flag stays.
 P changeAutoKeepsDelayed { $x = (Get-CimInstance Win32_Service -Filter "Name='AppSvc'" | Invoke-CimMethod -MethodName Change -Arguments @{ StartMode = 'Automatic' }).ReturnValue; @{ rv = $x; d = (Get-CimInstance Win32_Service -Filter "Name='AppSvc'").DelayedAutoStart } }
 P regTypes { $p = Get-ItemProperty -Path $key; @{ Type = $p.Type.GetType().Name; Start = $p.Start; DelayedAutostart = $p.DelayedAutostart; ImagePath = $p.ImagePath; DependOnService = $p.DependOnService; DependOnGroup = $p.DependOnGroup; Environment = $p.Environment; EnvType = $p.Environment.GetType().Name; FA = $p.FailureActions.GetType().Name; PSChildName = $p.PSChildName; PSPath = $p.PSPath } }
 P waas { ,[int[]](Get-ItemProperty -LiteralPath 'Registry::HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\WaaSMedicSvc').FailureActions }
@@ -65,7 +65,7 @@ P missingValue { $e = $null; $v = Get-ItemProperty -Path $key -Name Nope -ErrorV
 P missingKey { $e = $null; Get-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NoSuchSvc' -ErrorVariable e -ErrorAction SilentlyContinue; "$($e[0].FullyQualifiedErrorId)" }
 P wildcard { @(Get-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\App*').PSChildName }
 P fsPassThrough { $f = Join-Path ([IO.Path]::GetTempPath()) "lab-$PID.txt"; Set-Content -LiteralPath $f -Value 'x'; $v = (Get-Item -LiteralPath $f).Length -gt 0; $t = Test-Path -LiteralPath $f; Remove-Item -LiteralPath $f; @($v, $t) }
-# Direct registry writes (§5.2): DisplayName is served from the SCM's memory; Environment and ImagePath are read at
+# Direct registry writes (docs/reference/windows-services.md#change-through-the-scm-not-the-registry): DisplayName is served from the SCM's memory; Environment and ImagePath are read at
 # the next process start.
 P writeDisplay { Set-ItemProperty -Path $key -Name DisplayName -Value 'Hacked'; @{ reg = (Get-ItemProperty $key).DisplayName; qc = ((sc.exe qc AppSvc) -join "\`n"); cim = (Get-CimInstance Win32_Service -Filter "Name='AppSvc'").DisplayName } }
 P writeEnv { Set-ItemProperty -Path $key -Name Environment -Value @('APP_MODE=canary', 'EXTRA=1') -Type MultiString; (Get-ItemProperty $key).Environment }
@@ -98,7 +98,7 @@ afterAll(async () => {
   await removeHost(stateDir);
 });
 
-describe('Win32_Service (reference §2)', () => {
+describe('Win32_Service (docs/reference/windows-services.md#win32_service-over-cim)', () => {
   it('has the documented properties and values', () => {
     expect(r.cim).toMatchObject({
       Name: 'AppSvc',
@@ -128,11 +128,11 @@ describe('Win32_Service (reference §2)', () => {
     expect(r.cimBadClass).toMatch(/^HRESULT 0x80041010/);
   });
 
-  it('Set-CimInstance fails: the properties are read-only (§2, S23a)', () => {
+  it('Set-CimInstance fails: the properties are read-only (docs/reference/windows-services.md#win32_service-over-cim)', () => {
     expect(r.setCim).toMatch(/read-only/);
   });
 
-  it('Change(): null = no change, StartMode names, ReturnValue codes (§2)', () => {
+  it('Change(): null = no change, StartMode names, ReturnValue codes (docs/reference/windows-services.md#change-method)', () => {
     expect(r.changeDisplay).toEqual({ rv: 0, rvType: 'UInt32', dn: 'Other Svc', sm: 'Disabled' });
     expect(r.changeBadMode).toBe(21); // 'Auto' is a property value, not a Change() StartMode
     expect(r.changeStartMode).toEqual({ rv: 0, sm: 'Manual' });
@@ -144,7 +144,7 @@ describe('Win32_Service (reference §2)', () => {
   });
 });
 
-describe('Services registry key (reference §4)', () => {
+describe('Services registry key (docs/reference/windows-services.md#the-service-registry-key)', () => {
   it('values have the registry types', () => {
     expect(r.regTypes).toEqual({
       Type: 'Int32',
@@ -161,7 +161,7 @@ describe('Services registry key (reference §4)', () => {
     });
   });
 
-  it('FailureActions has the exact WaaSMedicSvc layout (§4 worked example, S30)', () => {
+  it('FailureActions has the exact WaaSMedicSvc layout (docs/reference/windows-services.md#the-failureactions-registry-value worked example)', () => {
     const expected = Buffer.from('8403000000000000000000000300000014000000' + '01000000c0d40100' + '01000000e0930400' + '0000000000000000', 'hex');
     expect(r.waas).toEqual([...expected]);
     expect(r.waas).toHaveLength(44);
@@ -201,7 +201,7 @@ describe('Services registry key (reference §4)', () => {
   });
 });
 
-describe('registry writes and take-effect (reference §5.1, §5.2)', () => {
+describe('registry writes and take-effect (docs/reference/windows-services.md#when-a-change-takes-effect, docs/reference/windows-services.md#change-through-the-scm-not-the-registry)', () => {
   it('a direct DisplayName write shows in the registry only; the SCM keeps its in-memory record', () => {
     expect(r.writeDisplay.reg).toBe('Hacked');
     expect(r.writeDisplay.qc).toContain('DISPLAY_NAME       : App Service');

@@ -1,5 +1,5 @@
 /**
- * Injected faults: each ends in its documented Win32 code (reference §1.5) / Change() ReturnValue (§2), and the
+ * Injected faults: each ends in its documented Win32 code (docs/reference/sc-exe.md#exit-codes) / Change() ReturnValue (docs/reference/windows-services.md#change-method), and the
  * triggers (contains, nth/times) let an apply fail while the rollback succeeds. One pwsh visits every host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

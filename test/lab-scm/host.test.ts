@@ -24,7 +24,7 @@ afterAll(async () => {
   for (const h of hosts) await removeHost(h);
 });
 
-describe('Windows command lines (CommandLineToArgvW, CreateProcess search: reference §6)', () => {
+describe('Windows command lines (CommandLineToArgvW, CreateProcess search: docs/reference/windows-cmdline.md#from-command-line-to-argv)', () => {
   it.each(vectors.split)('splits %j', (v) => {
     expect(splitWindowsArgs(v.in)).toEqual(v.out);
   });

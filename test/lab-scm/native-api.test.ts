@@ -2,8 +2,8 @@
  * The native-API seam of the emulated SCM (docs/lab.md "Native calls"): the lab's Add-Type hands svcfleet's
  * ChangeServiceConfig2W helper (ps-scripts/engine/) an emulated twin with the same public surface, and passes
  * every other Add-Type call to the real cmdlet. The twin writes failure actions exactly as the SCM stores them:
- * the FailureActions REG_BINARY layout of reference §4, FailureCommand / RebootMessage (§4), qfailure ending its list
- * at a NONE (§1.4, S15), and the API's errors. All probes run in one pwsh (helpers.runProbes).
+ * the FailureActions REG_BINARY layout of docs/reference/windows-services.md#the-failureactions-registry-value, FailureCommand / RebootMessage (docs/reference/windows-services.md#the-service-registry-key), qfailure ending its list
+ * at a NONE (docs/reference/sc-exe.md#output-of-qfailure), and the API's errors. All probes run in one pwsh (helpers.runProbes).
  */
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -123,14 +123,14 @@ describe("the lab's Add-Type", () => {
 });
 
 describe('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS), emulated', () => {
-  it("writes the issue's example [restart/60000, restart/60000, none/0], reset 86400, in the §4 FailureActions layout", () => {
+  it("writes the example [restart/60000, restart/60000, none/0], reset 86400, in the FailureActions layout (docs/reference/windows-services.md#the-failureactions-registry-value)", () => {
     expect(r.issue.w).toEqual({ code: 0, api: null });
-    // scm §4 FailureActions layout [C]: reset, two zero placeholders, cActions, offset 0x14, {type, delay}...;
-    // SC_ACTION_NONE = 0, RESTART = 1 [C, S14/S15]. 20 + 3 * 8 = 44 bytes, like the WaaSMedicSvc example.
+    // FailureActions layout (docs/reference/windows-services.md#the-failureactions-registry-value): reset, two zero placeholders, cActions, offset 0x14, {type, delay}...;
+    // SC_ACTION_NONE = 0, RESTART = 1 (docs/reference/windows-services.md#failure-count-and-repetition). 20 + 3 * 8 = 44 bytes, like the WaaSMedicSvc example.
     expect(r.issue.blob).toEqual(dwords(86400, 0, 0, 3, 0x14, 1, 60000, 1, 60000, 0, 0));
   });
 
-  it('qfailure prints the NONE the way sc.exe does: not at all, the list just ends (scm §1.4, S15)', () => {
+  it('qfailure prints the NONE the way sc.exe does: not at all, the list just ends (docs/reference/sc-exe.md#output-of-qfailure)', () => {
     const lines = (r.issue.q as string).split('\n');
     expect(lines.filter((l) => l.includes('-- Delay ='))).toEqual([
       '        FAILURE_ACTIONS              : RESTART -- Delay = 60000 milliseconds.',
@@ -141,7 +141,7 @@ describe('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS), emulated', () =
 
   it('stores reboot message and command as data (smart quotes, $(...), backticks), after SeShutdownPrivilege is enabled', () => {
     const h = r.hostile;
-    // A reboot action needs the caller's SE_SHUTDOWN_NAME privilege (ChangeServiceConfig2 docs [C]; code 5 [B]).
+    // A reboot action needs the caller's SE_SHUTDOWN_NAME privilege (ChangeServiceConfig2 docs; code 5).
     expect(h.noPriv).toEqual({ code: 5, api: 'ChangeServiceConfig2' });
     expect(h.enabled).toBe(0);
     expect(h.ok).toEqual({ code: 0, api: null });
@@ -149,26 +149,26 @@ describe('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS), emulated', () =
     expect(h.regCmd).toBe(h.cmd);
     expect(h.msg).toContain('\u2019; New-Item');
     expect(h.cmd).toContain('\u201c$(whoami)\u201d');
-    expect(h.blob).toEqual(dwords(10, 0, 0, 2, 0x14, 2, 1000, 0, 0)); // SC_ACTION_REBOOT = 2 (scm §4)
+    expect(h.blob).toEqual(dwords(10, 0, 0, 2, 0x14, 2, 1000, 0, 0)); // SC_ACTION_REBOOT = 2 (docs/reference/windows-services.md#the-failureactions-registry-value)
     expect(existsSync(pwned)).toBe(false);
   });
 
   it('answers with the Win32 errors of the API', () => {
     // The handle needs SERVICE_START for a restart action and SERVICE_CHANGE_CONFIG always (ChangeServiceConfig2 docs,
-    // MS-SCMR 3.1.4.35: 5) [C]; an action type outside SC_ACTION_TYPE and mismatched arrays: 87 [B].
+    // MS-SCMR 3.1.4.35: 5); an action type outside SC_ACTION_TYPE and mismatched arrays: 87.
     expect(r.restartNoStart).toEqual({ code: 5, api: 'ChangeServiceConfig2' });
     expect(r.noChangeConfig).toEqual({ code: 5, api: 'ChangeServiceConfig2' });
     expect(r.badType).toEqual({ code: 87, api: 'ChangeServiceConfig2' });
     expect(r.mismatch).toEqual({ code: 87, api: 'ChangeServiceConfig2' });
-    // scm §1.5: 1060 at OpenService; the lab's access-denied fault denies OpenService (5), marked-for-delete is 1072.
+    // docs/reference/sc-exe.md#exit-codes: 1060 at OpenService; the lab's access-denied fault denies OpenService (5), marked-for-delete is 1072.
     expect(r.missing).toEqual({ code: 1060, api: 'OpenService' });
     expect(r.denied).toEqual({ code: 5, api: 'OpenService' });
     expect(r.marked).toEqual({ code: 1072, api: 'ChangeServiceConfig2' });
-    // Drivers have no failure actions: ERROR_CANNOT_DETECT_DRIVER_FAILURE (MS-SCMR 3.1.4.35) [C].
+    // Drivers have no failure actions: ERROR_CANNOT_DETECT_DRIVER_FAILURE (MS-SCMR 3.1.4.35).
     expect(r.driver).toEqual({ code: 1080, api: 'ChangeServiceConfig2' });
   });
 
-  it('zero actions delete the actions and the reset period, texts "" delete the values (scm §9.3)', () => {
+  it('zero actions delete the actions and the reset period, texts "" delete the values (docs/reference/windows-services.md#changing-failure-actions)', () => {
     expect(r.clear.w).toEqual({ code: 0, api: null });
     expect(r.clear.blob).toEqual(dwords(0, 0, 0, 0, 0));
     expect(r.clear.q).not.toContain('FAILURE_ACTIONS');

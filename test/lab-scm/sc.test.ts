@@ -1,7 +1,7 @@
 /**
- * sc.exe of the emulated SCM: output shapes (reference §1.4), exit codes (§1.5), option syntax (§1.1-§1.3),
- * asynchronous start/stop, take-effect on a running process (§5.1), and Windows PowerShell 5.1's native-argument
- * quoting (§0.4, S22). All probes run in one pwsh (see helpers.runProbes).
+ * sc.exe of the emulated SCM: output shapes (docs/reference/sc-exe.md#output-of-qc), exit codes (docs/reference/sc-exe.md#exit-codes), option syntax (docs/reference/sc-exe.md#option-syntax, docs/reference/sc-exe.md#config-options, docs/reference/sc-exe.md#description-and-failure),
+ * asynchronous start/stop, take-effect on a running process (docs/reference/windows-services.md#when-a-change-takes-effect), and Windows PowerShell 5.1's native-argument
+ * quoting (docs/reference/powershell.md#native-argument-passing). All probes run in one pwsh (see helpers.runProbes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../src/lab/host.js';
@@ -72,7 +72,7 @@ P failureSet { $a = SC failure Plain reset= INFINITE reboot= 'Rebooting now' com
 P failureClear { $a = SC failure Plain reset= 0 actions= '""'; $q = SC qfailure Plain; @{ a = $a.rc; q = $q.out } }
 P failureflag { $a = SC failureflag Plain 1; $q = SC qfailureflag Plain; $b = SC failureflag Plain flag=1; @{ a = $a; q = $q.out; b = $b.rc } }
 P stopWithDependents { $s = SC start Child; Start-Sleep -Milliseconds 100; $st = SC stop AppSvc; $i = 0; while ((sc.exe query Child | Select-String 'RUNNING') -eq $null -and $i -lt 400) { Start-Sleep -Milliseconds 25; $i++ }; $x = SC stop Child; @{ start = $s.rc; startOut = $s.out; stop = $st; stopChild = $x.rc; stopOut = $x.out } }
-# Legacy mangling (S22): the quoted exe is not escaped, so sc sees C:\\Program and the rest is dropped (§1.1, S25).
+# Legacy mangling (docs/reference/powershell.md#native-argument-passing): the quoted exe is not escaped, so sc sees C:\\Program and the rest is dropped (docs/reference/sc-exe.md#the-binpath-value).
 P legacyMangled { $a = SC config AppSvc binpath= '"C:\\Program Files\\App\\app.exe" --port ${port} --workers 2'; $q = SC qc AppSvc; @{ a = $a.rc; q = $q.out } }
 # The working 5.1 form: backslash-escaped inner quotes.
 P legacyEscaped { $a = SC config AppSvc binpath= '\\"C:\\Program Files\\App\\app.exe\\" --port ${port} --workers 2'; $q = SC qc AppSvc; @{ a = $a.rc; q = $q.out } }
@@ -87,7 +87,7 @@ afterAll(async () => {
   await removeHost(stateDir);
 });
 
-describe('sc.exe output shapes (reference §1.4)', () => {
+describe('sc.exe output shapes (docs/reference/sc-exe.md#output-of-qc)', () => {
   it('qc: fixed field order, hex TYPE, AUTO_START  (DELAYED), dependency continuation lines', () => {
     expect(r.qc.rc).toBe(0);
     expect(r.qc.out).toBe(
@@ -139,12 +139,12 @@ describe('sc.exe output shapes (reference §1.4)', () => {
     expect(r.query.out).toContain('        STATE              : 4  RUNNING');
   });
 
-  it('qdescription, also with no description (empty text, S15)', () => {
+  it('qdescription, also with no description (empty text, docs/reference/sc-exe.md#output-of-qdescription)', () => {
     expect(r.qdescription.out).toBe('[SC] QueryServiceConfig2 SUCCESS\n\nSERVICE_NAME: AppSvc\nDESCRIPTION:  Demo app\n');
     expect(r.qdescriptionEmpty.out).toBe('[SC] QueryServiceConfig2 SUCCESS\n\nSERVICE_NAME: Plain\nDESCRIPTION:  \n');
   });
 
-  it('qfailure: RESTART/RUN PROCESS lines; FAILURE_ACTIONS missing when none; a NONE action ends the list (S15)', () => {
+  it('qfailure: RESTART/RUN PROCESS lines; FAILURE_ACTIONS missing when none; a NONE action ends the list (docs/reference/sc-exe.md#output-of-qfailure)', () => {
     expect(r.qfailure.out).toBe(
       [
         '[SC] QueryServiceConfig2 SUCCESS',
@@ -161,7 +161,7 @@ describe('sc.exe output shapes (reference §1.4)', () => {
     );
     expect(r.qfailureNone.out).not.toContain('FAILURE_ACTIONS');
     expect(r.qfailureNone.out).toContain('RESET_PERIOD (in seconds)    : 0');
-    // WaaSMedicSvc (§4 worked example): restart, restart, none -> two lines.
+    // WaaSMedicSvc (docs/reference/windows-services.md#the-failureactions-registry-value worked example): restart, restart, none -> two lines.
     expect(r.qfailureWaas.out.match(/RESTART -- Delay/g)).toHaveLength(2);
     expect(r.qfailureWaas.out).toContain(': 900');
   });
@@ -171,7 +171,7 @@ describe('sc.exe output shapes (reference §1.4)', () => {
   });
 });
 
-describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
+describe('sc.exe exit codes and failure lines (docs/reference/sc-exe.md#failure-lines)', () => {
   it('1060 from OpenService (qc) and EnumQueryServicesStatus:OpenService (query)', () => {
     expect(r.qcMissing).toEqual({ rc: 1060, out: '[SC] OpenService FAILED 1060:\n\nThe specified service does not exist as an installed service.\n' });
     expect(r.queryMissing.rc).toBe(1060);
@@ -182,7 +182,7 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
     expect(r.queryServer.rc).toBe(0);
   });
 
-  it('start=auto without the space fails (1639): the documented syntax needs "start= auto" (§1.1, S3/S5)', () => {
+  it('start=auto without the space fails (1639): the documented syntax needs "start= auto" (docs/reference/sc-exe.md#spaced-and-unspaced-options)', () => {
     expect(r.noSpace.rc).toBe(1639);
   });
 
@@ -190,19 +190,19 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
     expect(r.unknownCmd.rc).toBe(1639);
   });
 
-  it('start= disabled is stored at once; StartService then fails with 1058 (§5.1)', () => {
+  it('start= disabled is stored at once; StartService then fails with 1058 (docs/reference/windows-services.md#when-a-change-takes-effect)', () => {
     expect(r.cfgStart.a).toEqual({ rc: 0, out: '[SC] ChangeServiceConfig SUCCESS\n' });
     expect(r.cfgStart.b.out).toContain('START_TYPE         : 4   DISABLED');
     expect(r.startDisabled.rc).toBe(1058);
     expect(r.startDisabled.out.split('\n')[0]).toBe('[SC] StartService FAILED 1058:');
   });
 
-  it('delayed-auto sets the flag; start= auto clears it (§1.2 start=)', () => {
+  it('delayed-auto sets the flag; start= auto clears it (docs/reference/windows-services.md#delayed-auto-start-flag start=)', () => {
     expect(r.cfgDelayedToAuto.q1).toContain('2   AUTO_START  (DELAYED)');
     expect(r.cfgDelayedToAuto.q2).toContain('2   AUTO_START\n');
   });
 
-  it('depend= takes /-separated names and +groups; depend= "" clears (§1.2 depend=)', () => {
+  it('depend= takes /-separated names and +groups; depend= "" clears (docs/reference/sc-exe.md#config-options depend=)', () => {
     expect(r.depend.a).toBe(0);
     expect(r.depend.q).toContain('        DEPENDENCIES       : Tcpip\n                           : RpcSs\n                           : +TDI\n');
     expect(r.dependEmptyLegacy.rc).toBe(1639);
@@ -211,7 +211,7 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
     expect(r.dependCycle.rc).toBe(1059);
   });
 
-  it('type= interact alone is an error; with own it gives 110 (§1.2 type=, §1.4)', () => {
+  it('type= interact alone is an error; with own it gives 110 (docs/reference/sc-exe.md#config-options type=)', () => {
     expect(r.typeInteract.rc).toBe(87);
     expect(r.typeInteractOwn.a).toBe(0);
     expect(r.typeInteractOwn.q).toContain('TYPE               : 110  WIN32_OWN_PROCESS (interactive)');
@@ -222,12 +222,12 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
     expect(r.displayDup.rc).toBe(1078);
   });
 
-  it('description: text is data; under Legacy (5.1) its embedded quotes are lost on the way (S22)', () => {
+  it('description: text is data; under Legacy (5.1) its embedded quotes are lost on the way (docs/reference/powershell.md#native-argument-passing)', () => {
     expect(r.description.a).toEqual({ rc: 0, out: '[SC] ChangeServiceConfig2 SUCCESS\n' });
     expect(r.description.q).toContain('DESCRIPTION:  Hello world $(x) ‘q’\n');
   });
 
-  it('failure: reset= needs actions=; only run|restart|reboot; INFINITE prints 4294967295 (§1.3, §1.4)', () => {
+  it('failure: reset= needs actions=; only run|restart|reboot; INFINITE prints 4294967295 (docs/reference/sc-exe.md#description-and-failure)', () => {
     expect(r.failureNoReset.rc).toBe(1639);
     expect(r.failureBadWord.rc).toBe(87);
     expect(r.failureSet.a).toEqual({ rc: 0, out: '[SC] ChangeServiceConfig2 SUCCESS\n' });
@@ -237,19 +237,19 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
     expect(r.failureSet.q).toContain(
       'FAILURE_ACTIONS              : RESTART -- Delay = 5000 milliseconds.\n                                       REBOOT -- Delay = 800 milliseconds.\n                                       RUN PROCESS -- Delay = 1 milliseconds.',
     );
-    // Removing all actions also resets the period to 0 (§9.3).
+    // Removing all actions also resets the period to 0 (docs/reference/windows-services.md#changing-failure-actions).
     expect(r.failureClear.a).toBe(0);
     expect(r.failureClear.q).toContain('RESET_PERIOD (in seconds)    : 0');
     expect(r.failureClear.q).not.toContain('FAILURE_ACTIONS');
   });
 
-  it('failureflag is positional; "flag=1" is refused (§1.3)', () => {
+  it('failureflag is positional; "flag=1" is refused (docs/reference/sc-exe.md#failureflag)', () => {
     expect(r.failureflag.a).toEqual({ rc: 0, out: '[SC] ChangeServiceConfig2 SUCCESS\n' });
     expect(r.failureflag.q).toContain('FAILURE_ACTIONS_ON_NONCRASH_FAILURES: TRUE');
     expect(r.failureflag.b).toBe(1639);
   });
 
-  it('start is asynchronous (START_PENDING); stop fails with 1051 while a dependent runs (§1.3)', () => {
+  it('start is asynchronous (START_PENDING); stop fails with 1051 while a dependent runs (docs/reference/windows-services.md#win32-error-codes)', () => {
     expect(r.stopWithDependents.start).toBe(0);
     expect(r.stopWithDependents.stop.rc).toBe(1051);
     expect(r.stopWithDependents.stop.out.split('\n')[0]).toBe('[SC] ControlService FAILED 1051:');
@@ -271,7 +271,7 @@ describe('sc.exe exit codes and failure lines (reference §1.5)', () => {
   });
 });
 
-describe('Windows PowerShell 5.1 native-argument quoting (§0.4, §1.1, S22)', () => {
+describe('Windows PowerShell 5.1 native-argument quoting (docs/reference/powershell.md#native-argument-passing)', () => {
   it('Legacy: embedded quotes are not escaped, so binpath= "\\"C:\\Program Files..." arrives mangled', () => {
     expect(r.legacyMangled.a).toBe(0);
     expect(r.legacyMangled.q).toContain('        BINARY_PATH_NAME   : C:\\Program\n');
@@ -289,7 +289,7 @@ describe('Windows PowerShell 5.1 native-argument quoting (§0.4, §1.1, S22)', (
   });
 });
 
-describe('take effect (reference §5.1)', () => {
+describe('take effect (docs/reference/windows-services.md#when-a-change-takes-effect)', () => {
   it('a running service keeps its command line until it restarts', () => {
     expect(JSON.parse(argsBefore)).toEqual(['--port', String(port), '--log-level', 'info']);
     // Both binpath changes happened while AppSvc ran (it was never restarted): the process still has its argv.

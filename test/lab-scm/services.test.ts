@@ -1,5 +1,5 @@
 /**
- * Get-/Set-/Start-/Stop-/Restart-Service as Windows PowerShell 5.1 has them (reference §3), and the module's side
+ * Get-/Set-/Start-/Stop-/Restart-Service as Windows PowerShell 5.1 has them (docs/reference/powershell.md#service-cmdlets-in-51-and-7), and the module's side
  * of the shared command-line vectors.
  */
 import path from 'node:path';
@@ -66,7 +66,7 @@ afterAll(async () => {
   await removeHost(stateDir);
 });
 
-describe('Get-Service (5.1, reference §3)', () => {
+describe('Get-Service (5.1, docs/reference/powershell.md#service-cmdlets-in-51-and-7)', () => {
   it('returns ServiceController-like objects without the PS 6+ properties', () => {
     expect(r.props.typeName).toBe('System.ServiceProcess.ServiceController');
     expect(r.props.names).toEqual(expect.arrayContaining(['Name', 'ServiceName', 'DisplayName', 'Status', 'StartType', 'ServiceType', 'CanStop', 'DependentServices', 'ServicesDependedOn']));
@@ -88,10 +88,10 @@ describe('Get-Service (5.1, reference §3)', () => {
 });
 
 describe('Set-Service (5.1)', () => {
-  it('AutomaticDelayedStart fails parameter binding (§3, S10a)', () => {
+  it('AutomaticDelayedStart fails parameter binding (docs/reference/powershell.md#service-cmdlets-in-51-and-7)', () => {
     expect(r.delayedBinding).toBe(true);
   });
-  it('-Description/-DisplayName do not touch the delayed flag in 5.1 (only PS 7 rewrites it, §3)', () => {
+  it('-Description/-DisplayName do not touch the delayed flag in 5.1 (only PS 7 rewrites it, docs/reference/windows-services.md#delayed-auto-start-flag)', () => {
     expect(r.setDescriptionKeepsDelayed.qc).toContain('2   AUTO_START  (DELAYED)');
     expect(r.setDescriptionKeepsDelayed.qc).toContain('DISPLAY_NAME       : App Service 2');
     expect(r.setDescriptionKeepsDelayed.d).toContain('DESCRIPTION:  new text');

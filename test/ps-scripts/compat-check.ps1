@@ -27,7 +27,7 @@ $Ps7OnlyParameters = @(
   @{ command = @('Start-Process'); parameter = @('Environment') }
   @{ command = @('Get-ChildItem', 'gci', 'ls', 'dir'); parameter = @('FollowSymlink') }
 )
-# Service properties that PowerShell 6+ adds to Get-Service output (scm §3).
+# Service properties that PowerShell 6+ adds to Get-Service output (docs/reference/powershell.md#service-cmdlets-in-51-and-7).
 $Ps7ServiceMembers = @('BinaryPathName', 'UserName', 'Description', 'StartupType', 'DelayedAutoStart')
 # Types that .NET Framework 4.x lacks, or that need an assembly 5.1 does not load.
 $Ps7OnlyTypes = '^(System\.)?(Text\.Json\.|Management\.Automation\.SemanticVersion$|SemanticVersion$|Span|ReadOnlySpan|Memory|Net\.Http\.|Range$|Index$)'

@@ -24,7 +24,7 @@ let rig: LabRig;
 let faults: LabRig;
 const port: Record<string, number> = {};
 
-// The reference's WaaSMedicSvc failure actions (scm §4 worked example): restart, restart, then NONE.
+// The reference's WaaSMedicSvc failure actions (docs/reference/windows-services.md#the-failureactions-registry-value worked example): restart, restart, then NONE.
 const NONE_ORIGINAL = {
   resetPeriod: 900,
   rebootMessage: '',
@@ -37,9 +37,9 @@ const NONE_ORIGINAL = {
   nonCrashFailures: false,
 };
 
-/** scm §4 FailureActions layout [C]: little-endian DWORDs, reset, two placeholders, cActions, offset, {type, delay}. */
+/** FailureActions layout (docs/reference/windows-services.md#the-failureactions-registry-value): little-endian DWORDs, reset, two placeholders, cActions, offset, {type, delay}. */
 function decodeFailureActions(b: Buffer): { resetPeriod: number; count: number; offset: number; actions: Array<{ type: string; delayMs: number }> } {
-  const names = ['none', 'restart', 'reboot', 'run']; // SC_ACTION_* = 0..3 (scm §4)
+  const names = ['none', 'restart', 'reboot', 'run']; // SC_ACTION_* = 0..3 (docs/reference/windows-services.md#failure-count-and-repetition)
   const count = b.readUInt32LE(12);
   const offset = b.readUInt32LE(16);
   const actions = Array.from({ length: count }, (_, i) => ({ type: names[b.readUInt32LE(offset + 8 * i)]!, delayMs: b.readUInt32LE(offset + 8 * i + 4) }));
@@ -222,7 +222,7 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
     expectOutcome(fourth, 'changed');
     rec = rig.service('Meta');
     expect(rec.startType).toBe('disabled');
-    expect(rec.status.state).toBe('running'); // a start type never stops a running service (scm 5.1)
+    expect(rec.status.state).toBe('running'); // a start type never stops a running service (docs/reference/windows-services.md#when-a-change-takes-effect)
   });
 
   it('failure settings: reset period, reboot message, command, actions, non-crash flag; then cleared', async () => {
@@ -392,7 +392,7 @@ describe.concurrent('operations', { timeout: 300_000 }, () => {
   });
 });
 
-describe.concurrent("failure actions with a NONE (issue 4): ChangeServiceConfig2, not sc.exe", { timeout: 300_000 }, () => {
+describe.concurrent("failure actions ending in NONE (docs/reference/windows-services.md#failure-count-and-repetition): ChangeServiceConfig2, not sc.exe", { timeout: 300_000 }, () => {
   it("applies the issue's example exactly: the registry blob decodes to restart/60000, restart/60000, none/0", async () => {
     const failure = {
       resetPeriod: 86400,
@@ -406,7 +406,7 @@ describe.concurrent("failure actions with a NONE (issue 4): ChangeServiceConfig2
     const run = await rig.run({ op: 'apply', service: 'Issue4', desired: { failure } });
     expectOutcome(run, 'changed', 'ok');
     expect(run.result.restarted).toBe(false);
-    // sc.exe has no word for NONE (scm §1.3), so the actions go through the API; the non-crash flag stays sc.exe's.
+    // sc.exe has no word for NONE (docs/reference/sc-exe.md#description-and-failure), so the actions go through the API; the non-crash flag stays sc.exe's.
     expect(failureWrites(run)).toEqual(['ChangeServiceConfig2']);
     expect(run.events.find((e) => e.data?.command === 'failureflag')?.data?.via).toBe('sc.exe');
     const blob = decodeFailureActions(await rig.registryBinary('Issue4', 'FailureActions'));
@@ -547,7 +547,7 @@ describe.concurrent('injected faults end in their documented outcome, with nothi
     const failure = { resetPeriod: 60, actions: [{ type: 'restart' as const, delayMs: 1000 }, { type: 'none' as const, delayMs: 0 }] };
     const denied = await faults.run({ op: 'apply', service: 'FDenied', desired: { failure } });
     expectOutcome(denied, 'failed', 'apply-failed');
-    expect(denied.result.reason.win32).toBe(5); // OpenService under the access-denied fault (scm §1.5)
+    expect(denied.result.reason.win32).toBe(5); // OpenService under the access-denied fault (docs/reference/sc-exe.md#exit-codes)
     expect(denied.result.message).toMatch(/ChangeServiceConfig2.*OpenService returned 5.*nothing was changed/);
     const marked = await faults.run({ op: 'apply', service: 'FMarked', desired: { failure } });
     expectOutcome(marked, 'failed', 'apply-failed');

@@ -25,7 +25,7 @@ const corpus = hostileCorpus(pwned);
 afterAll(() => rmSync(dirname(pwned), { recursive: true, force: true }));
 const values = Object.values(corpus);
 
-// --- CommandLineToArgvW (scm 6) ---
+// --- CommandLineToArgvW (docs/reference/windows-cmdline.md#from-command-line-to-argv) ---
 const splitVectors: Array<[string, string[]]> = [
   ['a b\tc', ['a', 'b', 'c']],
   ['"a b" c', ['a b', 'c']],
@@ -73,7 +73,7 @@ const editCalls = edits.map(([path, edit]) => call('Edit-ImagePathArgs', [path, 
 const editBad = call('Edit-ImagePathArgs', ['"C:\\a\\app.exe', { set: { port: '1' } }]);
 const editBadName = call('Edit-ImagePathArgs', ['"C:\\a\\app.exe"', { set: { 'a b': '1' } }]);
 
-// --- FailureActions REG_BINARY (scm 4 worked example: WaaSMedicSvc) ---
+// --- FailureActions REG_BINARY (docs/reference/windows-services.md#the-failureactions-registry-value worked example: WaaSMedicSvc) ---
 const waas = [0x84, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0x14, 0, 0, 0, 1, 0, 0, 0, 0xc0, 0xd4, 1, 0, 1, 0, 0, 0, 0xe0, 0x93, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const infinite = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x14, 0, 0, 0, 3, 0, 0, 0, 0xe8, 3, 0, 0, 2, 0, 0, 0, 0x20, 0x03, 0, 0];
 const blobWaas = call('ConvertFrom-FailureActionsBlob', [waas]);
@@ -119,7 +119,7 @@ const noneNative = call('Test-NeedsNativeFailureWrite', [[{ type: 'restart', del
 const scOnly = call('Test-NeedsNativeFailureWrite', [[{ type: 'restart', delayMs: 1 }, { type: 'run', delayMs: 2 }, { type: 'reboot', delayMs: 3 }]]);
 const noneTarget = target({ failure: { resetPeriod: 86400, actions: [{ type: 'restart', delayMs: 60000 }, { type: 'restart', delayMs: 60000 }, { type: 'none', delayMs: 0 }], nonCrashFailures: true } });
 
-// --- diff and take-effect (scm 5.1) ---
+// --- diff and take-effect (docs/reference/windows-services.md#when-a-change-takes-effect) ---
 const diffCall = call('Get-Diff', [
   current,
   { ...current, binaryPath: '"C:\\a\\app.exe" --port 2', description: 'new', account: 'nt authority\\localservice', failure: { ...current.failure, nonCrashFailures: false } },
@@ -161,7 +161,7 @@ function needQuotes51(arg: string): boolean {
   return false;
 }
 
-describe('native arguments (scm 0.4, 1.1: the PS 5.1 quoting trap)', () => {
+describe('native arguments (docs/reference/powershell.md#native-argument-passing: the PS 5.1 quoting trap)', () => {
   const argv = (r: HarnessResult) => {
     const v = okValue(r)[0] as { mode: string; tokens: string[]; argv: string };
     return { ...v, received: JSON.parse(Buffer.from(v.argv, 'base64').toString('utf8')) as string[] };
@@ -210,7 +210,7 @@ describe('binary paths', () => {
   });
 });
 
-describe('FailureActions REG_BINARY decoding (scm 4)', () => {
+describe('FailureActions REG_BINARY decoding (docs/reference/windows-services.md#the-failureactions-registry-value)', () => {
   it('decodes the WaaSMedicSvc example: reset 900 s, restart/120000, restart/300000, none/0', () => {
     expect(okValue(blobWaas())[0]).toEqual({
       resetPeriod: 900,

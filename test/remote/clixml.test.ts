@@ -1,4 +1,4 @@
-/** Decoding powershell.exe's CLIXML stderr (transports.md §1.5). */
+/** Decoding powershell.exe's CLIXML stderr (docs/reference/winrm.md#clixml-on-stderr). */
 import { describe, expect, it } from 'vitest';
 import { decodeClixml, decodeClixmlEscapes } from '../../src/remote/clixml.js';
 

@@ -4,7 +4,8 @@
 # written for Windows find sc.exe, icacls.exe, Get-CimInstance/Invoke-CimMethod (Win32_Service), the *-Service
 # cmdlets of Windows PowerShell 5.1, HKLM:\SYSTEM\CurrentControlSet\Services\<name> in the registry cmdlets, and
 # their native ChangeServiceConfig2W helper behind Add-Type (parts/NativeApi.ps1).
-# Facts come from shared/reference/windows-scm.md (cited as §n). Never load this on a real Windows host.
+# Facts come from docs/reference/ (windows-services.md, sc-exe.md, powershell.md, windows-cmdline.md), cited by
+# file and heading. Never load this on a real Windows host.
 #
 # Why the public commands are created as GLOBAL functions from text (below) rather than exported: functions
 # defined in a module run in the module's session state, so they would not see the caller's

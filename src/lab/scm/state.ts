@@ -37,7 +37,7 @@ export interface LabStatus {
   readyFile?: string;
   exitFile?: string;
   stopRequested?: boolean;
-  /** What the running process was started with: it keeps these until it restarts (reference §5.1). */
+  /** What the running process was started with: it keeps these until it restarts (docs/reference/windows-services.md#when-a-change-takes-effect). */
   args?: string[];
   environment?: string[];
   commandLine?: string;

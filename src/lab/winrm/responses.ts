@@ -1,6 +1,6 @@
 /**
- * Response envelopes of the lab WinRM server, shaped like a Windows Server 2016+ listener's (transports reference
- * §1.3; recorded shapes in pypsrp's tests/tests_pypsrp/responses/*.yml): a:Action …Response, a fresh
+ * Response envelopes of the lab WinRM server, shaped like a Windows Server 2016+ listener's
+ * (docs/reference/winrm.md#winrs-command-flow; recorded shapes in pypsrp's tests/tests_pypsrp/responses/*.yml): a:Action …Response, a fresh
  * a:MessageID, a:To anonymous and a:RelatesTo = the request's MessageID, with the usual prefixes s/a/x/w/rsp/p.
  */
 import { escapeXml } from '../../transport/winrm/xml.js';

@@ -1,6 +1,6 @@
 /**
  * A local PowerShell process driven through node-powershell (the user's chosen package), used within its known
- * limits (transports.md §6):
+ * limits (docs/reference/powershell.md#driving-a-local-pwsh-from-node):
  *  - every command sent is ONE line: its `-Command -` REPL mis-parses multi-line input;
  *  - its `$` template tag is never used (it splices values unescaped); values travel as base64 literals, whose
  *    alphabet cannot leave a single-quoted string, and are decoded inside PowerShell;

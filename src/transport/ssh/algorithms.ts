@@ -3,7 +3,7 @@
  * whenever the server supports it.
  *
  * Key exchange: curve25519 / ECDH first. Finite-field Diffie-Hellman (especially group-exchange) is computed on
- * Node's main thread and pegs the CPU with a few hundred parallel handshakes (transports.md §5, ssh2 #934,
+ * Node's main thread and pegs the CPU with a few hundred parallel handshakes (docs/reference/ssh.md#connection-limits, ssh2 #934,
  * #821); it stays at the end only for old servers.
  *
  * Host key: the key types already in known_hosts for the host go first, as OpenSSH does, so a server that has

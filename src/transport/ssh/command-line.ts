@@ -1,6 +1,6 @@
 /**
  * The one command line sent to a Windows host over SSH. Win32-OpenSSH runs exec requests through cmd.exe by
- * default (transports.md §5): the line must survive cmd.exe and stay short. The bootstrap travels as
+ * default (docs/reference/ssh.md#default-shell): the line must survive cmd.exe and stay short. The bootstrap travels as
  * -EncodedCommand (base64: no cmd metacharacters, no quoting) and the request on stdin, so neither cmd's
  * 8191-character limit nor its quoting rules ever apply to the payload. The same line is valid when the host's
  * DefaultShell is powershell or pwsh.

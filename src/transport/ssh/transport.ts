@@ -4,7 +4,7 @@
  *   auth    — user authentication (authMs)
  * and each exec has its own command deadline (session.ts). Handshakes are capped separately from sessions
  * (default 32 at once): a key exchange is the expensive part, and hundreds at once starve the event loop and
- * overrun servers' MaxStartups (transports.md §5).
+ * overrun servers' MaxStartups (docs/reference/ssh.md#connection-limits).
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { homedir, userInfo } from 'node:os';

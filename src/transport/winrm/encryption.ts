@@ -1,5 +1,5 @@
 /**
- * WinRM HTTP message encryption with an NTLM security context (MS-WSMV §2.2.9.1.1; transports reference §2.2):
+ * WinRM HTTP message encryption with an NTLM security context (MS-WSMV §2.2.9.1.1; docs/reference/winrm.md#ntlm-message-encryption):
  * the SOAP body travels as a multipart/encrypted MIME document whose second part holds
  * <uint32 LE signature length><signature><sealed bytes>. Used in both directions: by our client and by the lab
  * server. Parsing relies on the declared plaintext length (RC4 preserves length), not on searching for the

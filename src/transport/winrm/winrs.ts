@@ -32,7 +32,7 @@ export interface WinrsOptions {
   operationTimeoutSeconds: number;
   /** Largest response envelope we accept (w:MaxEnvelopeSize), bytes. */
   maxEnvelopeSize: number;
-  /** Extra time on top of OperationTimeout before a Receive read times out (transports reference §8: +10 s). */
+  /** Extra time on top of OperationTimeout before a Receive read times out (docs/reference/winrm.md#winrs-command-flow: +10 s). */
   readMarginMs: number;
   /** Budget for Signal + Delete after the command, ms. */
   cleanupMs: number;

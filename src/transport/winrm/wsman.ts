@@ -1,6 +1,6 @@
 /**
- * WS-Management / WinRS envelopes (MS-WSMV; shapes as in docs/transport-winrm.md and the transports reference
- * §1.2-1.3): builders for the requests our client sends and parsers for the responses it reads. Everything a
+ * WS-Management / WinRS envelopes (MS-WSMV; shapes as in docs/transport-winrm.md and
+ * docs/reference/winrm.md#winrs-command-flow): builders for the requests our client sends and parsers for the responses it reads. Everything a
  * caller supplies goes through escapeXml, so a command line or an id can never break out of its element.
  */
 import { randomUUID } from 'node:crypto';

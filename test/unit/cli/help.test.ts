@@ -1,5 +1,5 @@
 /**
- * Issue 4 §1: every command has `--help` with examples. Walks the real commander tree, so a command added
+ * Every command has `--help` with examples. Walks the real commander tree, so a command added
  * later without examples fails here.
  */
 import { Command } from 'commander';
@@ -26,7 +26,7 @@ describe('svcfleet --help', () => {
   registerLabCommands(program, cli);
   const all = walk(program).filter((c) => c.cmd.name() !== 'help');
 
-  it('knows the commands issue 4 lists', () => {
+  it('knows the commands docs/cli.md lists', () => {
     const top = program.commands.map((c) => c.name());
     for (const name of ['plan', 'apply', 'rollback', 'resume', 'retry', 'runs', 'show', 'inspect', 'render', 'ping', 'inventory', 'selftest', 'schema', 'lab', 'demo']) {
       expect(top).toContain(name);

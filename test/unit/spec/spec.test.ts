@@ -98,7 +98,7 @@ describe('spec validation: file, line and field in every error', () => {
   });
 });
 
-describe('binary path checks (windows-scm.md §6)', () => {
+describe('binary path checks (docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428)', () => {
   it('accepts quoted paths and unquoted paths without spaces', () => {
     expect(binaryPathProblem('"C:\\Program Files\\A B\\svc.exe" -k x')).toBeUndefined();
     expect(binaryPathProblem('C:\\svc\\svc.exe --name "a b"')).toBeUndefined();

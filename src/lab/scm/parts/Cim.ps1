@@ -1,6 +1,6 @@
-# Win32_Service over CIM (reference §2): Get-CimInstance objects with the documented properties (all read-only
-# except State, S8), and the Change / ChangeStartMode / StartService / StopService methods with their ReturnValue
-# codes (S9). Invoke-CimMethod does not throw on a non-zero ReturnValue [B].
+# Win32_Service over CIM (docs/reference/windows-services.md#win32_service-over-cim): Get-CimInstance objects with the documented properties (all read-only
+# except State, docs/reference/windows-services.md#win32_service-over-cim), and the Change / ChangeStartMode / StartService / StopService methods with their ReturnValue
+# codes (docs/reference/windows-services.md#change-method). Invoke-CimMethod does not throw on a non-zero ReturnValue.
 
 $script:LabCimStartMode = @{ boot = 'Boot'; system = 'System'; auto = 'Auto'; demand = 'Manual'; disabled = 'Disabled' }
 $script:LabCimState = @{ 'stopped' = 'Stopped'; 'start-pending' = 'Start Pending'; 'stop-pending' = 'Stop Pending'; 'running' = 'Running' }
@@ -170,7 +170,7 @@ function Get-LabCimServices {
     foreach ($v in $views) { if (Test-LabWql -Object $v -Where $Filter) { $v } }
 }
 
-# Win32 error -> Win32_Service method ReturnValue (reference §2 return codes).
+# Win32 error -> Win32_Service method ReturnValue (docs/reference/windows-services.md#change-method return codes).
 $script:LabCimCode = @{ 0 = 0; 5 = 2; 1051 = 3; 1052 = 4; 1061 = 5; 1062 = 6; 1053 = 7; 2 = 9; 1056 = 10; 1075 = 12; 1068 = 13; 1058 = 14; 1069 = 15; 1072 = 16; 1059 = 18; 1078 = 19; 87 = 21; 1057 = 22 }
 
 function ConvertTo-LabCimCode { param([int]$Win32) $c = $script:LabCimCode[$Win32]; if ($null -eq $c) { 8 } else { $c } }
@@ -191,14 +191,14 @@ function Invoke-LabCimMethod {
     if ($method -in 'change', 'changestartmode') {
         if ($argsCi.ContainsKey('StartMode') -and $null -ne $argsCi.StartMode) {
             # Change/ChangeStartMode take Boot, System, Automatic, Manual, Disabled; there is no delayed option, and
-            # (ChangeServiceConfig only) the delayed flag is left as it is [B, reference §2 "Under the hood"].
+            # (ChangeServiceConfig only) the delayed flag is left as it is.
             $sm = @{ boot = 'boot'; system = 'system'; automatic = 'auto'; manual = 'demand'; disabled = 'disabled' }[([string]$argsCi.StartMode).ToLowerInvariant()]
             if (-not $sm) { return 21 }
             $change.startType = $sm
         }
     }
     if ($method -eq 'change') {
-        # Null parameters mean "no change" (reference §2).
+        # Null parameters mean "no change" (docs/reference/windows-services.md#change-method).
         if ($null -ne $argsCi.DisplayName) { $change.displayName = [string]$argsCi.DisplayName }
         if ($null -ne $argsCi.PathName) { $change.binaryPath = [string]$argsCi.PathName }
         if ($null -ne $argsCi.ErrorControl) { $change.errorControl = [int]$argsCi.ErrorControl }

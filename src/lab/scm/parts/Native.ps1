@@ -3,7 +3,7 @@
 #
 # Windows has no argv: PowerShell joins the arguments into ONE command line and the program re-splits it with the
 # CommandLineToArgvW rules (Split-LabArgs). How PowerShell joins depends on the CALLER:
-#  - Windows PowerShell 5.1, or pwsh with $PSNativeCommandArgumentPassing = 'Legacy' (reference §0.4, §1.1, S22):
+#  - Windows PowerShell 5.1, or pwsh with $PSNativeCommandArgumentPassing = 'Legacy' (docs/reference/powershell.md#native-argument-passing):
 #    an argument with whitespace outside balanced quotes is wrapped in quotes WITHOUT escaping the quotes inside it;
 #    an empty string argument is dropped entirely; anything else is passed verbatim (embedded quotes included).
 #    So  binpath= '"C:\Program Files\x.exe" --a'  reaches sc.exe as the two tokens  C:\Program  and  Files\x.exe --a.

@@ -1,6 +1,6 @@
 # The native-API seam (docs/lab.md "Native calls"). The remote engine writes failure-action lists that contain an
 # SC_ACTION_NONE with ChangeServiceConfig2W through a P/Invoke type it compiles with Add-Type (sc.exe has no word for
-# NONE, reference §1.3). advapi32 does not exist here, so the lab's Add-Type (parts/Wrappers.ps1) hands the engine's
+# NONE, docs/reference/sc-exe.md#description-and-failure). advapi32 does not exist here, so the lab's Add-Type (parts/Wrappers.ps1) hands the engine's
 # source to Add-LabNativeType, which loads NativeFailureActions.cs instead: same namespace, class and public
 # members, each calling back into the functions below in the caller's runspace. Every other Add-Type call goes to
 # the real cmdlet unchanged.
@@ -87,18 +87,18 @@ function Invoke-LabEnableShutdownPrivilege {
 
 # OpenSCManager + OpenService(access) + ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS), as the SCM answers it.
 # Null texts mean "unchanged", "" deletes (SERVICE_FAILURE_ACTIONSW docs); zero actions delete the actions and the
-# reset period (§9.3). Stored exactly like sc.exe failure's writes, so FailureActions (§4 layout), FailureCommand,
+# reset period (docs/reference/windows-services.md#changing-failure-actions). Stored exactly like sc.exe failure's writes, so FailureActions (docs/reference/windows-services.md#the-failureactions-registry-value layout), FailureCommand,
 # RebootMessage, qfailure and Win32_Service all show it.
 function Invoke-LabChangeFailureActions {
     param([string]$Service, [uint32]$Access, [uint32]$ResetPeriod, $RebootMessage, $Command, [uint32[]]$Types, [uint32[]]$Delays)
     $types = @($Types); $delays = @($Delays)
-    $names = @{ 0 = 'none'; 1 = 'restart'; 2 = 'reboot'; 3 = 'run' }   # SC_ACTION_* (§4)
+    $names = @{ 0 = 'none'; 1 = 'restart'; 2 = 'reboot'; 3 = 'run' }   # SC_ACTION_* (docs/reference/windows-services.md#failure-count-and-repetition)
     $failure = @{}
     if ($types.Count -ne $delays.Count) { return @{ code = 87; api = 'ChangeServiceConfig2' } }
     $acts = @()
     for ($i = 0; $i -lt $types.Count; $i++) {
         $word = $names[[int]$types[$i]]
-        # An action type outside SC_ACTION_TYPE: ERROR_INVALID_PARAMETER (MS-SCMR 3.1.4.35 lists 87) [B].
+        # An action type outside SC_ACTION_TYPE: ERROR_INVALID_PARAMETER (MS-SCMR 3.1.4.35 lists 87).
         if (-not $word) { return @{ code = 87; api = 'ChangeServiceConfig2' } }
         $acts += , @{ type = $word; delayMs = [long]$delays[$i] }
     }
@@ -113,13 +113,13 @@ function Invoke-LabChangeFailureActions {
         # OpenService: 1060 for a missing service, 5 through the access-denied fault (as sc.exe's OpenService).
         $o = Open-LabService -State $h -Name $Service -Op 'config' -Subject $subject
         if ($o.code) { return @{ code = $o.code; api = 'OpenService' } }
-        # The handle needs SERVICE_CHANGE_CONFIG (MS-SCMR 3.1.4.35: else 5) [C]; SERVICE_START too when an action
+        # The handle needs SERVICE_CHANGE_CONFIG (MS-SCMR 3.1.4.35: else 5); SERVICE_START too when an action
         # restarts the service, and the caller needs SeShutdownPrivilege for a reboot action (ChangeServiceConfig2
-        # docs [C]); the code for those two is 5, the only access error MS-SCMR lists [B].
+        # docs); the code for those two is 5, the only access error MS-SCMR lists.
         if (-not ($Access -band 0x0002)) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
         if (($acts | Where-Object { $_.type -eq 'restart' }) -and -not ($Access -band 0x0010)) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
         if (($acts | Where-Object { $_.type -eq 'reboot' }) -and -not $privileged) { return @{ code = 5; api = 'ChangeServiceConfig2' } }
-        # Drivers have no failure actions: ERROR_CANNOT_DETECT_DRIVER_FAILURE (MS-SCMR 3.1.4.35) [C].
+        # Drivers have no failure actions: ERROR_CANNOT_DETECT_DRIVER_FAILURE (MS-SCMR 3.1.4.35).
         if ([int]$o.svc.serviceType -band 0x0F) { return @{ code = 1080; api = 'ChangeServiceConfig2' } }
         @{ code = (Set-LabServiceConfig -State $h -Svc $o.svc -Change $change); api = 'ChangeServiceConfig2' }
     }

@@ -28,7 +28,7 @@ $script:LabMessages = @{
 
 function Get-LabMessage { param([int]$Code) $m = $script:LabMessages[$Code]; if ($m) { $m } else { "Win32 error $Code." } }
 
-# LocalSystem, LocalService, NetworkService, virtual accounts and gMSAs need no password (reference §1.2 password=).
+# LocalSystem, LocalService, NetworkService, virtual accounts and gMSAs need no password (docs/reference/windows-services.md#virtual-accounts-and-managed-service-accounts password=).
 function Test-LabBuiltinAccount {
     param([string]$Account)
     if ([string]::IsNullOrEmpty($Account)) { return $true }
@@ -124,17 +124,17 @@ function Test-LabDependencyCycle {
 # ChangeServiceConfig (+ the ChangeServiceConfig2 levels sc.exe uses). $Change keys: serviceType, startType,
 # delayedAutoStart, errorControl, binaryPath, loadOrderGroup, dependencies, account, password, displayName,
 # description, failure (@{resetPeriod; rebootMessage; command; actions}), nonCrashFailures.
-# Takes effect per reference §5.1: stored at once (qc shows it); the running process keeps its command line,
+# Takes effect per docs/reference/windows-services.md#when-a-change-takes-effect: stored at once (qc shows it); the running process keeps its command line,
 # environment and account until it restarts; DisplayName and Description are visible immediately.
 function Set-LabServiceConfig {
     param($State, $Svc, [hashtable]$Change)
     $subject = Get-LabChangeSubject -Change $Change
-    # ChangeServiceConfig returns ERROR_SERVICE_MARKED_FOR_DELETE (reference §1.5, S2).
+    # ChangeServiceConfig returns ERROR_SERVICE_MARKED_FOR_DELETE (docs/reference/windows-services.md#win32-error-codes).
     if (Test-LabFault -State $State -Service $Svc.name -Op 'config' -Kinds 'marked-for-delete' -Subject $subject) { return 1072 }
     $newType = if ($Change.ContainsKey('serviceType')) { [int]$Change.serviceType } else { [int]$Svc.serviceType }
     $newAccount = if ($Change.ContainsKey('account')) { [string]$Change.account } else { [string]$Svc.account }
     if ($Change.ContainsKey('serviceType') -and @(0x1, 0x2, 0x10, 0x20, 0x110, 0x120) -notcontains $newType) { return 87 }
-    # Interactive services must run as LocalSystem: ERROR_INVALID_PARAMETER (reference §1.2 type=, S15).
+    # Interactive services must run as LocalSystem: ERROR_INVALID_PARAMETER (docs/reference/windows-services.md#service-type type=).
     if (($newType -band 0x100) -and -not (Test-LabLocalSystem $newAccount)) { return 87 }
     if ($Change.ContainsKey('startType')) {
         if (@('boot', 'system', 'auto', 'demand', 'disabled') -notcontains $Change.startType) { return 87 }
@@ -161,7 +161,7 @@ function Set-LabServiceConfig {
             'failure' {
                 $f = $Change.failure
                 foreach ($fk in @($f.Keys)) { $Svc.failure[$fk] = $f[$fk] }
-                # Deleting all actions also resets the period to 0 (reference §9.3, SCManager CI test).
+                # Deleting all actions also resets the period to 0 (docs/reference/windows-services.md#changing-failure-actions, SCManager CI test).
                 if ($f.ContainsKey('actions') -and @($f.actions).Count -eq 0) { $Svc.failure.resetPeriod = 0 }
                 $Svc.failureConfigured = $true
             }
@@ -191,7 +191,7 @@ function Get-LabDependents {
 }
 
 # StartService. Returns a Win32 code; 0 means the process was created and the service is START_PENDING
-# (sc.exe start is asynchronous, reference §1.3).
+# (sc.exe start is asynchronous, docs/reference/sc-exe.md#start-and-stop-are-asynchronous).
 function Start-LabServiceCore {
     param($State, $Svc, [int]$Depth = 0)
     Set-LabDirty
@@ -201,7 +201,7 @@ function Start-LabServiceCore {
     if ($override) { $subject = [string]$override.value }
     if (Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'marked-for-delete' -Subject $subject) { return 1072 }
     if ($Svc.status.state -ne 'stopped') { return 1056 }
-    # Disabled -> ERROR_SERVICE_DISABLED at StartService (reference §5.1 StartType row).
+    # Disabled -> ERROR_SERVICE_DISABLED at StartService (docs/reference/windows-services.md#when-a-change-takes-effect StartType row).
     if ($Svc.startType -eq 'disabled') { return 1058 }
     if ($Svc.virtual) { $Svc.status.state = 'running'; $Svc.status.win32ExitCode = 0; return 0 }
     foreach ($d in @($Svc.dependencies)) {
@@ -215,7 +215,7 @@ function Start-LabServiceCore {
         if ($rc -ne 0 -and $rc -ne 1056) { return 1068 }
         if (-not (Wait-LabRunning -State $State -Svc $ds -TimeoutMs 10000)) { return 1068 }
     }
-    # A registry write to ImagePath is picked up at the next start (reference §5.2, S32: the weak-permissions
+    # A registry write to ImagePath is picked up at the next start (docs/reference/windows-services.md#change-through-the-scm-not-the-registry: the weak-permissions
     # privilege escalation); the SCM record follows it.
     if ($override) { $Svc.binaryPath = [string]$override.value; Clear-LabRegistryOverride -Svc $Svc -Field binaryPath }
     $image = Resolve-LabImage -State $State -CommandLine ([string]$Svc.binaryPath)
@@ -250,7 +250,7 @@ function Start-LabServiceCore {
     $crash = Test-LabFault -State $State -Service $Svc.name -Op 'start' -Kinds 'crash-after-start' -Subject $subject
     $crashMs = 0
     if ($crash) { $crashMs = if ($crash.afterMs) { [int]$crash.afterMs } else { 500 } }
-    # The Environment value is read when the process is created (reference §4, §5.1 "Environment (registry only)").
+    # The Environment value is read when the process is created (docs/reference/windows-services.md#environment-value "Environment (registry only)").
     $envValue = Get-LabRegistryOverride -Svc $Svc -Value 'Environment'
     $envList = if ($envValue -and $envValue.kind -eq 'MultiString') { @($envValue.value) } else { @() }
     $Svc.status = New-LabStartRecord -State $State -Svc $Svc -ServiceArgs $image.args -Environment $envList
@@ -313,7 +313,7 @@ function Wait-LabRunning {
     }
 }
 
-# ControlService(SERVICE_CONTROL_STOP). Asynchronous: 0 leaves the service STOP_PENDING (reference §1.3).
+# ControlService(SERVICE_CONTROL_STOP). Asynchronous: 0 leaves the service STOP_PENDING (docs/reference/sc-exe.md#start-and-stop-are-asynchronous).
 function Stop-LabServiceCore {
     param($State, $Svc)
     Set-LabDirty

@@ -2,7 +2,7 @@
 # The same rules exist in TypeScript (src/util/windows-cmdline.ts) for hosts created from Node; both are tested against
 # the vectors in test/lab-scm/fixtures/cmdline-vectors.json.
 
-# CommandLineToArgvW rules for every argument after argv[0] (reference §6 "use the CommandLineToArgvW rules"):
+# CommandLineToArgvW rules for every argument after argv[0] (docs/reference/windows-cmdline.md#from-command-line-to-argv "use the CommandLineToArgvW rules"):
 # whitespace separates; 2n backslashes + quote -> n backslashes and a quote toggle; 2n+1 backslashes + quote ->
 # n backslashes and a literal quote; other backslashes are literal; inside quotes "" is a literal quote.
 function Split-LabArgs {
@@ -44,7 +44,7 @@ function Test-LabInstalledFile {
     $false
 }
 
-# Resolve the executable of a binary path the way CreateProcess does (reference §6, CWE-428): a quoted exe is
+# Resolve the executable of a binary path the way CreateProcess does (docs/reference/windows-cmdline.md#unquoted-service-paths-cwe-428, CWE-428): a quoted exe is
 # taken up to the closing quote; an unquoted one with spaces is tried prefix by prefix ("C:\Program.exe",
 # "C:\Program Files\A.exe", ...), appending ".exe" when the candidate has no extension. Returns
 # @{ exe; args } where args are what the program's own runtime sees (CommandLineToArgvW of the whole line minus
@@ -185,7 +185,7 @@ function Update-LabStatus {
             if (-not $alive) { Set-LabStopped -Svc $Svc -Died }
             elseif ([IO.File]::Exists($st.readyFile)) { $st.state = 'running'; Set-LabDirty }
             elseif ((Get-LabNowMs) -gt [long]$st.deadline) {
-                # The service never reported RUNNING in time: ERROR_SERVICE_REQUEST_TIMEOUT (1053, reference §1.5).
+                # The service never reported RUNNING in time: ERROR_SERVICE_REQUEST_TIMEOUT (1053, docs/reference/windows-services.md#win32-error-codes).
                 Stop-LabProcess -Status $st -Kill
                 Set-LabStopped -Svc $Svc -Win32ExitCode 1053
             }

@@ -1,15 +1,16 @@
-# HKLM\SYSTEM\CurrentControlSet\Services\<name>, emulated (reference §4 value names and types, §5.2 semantics).
+# HKLM\SYSTEM\CurrentControlSet\Services\<name>, emulated (docs/reference/windows-services.md#the-service-registry-key value names and types, docs/reference/windows-services.md#change-through-the-scm-not-the-registry semantics).
 #
 # The registry view of a service is computed from the SCM's record (what the SCM writes when you use its API)
-# and then overlaid with direct registry writes. Direct writes do NOT change the SCM's in-memory record (§5.2:
-# DelayedAutostart removal has no effect [C, S23a]; Group cannot be changed by editing [C, S19]; display name,
-# start type, dependencies, account are served from memory [B]) - except the values read at process start:
-# ImagePath (picked up at the next start [C, S32]) and Environment (no API; read at process start [B]).
+# and then overlaid with direct registry writes. Direct writes do NOT change the SCM's in-memory record (docs/reference/windows-services.md#change-through-the-scm-not-the-registry:
+# DelayedAutostart removal has no effect (docs/reference/windows-services.md#delayed-auto-start-flag); Group cannot be
+# changed by editing (docs/reference/windows-services.md#change-through-the-scm-not-the-registry); display name,
+# start type, dependencies, account are served from memory) - except the values read at process start:
+# ImagePath (picked up at the next start) and Environment (no API; read at process start).
 
 $script:LabStartValue = @{ boot = 0; system = 1; auto = 2; demand = 3; disabled = 4 }
 $script:LabActionCode = @{ none = 0; restart = 1; reboot = 2; run = 3 }
 
-# FailureActions REG_BINARY: little-endian DWORDs, 32-bit layout (reference §4, S29/S30):
+# FailureActions REG_BINARY: little-endian DWORDs, 32-bit layout (docs/reference/windows-services.md#the-failureactions-registry-value):
 # reset period, reboot-message placeholder, command placeholder, action count, offset of the actions (0x14 when
 # there are actions, else 0), then {type, delay ms} per action.
 function ConvertTo-LabFailureActionsBlob {

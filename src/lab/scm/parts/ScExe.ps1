@@ -1,4 +1,4 @@
-# sc.exe, emulated. Output shapes follow reference §1.4 line for line; exit codes are Win32 codes (§1.5, S20).
+# sc.exe, emulated. Output shapes follow docs/reference/sc-exe.md#output-of-qc line for line; exit codes are Win32 codes (docs/reference/sc-exe.md#exit-codes).
 # Localization is not emulated: the words SUCCESS/FAILED are English, as on an en-US host.
 
 $script:LabStartNames = @{ boot = '0   BOOT_START'; system = '1   SYSTEM_START'; auto = '2   AUTO_START'; demand = '3   DEMAND_START'; disabled = '4   DISABLED' }
@@ -7,7 +7,7 @@ $script:LabErrorNames = @{ 0 = '0   IGNORE'; 1 = '1   NORMAL'; 2 = '2   SEVERE';
 function Format-LabField { param([string]$Label, [string]$Value) ('        {0,-19}: {1}' -f $Label, $Value) }
 
 function Format-LabType {
-    # TYPE is printed in hex (reference §1.4, S15): 10 own, 20 share, 110 own + interactive, 1 kernel, 2 fs driver.
+    # TYPE is printed in hex (docs/reference/sc-exe.md#output-of-query-and-queryex): 10 own, 20 share, 110 own + interactive, 1 kernel, 2 fs driver.
     param([int]$Type)
     $base = $Type -band (-bnot 0x100)
     $name = switch ($base) { 0x10 { 'WIN32_OWN_PROCESS' } 0x20 { 'WIN32_SHARE_PROCESS' } 0x1 { 'KERNEL_DRIVER' } 0x2 { 'FILE_SYSTEM_DRIVER' } 0x50 { 'USER_OWN_PROCESS' } 0x60 { 'USER_SHARE_PROCESS' } default { 'WIN32' } }
@@ -39,7 +39,7 @@ function Get-LabStatusView {
 }
 
 function Format-LabStatusBlock {
-    # query / queryex / start / stop (reference §1.4; PID and FLAGS only for the Ex form and for start).
+    # query / queryex / start / stop (docs/reference/sc-exe.md#output-of-query-and-queryex; PID and FLAGS only for the Ex form and for start).
     param($Svc, [switch]$Ex, [switch]$WithDisplayName, $State)
     $v = Get-LabStatusView $Svc
     $lines = @("SERVICE_NAME: $($Svc.name)")
@@ -71,7 +71,7 @@ function Format-LabQc {
     $lines += Format-LabField 'LOAD_ORDER_GROUP' $Svc.loadOrderGroup
     $lines += Format-LabField 'TAG' "$([int]$Svc.tag)"
     $lines += Format-LabField 'DISPLAY_NAME' (Resolve-LabIndirectString $State ([string]$Svc.displayName))
-    # Each extra dependency goes on its own continuation line (reference §1.4).
+    # Each extra dependency goes on its own continuation line (docs/reference/sc-exe.md#output-of-query-and-queryex).
     $deps = @($Svc.dependencies | Where-Object { $_ })
     $lines += Format-LabField 'DEPENDENCIES' $(if ($deps.Count) { $deps[0] } else { '' })
     for ($i = 1; $i -lt $deps.Count; $i++) { $lines += (' ' * 27) + ': ' + $deps[$i] }
@@ -86,7 +86,7 @@ function Format-LabQFailure {
     $lines += '        {0,-29}: {1}' -f 'RESET_PERIOD (in seconds)', ([uint32][long]$f.resetPeriod)
     $lines += '        {0,-29}: {1}' -f 'REBOOT_MESSAGE', $f.rebootMessage
     $lines += '        {0,-29}: {1}' -f 'COMMAND_LINE', $f.command
-    # With no actions the FAILURE_ACTIONS line is missing; a NONE action ends the list (reference §1.4, S15).
+    # With no actions the FAILURE_ACTIONS line is missing; a NONE action ends the list (docs/reference/sc-exe.md#output-of-qfailure).
     $first = $true
     foreach ($a in @($f.actions)) {
         if (-not $a) { continue }
@@ -100,16 +100,16 @@ function Format-LabQFailure {
 }
 
 function Format-LabScFailure {
-    # "[SC] <Api> FAILED <code>:", a blank line, then the system message (reference §1.4, S6).
+    # "[SC] <Api> FAILED <code>:", a blank line, then the system message (docs/reference/sc-exe.md#failure-lines).
     param([string]$Api, [int]$Code)
     @("[SC] $Api FAILED ${Code}:", '', (Get-LabMessage $Code), '')
 }
 
-# Parse "option= value" pairs (reference §1.1): the option name includes the '=', the value is the NEXT argument.
-# - "start=auto" (no space): the documented syntax requires the space and says the operation fails (§1.1, S3/S5);
-#   the lab follows the documented strict behaviour and fails with 1639 (newer builds may accept it: [B] S24).
+# Parse "option= value" pairs (docs/reference/sc-exe.md#option-syntax): the option name includes the '=', the value is the NEXT argument.
+# - "start=auto" (no space): the documented syntax requires the space and says the operation fails (docs/reference/sc-exe.md#spaced-and-unspaced-options);
+#   the lab follows the documented strict behaviour and fails with 1639 (newer builds may accept it: docs/reference/sc-exe.md#spaced-and-unspaced-options).
 # - an option with no value after it (e.g. the 5.1 dropped-empty-string trap: depend= "" under Legacy) -> 1639.
-# - any other token is read as an unknown option and silently dropped (§1.1, S25).
+# - any other token is read as an unknown option and silently dropped (docs/reference/sc-exe.md#the-binpath-value).
 function Read-LabScOptions {
     param([string[]]$Tokens, [string[]]$Known)
     $opts = [ordered]@{}; $multi = @{}
@@ -200,13 +200,13 @@ function Invoke-LabScExe {
                         default { & $emit (Format-LabScFailure 'ChangeServiceConfig' 87); return @{ lines = $out; exit = 87 } }
                     }
                 }
-                # "interact" must be combined with own or share (reference §1.2 type=).
+                # "interact" must be combined with own or share (docs/reference/sc-exe.md#config-options type=).
                 if ($interact -and $bits -notin 0x10, 0x20) { & $emit (Format-LabScFailure 'ChangeServiceConfig' 87); return @{ lines = $out; exit = 87 } }
                 $change.serviceType = $bits -bor $(if ($interact) { 0x100 } else { 0 })
             }
             if ($o.Contains('start')) {
                 switch ($o['start'].ToLowerInvariant()) {
-                    # delayed-auto = AUTO_START + delayed flag; auto clears the delayed flag (reference §1.2 start=, S3).
+                    # delayed-auto = AUTO_START + delayed flag; auto clears the delayed flag (docs/reference/windows-services.md#delayed-auto-start-flag start=).
                     'delayed-auto' { $change.startType = 'auto'; $change.delayedAutoStart = $true }
                     'auto' { $change.startType = 'auto'; $change.delayedAutoStart = $false }
                     { $_ -in 'boot', 'system', 'demand', 'disabled' } { $change.startType = $_ }
@@ -220,7 +220,7 @@ function Invoke-LabScExe {
             }
             if ($o.Contains('binpath')) { $change.binaryPath = $o['binpath'] }
             if ($o.Contains('group')) { $change.loadOrderGroup = $o['group'] }
-            # depend= uses '/' as separator, '+' marks a group; depend= "" clears all (reference §1.2 depend=).
+            # depend= uses '/' as separator, '+' marks a group; depend= "" clears all (docs/reference/sc-exe.md#config-options depend=).
             if ($o.Contains('depend')) { $change.dependencies = @($o['depend'].Split('/') | Where-Object { $_ -ne '' }) }
             if ($o.Contains('obj')) { $change.account = $o['obj'] }
             if ($o.Contains('password')) { $change.password = $o['password'] }
@@ -236,7 +236,7 @@ function Invoke-LabScExe {
             $p = Read-LabScOptions -Tokens $rest -Known 'reset', 'reboot', 'command', 'actions'
             if ($p.error) { return & $usage $cmd }
             $o = $p.options; $f = @{}
-            # reset= and actions= go together (reference §1.3 failure, S13).
+            # reset= and actions= go together (docs/reference/sc-exe.md#description-and-failure failure).
             if ($o.Contains('reset') -xor $o.Contains('actions')) { return & $usage $cmd }
             if ($o.Contains('reset')) {
                 $rv = $o['reset']
@@ -248,7 +248,7 @@ function Invoke-LabScExe {
                     $parts = $o['actions'].Split('/')
                     if ($parts.Count % 2) { & $emit (Format-LabScFailure 'ChangeServiceConfig2' 87); return @{ lines = $out; exit = 87 } }
                     for ($i = 0; $i -lt $parts.Count; $i += 2) {
-                        # Valid action words: run, restart, reboot; delays in milliseconds (reference §1.3).
+                        # Valid action words: run, restart, reboot; delays in milliseconds (docs/reference/sc-exe.md#description-and-failure).
                         $w = $parts[$i].ToLowerInvariant()
                         if ($w -notin 'run', 'restart', 'reboot' -or $parts[$i + 1] -notmatch '^\d+$') {
                             & $emit (Format-LabScFailure 'ChangeServiceConfig2' 87); return @{ lines = $out; exit = 87 }
@@ -265,12 +265,12 @@ function Invoke-LabScExe {
             return Invoke-LabScChange -Name $name -Api 'ChangeServiceConfig2' -Change $change -Out $out
         }
         'failureflag' {
-            # Positional 0|1 (reference §1.3: "sc failureflag flag=1" is wrong).
+            # Positional 0|1 (docs/reference/sc-exe.md#failureflag: "sc failureflag flag=1" is wrong).
             if (-not $name -or $rest.Count -lt 1 -or $rest[0] -notin '0', '1') { return & $usage $cmd }
             return Invoke-LabScChange -Name $name -Api 'ChangeServiceConfig2' -Change @{ nonCrashFailures = ($rest[0] -eq '1') } -Out $out
         }
         { $_ -in 'start', 'stop' } {
-            # Asynchronous (reference §1.3): a START_PENDING (queryex-style, with PID) or STOP_PENDING block.
+            # Asynchronous (docs/reference/sc-exe.md#start-and-stop-are-asynchronous): a START_PENDING (queryex-style, with PID) or STOP_PENDING block.
             if (-not $name) { return & $usage $cmd }
             $r = Invoke-LabControl -Name $name -Verb $cmd
             if ($r.code) { & $emit (Format-LabScFailure $r.api $r.code); return @{ lines = $out; exit = $r.code } }
@@ -297,7 +297,7 @@ function Invoke-LabScChange {
 }
 
 function Invoke-LabScEnum {
-    # sc query [type= service|driver|all] [state= active|inactive|all]: DISPLAY_NAME follows SERVICE_NAME (§1.4).
+    # sc query [type= service|driver|all] [state= active|inactive|all]: DISPLAY_NAME follows SERVICE_NAME (docs/reference/sc-exe.md#output-of-query-and-queryex).
     param([string[]]$Tokens, [switch]$Ex, $Out)
     $p = Read-LabScOptions -Tokens $Tokens -Known 'type', 'state', 'bufsize', 'ri', 'group'
     if ($p.error) { $Out.Add('[SC] EnumServicesStatus: invalid option'); return @{ lines = $Out; exit = 1639 } }

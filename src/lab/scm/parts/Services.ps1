@@ -1,8 +1,8 @@
-# Get-/Set-/Start-/Stop-/Restart-Service as Windows PowerShell 5.1 has them (reference §3): ServiceController
+# Get-/Set-/Start-/Stop-/Restart-Service as Windows PowerShell 5.1 has them (docs/reference/powershell.md#service-cmdlets-in-51-and-7): ServiceController
 # objects (no BinaryPathName, UserName, Description, delayed-start flag - those are PS 6+ additions), Set-Service
 # -StartupType of type ServiceStartMode (AutomaticDelayedStart does not bind), ChangeServiceConfig without touching
-# the delayed flag (only PS 7 always rewrites it, §3), and the 5.1 messages and error ids. Messages are from
-# Windows PowerShell 5.1's resources as the lab remembers them [B].
+# the delayed flag (only PS 7 always rewrites it, docs/reference/windows-services.md#delayed-auto-start-flag), and the 5.1 messages and error ids. Messages are from
+# Windows PowerShell 5.1's resources as the lab remembers them.
 
 $script:LabStatusEnum = @{ 'running' = 'Running'; 'stopped' = 'Stopped'; 'start-pending' = 'StartPending'; 'stop-pending' = 'StopPending' }
 $script:LabStartModeEnum = @{ boot = 'Boot'; system = 'System'; auto = 'Automatic'; demand = 'Manual'; disabled = 'Disabled' }
@@ -93,7 +93,7 @@ function Invoke-LabControl {
     }
     if ($r.hang) {
         # A process that never reports RUNNING: StartService gives up after the start timeout with 1053
-        # (reference §1.5: "A plain exe that is not a service does this").
+        # (docs/reference/sc-exe.md#exit-codes: "A plain exe that is not a service does this").
         [void](Wait-LabServiceState -Name $r.name -Until 'stopped', 'running' -TimeoutMs 3600000)
         return @{ code = 1053; api = 'StartService' }
     }
@@ -259,7 +259,7 @@ function Stop-LabServiceFromCmdlet {
 
 function Set-LabServiceFromCmdlet {
     # 5.1 Set-Service: ChangeServiceConfig(startType, displayName) then ChangeServiceConfig2(description) only when
-    # given; the delayed-auto flag is never written (reference §3).
+    # given; the delayed-auto flag is never written (docs/reference/windows-services.md#delayed-auto-start-flag).
     param($Cmdlet, $Target, [hashtable]$Settings)
     $change = @{}
     if ($Settings.ContainsKey('displayName')) { $change.displayName = $Settings.displayName }

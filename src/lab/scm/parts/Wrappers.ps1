@@ -4,7 +4,7 @@
 
 function sc.exe {
     # A native program: arguments go through one Windows command line (parts/Native.ps1), output is lines on
-    # stdout, the Win32 code lands in $LASTEXITCODE (reference §1.5).
+    # stdout, the Win32 code lands in $LASTEXITCODE (docs/reference/sc-exe.md#exit-codes).
     $__argv = EmulatedScm\Get-LabNativeArgv -Arguments $args -Mode $PSNativeCommandArgumentPassing
     $__r = EmulatedScm\Invoke-LabScExe -Argv $__argv
     $global:LASTEXITCODE = $__r.exit
@@ -98,7 +98,7 @@ function Invoke-CimMethod {
 }
 
 function Set-CimInstance {
-    # Every Win32_Service property except State is read-only (reference §2, S8; S23a: "read-only" error).
+    # Every Win32_Service property except State is read-only (docs/reference/windows-services.md#win32_service-over-cim: "read-only" error).
     [CmdletBinding(SupportsShouldProcess)]
     param(
         [Parameter(Mandatory, ValueFromPipeline)]$InputObject,
@@ -401,7 +401,7 @@ function Restart-Service {
 }
 
 function Set-Service {
-    # Windows PowerShell 5.1's parameters (reference §3): StartupType is a ServiceStartMode, so
+    # Windows PowerShell 5.1's parameters (docs/reference/powershell.md#service-cmdlets-in-51-and-7): StartupType is a ServiceStartMode, so
     # AutomaticDelayedStart fails parameter binding; no -Credential, -Force or -SecurityDescriptorSddl.
     [CmdletBinding(DefaultParameterSetName = 'Name', SupportsShouldProcess)]
     param(
