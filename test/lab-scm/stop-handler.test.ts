@@ -22,7 +22,7 @@ beforeAll(async () => {
     faults: [{ kind: 'stuck-stop-pending', service: 'Hung' }],
     services: [
       { name: 'Slow', binaryPath: `${APP} --stop-ms 6000`, failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 10 }] } },
-      { name: 'Quick', binaryPath: `${APP} -stop-ms=600` },
+      { name: 'Quick', binaryPath: `${APP} -stop-ms=3000` },
       { name: 'Hung', binaryPath: APP },
     ],
   });
@@ -35,7 +35,7 @@ P first { $o = SC stop Slow; @{ rc = $o.rc; st = (St Slow) } }
 P second { $t = [Diagnostics.Stopwatch]::StartNew(); $o = SC stop Slow; @{ rc = $o.rc; out = $o.out; ms = $t.ElapsedMilliseconds; st = (St Slow) } }
 P cim { $x = Get-CimInstance Win32_Service -Filter "Name='Slow'" | Invoke-CimMethod -MethodName StopService; $x.ReturnValue }
 P done { Wait Slow Stopped }
-P quick { $o = SC stop Quick; $a = St Quick; Start-Sleep -Milliseconds 900; $o2 = SC stop Quick; @{ a = $a; rc2 = $o2.rc; after = (St Quick) } }
+P quick { $o = SC stop Quick; $a = St Quick; $null = Wait Quick Stopped; $o2 = SC stop Quick; @{ a = $a; rc2 = $o2.rc; after = (St Quick) } }
 P hung { $o = SC stop Hung; $a = St Hung; Start-Sleep -Milliseconds 1200; $b = St Hung; @{ a = $a; b = $b } }
 `,
   );
