@@ -103,7 +103,7 @@ function ConvertTo-DependencyList {
 # Service accounts (docs/reference/windows-services.md "Accounts and passwords"). The spellings of a built-in account
 # are one account exactly when they resolve to the same SID; LocalSystem does not translate through NTAccount and
 # is mapped by hand. The same table is in src/util/windows-account.ts; both are tested against
-# test/unit/util/fixtures/account-vectors.json.
+# test/util/fixtures/account-vectors.json.
 $BuiltinAccountSid = @{
   '' = 'S-1-5-18'; 'localsystem' = 'S-1-5-18'; '.\localsystem' = 'S-1-5-18'; 'system' = 'S-1-5-18'; 'nt authority\system' = 'S-1-5-18'
   'localservice' = 'S-1-5-19'; '.\localservice' = 'S-1-5-19'; 'nt authority\localservice' = 'S-1-5-19'; 'nt authority\local service' = 'S-1-5-19'

@@ -1,6 +1,6 @@
 /**
  * `svcfleet inventory --list | --host | --graph`: the views of `ansible-inventory`, from the same data, so the
- * two can be compared (test/ansible/). Differences, on purpose:
+ * two can be compared (test/inventory/ansible/). Differences, on purpose:
  *   - secrets (ansible_password and every secret-looking variable, see connection.ts) print as [REDACTED];
  *     ansible-inventory prints them in clear text;
  *   - `--limit` keeps only the selected hosts (and the groups that still hold one); ansible-core 2.14 has no

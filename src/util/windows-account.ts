@@ -1,7 +1,7 @@
 /**
  * Windows service account names: which spellings are the same account, and which kind of account a name is.
  * The remote engine has the same rules (ps-scripts/engine/35-target-config.ps1, ConvertTo-AccountKey and
- * Get-AccountKind); both are tested against test/unit/util/fixtures/account-vectors.json.
+ * Get-AccountKind); both are tested against test/util/fixtures/account-vectors.json.
  *
  * Two spellings of a built-in account are the same account exactly when they resolve to the same SID (S-1-5-18
  * SYSTEM, S-1-5-19 LocalService, S-1-5-20 NetworkService); `LocalSystem` does not translate through NTAccount and is

@@ -2,7 +2,7 @@
  * Windows command lines: how a service's binary path splits into an executable and the arguments its program
  * sees (CommandLineToArgvW, CreateProcess). Used by the plan's display (argument deltas) and by the lab; the
  * emulated SCM has the same rules in PowerShell (src/lab/scm/parts/Process.ps1, Native.ps1), and both sides are
- * tested against test/lab-scm/fixtures/cmdline-vectors.json.
+ * tested against test/lab/scm/fixtures/cmdline-vectors.json.
  */
 
 /**

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argSpec, createLabFleet, writeSpec, type LabFleet } from '../fleet/lab-fleet.js';
+import { argSpec, createLabFleet, writeSpec, type LabFleet } from '../app/fleet/lab-fleet.js';
 
 const root = join(import.meta.dirname, '../..');
 let dir: string;

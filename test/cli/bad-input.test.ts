@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Transport } from '../../src/transport/types.js';
-import { cli } from '../fleet/lab-fleet.js';
+import { cli } from '../app/fleet/lab-fleet.js';
 
 let dir: string;
 let opened: string[];

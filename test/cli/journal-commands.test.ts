@@ -2,7 +2,7 @@
  * The journal-driven commands through the real CLI (in-process), on the in-memory fake fleet
  * (test/engine/fake-fleet.ts): retry --failed, resume of an interrupted run, rollback (journal snapshots and
  * the host's own backup), runs, show, plan -o + apply plan.json, inspect, ping, render. The same commands run
- * on emulated hosts in test/fleet/.
+ * on emulated hosts in test/app/fleet/.
  */
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { Journal } from '../../src/journal/store.js';
 import { startRun } from '../../src/engine/run.js';
 import { newRunId } from '../../src/engine/run-id.js';
 import { CHANGE, FakeFleet } from '../engine/fake-fleet.js';
-import { cli } from '../fleet/lab-fleet.js';
+import { cli } from '../app/fleet/lab-fleet.js';
 import { validateStream } from './event-schema.js';
 
 const HOSTS = ['web01', 'web02', 'web03', 'web04'];

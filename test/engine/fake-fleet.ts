@@ -2,7 +2,7 @@
  * IN-MEMORY FAKE FLEET for scheduler tests (not the lab): each host holds one service configuration per
  * service name; `io.runRemote` answers snapshot/plan/apply/rollback like the remote engine's contract
  * (src/remote/protocol.ts) would — drift guard, backup, verify failure → restore — with injectable faults.
- * The issue's scenarios also run on real emulated hosts in test/fleet/.
+ * The issue's scenarios also run on real emulated hosts in test/app/fleet/.
  */
 import { createHash } from 'node:crypto';
 import type { HostSpec } from '../../src/inventory/types.js';

@@ -1,6 +1,6 @@
 /**
  * Scheduler and per-host state machine semantics, proven fast on the in-memory fake fleet (fake-fleet.ts).
- * The same scenarios run on real emulated hosts in test/fleet/.
+ * The same scenarios run on real emulated hosts in test/app/fleet/.
  */
 import { describe, expect, it } from 'vitest';
 import { startRun } from '../../src/engine/run.js';

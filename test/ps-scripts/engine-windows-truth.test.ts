@@ -1,7 +1,7 @@
 /**
  * The real remote engine (ps-scripts/engine/) on emulated hosts that behave as real Windows does where the engine's
  * old beliefs were wrong (docs/reference/discrepancies.md). Each case failed on the engine before its fix; the
- * emulated behaviour it relies on is tested on its own in test/lab-scm/ and listed in docs/windows-proof.md.
+ * emulated behaviour it relies on is tested on its own in test/lab/scm/ and listed in docs/windows-proof.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLabFaults } from '../../src/lab/host.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../unit/inventory/run-cli.js';
+import { runCli } from '../inventory/run-cli.js';
 import { initLabHost, readLabHost, stopLabHost } from '../../src/lab/host.js';
 import { readRequestFile } from '../../src/lab/cli/invoke.js';
 import type { RemoteResult } from '../../src/remote/protocol.js';

@@ -1,6 +1,6 @@
 # Windows command lines and the service processes behind them.
 # The same rules exist in TypeScript (src/util/windows-cmdline.ts) for hosts created from Node; both are tested against
-# the vectors in test/lab-scm/fixtures/cmdline-vectors.json.
+# the vectors in test/lab/scm/fixtures/cmdline-vectors.json.
 
 # CommandLineToArgvW rules for every argument after argv[0] (docs/reference/windows-cmdline.md#from-command-line-to-argv "use the CommandLineToArgvW rules"):
 # whitespace separates; 2n backslashes + quote -> n backslashes and a quote toggle; 2n+1 backslashes + quote ->

@@ -1,0 +1,172 @@
+/**
+ * `svcfleet selftest` against emulated hosts (src/lab): every implemented scenario passes, JUnit is written, and
+ * the host is left as found (checked here independently, from the emulated host's own state: its services and the
+ * files of its file system). A broken engine (a deliberately wrong write, built from the real parts) fails it.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { productionTransports } from '../../../src/main.js';
+import { runSelftest, selftest, HOST_AS_FOUND, type SelftestReport } from '../../../src/app/selftest.js';
+import { selftestJunitXml } from '../../../src/app/selftest/junit.js';
+import { SCENARIOS } from '../../../src/app/selftest/scenarios.js';
+import { readLabHost, initLabHost, stopLabHost } from '../../../src/lab/host.js';
+import { createLocalTransport } from '../../../src/lab/transport/index.js';
+import type { LabRunner } from '../../../src/lab/runner/index.js';
+import { assembleTexts, engineParts } from '../../../src/remote/engine-parts.js';
+import { psScriptsDir } from '../../../src/remote/scripts.js';
+import type { Session } from '../../../src/transport/types.js';
+import { freePort, pool } from '../../ps-scripts/lab-rig.js';
+
+let runner: LabRunner;
+
+function files(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir)) {
+      const p = join(dir, e);
+      if (statSync(p).isDirectory()) {
+        out.push(`${relative(root, p)}/`);
+        walk(p);
+      } else out.push(`${relative(root, p)} ${statSync(p).size}`);
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+/** The emulated host as a test sees it: service names (with their config) and its file system. */
+function hostView(stateDir: string): { services: Record<string, unknown>; installed: string[]; files: string[] } {
+  const st = readLabHost(stateDir);
+  const services = Object.fromEntries(
+    Object.entries(st.services).map(([k, s]) => [k, { binaryPath: s.binaryPath, startType: s.startType, account: s.account, state: s.status.state }]),
+  );
+  return { services, installed: [...st.installedFiles].sort(), files: files(join(stateDir, 'fs')) };
+}
+
+async function labHost(): Promise<{ stateDir: string; session: Session; close(): Promise<void> }> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'svcfleet-selftest-'));
+  const other = await freePort();
+  // A service of the user's that the selftest must leave alone.
+  await initLabHost({ stateDir, services: [{ name: 'UserApp', binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${other}` }] });
+  const transport = createLocalTransport({ labRunner: runner });
+  const session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 300_000 } });
+  return {
+    stateDir,
+    session,
+    close: async () => {
+      await session.close();
+      await stopLabHost(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+beforeAll(async () => {
+  runner = pool('Legacy', 2);
+  await runner.warm();
+}, 120_000);
+
+afterAll(async () => {
+  await runner?.close();
+});
+
+describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () => {
+  it('passes every implemented scenario, reports the rest as not run, writes JUnit, leaves the host as found', async () => {
+    const h = await labHost();
+    try {
+      const before = hostView(h.stateDir);
+      const lines: string[] = [];
+      const report = await runSelftest({ session: h.session, host: 'lab', port: await freePort(), log: (l) => lines.push(l) });
+      const failed = report.cases.filter((c) => c.status === 'failed');
+      expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.program).toBe('lab-svcprogram');
+      // Every scenario is reported, in order, then the host check.
+      expect(report.cases.map((c) => c.name)).toEqual([...SCENARIOS.map((s) => s.name), HOST_AS_FOUND]);
+      const passed = report.cases.filter((c) => c.status === 'passed').map((c) => c.name);
+      const implemented = [
+        'field round-trip with awkward values',
+        'every start-type transition',
+        'failure actions incl. NONE and reboot (written, read back, never fired)',
+        'environment',
+        'a change the program rejects (exit 2) -> automatic rollback',
+        'account matrix (built-in accounts)',
+        HOST_AS_FOUND,
+      ];
+      expect(passed).toEqual(implemented);
+      for (const c of report.cases.filter((x) => x.status === 'not-run')) expect(c.message).toBeTruthy();
+      // Checked here, not by the selftest's own census: same services (same config and state), same files.
+      expect(hostView(h.stateDir)).toEqual(before);
+      expect(readLabHost(h.stateDir).services[report.service]).toBeUndefined();
+
+      const xml = selftestJunitXml(report);
+      expect(xml).toContain(`<testcase name="every start-type transition" classname="svcfleet.selftest.lab"`);
+      expect(xml).toMatch(/<skipped message="not run: /);
+      expect(xml.split('<failure ').length - 1).toBe(failed.length);
+      expect(lines.some((l) => l.includes('field round-trip with awkward values: passed'))).toBe(true);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('fails with an engine that writes the description wrong, and still leaves the host as found', async () => {
+    const dir = join(psScriptsDir(), 'engine');
+    const parts = engineParts(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+    const good = "Invoke-ScChecked @('description', $Name, [string]$To.description) 'description' $Phase";
+    const i = parts.findIndex((p) => p.includes(good));
+    expect(i, 'the description write of the engine').toBeGreaterThanOrEqual(0);
+    parts[i] = parts[i]!.replace(good, "Invoke-ScChecked @('description', $Name, ([string]$To.description).Replace('%', '')) 'description' $Phase");
+    const broken = assembleTexts(parts);
+
+    const h = await labHost();
+    try {
+      const before = hostView(h.stateDir);
+      const only = SCENARIOS.filter((s) => s.name === 'field round-trip with awkward values');
+      const report: SelftestReport = await runSelftest({ session: h.session, host: 'lab', port: await freePort(), engineScript: broken, scenarios: only });
+      expect(report.ok).toBe(false);
+      const field = report.cases.find((c) => c.name === 'field round-trip with awkward values')!;
+      expect(field.status).toBe('failed');
+      expect(report.cases.find((c) => c.name === HOST_AS_FOUND)?.status).toBe('passed');
+      expect(hostView(h.stateDir)).toEqual(before);
+      expect(selftestJunitXml(report)).toContain('<failure type="selftest"');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('the command: one host from an inventory, plain lines, JUnit written, exit 0 when nothing failed', async () => {
+    const h = await labHost();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'svcfleet-selftest-cli-'));
+      const inventory = join(dir, 'hosts.yml');
+      writeFileSync(
+        inventory,
+        ['kind: svcfleet-inventory', 'version: 1', 'hosts:', '  lab01:', '    address: 127.0.0.1', '    transport: local', `    local: { stateDir: ${JSON.stringify(h.stateDir)} }`, ''].join('\n'),
+      );
+      const before = hostView(h.stateDir);
+      const out: string[] = [];
+      const { exitCode: code } = await selftest(
+        {
+          inventory: [inventory],
+          limit: 'lab01',
+          junit: 'selftest.xml',
+          out: (l) => out.push(l),
+          scenarios: SCENARIOS.filter((s) => s.name === 'environment' || s.name.startsWith('stuck')),
+          port: await freePort(),
+        },
+        { cwd: dir, env: { ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }, transports: productionTransports({ ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }), warn: (w) => out.push(w) },
+      );
+      expect(code, out.join('\n')).toBe(0);
+      expect(out.at(-1)).toBe('selftest lab01: 2 passed, 0 failed, 1 not run');
+      const xml = readFileSync(join(dir, 'selftest.xml'), 'utf8');
+      expect(xml).toContain('<testsuite name="svcfleet.selftest.lab01" tests="3" failures="0" errors="0" skipped="1"');
+      expect(xml).toContain('<testcase name="environment"');
+      expect(hostView(h.stateDir)).toEqual(before);
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      await h.close();
+    }
+  });
+});
