@@ -53,13 +53,17 @@ function Invoke-Raw {
 function Get-ServiceKeyPath { param([string]$Name) 'HKLM:\SYSTEM\CurrentControlSet\Services\' + $Name }
 
 function Get-StoredValue {
-  # The value as stored (REG_EXPAND_SZ not expanded), or $null when absent.
+  # The value as stored, or $null when absent. Not Get-ItemProperty: the registry provider returns REG_EXPAND_SZ
+  # expanded (ImagePath's %SystemRoot% would read back as C:\Windows although the SCM stored it literally);
+  # GetValue with DoNotExpandEnvironmentNames returns it raw (docs/reference/powershell.md "Registry provider and
+  # REG_EXPAND_SZ", https://learn.microsoft.com/dotnet/api/microsoft.win32.registrykey.getvalue).
   param([string]$Name, [string]$Value)
-  $path = Get-ServiceKeyPath $Name
+  $key = $null
   try {
-    $p = Get-ItemProperty -LiteralPath $path -Name $Value -ErrorAction Stop
-    return $p.$Value
+    $key = Get-Item -LiteralPath (Get-ServiceKeyPath $Name) -ErrorAction Stop
+    return $key.GetValue($Value, $null, 'DoNotExpandEnvironmentNames')
   } catch { return $null }
+  finally { if ($null -ne $key -and $key.PSObject.Methods['Close']) { $key.Close() } }
 }
 
 function Get-SelftestRoot { Join-Path $env:ProgramData 'svcfleet-selftest' }

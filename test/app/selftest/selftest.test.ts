@@ -9,9 +9,10 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productionTransports } from '../../../src/main.js';
 import { runSelftest, selftest, HOST_AS_FOUND, type SelftestReport } from '../../../src/app/selftest.js';
+import { runHostScript, type ReadAnswer } from '../../../src/app/selftest/host-script.js';
 import { selftestJunitXml } from '../../../src/app/selftest/junit.js';
 import { SCENARIOS } from '../../../src/app/selftest/scenarios.js';
-import { readLabHost, initLabHost, stopLabHost } from '../../../src/lab/host.js';
+import { readLabHost, initLabHost, stopLabHost, type LabServiceSpec } from '../../../src/lab/host.js';
 import { createLocalTransport } from '../../../src/lab/transport/index.js';
 import type { LabRunner } from '../../../src/lab/runner/index.js';
 import { assembleTexts, engineParts } from '../../../src/remote/engine-parts.js';
@@ -45,11 +46,11 @@ function hostView(stateDir: string): { services: Record<string, unknown>; instal
   return { services, installed: [...st.installedFiles].sort(), files: files(join(stateDir, 'fs')) };
 }
 
-async function labHost(): Promise<{ stateDir: string; session: Session; close(): Promise<void> }> {
+async function labHost(extra: LabServiceSpec[] = []): Promise<{ stateDir: string; session: Session; close(): Promise<void> }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'svcfleet-selftest-'));
   const other = await freePort();
   // A service of the user's that the selftest must leave alone.
-  await initLabHost({ stateDir, services: [{ name: 'UserApp', binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${other}` }] });
+  await initLabHost({ stateDir, services: [{ name: 'UserApp', binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${other}` }, ...extra] });
   const transport = createLocalTransport({ labRunner: runner });
   const session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 300_000 } });
   return {
@@ -73,6 +74,21 @@ afterAll(async () => {
 });
 
 describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () => {
+  // The reader must show ImagePath as stored: the registry provider (Get-ItemProperty) returns REG_EXPAND_SZ
+  // expanded, so a literal %SystemRoot% written through the SCM would read back as C:\Windows and the awkward-values
+  // scenario would blame the engine (docs/reference/powershell.md "Registry provider and REG_EXPAND_SZ").
+  it('the host reader returns the registry ImagePath raw, %VAR% not expanded', async () => {
+    const raw = `"C:\\Program Files\\App\\app.exe" --port ${await freePort()} --config "%SystemRoot%\\x y.cfg"`;
+    // Registered, never started: the config file it names does not exist.
+    const h = await labHost([{ name: 'RawPath', binaryPath: raw, start: false }]);
+    try {
+      const read = await runHostScript<ReadAnswer>(h.session, { op: 'read', name: 'RawPath' }, 120_000);
+      expect(read.imagePath).toBe(raw);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('passes every implemented scenario, reports the rest as not run, writes JUnit, leaves the host as found', async () => {
     const h = await labHost();
     try {
