@@ -3,6 +3,11 @@
 import { main } from '../dist/main.js';
 
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`svcfleet: internal error: ${err?.stack ?? err}\n`); process.exitCode = 70; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`svcfleet: internal error: ${err?.stack ?? err}\n`);
+    process.exitCode = 70;
+  },
 );

@@ -26,7 +26,13 @@ export type { HostSpec } from './inventory/types.js';
 export { loadSpec, type ChangeSpec } from './spec/load.js';
 export type { ConfigInput } from './config/schema.js';
 
-export { createTransportRegistry, registerBuiltinTransports, type BuiltinTransportOptions, type TransportFactory, type TransportRegistry } from './transport/registry.js';
+export {
+  createTransportRegistry,
+  registerBuiltinTransports,
+  type BuiltinTransportOptions,
+  type TransportFactory,
+  type TransportRegistry,
+} from './transport/registry.js';
 export type { Transport, Session, ConnectionSettings } from './transport/types.js';
 
 export {

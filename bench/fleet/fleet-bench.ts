@@ -48,9 +48,20 @@ const root = mkdtempSync(join(tmpdir(), 'svcfleet-bench-'));
 const journal = new Journal(root);
 const runId = newRunId();
 const hosts = Array.from({ length: N }, (_, i) => `web${String(i + 1).padStart(4, '0')}`);
-const change = { service: 'MyGoService', desired: { binaryPath: '"C:\\Program Files\\MyGo\\myapp.exe" --port 8082' }, restart: 'if-needed' as const, verify: { running: true, port: 8082 }, rollback: 'auto' as const };
+const change = {
+  service: 'MyGoService',
+  desired: { binaryPath: '"C:\\Program Files\\MyGo\\myapp.exe" --port 8082' },
+  restart: 'if-needed' as const,
+  verify: { running: true, port: 8082 },
+  rollback: 'auto' as const,
+};
 const tasks: HostTask[] = hosts.map((name, i) => ({
-  host: { name, groups: ['web'], vars: { app_port: 18000 + i }, connection: { transport: 'local', address: '127.0.0.1', local: { stateDir: `/bench/${name}` } } },
+  host: {
+    name,
+    groups: ['web'],
+    vars: { app_port: 18000 + i },
+    connection: { transport: 'local', address: '127.0.0.1', local: { stateDir: `/bench/${name}` } },
+  },
   changes: [change],
 }));
 
@@ -60,7 +71,11 @@ const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const writer = values['no-journal']
   ? undefined
-  : await journal.createRun({ runId, mode: 'apply', hosts: tasks.map((t) => ({ name: t.host.name, groups: t.host.groups, vars: t.host.vars, connection: { ...t.host.connection }, changes: [change] })) });
+  : await journal.createRun({
+      runId,
+      mode: 'apply',
+      hosts: tasks.map((t) => ({ name: t.host.name, groups: t.host.groups, vars: t.host.vars, connection: { ...t.host.connection }, changes: [change] })),
+    });
 const handle = startRun({
   runId,
   mode: 'apply',

@@ -39,10 +39,14 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new TransportError('aborted', 'command', 'aborted'));
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new TransportError('aborted', 'command', 'aborted'));
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new TransportError('aborted', 'command', 'aborted'));
+      },
+      { once: true },
+    );
   });
 }
 
@@ -74,16 +78,31 @@ function parseRequest(invocation: Invocation): Payload['request'] {
 }
 
 function answer(req: Payload['request']): string {
-    const now = new Date().toISOString();
-    const events: RemoteEvent[] =
-      req.op === 'apply'
-        ? (['snapshot', 'backup', 'apply', 'readback', 'stop', 'start-service', 'verify', 'done'] as const).map((phase) => ({ kind: 'event', phase, at: now }))
-        : [{ kind: 'event', phase: 'snapshot', at: now }, { kind: 'event', phase: 'plan', at: now }];
-    const result: RemoteResult =
-      req.op === 'apply'
-        ? { kind: 'result', op: 'apply', outcome: 'changed', reason: { code: 'ok' }, message: 'changed and verified', snapshot: before, after, diff, restartNeeded: true, restarted: true, backupPath: 'C:\\ProgramData\\svcfleet\\backup\\x.json' }
-        : { kind: 'result', op: req.op, outcome: 'changed', reason: { code: 'ok' }, message: 'planned', snapshot: before, diff };
-    return events.map((e) => encodeFrame(e, req.nonce)).join('') + encodeFrame(result, req.nonce);
+  const now = new Date().toISOString();
+  const events: RemoteEvent[] =
+    req.op === 'apply'
+      ? (['snapshot', 'backup', 'apply', 'readback', 'stop', 'start-service', 'verify', 'done'] as const).map((phase) => ({ kind: 'event', phase, at: now }))
+      : [
+          { kind: 'event', phase: 'snapshot', at: now },
+          { kind: 'event', phase: 'plan', at: now },
+        ];
+  const result: RemoteResult =
+    req.op === 'apply'
+      ? {
+          kind: 'result',
+          op: 'apply',
+          outcome: 'changed',
+          reason: { code: 'ok' },
+          message: 'changed and verified',
+          snapshot: before,
+          after,
+          diff,
+          restartNeeded: true,
+          restarted: true,
+          backupPath: 'C:\\ProgramData\\svcfleet\\backup\\x.json',
+        }
+      : { kind: 'result', op: req.op, outcome: 'changed', reason: { code: 'ok' }, message: 'planned', snapshot: before, diff };
+  return events.map((e) => encodeFrame(e, req.nonce)).join('') + encodeFrame(result, req.nonce);
 }
 
 /**

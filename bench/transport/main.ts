@@ -76,9 +76,12 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${hosts} hosts, concurrency ${concurrency}; controller CPU per host vs the raw ssh2 echo floor:\n`);
   for (const r of results) {
     const perHost = r.cpuMs / r.hosts;
-    const ratio = floor && r.phase !== 'floor' && !r.phase.endsWith('-hold') ? ` = ${(perHost / (floor.cpuMs / floor.hosts)).toFixed(2)}x floor (target <= 2x)` : '';
+    const ratio =
+      floor && r.phase !== 'floor' && !r.phase.endsWith('-hold') ? ` = ${(perHost / (floor.cpuMs / floor.hosts)).toFixed(2)}x floor (target <= 2x)` : '';
     const rss = r.phase.endsWith('-hold') ? ` (target < 200 MB at ${r.ok} open sessions)` : '';
-    process.stdout.write(`  ${r.phase.padEnd(11)} ${perHost.toFixed(2)} ms/host${ratio}; peak RSS ${r.peakRssMb.toFixed(0)} MB${rss}; wall ${(r.wallMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `  ${r.phase.padEnd(11)} ${perHost.toFixed(2)} ms/host${ratio}; peak RSS ${r.peakRssMb.toFixed(0)} MB${rss}; wall ${(r.wallMs / 1000).toFixed(1)} s\n`,
+    );
   }
 }
 

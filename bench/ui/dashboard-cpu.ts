@@ -81,7 +81,13 @@ async function replay(run: FakeRun, events: FleetEvent[], seconds: number): Prom
 }
 
 async function replayRun(variant: Variant, seconds: number, tty: Tty): Promise<number> {
-  const script = fleetScript({ hosts: HOSTS, batchSize: 50, logLines: 3, hostMs: 8000, faults: { 5: 'access-denied', 77: 'crash', 300: 'unreachable', 301: 'access-denied' } });
+  const script = fleetScript({
+    hosts: HOSTS,
+    batchSize: 50,
+    logLines: 3,
+    hostMs: 8000,
+    faults: { 5: 'access-denied', 77: 'crash', 300: 'unreachable', 301: 'access-denied' },
+  });
   const run = new FakeRun(script[0]!.runId);
   if (variant === 'replay-reducer') {
     const state = createRunState();
@@ -109,7 +115,10 @@ async function fleetRun(variant: Variant, applyMs: number, tty: Tty): Promise<nu
   };
   const tasks: HostTask[] = Array.from({ length: HOSTS }, (_, i) => {
     const name = `web${String(i + 1).padStart(4, '0')}`;
-    return { host: { name, groups: ['web'], vars: {}, connection: { transport: 'local', address: '127.0.0.1', local: { stateDir: `/bench/${name}` } } }, changes: [change] };
+    return {
+      host: { name, groups: ['web'], vars: {}, connection: { transport: 'local', address: '127.0.0.1', local: { stateDir: `/bench/${name}` } } },
+      changes: [change],
+    };
   });
   const writer = await new Journal(root).createRun({
     runId,
@@ -220,7 +229,15 @@ async function main(): Promise<void> {
     }
     const med = (v: Variant): Measure => {
       const ms = runs[v]!;
-      return { variant: v, cpuMs: mid(ms.map((m) => m.cpuMs)), loadMs: mid(ms.map((m) => m.loadMs)), wallMs: mid(ms.map((m) => m.wallMs)), events: ms[0]!.events, bytes: mid(ms.map((m) => m.bytes)), frames: mid(ms.map((m) => m.frames)) };
+      return {
+        variant: v,
+        cpuMs: mid(ms.map((m) => m.cpuMs)),
+        loadMs: mid(ms.map((m) => m.loadMs)),
+        wallMs: mid(ms.map((m) => m.wallMs)),
+        events: ms[0]!.events,
+        bytes: mid(ms.map((m) => m.bytes)),
+        frames: mid(ms.map((m) => m.frames)),
+      };
     };
     return [med(a), med(b)];
   };
@@ -229,7 +246,9 @@ async function main(): Promise<void> {
     console.log(`replay: recorded stream over ${seconds} s`);
     const [r0, r1] = await pair('replay-reducer', 'replay-dashboard');
     const framesPerSec = (r1.cpuMs - r1.loadMs - r0.cpuMs) / (r1.wallMs / 1000);
-    console.log(`replay: reducer+dashboard / reducer-only CPU = ${(r1.cpuMs / r0.cpuMs).toFixed(2)}x; frames cost ${framesPerSec.toFixed(1)} ms CPU per wall second, plus ${r1.loadMs.toFixed(0)} ms to load the UI once`);
+    console.log(
+      `replay: reducer+dashboard / reducer-only CPU = ${(r1.cpuMs / r0.cpuMs).toFixed(2)}x; frames cost ${framesPerSec.toFixed(1)} ms CPU per wall second, plus ${r1.loadMs.toFixed(0)} ms to load the UI once`,
+    );
   }
   console.log(`fleet: bench/fleet's run (concurrency 200; connect 50 + plan 250 + apply ${applyMs} ms per host; journal on)`);
   const [f0, f1] = await pair('fleet-headless', 'fleet-dashboard');

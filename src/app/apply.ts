@@ -50,7 +50,8 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   const file = resolve(ctx.cwd, options.input);
   const config = await loadAppConfig(options, ctx);
   const view = selectView(options.view, config, ctx);
-  if (config.onFailure === 'ask' && view !== 'dashboard') throw new InputError('--on-failure ask needs the dashboard (a terminal); use continue with --output plain/ndjson', { field: '--on-failure' });
+  if (config.onFailure === 'ask' && view !== 'dashboard')
+    throw new InputError('--on-failure ask needs the dashboard (a terminal); use continue with --output plain/ndjson', { field: '--on-failure' });
   const junit = checkWritableFile(ctx, options.junit, '--junit');
 
   let tasks: HostTask[];
@@ -92,7 +93,11 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     specDoc = spec.doc.value;
     specFile = spec.file;
   }
-  const strategy = strategyFor(config, hosts.map((h) => h.name), groups);
+  const strategy = strategyFor(
+    config,
+    hosts.map((h) => h.name),
+    groups,
+  );
   const journal = openJournal(config, ctx);
   const runId = newRunId();
   return usingEngineIO(ctx, config, hosts, async (io) => {
@@ -109,7 +114,19 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     });
     if (view !== 'ndjson') note(ctx, `svcfleet: run ${runId}, journal ${writer.dir}`);
     const { done } = await runPrepared(
-      { mode: 'apply', runId, tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts), requestFor: requestLookup(tasks), writer, ...(specFile ? { specFile } : {}) },
+      {
+        mode: 'apply',
+        runId,
+        tasks,
+        strategy,
+        config,
+        view,
+        ...(junit ? { junit } : {}),
+        groupsOf: groupsLookup(hosts),
+        requestFor: requestLookup(tasks),
+        writer,
+        ...(specFile ? { specFile } : {}),
+      },
       io,
       ctx,
     );

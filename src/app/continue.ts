@@ -50,7 +50,8 @@ async function continueRun(options: ContinueOptions, ctx: AppContext, pick: 'res
   const junit = checkWritableFile(ctx, options.junit, '--junit');
   const journal = openJournal(config, ctx);
   const record = await journal.readRun(runId);
-  if (record.manifest.mode !== 'apply') throw new InputError(`run ${runId} is a ${record.manifest.mode} run; only apply runs can be ${pick}d`, { field: 'RUN' });
+  if (record.manifest.mode !== 'apply')
+    throw new InputError(`run ${runId} is a ${record.manifest.mode} run; only apply runs can be ${pick}d`, { field: 'RUN' });
   const replay = replayRun(record);
   const only = selectRunHosts(record, options.hosts);
   let names: string[];

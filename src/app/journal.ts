@@ -29,7 +29,13 @@ export function journalHost(h: HostSpec, changes?: readonly ServiceChange[], pla
     groups: h.groups,
     vars: h.vars,
     connection: { ...h.connection } as unknown as Record<string, unknown>,
-    ...(changes ? { changes: changes.map((c) => redactRequest({ v: PROTOCOL_VERSION, op: 'apply', nonce: '', runId: '', ...c } as OutgoingRequest)).map(({ v: _v, op: _op, nonce: _n, runId: _r, ...rest }) => rest) } : {}),
+    ...(changes
+      ? {
+          changes: changes
+            .map((c) => redactRequest({ v: PROTOCOL_VERSION, op: 'apply', nonce: '', runId: '', ...c } as OutgoingRequest))
+            .map(({ v: _v, op: _op, nonce: _n, runId: _r, ...rest }) => rest),
+        }
+      : {}),
     ...(plannedHashes ? { plannedHashes } : {}),
   };
 }

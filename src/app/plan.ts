@@ -97,7 +97,8 @@ export async function plan(options: PlanOptions, ctx: AppContext): Promise<PlanR
     const end = ended.get(h.name);
     const per = seen.get(h.name);
     if (end?.outcome === 'unreachable') entries.push({ host: h.name, status: 'unreachable', message: end.message });
-    else if (end && end.outcome !== 'changed' && end.outcome !== 'unchanged') entries.push({ host: h.name, status: 'error', message: end.message, code: end.code });
+    else if (end && end.outcome !== 'changed' && end.outcome !== 'unchanged')
+      entries.push({ host: h.name, status: 'error', message: end.message, code: end.code });
     for (const [service, s] of per ?? []) entries.push({ host: h.name, service, status: 'planned', diff: s.diff, configHash: s.configHash });
   }
   const summary = groupPlan(entries);

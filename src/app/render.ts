@@ -49,12 +49,21 @@ export async function render(options: RenderOptions, ctx: AppContext): Promise<R
   const requests = renderHostRequests(spec, host);
   const scripts = loadPsScripts();
   const rendered = requests.map((r) => {
-    const request: OutgoingRequest = { v: PROTOCOL_VERSION, op: 'apply', nonce: '<per-call random nonce>', runId: '<run id>', expectedHash: '<configHash of the journaled before-snapshot>', ...stripRef(r) };
+    const request: OutgoingRequest = {
+      v: PROTOCOL_VERSION,
+      op: 'apply',
+      nonce: '<per-call random nonce>',
+      runId: '<run id>',
+      expectedHash: '<configHash of the journaled before-snapshot>',
+      ...stripRef(r),
+    };
     // The password is never resolved for render; show where it goes (and where it comes from).
     if (r.passwordRef && request.desired?.account) request.desired = { ...request.desired, account: { ...request.desired.account, password: new Secret('') } };
     const invocation = buildInvocation(request);
     const shown = redactRequest(request);
-    const payload = options.full ? { script: scripts.engine, request: shown } : { script: `<ps-scripts/engine.ps1: ${scripts.engine.length} characters; --full prints it>`, request: shown };
+    const payload = options.full
+      ? { script: scripts.engine, request: shown }
+      : { script: `<ps-scripts/engine.ps1: ${scripts.engine.length} characters; --full prints it>`, request: shown };
     return { service: r.service, passwordFrom: r.passwordRef, encodedCommand: invocation.encodedCommand, bootstrap: scripts.bootstrap, payload };
   });
   return { host, requests: rendered };

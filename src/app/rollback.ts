@@ -37,7 +37,8 @@ export async function rollback(options: RollbackOptions, ctx: AppContext): Promi
   const junit = checkWritableFile(ctx, options.junit, '--junit');
   const journal = openJournal(config, ctx);
   const record = await journal.readRun(parentId);
-  if (record.manifest.mode !== 'apply') throw new InputError(`run ${parentId} is a ${record.manifest.mode} run: nothing it did can be rolled back`, { field: 'RUN' });
+  if (record.manifest.mode !== 'apply')
+    throw new InputError(`run ${parentId} is a ${record.manifest.mode} run: nothing it did can be rolled back`, { field: 'RUN' });
   if (record.manifest.status === 'running' && !record.interrupted) {
     throw new InputError(`run ${parentId} is still in progress (pid ${record.manifest.pid}); stop it first`, { field: 'RUN' });
   }
@@ -69,7 +70,18 @@ export async function rollback(options: RollbackOptions, ctx: AppContext): Promi
     });
     if (view !== 'ndjson') note(ctx, `svcfleet: rollback of run ${parentId} as run ${runId}: ${foldHosts(names)}`);
     const { done } = await runPrepared(
-      { mode: 'rollback', runId, tasks, strategy, config, view, ...(junit ? { junit } : {}), groupsOf: groupsLookup(hosts), requestFor: requestLookup(tasks), writer },
+      {
+        mode: 'rollback',
+        runId,
+        tasks,
+        strategy,
+        config,
+        view,
+        ...(junit ? { junit } : {}),
+        groupsOf: groupsLookup(hosts),
+        requestFor: requestLookup(tasks),
+        writer,
+      },
       io,
       ctx,
     );

@@ -38,7 +38,8 @@ export function selectView(asked: LiveView | undefined, config: ResolvedConfig, 
   if (!ctx.terminal) return 'none';
   const want = asked ?? (config.output === 'auto' ? undefined : config.output);
   if (want === 'plain' || want === 'ndjson' || want === 'dashboard') {
-    if (want === 'dashboard' && !ctx.terminal.stdout.isTTY) throw new InputError('the dashboard needs a terminal on stdout; use --output plain or ndjson', { field: '--ui' });
+    if (want === 'dashboard' && !ctx.terminal.stdout.isTTY)
+      throw new InputError('the dashboard needs a terminal on stdout; use --output plain or ndjson', { field: '--ui' });
     return want;
   }
   return ctx.terminal.stdout.isTTY && !inCi(ctx.env) ? 'dashboard' : 'plain';
@@ -75,7 +76,9 @@ export function requestLookup(tasks: readonly HostTask[]): (host: string) => unk
   return (host) => {
     const t = m.get(host);
     if (!t) return undefined;
-    return t.restores ? { restore: t.restores.map((r) => ({ service: r.service, from: r.snapshot ? 'journaled snapshot' : `host backup of run ${r.fromRunId}` })) } : journalHost(t.host, t.changes ?? []).changes;
+    return t.restores
+      ? { restore: t.restores.map((r) => ({ service: r.service, from: r.snapshot ? 'journaled snapshot' : `host backup of run ${r.fromRunId}` })) }
+      : journalHost(t.host, t.changes ?? []).changes;
   };
 }
 
@@ -185,7 +188,11 @@ function attachJunit(handle: RunHandle, file: string): { finish(done: RunDoneEve
   return attachOutputs(handle, { view: 'ndjson', stdout: drop, stderr: drop, junitFile: file });
 }
 
-async function dashboardEntry(ctx: AppContext, groupsOf: (host: string) => readonly string[], requestFor: (host: string) => unknown): Promise<(h: RunHandle) => Promise<unknown>> {
+async function dashboardEntry(
+  ctx: AppContext,
+  groupsOf: (host: string) => readonly string[],
+  requestFor: (host: string) => unknown,
+): Promise<(h: RunHandle) => Promise<unknown>> {
   if (ctx.dashboard) return (h) => ctx.dashboard!(h, groupsOf, requestFor);
   // Loaded on demand: ink and react are not needed by plain, NDJSON or CI runs.
   const ui = await import('../ui/index.js');

@@ -219,7 +219,9 @@ export async function selftest(options: SelftestOptions, ctx: AppContext): Promi
       await session.close();
     }
     const counts = (s: string) => report.cases.filter((c) => c.status === s).length;
-    out(`selftest ${host.name}: ${counts('passed')} passed, ${counts('failed')} failed, ${counts('not-run')} not run${report.ok ? '' : ' - do not trust svcfleet with this host yet'}`);
+    out(
+      `selftest ${host.name}: ${counts('passed')} passed, ${counts('failed')} failed, ${counts('not-run')} not run${report.ok ? '' : ' - do not trust svcfleet with this host yet'}`,
+    );
     if (junit) await writeFileAtomic(junit, selftestJunitXml(report));
     return { report, exitCode: report.ok ? 0 : 2 };
   } finally {

@@ -27,7 +27,13 @@ export interface TargetOptions extends InventoryInputFlags {
 }
 
 /** Async because a vault password may come from a script or from the context's prompt (`--vault-id LABEL@prompt`). */
-export async function loadHosts(options: TargetOptions, config: ResolvedConfig, ctx: AppContext, fallbackSources?: readonly string[], fallbackLimit?: string): Promise<LoadedInventory> {
+export async function loadHosts(
+  options: TargetOptions,
+  config: ResolvedConfig,
+  ctx: AppContext,
+  fallbackSources?: readonly string[],
+  fallbackLimit?: string,
+): Promise<LoadedInventory> {
   const sources = options.inventory?.length ? options.inventory : fallbackSources;
   if (!sources?.length) throw new InputError('no inventory given: use -i FILE (an inventory file, a directory or a host list)', { field: '--inventory' });
   const limit = options.limit?.length ? options.limit : fallbackLimit;
@@ -127,13 +133,22 @@ export function selectRunHosts(record: RunRecord, pattern: string | undefined): 
 }
 
 /** Connection settings for journaled hosts: from the inventory (re-read, so secrets resolve again). */
-export async function hostsFromInventory(options: TargetOptions, config: ResolvedConfig, ctx: AppContext, record: RunRecord, names: readonly string[]): Promise<HostSpec[]> {
+export async function hostsFromInventory(
+  options: TargetOptions,
+  config: ResolvedConfig,
+  ctx: AppContext,
+  record: RunRecord,
+  names: readonly string[],
+): Promise<HostSpec[]> {
   const sources = options.inventory?.length ? options.inventory : record.manifest.inventorySources;
   const inv = await loadHosts(options, config, ctx, sources);
   const byName = new Map(inv.hosts.map((h) => [h.name, h]));
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length) {
-    throw new InputError(`hosts of run ${record.manifest.runId} are not in the inventory ${inv.source}: ${foldHosts(missing)} (pass the run's inventory with -i)`, { field: '--inventory', host: missing[0]! });
+    throw new InputError(
+      `hosts of run ${record.manifest.runId} are not in the inventory ${inv.source}: ${foldHosts(missing)} (pass the run's inventory with -i)`,
+      { field: '--inventory', host: missing[0]! },
+    );
   }
   return names.map((n) => byName.get(n)!);
 }

@@ -90,7 +90,7 @@ export function addTargetOptions(cmd: Command, opts: { run?: boolean; journal?: 
       .option('--batches <sizes>', 'batch sizes after the canary, the last repeats: e.g. 1,5,25%,100% (default 100%)')
       .option('--max-failures <n>', 'failure budget: counted failures tolerated, a count or a percentage (default 0)')
       .option('--count-unreachable', 'count unreachable hosts against the failure budget (default: counted apart)')
-      .option('--rollback-batch', 'when the budget is exceeded, also roll back the current batch\'s changed hosts')
+      .option('--rollback-batch', "when the budget is exceeded, also roll back the current batch's changed hosts")
       .addOption(new Option('--on-failure <mode>', 'continue, or ask (dashboard only): a failed host pauses the run').choices(['continue', 'ask']));
   }
   return cmd;
@@ -112,7 +112,8 @@ export function configFlags(f: RunFlags): ConfigInput {
   }
   if (f.deadline !== undefined) flags.deadlines = { host: parseDuration(f.deadline, '--deadline') };
   if (f.retries !== undefined) {
-    if (!/^\d+$/.test(f.retries) || Number(f.retries) > 20) throw new InputError(`expected a whole number from 0 to 20, got ${JSON.stringify(f.retries)}`, { field: '--retries' });
+    if (!/^\d+$/.test(f.retries) || Number(f.retries) > 20)
+      throw new InputError(`expected a whole number from 0 to 20, got ${JSON.stringify(f.retries)}`, { field: '--retries' });
     flags.retries = { count: Number(f.retries) };
   }
   if (f.journal !== undefined) flags.journal = f.journal;

@@ -65,13 +65,19 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
 export function weakeningWarnings(c: ConfigPartial, origin: (path: string[]) => string): string[] {
   const out: string[] = [];
   if (c.ssh?.hostKeyPolicy === 'accept-new') {
-    out.push(`ssh.hostKeyPolicy: accept-new ${origin(['ssh', 'hostKeyPolicy'])}: an unknown host key is trusted on first use and recorded (a changed key is still refused)`);
+    out.push(
+      `ssh.hostKeyPolicy: accept-new ${origin(['ssh', 'hostKeyPolicy'])}: an unknown host key is trusted on first use and recorded (a changed key is still refused)`,
+    );
   }
   if (c.ssh?.knownHostsFile) {
-    out.push(`ssh.knownHostsFile: ${c.ssh.knownHostsFile} ${origin(['ssh', 'knownHostsFile'])}: host keys are checked against that file, not ~/.ssh/known_hosts; whoever can write it decides which hosts are trusted`);
+    out.push(
+      `ssh.knownHostsFile: ${c.ssh.knownHostsFile} ${origin(['ssh', 'knownHostsFile'])}: host keys are checked against that file, not ~/.ssh/known_hosts; whoever can write it decides which hosts are trusted`,
+    );
   }
   if (c.winrm?.certValidation === 'ignore') {
-    out.push(`winrm.certValidation: ignore ${origin(['winrm', 'certValidation'])}: configuration turns WinRM TLS certificate validation OFF for every host; anyone on the path can impersonate a host`);
+    out.push(
+      `winrm.certValidation: ignore ${origin(['winrm', 'certValidation'])}: configuration turns WinRM TLS certificate validation OFF for every host; anyone on the path can impersonate a host`,
+    );
   }
   return out;
 }
@@ -145,7 +151,9 @@ function guardCode(loader: Loader): Loader {
       throw new InputError(`refusing to run this config file: it is owned by uid ${st.uid}, not by you (uid ${uid})`, { file: filepath });
     }
     if (process.platform !== 'win32' && (st.mode & 0o022) !== 0) {
-      throw new InputError(`refusing to run this config file: it is group- or world-writable (mode ${(st.mode & 0o777).toString(8)}; chmod go-w it)`, { file: filepath });
+      throw new InputError(`refusing to run this config file: it is group- or world-writable (mode ${(st.mode & 0o777).toString(8)}; chmod go-w it)`, {
+        file: filepath,
+      });
     }
     return loader(filepath, content);
   };

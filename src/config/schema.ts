@@ -27,14 +27,12 @@ function via<I, T>(parse: (v: I) => T) {
 const scalar = z.union([z.string(), z.number()]);
 const duration = scalar.transform(via((v: string | number) => parseDuration(v, 'duration')));
 const sizeOrZero = scalar.transform(via((v: string | number) => parseSize(v, 'size', { allowZero: true })));
-const sizeList = z
-  .union([z.string(), z.array(scalar)])
-  .transform(via((v: string | Array<string | number>): Size[] => parseSizeList(v, 'batches')));
+const sizeList = z.union([z.string(), z.array(scalar)]).transform(via((v: string | Array<string | number>): Size[] => parseSizeList(v, 'batches')));
 const count = z.coerce.number().int().min(1).max(100_000);
 /** A host pattern list: `web01,web02` or a YAML list. */
-const patternList = z.union([z.string(), z.array(z.string())]).transform((v) =>
-  (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean),
-);
+const patternList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean));
 
 /** One source (file, environment or flags): every key optional, unknown keys refused. */
 export const configInputSchema = z.strictObject({
@@ -100,12 +98,7 @@ export type ConfigInput = z.input<typeof configInputSchema>;
 export type ConfigPartial = z.output<typeof configInputSchema>;
 
 /** Keys whose values are file paths (relative ones resolve against the directory of the file that set them). */
-export const PATH_KEYS: ReadonlyArray<readonly string[]> = [
-  ['journal'],
-  ['ssh', 'identityFile'],
-  ['ssh', 'knownHostsFile'],
-  ['winrm', 'caFile'],
-];
+export const PATH_KEYS: ReadonlyArray<readonly string[]> = [['journal'], ['ssh', 'identityFile'], ['ssh', 'knownHostsFile'], ['winrm', 'caFile']];
 
 export interface ResolvedConfig {
   /** Hosts in flight at once. */

@@ -7,15 +7,7 @@ import type { FieldChange, Outcome, RemotePhase } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
 
 /** Non-terminal per-host states, in order (see docs/events.md for the state machine). */
-export type ActiveState =
-  | 'queued'
-  | 'connecting'
-  | 'snapshot'
-  | 'backup'
-  | 'applying'
-  | 'restarting'
-  | 'verifying'
-  | 'rolling-back';
+export type ActiveState = 'queued' | 'connecting' | 'snapshot' | 'backup' | 'applying' | 'restarting' | 'verifying' | 'rolling-back';
 
 /**
  * Terminal per-host states. `unreachable`: nothing changed, never reached. `skipped`: not started (abort,

@@ -87,9 +87,7 @@ export function isRetryableConnectError(err: unknown): boolean {
   // auth-failed / hostkey-unknown / hostkey-mismatch / tls-untrusted are not retried: they cannot heal by themselves, and
   // repeating a bad password is how accounts get locked out.
   return (
-    err instanceof TransportError &&
-    (err.phase === 'connect' || err.phase === 'auth') &&
-    (err.errorClass === 'unreachable' || err.errorClass === 'timeout')
+    err instanceof TransportError && (err.phase === 'connect' || err.phase === 'auth') && (err.errorClass === 'unreachable' || err.errorClass === 'timeout')
   );
 }
 
@@ -180,7 +178,11 @@ class HostRunner {
     try {
       if (!session) own = session = await this.connect(signal, this.ctx.retries);
     } catch (err) {
-      return this.result('unknown', { code: 'rollback-unreachable', ...errClass(err) }, `could not reconnect to roll back: ${errMessage(err)}; the before-snapshot is journaled, run \`svcfleet rollback ${this.ctx.runId}\``);
+      return this.result(
+        'unknown',
+        { code: 'rollback-unreachable', ...errClass(err) },
+        `could not reconnect to roll back: ${errMessage(err)}; the before-snapshot is journaled, run \`svcfleet rollback ${this.ctx.runId}\``,
+      );
     }
     try {
       const outcomes: TerminalState[] = [];
@@ -340,14 +342,23 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
     for (const p of planned) {
       const want = task.plannedHashes?.[p.change.service];
       if (want !== undefined && want !== p.snapshot.configHash) {
-        return r.result('drifted', { code: 'drift' }, `${p.change.service}: configuration changed since the plan (hash ${short(want)} → ${short(p.snapshot.configHash)}); left alone`, p.change.service);
+        return r.result(
+          'drifted',
+          { code: 'drift' },
+          `${p.change.service}: configuration changed since the plan (hash ${short(want)} → ${short(p.snapshot.configHash)}); left alone`,
+          p.change.service,
+        );
       }
     }
 
     const toApply = planned.filter((p) => p.diff.length > 0 || p.change.restart === 'always');
     if (ctx.mode === 'plan') {
       if (toApply.length === 0) return r.result('unchanged', { code: 'no-change' }, 'no change needed');
-      return r.result('changed', { code: 'would-change' }, `would change ${toApply.map((p) => `${p.change.service}: ${diffSummary(p.diff) || 'restart'}`).join('; ')}`);
+      return r.result(
+        'changed',
+        { code: 'would-change' },
+        `would change ${toApply.map((p) => `${p.change.service}: ${diffSummary(p.diff) || 'restart'}`).join('; ')}`,
+      );
     }
     if (toApply.length === 0) {
       // resume/retry: an earlier attempt of this run may already have applied the change.
@@ -355,13 +366,21 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
         const prior = task.priorSnapshots?.[p.change.service];
         return prior && prior.configHash !== p.snapshot.configHash;
       });
-      if (moved.length) return r.result('changed', { code: 'applied-earlier' }, `already applied by an earlier attempt of this run (${moved.map((p) => p.change.service).join(', ')})`);
+      if (moved.length)
+        return r.result(
+          'changed',
+          { code: 'applied-earlier' },
+          `already applied by an earlier attempt of this run (${moved.map((p) => p.change.service).join(', ')})`,
+        );
       return r.result('unchanged', { code: 'no-change' }, 'already as specified');
     }
 
     // 3. Safety rule: the before-snapshots are durable before any apply request is sent.
     if (!ctx.snapshots) throw new Error('apply needs a snapshot store (journal)');
-    await ctx.snapshots.saveSnapshots(task.host.name, toApply.map((p) => ({ service: p.change.service, snapshot: p.snapshot })));
+    await ctx.snapshots.saveSnapshots(
+      task.host.name,
+      toApply.map((p) => ({ service: p.change.service, snapshot: p.snapshot })),
+    );
     if (signal.aborted) return abortedBeforeChange(r);
 
     // 4. Apply, service by service; the remote engine restores a service whose change fails.
@@ -380,9 +399,7 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
     }
     if (!failing) {
       const names = toApply.map((p) => `${p.change.service}: ${diffSummary(p.diff) || 'restarted'}`).join('; ');
-      return changedCount > 0
-        ? r.result('changed', { code: 'ok' }, names)
-        : r.result('unchanged', { code: 'no-change' }, 'already as specified');
+      return changedCount > 0 ? r.result('changed', { code: 'ok' }, names) : r.result('unchanged', { code: 'no-change' }, 'already as specified');
     }
 
     // 5. One service failed: its own rollback is the remote engine's; restore the ones changed before it.
@@ -393,7 +410,12 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
     if (earlier.length === 0) return r.result(failed, res.reason, `${p.change.service}: ${res.message}`, p.change.service);
     const restored = await r.restore(earlier, session);
     const outcome = worstOutcome([failed === 'drifted' ? 'rolled-back' : failed, restored.outcome === 'unchanged' ? 'rolled-back' : restored.outcome]);
-    return r.result(outcome, res.reason, `${p.change.service}: ${res.message}; restored ${earlier.map((e) => e.service).join(', ')}: ${restored.message}`, p.change.service);
+    return r.result(
+      outcome,
+      res.reason,
+      `${p.change.service}: ${res.message}; restored ${earlier.map((e) => e.service).join(', ')}: ${restored.message}`,
+      p.change.service,
+    );
   } catch (err) {
     return await afterError(r, err);
   } finally {
@@ -419,7 +441,11 @@ async function afterError(r: HostRunner, err: unknown): Promise<HostResult> {
   if (r.applied.length === 0) {
     if (signal.aborted) return abortedBeforeChange(r);
     const phaseConnect = err instanceof TransportError && (err.phase === 'connect' || err.phase === 'auth');
-    return r.result(phaseConnect ? 'unreachable' : 'failed', { code: err instanceof TransportError ? err.errorClass : 'error', ...errClass(err) }, `${errMessage(err)}; nothing changed`);
+    return r.result(
+      phaseConnect ? 'unreachable' : 'failed',
+      { code: err instanceof TransportError ? err.errorClass : 'error', ...errClass(err) },
+      `${errMessage(err)}; nothing changed`,
+    );
   }
   if (signal.aborted) {
     // We cut the remote process off (cancel or deadline): it may have stopped half-way, so restore it ourselves.
@@ -431,7 +457,11 @@ async function afterError(r: HostRunner, err: unknown): Promise<HostResult> {
   }
   // The connection failed after the apply was sent: the remote engine may still finish (and restore on failure).
   // Racing it with a rollback could undo a good change or fight its own restore, so the outcome is unknown.
-  return r.result('unknown', { code: 'connection-lost', ...errClass(err) }, `connection lost after the apply request was sent (${errMessage(err)}); the before-snapshot is journaled: run \`svcfleet resume ${r.ctx.runId}\` or \`svcfleet rollback ${r.ctx.runId}\``);
+  return r.result(
+    'unknown',
+    { code: 'connection-lost', ...errClass(err) },
+    `connection lost after the apply request was sent (${errMessage(err)}); the before-snapshot is journaled: run \`svcfleet resume ${r.ctx.runId}\` or \`svcfleet rollback ${r.ctx.runId}\``,
+  );
 }
 
 function requestFields(change: ServiceChange): Partial<OutgoingRequest> {

@@ -33,17 +33,7 @@ export function countsAsFailure(outcome: TerminalState, countUnreachable: boolea
 }
 
 /** Severity order, worst last: the worst per-service outcome is the host's outcome. */
-const SEVERITY: readonly TerminalState[] = [
-  'unchanged',
-  'changed',
-  'skipped',
-  'drifted',
-  'unreachable',
-  'rolled-back',
-  'failed',
-  'unknown',
-  'rollback-failed',
-];
+const SEVERITY: readonly TerminalState[] = ['unchanged', 'changed', 'skipped', 'drifted', 'unreachable', 'rolled-back', 'failed', 'unknown', 'rollback-failed'];
 
 export function worstOutcome(outcomes: readonly TerminalState[]): TerminalState {
   let worst: TerminalState = 'unchanged';

@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
  * `20260125T140312Z-3fa9` (UTC second + 4 random hex digits against collisions within a second).
  */
 export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

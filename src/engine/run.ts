@@ -15,16 +15,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { DEFAULT_DEADLINES, type Deadlines } from '../transport/types.js';
 import { EventBus, type EventBody } from './bus.js';
-import type {
-  EngineCommand,
-  FleetEvent,
-  HostDoneEvent,
-  RunAbortEvent,
-  RunDoneEvent,
-  RunHandle,
-  RunPausedEvent,
-  TerminalState,
-} from './events.js';
+import type { EngineCommand, FleetEvent, HostDoneEvent, RunAbortEvent, RunDoneEvent, RunHandle, RunPausedEvent, TerminalState } from './events.js';
 import { restoreHost, runHost, type AppliedService, type HostAbortReason, type HostContext, type HostResult } from './host-flow.js';
 import { countsAsFailure, exitCodeFor, isOk } from './outcome.js';
 import { newRunId } from './run-id.js';
@@ -273,7 +264,8 @@ class Run {
       }
     }
     // Guided failure asks about every host that did not make it, unreachable ones included.
-    const asks = slot.outcome !== undefined && !isOk(slot.outcome, this.#opts.mode) && slot.outcome !== 'skipped' && slot.outcome !== 'drifted' && !slot.onRequest;
+    const asks =
+      slot.outcome !== undefined && !isOk(slot.outcome, this.#opts.mode) && slot.outcome !== 'skipped' && slot.outcome !== 'drifted' && !slot.onRequest;
     if (asks && this.#strategy.onFailure === 'ask' && !this.#abort && !this.#finished) {
       this.#pause('on-failure', slot.name);
     }
@@ -326,7 +318,11 @@ class Run {
     for (const name of names) {
       const slot = this.#slots.get(name);
       if (!slot || slot.state !== 'done' || slot.applied.length === 0) {
-        this.#log(name, 'warn', `rollback: nothing to roll back (${slot ? (slot.state === 'done' ? 'no change was sent' : 'still running') : 'not in this run'})`);
+        this.#log(
+          name,
+          'warn',
+          `rollback: nothing to roll back (${slot ? (slot.state === 'done' ? 'no change was sent' : 'still running') : 'not in this run'})`,
+        );
         continue;
       }
       if (slot.outcome === 'rolled-back') continue;

@@ -64,7 +64,11 @@ export function parseAnsibleYamlInventory(doc: ParsedDocument, model: InventoryM
     fail('empty YAML inventory', []);
   }
   if (!isMapping(data)) return fail('a YAML inventory must be a mapping of group names', []);
-  if ('plugin' in data) fail('this is an inventory plugin configuration (dynamic inventory); svcfleet reads static inventories and executable inventory scripts, not inventory plugins', ['plugin']);
+  if ('plugin' in data)
+    fail(
+      'this is an inventory plugin configuration (dynamic inventory); svcfleet reads static inventories and executable inventory scripts, not inventory plugins',
+      ['plugin'],
+    );
 
   const parseGroup = (name: string, body: unknown, path: PathSegment[]): void => {
     if (body !== null && !isMapping(body)) {

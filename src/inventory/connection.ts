@@ -18,13 +18,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  ConnectionSettings,
-  PwshSettings,
-  SshSettings,
-  TransportKind,
-  WinrmSettings,
-} from '../transport/types.js';
+import type { ConnectionSettings, PwshSettings, SshSettings, TransportKind, WinrmSettings } from '../transport/types.js';
 import { resolveSecretRefSync, type SecretRef } from '../util/secret-ref.js';
 import { InputError, type InputLocation } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
@@ -117,7 +111,10 @@ class VarReader {
     if (key === undefined) return undefined;
     const v = this.layer.vars[key];
     if (v instanceof VaultedValue) {
-      throw new InputError('this value is encrypted with Ansible Vault and no vault password was given (use --vault-password-file FILE, --vault-id LABEL@SOURCE or ANSIBLE_VAULT_PASSWORD_FILE)', this.where(key));
+      throw new InputError(
+        'this value is encrypted with Ansible Vault and no vault password was given (use --vault-password-file FILE, --vault-id LABEL@SOURCE or ANSIBLE_VAULT_PASSWORD_FILE)',
+        this.where(key),
+      );
     }
     // A Secret here was decrypted from Ansible Vault (unvault.ts); a password stays wrapped by the caller.
     if (typeof v !== 'string' && typeof v !== 'number' && !(v instanceof Secret)) {
@@ -197,7 +194,13 @@ export function connectionFromAnsibleVars(host: string, layer: VarsLayer, ctx: C
   }
 
   const settings: ConnectionSettings = { transport, address: r.text(['ansible_host', 'ansible_ssh_host'])?.value ?? host };
-  const user = r.text(['ansible_user', ...(flavour === 'ssh' ? ['ansible_ssh_user'] : []), ...(flavour === 'winrm' ? ['ansible_winrm_user'] : []), ...(flavour === 'psrp' ? ['ansible_psrp_user'] : [])])?.value ?? d.user;
+  const user =
+    r.text([
+      'ansible_user',
+      ...(flavour === 'ssh' ? ['ansible_ssh_user'] : []),
+      ...(flavour === 'winrm' ? ['ansible_winrm_user'] : []),
+      ...(flavour === 'psrp' ? ['ansible_psrp_user'] : []),
+    ])?.value ?? d.user;
   if (user !== undefined) settings.user = user;
   const pw = r.text(PASSWORD_VARS);
   if (pw) settings.password = new Secret(pw.value);
@@ -344,9 +347,7 @@ function authFromVars(r: VarReader, flavour: 'winrm' | 'psrp', fallback: WinrmSe
   const key = flavour === 'winrm' ? 'ansible_winrm_transport' : 'ansible_psrp_auth';
   if (!r.has(key)) return fallback;
   const raw = r.raw(key);
-  const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
+  const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean);
   for (const t of list) {
     if (t === 'ntlm') return 'ntlm';
     if (t === 'kerberos') return 'kerberos';
@@ -460,7 +461,14 @@ export function connectionFromNative(
  * Security-weakening settings of a native inventory, named with the layer that decides them: the defaults (the
  * same text for every host, so loadInventory keeps one) or the host's own keys. certValidation warns above.
  */
-function warnWeakNative(host: string, transport: TransportKind, defaults: NativeConnection, own: NativeConnection, origin: Origin, ctx: ConnectionContext): void {
+function warnWeakNative(
+  host: string,
+  transport: TransportKind,
+  defaults: NativeConnection,
+  own: NativeConnection,
+  origin: Origin,
+  ctx: ConnectionContext,
+): void {
   const from = (layer: NativeConnection): string => (layer === own ? `${host}: in ${origin.file}` : `inventory defaults in ${origin.file}`);
   const keys = own.ssh?.hostKeyPolicy !== undefined ? own : defaults;
   if ((transport === 'ssh' || transport === 'pwsh') && keys.ssh?.hostKeyPolicy === 'accept-new') {

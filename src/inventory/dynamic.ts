@@ -51,7 +51,8 @@ export function readInventoryScript(path: string, model: InventoryModel, opts: S
   for (const [group, raw] of Object.entries(doc)) {
     if (group === '_meta') {
       if (isMapping(raw) && 'hostvars' in raw) {
-        if (!isMapping(raw.hostvars)) throw new InputError(`_meta.hostvars must be an object of host names, got ${kindOf(raw.hostvars)}`, { file: path, field: '_meta.hostvars' });
+        if (!isMapping(raw.hostvars))
+          throw new InputError(`_meta.hostvars must be an object of host names, got ${kindOf(raw.hostvars)}`, { file: path, field: '_meta.hostvars' });
         hostvars = raw.hostvars;
       }
       continue;
@@ -62,7 +63,8 @@ export function readInventoryScript(path: string, model: InventoryModel, opts: S
     else if (!('hosts' in raw) && !('vars' in raw) && !('children' in raw)) data = { hosts: [group], vars: raw };
     else data = raw;
     if ('hosts' in data) {
-      if (!Array.isArray(data.hosts)) throw new InputError(`group ${group}: hosts must be a list, got ${kindOf(data.hosts)}`, { file: path, field: `${group}.hosts` });
+      if (!Array.isArray(data.hosts))
+        throw new InputError(`group ${group}: hosts must be a list, got ${kindOf(data.hosts)}`, { file: path, field: `${group}.hosts` });
       for (const h of data.hosts) {
         if (typeof h !== 'string') throw new InputError(`group ${group}: a host name must be text, got ${kindOf(h)}`, { file: path, field: `${group}.hosts` });
         model.addHost(h, origin, group);
@@ -73,13 +75,16 @@ export function readInventoryScript(path: string, model: InventoryModel, opts: S
       }
     }
     if ('vars' in data) {
-      if (!isMapping(data.vars)) throw new InputError(`group ${group}: vars must be an object, got ${kindOf(data.vars)}`, { file: path, field: `${group}.vars` });
+      if (!isMapping(data.vars))
+        throw new InputError(`group ${group}: vars must be an object, got ${kindOf(data.vars)}`, { file: path, field: `${group}.vars` });
       for (const [k, v] of Object.entries(data.vars)) model.setGroupVar(group, k, value(v, `${group}.vars.${k}`), origin);
     }
     if ('children' in data) {
-      if (!Array.isArray(data.children)) throw new InputError(`group ${group}: children must be a list, got ${kindOf(data.children)}`, { file: path, field: `${group}.children` });
+      if (!Array.isArray(data.children))
+        throw new InputError(`group ${group}: children must be a list, got ${kindOf(data.children)}`, { file: path, field: `${group}.children` });
       for (const child of data.children) {
-        if (typeof child !== 'string') throw new InputError(`group ${group}: a child group name must be text, got ${kindOf(child)}`, { file: path, field: `${group}.children` });
+        if (typeof child !== 'string')
+          throw new InputError(`group ${group}: a child group name must be text, got ${kindOf(child)}`, { file: path, field: `${group}.children` });
         model.addGroup(child, origin);
         model.addChild(group, child, origin);
       }
@@ -124,7 +129,13 @@ function decode(v: unknown, where: InputLocation & { field: string }, vault: rea
     }
   }
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: decode(x, { ...where, field: `${where.field}.${k}` }, vault), enumerable: true, writable: true, configurable: true });
+  for (const [k, x] of Object.entries(v))
+    Object.defineProperty(out, k, {
+      value: decode(x, { ...where, field: `${where.field}.${k}` }, vault),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }
 

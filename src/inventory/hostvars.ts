@@ -28,7 +28,7 @@ export function sortedHostGroups(model: InventoryModel, host: string, depths: Ma
   names.delete('all');
   return [...names]
     .map((n) => model.groups.get(n)!)
-    .sort((a, b) => (depths.get(a.name)! - depths.get(b.name)!) || a.priority - b.priority || cmp(a.name, b.name));
+    .sort((a, b) => depths.get(a.name)! - depths.get(b.name)! || a.priority - b.priority || cmp(a.name, b.name));
 }
 
 function cmp(a: string, b: string): number {

@@ -92,9 +92,7 @@ export function listInventory(data: InventoryData, opts: ListOptions = {}): Reco
   const connections: Record<string, ConnectionSettings> = {};
   for (const host of allHosts(tree)) {
     if (!selected.has(host)) continue;
-    const vars = opts.export
-      ? printable(mergeOwn(data, host))
-      : printable(mergedHostVars(model, data.files, host, data.depths).vars);
+    const vars = opts.export ? printable(mergeOwn(data, host)) : printable(mergedHostVars(model, data.files, host, data.depths).vars);
     if (Object.keys(vars).length) hostvars[host] = vars;
     if (opts.connections) connections[host] = resolveHost(data, host, opts.connections).connection;
   }
@@ -149,7 +147,9 @@ function pythonRepr(v: unknown): string {
   if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (Array.isArray(v)) return `[${v.map(pythonRepr).join(', ')}]`;
   if (typeof v === 'object' && !(Symbol.toPrimitive in v) && Object.getPrototypeOf(v) === Object.prototype) {
-    return `{${Object.entries(v).map(([k, x]) => `${pythonRepr(k)}: ${pythonRepr(x)}`).join(', ')}}`;
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pythonRepr(k)}: ${pythonRepr(x)}`)
+      .join(', ')}}`;
   }
   return String(v);
 }

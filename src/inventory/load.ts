@@ -263,9 +263,10 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
   const data = readInventory(opts);
   const groups = groupTree(data);
   // An empty limit string is an error (selectHosts); an empty list means no --limit was given.
-  const names = opts.limit !== undefined && (typeof opts.limit === 'string' || opts.limit.length > 0)
-    ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd(), field: '--limit' })
-    : allHosts(groups);
+  const names =
+    opts.limit !== undefined && (typeof opts.limit === 'string' || opts.limit.length > 0)
+      ? selectHosts(groups, opts.limit, { cwd: opts.cwd ?? process.cwd(), field: '--limit' })
+      : allHosts(groups);
   const warnings = [...data.warnings];
   const ctx: ConnectionContext = {
     defaults: opts.connectionDefaults ?? {},

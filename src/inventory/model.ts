@@ -50,10 +50,10 @@ export function checkName(kind: 'host' | 'group', name: string, where: Origin): 
   if (name === '') throw new InputError(`empty ${kind} name`, locate(where));
   const bad = BAD_NAME_CHARS.exec(name);
   if (bad) {
-    throw new InputError(
-      `${kind} name ${JSON.stringify(name)} contains ${describeChar(bad[0])}, which svcfleet does not accept in names`,
-      { ...locate(where), ...(kind === 'host' ? { host: name } : {}) },
-    );
+    throw new InputError(`${kind} name ${JSON.stringify(name)} contains ${describeChar(bad[0])}, which svcfleet does not accept in names`, {
+      ...locate(where),
+      ...(kind === 'host' ? { host: name } : {}),
+    });
   }
 }
 

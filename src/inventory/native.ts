@@ -110,7 +110,10 @@ export function parseNativeInventory(doc: ParsedDocument, model: InventoryModel,
   const refuseLiteralPasswords = (vars: Record<string, unknown> | null | undefined, p: Array<string | number>): void => {
     for (const k of Object.keys(vars ?? {})) {
       if ((PASSWORD_VARS as readonly string[]).includes(k)) {
-        throw new InputError(`${k} in a native inventory is a literal password; use password: { env: NAME } or { file: PATH }`, locationOf(doc, [...p, k], { key: true }));
+        throw new InputError(
+          `${k} in a native inventory is a literal password; use password: { env: NAME } or { file: PATH }`,
+          locationOf(doc, [...p, k], { key: true }),
+        );
       }
     }
   };

@@ -114,9 +114,14 @@ function expandTerms(limits: readonly string[], cwd: string, field: string): str
         text = readFileSync(file, 'utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new InputError(code === 'EISDIR' ? `limit file ${file} is a directory` : `cannot read limit file ${file}: ${code ?? (err as Error).message}`, { field });
+        throw new InputError(code === 'EISDIR' ? `limit file ${file} is a directory` : `cannot read limit file ${file}: ${code ?? (err as Error).message}`, {
+          field,
+        });
       }
-      const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       if (lines.length === 0) throw new InputError(`limit file ${file} names no host (it is empty); use 'all' for every host`, { field });
       out.push(...lines);
     }

@@ -48,7 +48,10 @@ export function splitVaultId(id: string): { label: string; source: string } {
 export function vaultIdSlugs(opts: VaultPasswordOptions): Array<{ label: string; source: string; field: string }> {
   const env = opts.env ?? process.env;
   const out: Array<{ label: string; source: string; field: string }> = [];
-  for (const id of (env.ANSIBLE_VAULT_IDENTITY_LIST ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const id of (env.ANSIBLE_VAULT_IDENTITY_LIST ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     out.push({ ...splitVaultId(id), field: 'ANSIBLE_VAULT_IDENTITY_LIST' });
   }
   for (const id of opts.ids ?? []) out.push({ ...splitVaultId(id), field: '--vault-id' });
@@ -78,11 +81,7 @@ export async function loadVaultPasswords(opts: VaultPasswordOptions): Promise<Va
 }
 
 /** One password file or script (synchronous: no prompt involved). */
-export function readVaultPasswordFile(
-  label: string,
-  source: string,
-  opts: { cwd?: string; scriptTimeoutMs?: number; field?: string },
-): VaultPassword {
+export function readVaultPasswordFile(label: string, source: string, opts: { cwd?: string; scriptTimeoutMs?: number; field?: string }): VaultPassword {
   const path = resolve(opts.cwd ?? process.cwd(), source.startsWith('~/') ? `${process.env.HOME ?? '~'}${source.slice(1)}` : source);
   const where = { file: path, ...(opts.field ? { field: opts.field } : {}) };
   let isFile = false;

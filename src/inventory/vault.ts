@@ -66,15 +66,25 @@ function unhex(text: string, what: string): Buffer {
 
 export function parseVaultEnvelope(text: string): VaultEnvelope {
   const lines = text.trim().split(/\r?\n/);
-  const header = (lines[0] ?? '').trim().split(';').map((s) => s.trim());
+  const header = (lines[0] ?? '')
+    .trim()
+    .split(';')
+    .map((s) => s.trim());
   if (header[0] !== VAULT_HEADER) throw new VaultError(`not vault data (expected a ${VAULT_HEADER};… header)`, 'format');
   const version = header[1];
-  if (version !== '1.1' && version !== '1.2') throw new VaultError(`unsupported vault format version ${JSON.stringify(version ?? '')} (1.1 and 1.2 are known)`, 'format');
+  if (version !== '1.1' && version !== '1.2')
+    throw new VaultError(`unsupported vault format version ${JSON.stringify(version ?? '')} (1.1 and 1.2 are known)`, 'format');
   const cipher = header[2];
   if (cipher !== 'AES256') throw new VaultError(`unsupported vault cipher ${JSON.stringify(cipher ?? '')} (only AES256 exists)`, 'format');
   const label = version === '1.2' ? header[3] : undefined;
   if (version === '1.2' && !label) throw new VaultError('a 1.2 vault header needs a vault id label', 'format');
-  const body = unhex(lines.slice(1).map((l) => l.trim()).join(''), 'vault body').toString('latin1');
+  const body = unhex(
+    lines
+      .slice(1)
+      .map((l) => l.trim())
+      .join(''),
+    'vault body',
+  ).toString('latin1');
   const parts = body.split('\n');
   if (parts.length !== 3) throw new VaultError('the vault body is damaged (expected salt, HMAC and ciphertext)', 'format');
   const [salt, hmac, ciphertext] = parts as [string, string, string];
@@ -144,8 +154,14 @@ export function decryptVault(text: string, passwords: readonly VaultPassword[]):
     if (plaintext) return { plaintext, label: p.label };
   }
   const tried = [...new Set(passwords.map((p) => p.label))].join(', ');
-  const missing = env.label && !passwords.some((p) => p.label === env.label) ? ` It is encrypted for vault id ${JSON.stringify(env.label)}, which was not given (--vault-id ${env.label}@SOURCE).` : '';
-  throw new VaultError(`cannot decrypt: no vault password given fits (tried vault ids: ${tried}); the HMAC check failed, so the password is wrong or the data was altered.${missing}`, 'no-match');
+  const missing =
+    env.label && !passwords.some((p) => p.label === env.label)
+      ? ` It is encrypted for vault id ${JSON.stringify(env.label)}, which was not given (--vault-id ${env.label}@SOURCE).`
+      : '';
+  throw new VaultError(
+    `cannot decrypt: no vault password given fits (tried vault ids: ${tried}); the HMAC check failed, so the password is wrong or the data was altered.${missing}`,
+    'no-match',
+  );
 }
 
 /** Encrypt like `ansible-vault encrypt` (format 1.1, or 1.2 with a label other than `default`). */

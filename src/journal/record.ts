@@ -45,9 +45,7 @@ export interface JournalHost {
   plannedHashes?: Record<string, string>;
 }
 
-export type JournalRecord =
-  | { r: 'event'; e: FleetEvent }
-  | { r: 'snapshot'; host: string; service: string; at: string; snapshot: Snapshot };
+export type JournalRecord = { r: 'event'; e: FleetEvent } | { r: 'snapshot'; host: string; service: string; at: string; snapshot: Snapshot };
 
 /** Where a run came from, as the manifest records it. */
 type RunOrigin = Pick<RunManifest, 'runId' | 'mode' | 'specFile' | 'inventorySource' | 'inventorySources' | 'limit' | 'planFile' | 'parentRunId'>;

@@ -38,7 +38,6 @@ export function replayRun(record: RunRecord): RunReplay {
   return { state, hosts };
 }
 
-
 export interface ResumeSelection {
   /** The hosts `resume` finishes. */
   hosts: string[];
@@ -103,11 +102,17 @@ export function rollbackTargets(record: RunRecord, selected?: readonly string[])
   for (const name of names) {
     const snaps = record.snapshots.get(name);
     if (snaps && snaps.size) {
-      targets.set(name, [...snaps.entries()].map(([service, snapshot]) => ({ service, snapshot })));
+      targets.set(
+        name,
+        [...snaps.entries()].map(([service, snapshot]) => ({ service, snapshot })),
+      );
     } else if (ended.get(name) !== undefined && ended.get(name) !== 'unknown' && !sent.has(name)) {
       untouched.push(name);
     } else {
-      targets.set(name, services.map((service) => ({ service, fromRunId: record.manifest.runId })));
+      targets.set(
+        name,
+        services.map((service) => ({ service, fromRunId: record.manifest.runId })),
+      );
     }
   }
   return { targets, untouched };

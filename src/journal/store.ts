@@ -53,7 +53,8 @@ export class Journal {
   }
 
   runDir(runId: string): string {
-    if (!RUN_ID_RE.test(runId)) throw new InputError(`not a run id: ${JSON.stringify(runId)} (expected e.g. 20260125T140312Z-3fa9; see \`svcfleet runs\`)`, { field: 'RUN' });
+    if (!RUN_ID_RE.test(runId))
+      throw new InputError(`not a run id: ${JSON.stringify(runId)} (expected e.g. 20260125T140312Z-3fa9; see \`svcfleet runs\`)`, { field: 'RUN' });
     return join(this.runsDir, runId);
   }
 
@@ -94,7 +95,14 @@ export class Journal {
     }
     const dir = this.runDir(runId);
     const log = await AppendLog.open(join(dir, 'journal.ndjson'));
-    const manifest: RunManifest = { ...m, status: 'running', pid: process.pid, hostname: hostname(), segments: m.segments + 1, updatedAt: new Date().toISOString() };
+    const manifest: RunManifest = {
+      ...m,
+      status: 'running',
+      pid: process.pid,
+      hostname: hostname(),
+      segments: m.segments + 1,
+      updatedAt: new Date().toISOString(),
+    };
     await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
     const earlier = new Map<string, TerminalState>();
     for (const h of replayRun(record).hosts) if (h.outcome) earlier.set(h.name, h.outcome);

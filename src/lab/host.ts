@@ -114,21 +114,43 @@ function builtinServices(): LabServiceRecord[] {
     base('Tcpip', 'TCP/IP Protocol Driver', 'System32\\drivers\\tcpip.sys', { serviceType: 0x1, startType: 'boot', account: '', loadOrderGroup: 'PNP_TDI' }),
     base('RpcEptMapper', 'RPC Endpoint Mapper', `${SVCHOST} -k RPCSS -p`, { account: 'NT AUTHORITY\\NetworkService' }),
     base('DcomLaunch', 'DCOM Server Process Launcher', `${SVCHOST} -k DcomLaunch -p`, {}),
-    base('RpcSs', 'Remote Procedure Call (RPC)', `${SVCHOST} -k rpcss -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['RpcEptMapper', 'DcomLaunch'] }),
+    base('RpcSs', 'Remote Procedure Call (RPC)', `${SVCHOST} -k rpcss -p`, {
+      account: 'NT AUTHORITY\\NetworkService',
+      dependencies: ['RpcEptMapper', 'DcomLaunch'],
+    }),
     base('Dnscache', 'DNS Client', `${SVCHOST} -k NetworkService -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['Tcpip'] }),
     // Stored as on Windows: an indirect display name and a %SystemRoot% path (docs/reference/windows-services.md).
-    base('EventLog', '@%SystemRoot%\\system32\\wevtsvc.dll,-200', '%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetworkRestricted -p', { account: 'NT AUTHORITY\\LocalService' }),
+    base('EventLog', '@%SystemRoot%\\system32\\wevtsvc.dll,-200', '%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetworkRestricted -p', {
+      account: 'NT AUTHORITY\\LocalService',
+    }),
     base('SamSS', 'Security Accounts Manager', 'C:\\WINDOWS\\system32\\lsass.exe', { dependencies: ['RpcSs'] }),
-    base('LanmanWorkstation', 'Workstation', `${SVCHOST} -k NetworkService -p`, { account: 'NT AUTHORITY\\NetworkService', dependencies: ['Tcpip'], stoppable: true }),
+    base('LanmanWorkstation', 'Workstation', `${SVCHOST} -k NetworkService -p`, {
+      account: 'NT AUTHORITY\\NetworkService',
+      dependencies: ['Tcpip'],
+      stoppable: true,
+    }),
     base('LanmanServer', 'Server', `${SVCHOST} -k netsvcs -p`, { dependencies: ['SamSS'], stoppable: true }),
     base('WinRM', 'Windows Remote Management (WS-Management)', `${SVCHOST} -k NetworkService -p`, {
-      account: 'NT AUTHORITY\\NetworkService', delayedAutoStart: true, dependencies: ['RpcSs'], stoppable: true,
+      account: 'NT AUTHORITY\\NetworkService',
+      delayedAutoStart: true,
+      dependencies: ['RpcSs'],
+      stoppable: true,
     }),
     // The failure actions of the worked example in docs/reference/windows-services.md#the-failureactions-registry-value: reset 900 s, restart/120000, restart/300000, none.
     base('WaaSMedicSvc', 'Windows Update Medic Service', `${SVCHOST} -k wusvcs -p`, {
       startType: 'demand',
       stoppable: true,
-      failure: { resetPeriod: 900, rebootMessage: '', command: '', actions: [{ type: 'restart', delayMs: 120000 }, { type: 'restart', delayMs: 300000 }, { type: 'none', delayMs: 0 }], nonCrashFailures: false },
+      failure: {
+        resetPeriod: 900,
+        rebootMessage: '',
+        command: '',
+        actions: [
+          { type: 'restart', delayMs: 120000 },
+          { type: 'restart', delayMs: 300000 },
+          { type: 'none', delayMs: 0 },
+        ],
+        nonCrashFailures: false,
+      },
       failureConfigured: true,
       status: { state: 'stopped', pid: 0, procStart: null, win32ExitCode: 0, serviceExitCode: 0 },
     }),
@@ -239,7 +261,11 @@ function launch(stateDir: string, state: LabHostState, svc: LabServiceRecord): v
 
 function tail(file: string, lines = 10): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '';
   }
@@ -294,7 +320,9 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     installedFiles: [...installed],
     accounts: Object.fromEntries(
       Object.entries(options.accounts ?? {}).map(([k, v]) =>
-        typeof v === 'string' ? [k, { passwordSha256: sha256(v) }] : [k, { passwordSha256: sha256(v.password), serviceLogonRight: v.serviceLogonRight ?? true }],
+        typeof v === 'string'
+          ? [k, { passwordSha256: sha256(v) }]
+          : [k, { passwordSha256: sha256(v.password), serviceLogonRight: v.serviceLogonRight ?? true }],
       ),
     ),
     faults: armFaults(options.faults ?? []),
@@ -303,7 +331,7 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     services,
   };
   writeHostState(stateDir, state);
-  const toStart = options.services.filter((s) => (s.start ?? s.startType !== 'disabled'));
+  const toStart = options.services.filter((s) => s.start ?? s.startType !== 'disabled');
   try {
     withHostLock(stateDir, () => {
       const st = readHostState(stateDir);
@@ -374,7 +402,11 @@ export async function stopLabHost(stateDir: string, graceMs = 2000): Promise<voi
       refreshStatus(s); // completes a start whose caller died before recording the PID
       if (s.status.state !== 'stopped' && processAlive(s.status.pid, s.status.procStart)) {
         list.push({ pid: s.status.pid, start: s.status.procStart });
-        try { process.kill(s.status.pid, 'SIGTERM'); } catch { /* gone */ }
+        try {
+          process.kill(s.status.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
       }
       s.status.stopRequested = s.status.state !== 'stopped';
     }
@@ -383,7 +415,14 @@ export async function stopLabHost(stateDir: string, graceMs = 2000): Promise<voi
   });
   const until = Date.now() + graceMs;
   while (victims.some((v) => processAlive(v.pid, v.start)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  for (const v of victims) if (processAlive(v.pid, v.start)) { try { process.kill(v.pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const v of victims)
+    if (processAlive(v.pid, v.start)) {
+      try {
+        process.kill(v.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   while (victims.some((v) => processAlive(v.pid, v.start)) && Date.now() < until + 2000) await new Promise((r) => setTimeout(r, 20));
   withHostLock(stateDir, () => {
     const st = readHostState(stateDir);

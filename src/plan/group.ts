@@ -255,7 +255,11 @@ export function formatValue(v: unknown, max = 120): string {
   else if (Array.isArray(v)) {
     s = `[${v
       .map((x) =>
-        x && typeof x === 'object' && 'type' in x && 'delayMs' in x ? `${String((x as { type: unknown }).type)}/${String((x as { delayMs: unknown }).delayMs)}` : typeof x === 'string' ? x : JSON.stringify(x),
+        x && typeof x === 'object' && 'type' in x && 'delayMs' in x
+          ? `${String((x as { type: unknown }).type)}/${String((x as { delayMs: unknown }).delayMs)}`
+          : typeof x === 'string'
+            ? x
+            : JSON.stringify(x),
       )
       .join(', ')}]`;
   } else if (typeof v === 'object') {

@@ -81,7 +81,14 @@ export function toPlanService(req: HostServiceRequest, seen: { configHash?: stri
   }
   const out: PlanService = {
     service,
-    request: { ...(desired ? { desired: desired as PlanService['request']['desired'] } : {}), ...(restart ? { restart } : {}), ...(verify ? { verify } : {}), ...(rollback ? { rollback } : {}), ...(dependents ? { dependents } : {}), ...(timeouts ? { timeouts } : {}) },
+    request: {
+      ...(desired ? { desired: desired as PlanService['request']['desired'] } : {}),
+      ...(restart ? { restart } : {}),
+      ...(verify ? { verify } : {}),
+      ...(rollback ? { rollback } : {}),
+      ...(dependents ? { dependents } : {}),
+      ...(timeouts ? { timeouts } : {}),
+    },
   };
   if (seen.configHash) out.configHash = seen.configHash;
   if (seen.diff) out.diff = seen.diff;
@@ -106,8 +113,10 @@ export function sealPlan(plan: PlanFile): PlanFile {
       services: h.services.map((s) => {
         const desired = s.request.desired;
         const out: PlanService = { ...s };
-        if (desired?.environment) out.request = { ...s.request, desired: { ...desired, environment: sealEnvironment(desired.environment) as typeof desired.environment } };
-        if (s.diff) out.diff = s.diff.map((c) => (c.field === 'environment' ? { ...c, before: sealEnvironment(c.before), after: sealEnvironment(c.after) } : c));
+        if (desired?.environment)
+          out.request = { ...s.request, desired: { ...desired, environment: sealEnvironment(desired.environment) as typeof desired.environment } };
+        if (s.diff)
+          out.diff = s.diff.map((c) => (c.field === 'environment' ? { ...c, before: sealEnvironment(c.before), after: sealEnvironment(c.after) } : c));
         return out;
       }),
     })),
@@ -129,7 +138,11 @@ export function serializePlan(plan: PlanFile): string {
 }
 
 function sealedNames(h: PlanHost): string[] {
-  return h.services.flatMap((s) => Object.entries(s.request.desired?.environment ?? {}).filter(([, v]) => v === SEALED).map(([k]) => k));
+  return h.services.flatMap((s) =>
+    Object.entries(s.request.desired?.environment ?? {})
+      .filter(([, v]) => v === SEALED)
+      .map(([k]) => k),
+  );
 }
 
 /**
@@ -143,7 +156,10 @@ export function unsealPlanHost(plan: PlanFile, h: PlanHost, host: Parameters<typ
   const where = { file: plan.spec.file, host: h.host };
   const spec = loadSpec(plan.spec.file);
   if (spec.digest !== plan.spec.digest) {
-    throw new InputError(`the plan holds sealed values (${names.join(', ')}) from this spec, which changed since the plan was made; make the plan again`, where);
+    throw new InputError(
+      `the plan holds sealed values (${names.join(', ')}) from this spec, which changed since the plan was made; make the plan again`,
+      where,
+    );
   }
   const rendered = renderHostRequests(spec, host);
   return {
@@ -156,7 +172,8 @@ export function unsealPlanHost(plan: PlanFile, h: PlanHost, host: Parameters<typ
         Object.entries(env).map(([k, v]) => {
           if (v !== SEALED) return [k, v];
           const value = Object.prototype.hasOwnProperty.call(now, k) ? (now as Record<string, string>)[k] : undefined;
-          if (typeof value !== 'string') throw new InputError(`the sealed value of ${k} (service ${s.service}) is not in the spec any more; make the plan again`, where);
+          if (typeof value !== 'string')
+            throw new InputError(`the sealed value of ${k} (service ${s.service}) is not in the spec any more; make the plan again`, where);
           return [k, value];
         }),
       );
@@ -170,7 +187,10 @@ export function parsePlanFile(text: string, file: string): PlanFile {
   if (doc.value === null || doc.value === undefined) throw new InputError('the plan file is empty', { file });
   const kind = (doc.value as { kind?: unknown }).kind;
   if (kind !== PLAN_KIND) {
-    throw new InputError(`not a svcfleet plan (kind is ${JSON.stringify(kind)}, expected ${PLAN_KIND}); make one with svcfleet plan -o FILE`, { file, field: 'kind' });
+    throw new InputError(`not a svcfleet plan (kind is ${JSON.stringify(kind)}, expected ${PLAN_KIND}); make one with svcfleet plan -o FILE`, {
+      file,
+      field: 'kind',
+    });
   }
   const plan = validateDocument(planFileSchema, doc);
   const seen = new Set<string>();
@@ -207,7 +227,10 @@ export async function resolvePlanSecrets(plan: PlanFile, ctx: SecretContext): Pr
 }
 
 /** What the engine needs for one planned host: the changes (passwords filled in) and the drift guard. */
-export function planHostTask(h: PlanHost, secrets: ReadonlyMap<string, Secret> = new Map()): { changes: ServiceChange[]; plannedHashes: Record<string, string> } {
+export function planHostTask(
+  h: PlanHost,
+  secrets: ReadonlyMap<string, Secret> = new Map(),
+): { changes: ServiceChange[]; plannedHashes: Record<string, string> } {
   const sealed = sealedNames(h);
   if (sealed.length) {
     // Never send the marker to a host: the values come back only through unsealPlanHost.

@@ -52,14 +52,7 @@ export interface ServiceConfig {
   environment: Record<string, string> | null;
 }
 
-export type ServiceState =
-  | 'stopped'
-  | 'start-pending'
-  | 'stop-pending'
-  | 'running'
-  | 'continue-pending'
-  | 'pause-pending'
-  | 'paused';
+export type ServiceState = 'stopped' | 'start-pending' | 'stop-pending' | 'running' | 'continue-pending' | 'pause-pending' | 'paused';
 
 export interface Finding {
   /** e.g. 'unquoted-path' (CWE-428). */

@@ -44,11 +44,7 @@ export async function runRemote(session: Session, request: OutgoingRequest, opti
   return (await runRemoteDetailed(session, request, options)).result;
 }
 
-export async function runRemoteDetailed(
-  session: Session,
-  request: OutgoingRequest,
-  options: RunRemoteOptions,
-): Promise<RemoteRun> {
+export async function runRemoteDetailed(session: Session, request: OutgoingRequest, options: RunRemoteOptions): Promise<RemoteRun> {
   const host = options.host ?? 'remote host';
   const invocation = buildInvocation(request);
   const parser = new FrameParser(request.nonce, options.onEvent ? { host, onEvent: options.onEvent } : { host });
@@ -78,9 +74,7 @@ export async function runRemoteDetailed(
   const parsed = parser.finish();
   const stderr = decodeClixml(exec.stderr).text;
   if (!parsed.result) {
-    const detail = [stderr && `stderr: ${clip(stderr)}`, parsed.noise.trim() && `stdout: ${clip(parsed.noise.trim())}`]
-      .filter(Boolean)
-      .join('; ');
+    const detail = [stderr && `stderr: ${clip(stderr)}`, parsed.noise.trim() && `stdout: ${clip(parsed.noise.trim())}`].filter(Boolean).join('; ');
     throw new TransportError(
       'protocol',
       'command',

@@ -12,20 +12,7 @@ const actionType = z.enum(['none', 'restart', 'reboot', 'run']);
 const uint32 = z.number().int().min(0).max(0xffffffff);
 const operation = z.enum(['snapshot', 'plan', 'apply', 'rollback']);
 const outcome = z.enum(['unchanged', 'changed', 'rolled-back', 'rollback-failed', 'failed', 'drifted']);
-const phase = z.enum([
-  'start',
-  'snapshot',
-  'plan',
-  'backup',
-  'apply',
-  'readback',
-  'stop',
-  'start-service',
-  'verify',
-  'rollback',
-  'rollback-verify',
-  'done',
-]);
+const phase = z.enum(['start', 'snapshot', 'plan', 'backup', 'apply', 'readback', 'stop', 'start-service', 'verify', 'rollback', 'rollback-verify', 'done']);
 const reason = z.object({ code: z.string().min(1), win32: z.number().int().optional() });
 
 const failureAction = z.object({ type: actionType, delayMs: uint32 });
@@ -78,9 +65,7 @@ export const remoteResultSchema = z.object({
   message: z.string(),
   snapshot: snapshotSchema.optional(),
   after: snapshotSchema.optional(),
-  diff: z
-    .array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown(), restartNeeded: z.boolean() }))
-    .optional(),
+  diff: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown(), restartNeeded: z.boolean() })).optional(),
   restartNeeded: z.boolean().optional(),
   restarted: z.boolean().optional(),
   runningDependents: z.array(z.string()).optional(),
@@ -107,7 +92,13 @@ const desiredSchema = z.strictObject({
   loadOrderGroup: z.string().optional(),
   failure: failureSettings.partial().strict().optional(),
   environment: z
-    .record(z.string().min(1).regex(/^[^=\0]+$/, 'an environment variable name cannot contain "=" or NUL'), z.string())
+    .record(
+      z
+        .string()
+        .min(1)
+        .regex(/^[^=\0]+$/, 'an environment variable name cannot contain "=" or NUL'),
+      z.string(),
+    )
     .nullable()
     .optional()
     .refine(
@@ -131,7 +122,11 @@ export const remoteRequestSchema = z.strictObject({
   op: operation,
   nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/),
   runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - (up to 128), starting with a letter or digit'),
-  service: z.string().min(1).max(256).regex(/^[^\\/]+$/, 'a service name cannot contain "/" or "\\"'),
+  service: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^\\/]+$/, 'a service name cannot contain "/" or "\\"'),
   desired: desiredSchema.optional(),
   expectedHash: z.string().optional(),
   restart: z.enum(['never', 'if-needed', 'always']).optional(),

@@ -33,7 +33,14 @@ export function inspectReport(service: string, results: readonly ProbeResult[]):
     if (r.snapshot) {
       let g = byHash.get(r.snapshot.configHash);
       if (!g) {
-        g = { configHash: r.snapshot.configHash, hosts: [], config: r.snapshot.config, baseline: false, differences: [], findings: r.snapshot.findings.map((f) => f.code) };
+        g = {
+          configHash: r.snapshot.configHash,
+          hosts: [],
+          config: r.snapshot.config,
+          baseline: false,
+          differences: [],
+          findings: r.snapshot.findings.map((f) => f.code),
+        };
         byHash.set(r.snapshot.configHash, g);
       }
       g.hosts.push(r.host);
@@ -82,7 +89,9 @@ function differences(base: ServiceConfig, other: ServiceConfig): ConfigGroup['di
 export function formatInspect(report: InspectReport, fold: HostFolder = foldHosts): string[] {
   const lines: string[] = [];
   const total = report.groups.reduce((n, g) => n + g.hosts.length, 0) + report.problems.reduce((n, p) => n + p.hosts.length, 0);
-  lines.push(`${report.service} on ${total} host${total === 1 ? '' : 's'}: ${report.groups.length} distinct configuration${report.groups.length === 1 ? '' : 's'}${report.problems.length ? `, ${report.problems.reduce((n, p) => n + p.hosts.length, 0)} without a snapshot` : ''}`);
+  lines.push(
+    `${report.service} on ${total} host${total === 1 ? '' : 's'}: ${report.groups.length} distinct configuration${report.groups.length === 1 ? '' : 's'}${report.problems.length ? `, ${report.problems.reduce((n, p) => n + p.hosts.length, 0)} without a snapshot` : ''}`,
+  );
   for (const g of report.groups) {
     const head = `${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'} ${fold(g.hosts)} [${g.configHash.slice(0, 12)}]`;
     if (g.baseline) {

@@ -42,7 +42,9 @@ export function junitXml(s: RunState): string {
     const reason = h.result?.reason;
     const detail = [
       `outcome: ${outcome}`,
-      reason ? `reason: ${reason.code}${reason.win32 !== undefined ? ` (win32 ${reason.win32})` : ''}${reason.errorClass ? ` [${reason.errorClass}]` : ''}` : '',
+      reason
+        ? `reason: ${reason.code}${reason.win32 !== undefined ? ` (win32 ${reason.win32})` : ''}${reason.errorClass ? ` [${reason.errorClass}]` : ''}`
+        : '',
       message,
       ...h.changes.map((c) => `diff: ${formatChange(c)}`),
       ...h.log.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => `${l.level}: ${l.text}`),

@@ -68,7 +68,10 @@ function formatEvent(e: FleetEvent, s: RunState, fold: HostFolder, verbose: bool
       const total = s.hostOrder.length;
       const width = String(total).length;
       const ms = e.timings.ms ? ` ${formatDuration(e.timings.ms)}` : '';
-      const code = e.reason.code && !['ok', 'no-change', 'would-change'].includes(e.reason.code) ? ` [${e.reason.code}${e.reason.win32 !== undefined ? ` win32 ${e.reason.win32}` : ''}]` : '';
+      const code =
+        e.reason.code && !['ok', 'no-change', 'would-change'].includes(e.reason.code)
+          ? ` [${e.reason.code}${e.reason.win32 !== undefined ? ` win32 ${e.reason.win32}` : ''}]`
+          : '';
       return `[${String(s.finished).padStart(width)}/${total}] ${e.host} ${outcomeLabel(e.outcome, s.mode)}${ms}: ${e.message}${code}`;
     }
     case 'host-log':

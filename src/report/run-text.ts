@@ -5,15 +5,7 @@
  */
 import { INTERRUPTED_SKIP_REASONS } from '../engine/outcome.js';
 import { isTerminal, STATE_BUCKETS, type RunState } from '../state/run-state.js';
-import {
-  bucketCounts,
-  outcomeGroups,
-  outcomeLabel,
-  progress,
-  retryableHosts,
-  type ErrorGroup,
-  type HostFolder,
-} from '../state/queries.js';
+import { bucketCounts, outcomeGroups, outcomeLabel, progress, retryableHosts, type ErrorGroup, type HostFolder } from '../state/queries.js';
 import { foldHosts } from '../util/hostrange.js';
 
 /**

@@ -72,13 +72,26 @@ export function showRun(record: RunRecord): ShownRun {
 export function formatShow(run: ShownRun): string[] {
   const m = run.manifest;
   const lines: string[] = [];
-  const origin = [m.specFile ? `spec ${m.specFile}` : '', m.inventorySource ? `inventory ${m.inventorySource}` : '', m.limit ? `limit ${m.limit}` : '', m.parentRunId ? `rollback of ${m.parentRunId}` : '']
+  const origin = [
+    m.specFile ? `spec ${m.specFile}` : '',
+    m.inventorySource ? `inventory ${m.inventorySource}` : '',
+    m.limit ? `limit ${m.limit}` : '',
+    m.parentRunId ? `rollback of ${m.parentRunId}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
-  lines.push(`Run ${run.runId} (${run.mode}) ${run.status}${m.exitCode !== undefined && run.status === 'done' ? `, exit ${m.exitCode}` : ''}; started ${m.createdAt}${origin ? `; ${origin}` : ''}`);
-  lines.push(`${run.hosts.length} hosts: ${Object.entries(run.counts).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
+  lines.push(
+    `Run ${run.runId} (${run.mode}) ${run.status}${m.exitCode !== undefined && run.status === 'done' ? `, exit ${m.exitCode}` : ''}; started ${m.createdAt}${origin ? `; ${origin}` : ''}`,
+  );
+  lines.push(
+    `${run.hosts.length} hosts: ${Object.entries(run.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
+  );
   if (run.journal.tornTail || run.journal.damagedLines) {
-    lines.push(`journal: ${run.journal.tornTail ? 'the last line was cut off by a crash (ignored)' : ''}${run.journal.damagedLines ? ` ${run.journal.damagedLines} damaged line(s) skipped` : ''}`.trim());
+    lines.push(
+      `journal: ${run.journal.tornTail ? 'the last line was cut off by a crash (ignored)' : ''}${run.journal.damagedLines ? ` ${run.journal.damagedLines} damaged line(s) skipped` : ''}`.trim(),
+    );
   }
   const width = Math.max(4, ...run.hosts.map((h) => h.name.length));
   for (const h of run.hosts) {
@@ -105,11 +118,14 @@ export function formatRuns(runs: (RunManifest & { interrupted: boolean })[]): st
   const lines = ['RUN                     MODE      STATUS       EXIT  HOSTS  STARTED                   COUNTS'];
   for (const r of runs) {
     const status = r.status === 'done' ? 'done' : r.interrupted ? 'interrupted' : 'running';
-    const counts = r.counts ? Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(' · ') : '';
+    const counts = r.counts
+      ? Object.entries(r.counts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' · ')
+      : '';
     lines.push(
       `${r.runId.padEnd(24)}${r.mode.padEnd(10)}${status.padEnd(13)}${String(r.exitCode ?? '-').padEnd(6)}${String(r.hostCount).padEnd(7)}${r.createdAt.padEnd(26)}${counts}${r.parentRunId ? ` (rollback of ${r.parentRunId})` : ''}`,
     );
   }
   return lines;
 }
-

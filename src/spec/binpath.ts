@@ -17,7 +17,7 @@ export function binaryPathProblem(path: string): string | undefined {
     return undefined;
   }
   if (p.startsWith("'")) {
-    return "single quotes do not quote a path on Windows; quote the executable with double quotes: '\"C:\\Program Files\\App\\app.exe\" --flag'";
+    return 'single quotes do not quote a path on Windows; quote the executable with double quotes: \'"C:\\Program Files\\App\\app.exe" --flag\'';
   }
   const m = /^(.*?\.exe)(?=$|[ \t])/i.exec(p);
   if (m && /\s/.test(m[1]!)) {

@@ -102,7 +102,8 @@ function markerSlots(line: string): Slot[] {
         continue;
       }
       if (c === '"') {
-        if (token > 0 && inQuotes && line[i + 1] === '"') i += 2; // "" inside quotes: a literal quote
+        if (token > 0 && inQuotes && line[i + 1] === '"')
+          i += 2; // "" inside quotes: a literal quote
         else {
           inQuotes = !inQuotes;
           i++;

@@ -19,7 +19,11 @@ export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema
 
 const SOURCES: Record<SchemaKind, { schema: z.ZodType; title: string; description: string }> = {
   spec: { schema: specSchema, title: 'svcfleet change spec', description: 'What to change on a registered Windows service (docs/spec.md).' },
-  inventory: { schema: nativeSchema, title: 'svcfleet native inventory', description: 'Hosts, groups and connection settings, kind: svcfleet-inventory (docs/inventory.md).' },
+  inventory: {
+    schema: nativeSchema,
+    title: 'svcfleet native inventory',
+    description: 'Hosts, groups and connection settings, kind: svcfleet-inventory (docs/inventory.md).',
+  },
   config: { schema: configInputSchema, title: 'svcfleet configuration file', description: '.svcfleetrc(.yaml|.json) and friends (docs/config.md).' },
 };
 

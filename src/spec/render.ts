@@ -29,10 +29,7 @@ export type HostServiceRequest = ServiceChange & { passwordRef?: SecretRef };
 export type SpecSecrets = ReadonlyMap<number, Secret>;
 
 /** Resolve every password reference of the spec (each distinct reference once). */
-export async function resolveSpecSecrets(
-  spec: ChangeSpec,
-  ctx: Omit<SecretContext, 'baseDir'> & { baseDir?: string },
-): Promise<SpecSecrets> {
+export async function resolveSpecSecrets(spec: ChangeSpec, ctx: Omit<SecretContext, 'baseDir'> & { baseDir?: string }): Promise<SpecSecrets> {
   const out = new Map<number, Secret>();
   const byRef = new Map<string, Secret>();
   for (const [i, s] of spec.services.entries()) {
@@ -42,7 +39,12 @@ export async function resolveSpecSecrets(
     let secret = byRef.get(key);
     if (!secret) {
       const where = locationOf(spec.doc, [...s.path, 'set', 'account', 'password']);
-      secret = await resolveSecretRef(ref, { ...ctx, baseDir: ctx.baseDir ?? dirname(spec.file) }, where, `Password for ${s.set.account!.name} (service ${s.service})`);
+      secret = await resolveSecretRef(
+        ref,
+        { ...ctx, baseDir: ctx.baseDir ?? dirname(spec.file) },
+        where,
+        `Password for ${s.set.account!.name} (service ${s.service})`,
+      );
       byRef.set(key, secret);
     }
     out.set(i, secret);
@@ -51,11 +53,7 @@ export async function resolveSpecSecrets(
 }
 
 /** The requests for one host, one per service of the spec, in spec order. */
-export function renderHostRequests(
-  spec: ChangeSpec,
-  host: Pick<HostSpec, 'name' | 'vars'>,
-  secrets?: SpecSecrets,
-): HostServiceRequest[] {
+export function renderHostRequests(spec: ChangeSpec, host: Pick<HostSpec, 'name' | 'vars'>, secrets?: SpecSecrets): HostServiceRequest[] {
   return spec.services.map((s, i) => renderService(spec, s, host, secrets?.get(i)));
 }
 
@@ -83,7 +81,10 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
       // of it that happens to look like a variable name.
       const key = path[path.length - 1];
       if (typeof key === 'string' && isSecretLookingName(key)) {
-        return fail(`the value of ${key} is not a valid template (the value is not shown: its name says it is a secret); only {{ variable }} and {{ variable | default('x') }} are allowed, and {{ cannot be written literally`, path);
+        return fail(
+          `the value of ${key} is not a valid template (the value is not shown: its name says it is a secret); only {{ variable }} and {{ variable | default('x') }} are allowed, and {{ cannot be written literally`,
+          path,
+        );
       }
       return fail(err.message, path);
     }
@@ -153,7 +154,8 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
     if (k === 'port' && typeof v === 'string') {
       const rendered = text(v, ['verify', 'port']).trim();
       const n = /^\d+$/.test(rendered) ? Number(rendered) : NaN;
-      if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`verify.port must be a port number from 1 to 65535, got ${JSON.stringify(rendered)}`, ['verify', 'port']);
+      if (!Number.isInteger(n) || n < 1 || n > 65535)
+        fail(`verify.port must be a port number from 1 to 65535, got ${JSON.stringify(rendered)}`, ['verify', 'port']);
       verify.port = n;
     } else if (k === 'http' && v && typeof v === 'object') {
       const http = v as NonNullable<VerifySpec['http']>;

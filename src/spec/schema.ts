@@ -50,7 +50,14 @@ export const setSchema = z.strictObject({
       grantLogonRight: z.boolean().optional(),
     })
     .optional(),
-  dependencies: z.array(z.string().min(1).regex(/^[^/]+$/, 'a dependency name cannot contain "/"')).optional(),
+  dependencies: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .regex(/^[^/]+$/, 'a dependency name cannot contain "/"'),
+    )
+    .optional(),
   loadOrderGroup: z.string().optional(),
   failure: z
     .strictObject({
@@ -105,7 +112,11 @@ const common = {
 };
 
 /** A Windows service name (a `{{ var }}` may fill part of it). */
-const serviceName = z.string().min(1).max(256).regex(/^[^\\/]+$/, 'a service name cannot contain "/" or "\\"');
+const serviceName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\\/]+$/, 'a service name cannot contain "/" or "\\"');
 
 export const serviceEntrySchema = z.strictObject({
   service: serviceName,

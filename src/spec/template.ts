@@ -50,7 +50,9 @@ export function renderTemplate(
     const inner = text.slice(start + 2, end);
     const e = EXPR.exec(inner);
     if (!e) {
-      throw new TemplateError(`unsupported template {{${inner}}}: only {{ variable }} and {{ variable | default('x') }} are allowed (values are data, not code)`);
+      throw new TemplateError(
+        `unsupported template {{${inner}}}: only {{ variable }} and {{ variable | default('x') }} are allowed (values are data, not code)`,
+      );
     }
     const name = e[1]!;
     const fallback = e[2] ?? e[3] ?? e[4];

@@ -79,9 +79,7 @@ const OUTCOME_RANK: Record<TerminalState, number> = {
 };
 
 function sortGroups(groups: ErrorGroup[]): ErrorGroup[] {
-  return groups.sort(
-    (a, b) => OUTCOME_RANK[a.outcome] - OUTCOME_RANK[b.outcome] || b.count - a.count || a.folded.localeCompare(b.folded),
-  );
+  return groups.sort((a, b) => OUTCOME_RANK[a.outcome] - OUTCOME_RANK[b.outcome] || b.count - a.count || a.folded.localeCompare(b.folded));
 }
 
 /** Hosts currently in a problem state, grouped by identical outcome + reason + message; worst first. */
@@ -117,9 +115,7 @@ export function outcomeGroups(s: RunState, fold: HostFolder = foldHosts): ErrorG
     if (!g) map.set(key, (g = { outcome: h.state, error, hosts: [] }));
     g.hosts.push(name);
   }
-  return sortGroups(
-    [...map.values()].map((g) => ({ ...g, label: outcomeLabel(g.outcome, s.mode), folded: fold(g.hosts), count: g.hosts.length })),
-  );
+  return sortGroups([...map.values()].map((g) => ({ ...g, label: outcomeLabel(g.outcome, s.mode), folded: fold(g.hosts), count: g.hosts.length })));
 }
 
 /** A plan changes nothing: its `changed` hosts are hosts that would change. */

@@ -12,14 +12,7 @@
  */
 import type { FieldChange, RemotePhase } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
-import type {
-  ActiveState,
-  FleetEvent,
-  HostDoneEvent,
-  HostState,
-  RunMode,
-  TerminalState,
-} from '../engine/events.js';
+import type { ActiveState, FleetEvent, HostDoneEvent, HostState, RunMode, TerminalState } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
 
 /** Per-host states in the order the progress bar and the summary list them. */
@@ -52,14 +45,7 @@ export function isTerminal(state: HostState): state is TerminalState {
 /** Terminal states that need a person to look (sorted first in the host table, listed as error groups). */
 export const ATTENTION_STATES: readonly TerminalState[] = ['rollback-failed', 'failed', 'rolled-back', 'unknown'];
 /** Terminal states that are problems and are grouped by reason; `skipped` is grouped only in the summary. */
-const PROBLEM_STATES = new Set<TerminalState>([
-  'rollback-failed',
-  'failed',
-  'rolled-back',
-  'unknown',
-  'unreachable',
-  'drifted',
-]);
+const PROBLEM_STATES = new Set<TerminalState>(['rollback-failed', 'failed', 'rolled-back', 'unknown', 'unreachable', 'drifted']);
 
 export interface HostError {
   code: string;

@@ -42,7 +42,9 @@ export function createTransportRegistry(): TransportRegistry {
       const unknown = wanted.filter((k) => !factories.has(k));
       if (unknown.length) {
         const known = [...factories.keys()].join(', ') || 'none';
-        throw new InputError(`no transport registered for kind ${unknown.map((k) => JSON.stringify(k)).join(', ')} (registered: ${known})`, { field: 'transport' });
+        throw new InputError(`no transport registered for kind ${unknown.map((k) => JSON.stringify(k)).join(', ')} (registered: ${known})`, {
+          field: 'transport',
+        });
       }
       await Promise.all(
         wanted.map(async (kind) => {

@@ -101,10 +101,7 @@ export function Dashboard(props: DashboardProps) {
     return () => clearTimeout(t);
   }, [final, exit, props.fps]);
 
-  const askHost =
-    s.paused?.reason === 'on-failure' && s.paused.seq !== ui.answeredPause && !done
-      ? (s.paused.host ?? s.lastFailedHost)
-      : undefined;
+  const askHost = s.paused?.reason === 'on-failure' && s.paused.seq !== ui.answeredPause && !done ? (s.paused.host ?? s.lastFailedHost) : undefined;
 
   // ----- layout: everything must fit in rows-1 lines, or Ink clears the whole screen on every frame
   const width = Math.max(40, columns);
@@ -152,9 +149,7 @@ export function Dashboard(props: DashboardProps) {
         <ProgressBar state={s} width={width} />
         {dialogProps ? <Dialog {...dialogProps} /> : null}
         {view === 'help' ? <Help /> : null}
-        {view === 'summary' && summary ? (
-          <Summary summary={summary} maxGroups={Math.max(3, budgetRows - 14 - dialogRows)} />
-        ) : null}
+        {view === 'summary' && summary ? <Summary summary={summary} maxGroups={Math.max(3, budgetRows - 14 - dialogRows)} /> : null}
         {view === 'detail' && detail ? (
           <HostDetail lines={lines} offset={Math.min(ui.detailOffset, Math.max(0, lines.length - detailRows))} height={detailRows} />
         ) : null}

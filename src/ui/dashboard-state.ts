@@ -122,11 +122,7 @@ export function runEnded(state: DashboardState, leave: boolean): DashboardState 
 /** `q`: leave when the run is done; otherwise ask, more insistently each time while in-flight hosts do not end. */
 function quit(state: DashboardState, done: boolean): DashboardState {
   if (done) return set(state, { final: true });
-  const dialog: DialogState = !state.quitting
-    ? { kind: 'quit' }
-    : state.quitStage < 2
-      ? { kind: 'quit-cancel' }
-      : { kind: 'quit-now' };
+  const dialog: DialogState = !state.quitting ? { kind: 'quit' } : state.quitStage < 2 ? { kind: 'quit-cancel' } : { kind: 'quit-now' };
   return { ...state, dialog };
 }
 

@@ -29,11 +29,7 @@ export function names(list: readonly string[], max = 4): string {
 }
 
 /** What the open question says; the on-failure question comes first, as it holds up the run. */
-export function dialogContent(
-  ask: FailureQuestion | undefined,
-  dialog: DialogState | undefined,
-  runId: string | undefined,
-): DialogProps | undefined {
+export function dialogContent(ask: FailureQuestion | undefined, dialog: DialogState | undefined, runId: string | undefined): DialogProps | undefined {
   if (ask) {
     const h = ask.record;
     return {
@@ -52,10 +48,7 @@ export function dialogContent(
     case 'abort':
       return {
         title: 'Abort the run?',
-        lines: [
-          'Queued hosts are skipped. In-flight hosts finish their change',
-          '(and roll back if it fails), or with [c] are cancelled and rolled back now.',
-        ],
+        lines: ['Queued hosts are skipped. In-flight hosts finish their change', '(and roll back if it fails), or with [c] are cancelled and rolled back now.'],
         choices: [
           { key: 'y', label: 'abort, let in-flight finish' },
           { key: 'c', label: 'abort, cancel in-flight' },
@@ -105,10 +98,7 @@ export function dialogContent(
     case 'rollback':
       return {
         title: 'Roll back which hosts?',
-        lines: [
-          `selected: ${dialog.selected.length ? names(dialog.selected) : '(none)'}`,
-          `failed: ${dialog.failed.length ? names(dialog.failed) : '(none)'}`,
-        ],
+        lines: [`selected: ${dialog.selected.length ? names(dialog.selected) : '(none)'}`, `failed: ${dialog.failed.length ? names(dialog.failed) : '(none)'}`],
         choices: [
           ...(dialog.selected.length ? [{ key: 's', label: `selected (${dialog.selected.length})` }] : []),
           ...(dialog.failed.length ? [{ key: 'f', label: `failed (${dialog.failed.length})` }] : []),

@@ -5,20 +5,7 @@
  * JSON is read by the same YAML parser (JSON is a subset of YAML 1.2), so both formats give line numbers.
  * Duplicate keys are errors (a silently overwritten key is a silently ignored setting).
  */
-import {
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  visit,
-  type Document,
-  type Node,
-  type Pair,
-  type Tags,
-  type YAMLMap,
-} from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Tags, type YAMLMap } from 'yaml';
 import type { z } from 'zod';
 import { InputError, type InputLocation } from './errors.js';
 
@@ -205,9 +192,7 @@ function describeIssue(
   }
   if (issue.code === 'invalid_union' && issue.errors.length) {
     // Report the branch that got furthest (the longest path) instead of "invalid input".
-    const best = issue.errors
-      .map((branch) => branch.flatMap((i) => describeIssue(i, doc, prefix, root, rel)))
-      .sort((a, b) => depthOf(b) - depthOf(a))[0];
+    const best = issue.errors.map((branch) => branch.flatMap((i) => describeIssue(i, doc, prefix, root, rel))).sort((a, b) => depthOf(b) - depthOf(a))[0];
     if (best && best.length && depthOf(best) > path.length) return best;
   }
   if (issue.code === 'invalid_key' && issue.issues[0]) {

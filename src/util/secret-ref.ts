@@ -14,39 +14,45 @@ import { Secret } from './secret.js';
 
 export type SecretRef = { env: string } | { file: string } | { prompt: true };
 
-const LITERAL_REFUSED =
-  'a literal password is not accepted here; use { env: VARIABLE } or { file: PATH } (or { prompt: true } in a change spec)';
+const LITERAL_REFUSED = 'a literal password is not accepted here; use { env: VARIABLE } or { file: PATH } (or { prompt: true } in a change spec)';
 
 /** A schema for a password reference; `prompt` allows `{ prompt: true }`. One clear message per mistake. */
 export function secretRefSchema(opts: { prompt: boolean }): z.ZodType<SecretRef> {
   const forms = opts.prompt ? '{ env: VARIABLE }, { file: PATH } or { prompt: true }' : '{ env: VARIABLE } or { file: PATH }';
-  return z.unknown().transform((v, ctx): SecretRef => {
-    const fail = (message: string, path: PropertyKey[] = []): never => {
-      ctx.issues.push({ code: 'custom', message, input: v, path });
-      return z.NEVER as never;
-    };
-    if (typeof v === 'string' || typeof v === 'number') return fail(LITERAL_REFUSED);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(`expected ${forms}`);
-    const keys = Object.keys(v);
-    const [key] = keys;
-    if (keys.length !== 1 || key === undefined) return fail(`expected exactly one of ${forms}`);
-    const value = (v as Record<string, unknown>)[key];
-    if (key === 'env') {
-      if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return fail('expected an environment variable name', ['env']);
-      return { env: value };
-    }
-    if (key === 'file') {
-      if (typeof value !== 'string' || value === '') return fail('expected a file path', ['file']);
-      return { file: value };
-    }
-    if (key === 'prompt' && opts.prompt) {
-      if (value !== true) return fail('expected prompt: true', ['prompt']);
-      return { prompt: true };
-    }
-    return fail(`unknown key ${JSON.stringify(key)}: expected ${forms}`, [key]);
-  })
-    // The transform above has no JSON Schema of its own; this is its shape for editors (svcfleet schema …).
-    .meta({ description: `A password reference: ${forms}; a literal password is refused.`, anyOf: secretRefJsonSchema(opts.prompt) }) as unknown as z.ZodType<SecretRef>;
+  return (
+    z
+      .unknown()
+      .transform((v, ctx): SecretRef => {
+        const fail = (message: string, path: PropertyKey[] = []): never => {
+          ctx.issues.push({ code: 'custom', message, input: v, path });
+          return z.NEVER as never;
+        };
+        if (typeof v === 'string' || typeof v === 'number') return fail(LITERAL_REFUSED);
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(`expected ${forms}`);
+        const keys = Object.keys(v);
+        const [key] = keys;
+        if (keys.length !== 1 || key === undefined) return fail(`expected exactly one of ${forms}`);
+        const value = (v as Record<string, unknown>)[key];
+        if (key === 'env') {
+          if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return fail('expected an environment variable name', ['env']);
+          return { env: value };
+        }
+        if (key === 'file') {
+          if (typeof value !== 'string' || value === '') return fail('expected a file path', ['file']);
+          return { file: value };
+        }
+        if (key === 'prompt' && opts.prompt) {
+          if (value !== true) return fail('expected prompt: true', ['prompt']);
+          return { prompt: true };
+        }
+        return fail(`unknown key ${JSON.stringify(key)}: expected ${forms}`, [key]);
+      })
+      // The transform above has no JSON Schema of its own; this is its shape for editors (svcfleet schema …).
+      .meta({
+        description: `A password reference: ${forms}; a literal password is refused.`,
+        anyOf: secretRefJsonSchema(opts.prompt),
+      }) as unknown as z.ZodType<SecretRef>
+  );
 }
 
 function secretRefJsonSchema(prompt: boolean): object[] {

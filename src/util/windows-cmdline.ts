@@ -24,17 +24,27 @@ export function splitWindowsArgs(text: string): string[] {
       if ((c === ' ' || c === '\t') && !inQuotes) break;
       if (c === '\\') {
         let bs = 0;
-        while (i < n && text[i] === '\\') { bs++; i++; }
+        while (i < n && text[i] === '\\') {
+          bs++;
+          i++;
+        }
         if (i < n && text[i] === '"') {
           arg += '\\'.repeat(Math.floor(bs / 2));
-          if (bs % 2 === 1) { arg += '"'; i++; }
+          if (bs % 2 === 1) {
+            arg += '"';
+            i++;
+          }
         } else {
           arg += '\\'.repeat(bs);
         }
         continue;
       }
       if (c === '"') {
-        if (inQuotes && text[i + 1] === '"') { arg += '"'; i += 2; continue; }
+        if (inQuotes && text[i + 1] === '"') {
+          arg += '"';
+          i += 2;
+          continue;
+        }
         inQuotes = !inQuotes;
         i++;
         continue;

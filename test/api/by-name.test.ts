@@ -27,7 +27,9 @@ beforeAll(async () => {
   requireBuilt();
   dir = mkdtempSync(join(tmpdir(), 'svcfleet-api-'));
   // npm pack without scripts: dist/ is already built; this is what `npm publish` would ship.
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as { filename: string }[];
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as {
+    filename: string;
+  }[];
   app = join(dir, 'app');
   const modules = join(app, 'node_modules');
   mkdirSync(modules, { recursive: true });
@@ -120,7 +122,18 @@ export async function run(ctx: AppContext): Promise<number> {
     );
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
     );
     // skipLibCheck off: the shipped .d.ts files themselves must compile (a dangling import there would otherwise
     // silently turn a type into any).

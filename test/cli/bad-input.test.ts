@@ -100,12 +100,12 @@ describe('bad spec', () => {
     expect(await bad(['apply', s, '-i', join(dir, 'inv.yaml'), '--output', 'plain'])).toMatch(/s3\.yaml.*binaryPath/);
   });
   it('names the host whose variable is missing or hostile', async () => {
-    const s = write('s4.yaml', SPEC.replace('{{ app_port }}\'\nverify', '{{ app_port }} --config {{ nothere }}\'\nverify'));
+    const s = write('s4.yaml', SPEC.replace("{{ app_port }}'\nverify", "{{ app_port }} --config {{ nothere }}'\nverify"));
     expect(await bad(['apply', s, '-i', join(dir, 'inv.yaml'), '--output', 'plain'])).toMatch(/host web01/);
     // web02's `site` carries PowerShell smart quotes and a command: as data it is fine in a description...
     // ...but a double quote smuggled into a binary path would change how it splits: refused, naming the host.
     const inv = write('q.yaml', INVENTORY.replace('site: ams }', 'site: \'a" --evil "b\' }'));
-    const s5 = write('s5.yaml', SPEC.replace('{{ app_port }}\'\nverify', '{{ app_port }} --site {{ site }}\'\nverify'));
+    const s5 = write('s5.yaml', SPEC.replace("{{ app_port }}'\nverify", "{{ app_port }} --site {{ site }}'\nverify"));
     expect(await bad(['apply', s5, '-i', inv, '--output', 'plain'])).toMatch(/host web01.*double quote|double quote.*host web01|web01/);
   });
   it('asks for no password and contacts nobody when the password variable is not set', async () => {
@@ -120,7 +120,9 @@ describe('bad config and flags', () => {
     mkdirSync(cfgDir);
     const cfg = join(cfgDir, '.svcfleetrc.yaml');
     writeFileSync(cfg, 'concurrency: 0\n');
-    expect(await bad(['apply', join(dir, 'spec.yaml'), '-i', join(dir, 'inv.yaml'), '--config', cfg, '--output', 'plain'])).toMatch(/\.svcfleetrc\.yaml.*concurrency/);
+    expect(await bad(['apply', join(dir, 'spec.yaml'), '-i', join(dir, 'inv.yaml'), '--config', cfg, '--output', 'plain'])).toMatch(
+      /\.svcfleetrc\.yaml.*concurrency/,
+    );
     writeFileSync(cfg, 'concurency: 5\n');
     expect(await bad(['apply', join(dir, 'spec.yaml'), '-i', join(dir, 'inv.yaml'), '--config', cfg, '--output', 'plain'])).toMatch(/concurency/);
   });
@@ -142,17 +144,39 @@ describe('bad config and flags', () => {
     expect(await bad(['apply', join(dir, 'spec.yaml'), '-i', join(dir, 'inv.yaml'), '--output', 'plain', ...(flags as string[])])).toMatch(message as RegExp);
   });
   it('an environment variable with a bad value names the variable', async () => {
-    expect(await bad(['apply', join(dir, 'spec.yaml'), '-i', join(dir, 'inv.yaml'), '--output', 'plain'], { SVCFLEET_CONCURRENCY: 'lots' })).toMatch(/SVCFLEET_CONCURRENCY/);
+    expect(await bad(['apply', join(dir, 'spec.yaml'), '-i', join(dir, 'inv.yaml'), '--output', 'plain'], { SVCFLEET_CONCURRENCY: 'lots' })).toMatch(
+      /SVCFLEET_CONCURRENCY/,
+    );
   });
 });
 
 describe('bad plan files and run ids', () => {
   it('refuses a tampered plan, naming the file and field', async () => {
-    const p = write('plan.json', JSON.stringify({ kind: 'svcfleet-plan', version: 1, createdAt: 'now', spec: { file: 'x', digest: 'nothex' }, inventory: { sources: [join(dir, 'inv.yaml')] }, hosts: [] }));
+    const p = write(
+      'plan.json',
+      JSON.stringify({
+        kind: 'svcfleet-plan',
+        version: 1,
+        createdAt: 'now',
+        spec: { file: 'x', digest: 'nothex' },
+        inventory: { sources: [join(dir, 'inv.yaml')] },
+        hosts: [],
+      }),
+    );
     expect(await bad(['apply', p, '--output', 'plain'])).toMatch(/plan\.json.*digest/);
   });
   it('refuses a plan naming hosts the inventory does not have', async () => {
-    const p = write('plan2.json', JSON.stringify({ kind: 'svcfleet-plan', version: 1, createdAt: 'now', spec: { file: 'x', digest: 'a'.repeat(64) }, inventory: { sources: [join(dir, 'inv.yaml')] }, hosts: [{ host: 'db09', status: 'change', services: [{ service: 'AppSvc', configHash: 'h', request: { desired: { startType: 'auto' } } }] }] }));
+    const p = write(
+      'plan2.json',
+      JSON.stringify({
+        kind: 'svcfleet-plan',
+        version: 1,
+        createdAt: 'now',
+        spec: { file: 'x', digest: 'a'.repeat(64) },
+        inventory: { sources: [join(dir, 'inv.yaml')] },
+        hosts: [{ host: 'db09', status: 'change', services: [{ service: 'AppSvc', configHash: 'h', request: { desired: { startType: 'auto' } } }] }],
+      }),
+    );
     const e = await bad(['apply', p, '--output', 'plain']);
     expect(e).toMatch(/db09/);
   });

@@ -8,8 +8,31 @@ import { z } from 'zod';
 const base = { runId: z.string().regex(/^\d{8}T\d{6}Z-[0-9a-f]{4}$/), seq: z.number().int().positive(), at: z.string().datetime() };
 const terminal = z.enum(['changed', 'unchanged', 'drifted', 'failed', 'rolled-back', 'rollback-failed', 'unreachable', 'skipped', 'unknown']);
 const active = z.enum(['queued', 'connecting', 'snapshot', 'backup', 'applying', 'restarting', 'verifying', 'rolling-back']);
-const remotePhase = z.enum(['start', 'snapshot', 'plan', 'backup', 'apply', 'readback', 'stop', 'start-service', 'verify', 'rollback', 'rollback-verify', 'done']);
-const errorClass = z.enum(['unreachable', 'auth-failed', 'hostkey-unknown', 'hostkey-mismatch', 'tls-untrusted', 'timeout', 'protocol', 'remote-failed', 'aborted']);
+const remotePhase = z.enum([
+  'start',
+  'snapshot',
+  'plan',
+  'backup',
+  'apply',
+  'readback',
+  'stop',
+  'start-service',
+  'verify',
+  'rollback',
+  'rollback-verify',
+  'done',
+]);
+const errorClass = z.enum([
+  'unreachable',
+  'auth-failed',
+  'hostkey-unknown',
+  'hostkey-mismatch',
+  'tls-untrusted',
+  'timeout',
+  'protocol',
+  'remote-failed',
+  'aborted',
+]);
 
 export const eventSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -19,10 +42,29 @@ export const eventSchema = z.discriminatedUnion('type', [
     specFile: z.string().optional(),
     services: z.array(z.string()),
     hosts: z.array(z.string()),
-    strategy: z.strictObject({ concurrency: z.number().int().positive(), canary: z.array(z.string()), batches: z.array(z.number().int().nonnegative()), failureBudget: z.number().int().nonnegative() }),
+    strategy: z.strictObject({
+      concurrency: z.number().int().positive(),
+      canary: z.array(z.string()),
+      batches: z.array(z.number().int().nonnegative()),
+      failureBudget: z.number().int().nonnegative(),
+    }),
   }),
-  z.strictObject({ ...base, type: z.literal('batch-start'), index: z.number().int().nonnegative(), total: z.number().int().positive(), canary: z.boolean(), hosts: z.array(z.string()) }),
-  z.strictObject({ ...base, type: z.literal('host-phase'), host: z.string(), state: active, remotePhase: remotePhase.optional(), service: z.string().optional() }),
+  z.strictObject({
+    ...base,
+    type: z.literal('batch-start'),
+    index: z.number().int().nonnegative(),
+    total: z.number().int().positive(),
+    canary: z.boolean(),
+    hosts: z.array(z.string()),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('host-phase'),
+    host: z.string(),
+    state: active,
+    remotePhase: remotePhase.optional(),
+    service: z.string().optional(),
+  }),
   z.strictObject({ ...base, type: z.literal('host-log'), host: z.string(), level: z.enum(['debug', 'info', 'warn', 'error']), text: z.string() }),
   z.strictObject({
     ...base,
@@ -47,7 +89,13 @@ export const eventSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('run-paused'), reason: z.enum(['user', 'on-failure', 'budget']), host: z.string().optional() }),
   z.strictObject({ ...base, type: z.literal('run-resumed') }),
   z.strictObject({ ...base, type: z.literal('run-abort'), reason: z.enum(['user', 'signal', 'budget', 'canary']), inFlight: z.enum(['finish', 'cancel']) }),
-  z.strictObject({ ...base, type: z.literal('run-done'), counts: z.partialRecord(terminal, z.number().int().positive()), exitCode: z.number().int().min(0).max(4), ms: z.number().nonnegative() }),
+  z.strictObject({
+    ...base,
+    type: z.literal('run-done'),
+    counts: z.partialRecord(terminal, z.number().int().positive()),
+    exitCode: z.number().int().min(0).max(4),
+    ms: z.number().nonnegative(),
+  }),
 ]);
 
 export type ValidEvent = z.infer<typeof eventSchema>;

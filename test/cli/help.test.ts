@@ -28,7 +28,23 @@ describe('svcfleet --help', () => {
 
   it('knows the commands docs/cli.md lists', () => {
     const top = program.commands.map((c) => c.name());
-    for (const name of ['plan', 'apply', 'rollback', 'resume', 'retry', 'runs', 'show', 'inspect', 'render', 'ping', 'inventory', 'selftest', 'schema', 'lab', 'demo']) {
+    for (const name of [
+      'plan',
+      'apply',
+      'rollback',
+      'resume',
+      'retry',
+      'runs',
+      'show',
+      'inspect',
+      'render',
+      'ping',
+      'inventory',
+      'selftest',
+      'schema',
+      'lab',
+      'demo',
+    ]) {
       expect(top).toContain(name);
     }
   });
@@ -39,7 +55,7 @@ describe('svcfleet --help', () => {
 });
 
 describe('svcfleet --help without the lab loaded', () => {
-  it('lists lab and demo through stubs with the real commands\' descriptions', async () => {
+  it("lists lab and demo through stubs with the real commands' descriptions", async () => {
     const { registerLab } = await import('../../src/main.js');
     const stubbed = new Command('svcfleet');
     const real = new Command('svcfleet');

@@ -26,7 +26,15 @@ beforeEach(() => {
   inv = join(dir, 'inv.yaml');
   writeFileSync(
     inv,
-    ['kind: svcfleet-inventory', 'version: 1', 'defaults: { transport: local }', 'groups:', '  web: { hosts: [web01, web02, web03, web04] }', 'hosts:', ...HOSTS.map((h) => `  ${h}: { address: 127.0.0.1, local: { stateDir: /nonexistent/${h} } }`)].join('\n'),
+    [
+      'kind: svcfleet-inventory',
+      'version: 1',
+      'defaults: { transport: local }',
+      'groups:',
+      '  web: { hosts: [web01, web02, web03, web04] }',
+      'hosts:',
+      ...HOSTS.map((h) => `  ${h}: { address: 127.0.0.1, local: { stateDir: /nonexistent/${h} } }`),
+    ].join('\n'),
   );
   spec = join(dir, 'spec.yaml');
   writeFileSync(spec, "service: Svc\nset:\n  binaryPath: 'C:\\app\\app.exe --port 2'\n  description: fixed\n");
@@ -53,7 +61,10 @@ describe('journal commands', () => {
     expect(show.manifest.segments).toBe(2);
     // The whole run is one event stream: seq continues across segments.
     const nd = await cli(['show', runId, '--journal', journal, '--output', 'ndjson'], undefined);
-    const seqs = nd.stdout.trim().split('\n').map((l) => JSON.parse(l).seq as number);
+    const seqs = nd.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).seq as number);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     const nothing = await cli(['retry', runId, '--failed', '--journal', journal], fleet.io);
     expect(nothing.code).toBe(0);
@@ -66,7 +77,13 @@ describe('journal commands', () => {
     // web03/web04 never started; the manifest names a dead controller.
     const j = new Journal(journal);
     const runId = newRunId();
-    const writer = await j.createRun({ runId, mode: 'apply', specFile: spec, inventorySources: [inv], hosts: HOSTS.map((h) => ({ name: h, groups: ['web'], vars: {}, connection: {} })) });
+    const writer = await j.createRun({
+      runId,
+      mode: 'apply',
+      specFile: spec,
+      inventorySources: [inv],
+      hosts: HOSTS.map((h) => ({ name: h, groups: ['web'], vars: {}, connection: {} })),
+    });
     const handle = startRun({ runId, mode: 'apply', tasks: [{ host: fleet.spec('web01'), changes: [CHANGE] }], io: fleet.io, snapshots: writer });
     writer.attach(handle);
     await handle.done;
@@ -103,14 +120,20 @@ describe('journal commands', () => {
     expect(runIdIn(rb.stderr + rb.stdout)).not.toBe(runId);
   });
 
-  it('rollback --hosts restores from the journal, or from the host\'s own backup when the journal has no snapshot', async () => {
+  it("rollback --hosts restores from the journal, or from the host's own backup when the journal has no snapshot", async () => {
     const fleet = new FakeFleet(HOSTS);
     const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson'], fleet.io);
     expect(a.code).toBe(0);
     const runId = validateStream(a.stdout).events[0]!.runId;
     // Lose web02's snapshot from the journal (as if the journal were restored from an older copy).
     const jpath = join(journal, 'runs', runId, 'journal.ndjson');
-    writeFileSync(jpath, readFileSync(jpath, 'utf8').split('\n').filter((l) => !(l.includes('"r":"snapshot"') && l.includes('"web02"'))).join('\n'));
+    writeFileSync(
+      jpath,
+      readFileSync(jpath, 'utf8')
+        .split('\n')
+        .filter((l) => !(l.includes('"r":"snapshot"') && l.includes('"web02"')))
+        .join('\n'),
+    );
     const r = await cli(['rollback', runId, '--hosts', 'web01:web02', '--journal', journal, '--output', 'ndjson'], fleet.io);
     expect(r.code, r.stderr).toBe(0);
     const { lastOutcome, events } = validateStream(r.stdout);
@@ -149,7 +172,10 @@ describe('journal commands', () => {
     const i = await cli(['inspect', 'Svc', '-i', inv, '--output', 'json', '--retries', '0'], fleet.io);
     expect(i.code).toBe(2);
     const report = JSON.parse(i.stdout);
-    expect(report.groups.map((g: { hosts: string[]; baseline: boolean }) => [g.hosts, g.baseline])).toEqual([[['web02'], false], [['web01', 'web03'], true]]);
+    expect(report.groups.map((g: { hosts: string[]; baseline: boolean }) => [g.hosts, g.baseline])).toEqual([
+      [['web02'], false],
+      [['web01', 'web03'], true],
+    ]);
     expect(report.groups[0].differences).toEqual([{ field: 'startType', value: 'disabled', baseline: 'auto' }]);
     expect(report.problems[0].hosts).toEqual(['web04']);
     const plain = await cli(['inspect', 'Svc', '-i', inv], fleet.io);
@@ -162,7 +188,10 @@ describe('journal commands', () => {
   });
 
   it('render prints the bootstrap and payload for one host, contacting nothing and redacting the password', async () => {
-    writeFileSync(spec, "service: Svc\nset:\n  account: { name: 'CORP\\svc', password: { env: SVC_PW } }\n  description: ‘smart’ “quotes” $(Remove-Item C:\\)\n");
+    writeFileSync(
+      spec,
+      "service: Svc\nset:\n  account: { name: 'CORP\\svc', password: { env: SVC_PW } }\n  description: ‘smart’ “quotes” $(Remove-Item C:\\)\n",
+    );
     const r = await cli(['render', spec, '--host', 'web01', '-i', inv], undefined, { SVC_PW: 'hunter2' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/-EncodedCommand [A-Za-z0-9+/=]+/);
@@ -193,8 +222,21 @@ describe('resume after the run was stopped', () => {
     const fleet = new FakeFleet(HOSTS);
     const j = new Journal(journal);
     const runId = newRunId();
-    const writer = await j.createRun({ runId, mode: 'apply', specFile: spec, inventorySources: [inv], hosts: HOSTS.map((h) => ({ name: h, groups: [], vars: {}, connection: {} })) });
-    const handle = startRun({ runId, mode: 'apply', tasks: HOSTS.map((h) => ({ host: fleet.spec(h), changes: [CHANGE] })), io: fleet.io, snapshots: writer, strategy: { concurrency: 1 } });
+    const writer = await j.createRun({
+      runId,
+      mode: 'apply',
+      specFile: spec,
+      inventorySources: [inv],
+      hosts: HOSTS.map((h) => ({ name: h, groups: [], vars: {}, connection: {} })),
+    });
+    const handle = startRun({
+      runId,
+      mode: 'apply',
+      tasks: HOSTS.map((h) => ({ host: fleet.spec(h), changes: [CHANGE] })),
+      io: fleet.io,
+      snapshots: writer,
+      strategy: { concurrency: 1 },
+    });
     writer.attach(handle);
     // What the first Ctrl-C does (engine/signals.ts): no new host starts, the one in flight finishes.
     handle.subscribe((e) => {

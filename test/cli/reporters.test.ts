@@ -20,7 +20,10 @@ function faultyRun(): { handle: RunHandle; fleet: FakeFleet } {
   const fleet = new FakeFleet(hosts, ['Svc'], faults);
   const handle = startRun({
     mode: 'apply',
-    tasks: hosts.map((h) => ({ host: fleet.spec(h), changes: [{ ...CHANGE, desired: { ...CHANGE.desired, account: { name: 'svc', password: 'S3cr3t‘pw’' } } }] })),
+    tasks: hosts.map((h) => ({
+      host: fleet.spec(h),
+      changes: [{ ...CHANGE, desired: { ...CHANGE.desired, account: { name: 'svc', password: 'S3cr3t‘pw’' } } }],
+    })),
     io: fleet.io,
     snapshots: { saveSnapshots: async () => undefined },
     strategy: { concurrency: 8, maxFailures: { kind: 'percent', pct: 50 }, retries: 0 },
@@ -41,7 +44,11 @@ describe('reporters', () => {
     expect(lastOutcome.get('web10')).toBe('rolled-back');
     expect(lastOutcome.get('web11')).toBe('rollback-failed');
     expect(lastOutcome.get('web12')).toBe('failed');
-    expect(events.at(-1)).toMatchObject({ type: 'run-done', exitCode: 4, counts: { changed: 32, unreachable: 5, 'rolled-back': 1, 'rollback-failed': 1, failed: 1 } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'run-done',
+      exitCode: 4,
+      counts: { changed: 32, unreachable: 5, 'rolled-back': 1, 'rollback-failed': 1, failed: 1 },
+    });
     expect(out).not.toContain('S3cr3t');
   });
 
@@ -123,7 +130,12 @@ describe('reporters', () => {
 
   it('JUnit escapes hostile text and drops characters XML cannot carry', async () => {
     const fleet = new FakeFleet(['a']);
-    const handle = startRun({ mode: 'apply', tasks: [{ host: fleet.spec('a'), changes: [CHANGE] }], io: fleet.io, snapshots: { saveSnapshots: async () => undefined } });
+    const handle = startRun({
+      mode: 'apply',
+      tasks: [{ host: fleet.spec('a'), changes: [CHANGE] }],
+      io: fleet.io,
+      snapshots: { saveSnapshots: async () => undefined },
+    });
     const plain = attachPlain(handle, { out: { write: () => true } });
     await handle.done;
     plain.state.hosts.get('a')!.state = 'failed';
@@ -131,6 +143,12 @@ describe('reporters', () => {
     const xml = junitXml(plain.state);
     expect(XMLValidator.validate(xml)).toBe(true);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-    expect(doc.testsuites.testsuite.testcase.failure.message).toBe('&lt;a href=&quot;x&quot;&gt;&amp;‘’“”]]&gt;&lt;/a&gt;'.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    expect(doc.testsuites.testsuite.testcase.failure.message).toBe(
+      '&lt;a href=&quot;x&quot;&gt;&amp;‘’“”]]&gt;&lt;/a&gt;'
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    );
   });
 });

@@ -87,7 +87,11 @@ winrm: { caFile: /etc/ca.pem, operationTimeout: 30s }
 
   it('names file, line and field for a bad config file, with a hint for typos', async () => {
     const cwd = project({ '.svcfleetrc.yml': 'concurrency: 5\ndeadlines:\n  conect: 5s\n' });
-    await expectInputErrorAsync(() => loadConfig({ cwd, env: {} }), { file: join(cwd, '.svcfleetrc.yml'), line: 3, field: 'deadlines.conect' }, /did you mean "connect"/);
+    await expectInputErrorAsync(
+      () => loadConfig({ cwd, env: {} }),
+      { file: join(cwd, '.svcfleetrc.yml'), line: 3, field: 'deadlines.conect' },
+      /did you mean "connect"/,
+    );
     const bad = project({ '.svcfleetrc.yml': 'failureBudget: lots\n' });
     await expectInputErrorAsync(() => loadConfig({ cwd: bad, env: {} }), { line: 1, field: 'failureBudget' }, /count like 5 or a percentage/);
     const pkg = tmpTree({ 'package.json': '{\n  "name": "ops",\n  "svcfleet": {\n    "output": "fancy"\n  }\n}\n' });
@@ -167,10 +171,14 @@ describe('configuration is bounded', () => {
     expect(fromFile).toMatch(/ssh\.knownHostsFile.*kh.*\.svcfleetrc\.yaml/);
     expect(fromFile).toMatch(/certValidation: ignore.*\.svcfleetrc\.yaml/);
     const bare = project({});
-    const fromEnv = (await loadConfig({ cwd: bare, env: { SVCFLEET_SSH_HOST_KEY_POLICY: 'accept-new', SVCFLEET_SSH_KNOWN_HOSTS_FILE: '/tmp/kh' } })).warnings.join('\n');
+    const fromEnv = (
+      await loadConfig({ cwd: bare, env: { SVCFLEET_SSH_HOST_KEY_POLICY: 'accept-new', SVCFLEET_SSH_KNOWN_HOSTS_FILE: '/tmp/kh' } })
+    ).warnings.join('\n');
     expect(fromEnv).toMatch(/accept-new.*SVCFLEET_SSH_HOST_KEY_POLICY/);
     expect(fromEnv).toMatch(/knownHostsFile.*SVCFLEET_SSH_KNOWN_HOSTS_FILE/);
-    const fromFlags = (await loadConfig({ cwd: bare, env: {}, flags: { ssh: { hostKeyPolicy: 'accept-new' }, winrm: { certValidation: 'ignore' } } })).warnings.join('\n');
+    const fromFlags = (
+      await loadConfig({ cwd: bare, env: {}, flags: { ssh: { hostKeyPolicy: 'accept-new' }, winrm: { certValidation: 'ignore' } } })
+    ).warnings.join('\n');
     expect(fromFlags).toMatch(/accept-new.*command line/);
     expect(fromFlags).toMatch(/certValidation: ignore.*command line/);
     expect((await loadConfig({ cwd: bare, env: {} })).warnings).toEqual([]);

@@ -132,7 +132,9 @@ export class FakeFleet {
       try {
         // What the host would receive: the password revealed on the wire only (remote/invocation.ts).
         const pw = request.desired?.account?.password;
-        const wire = (pw instanceof Secret ? { ...request, desired: { ...request.desired, account: { ...request.desired!.account!, password: pw.reveal() } } } : request) as RemoteRequest;
+        const wire = (
+          pw instanceof Secret ? { ...request, desired: { ...request.desired, account: { ...request.desired!.account!, password: pw.reveal() } } } : request
+        ) as RemoteRequest;
         return await this.#answer(name, wire, options);
       } finally {
         this.active--;
@@ -148,7 +150,13 @@ export class FakeFleet {
     if (options.signal?.aborted) throw new TransportError('aborted', 'command', 'aborted');
     const cfg = h.services.get(req.service);
     if (!cfg || f.noService) {
-      return { kind: 'result', op: req.op, outcome: 'failed', reason: { code: 'no-such-service', win32: 1060 }, message: `service ${req.service} does not exist` };
+      return {
+        kind: 'result',
+        op: req.op,
+        outcome: 'failed',
+        reason: { code: 'no-such-service', win32: 1060 },
+        message: `service ${req.service} does not exist`,
+      };
     }
     const snap = snapshotOf(cfg);
     const ev = (phase: Parameters<NonNullable<RemoteCallOptions['onEvent']>>[0]['phase'], message?: string): void =>
@@ -163,7 +171,14 @@ export class FakeFleet {
       }
       case 'apply': {
         if (req.expectedHash && req.expectedHash !== snap.configHash) {
-          return { kind: 'result', op: 'apply', outcome: 'drifted', reason: { code: 'drift' }, message: 'configuration changed since the plan', snapshot: snap };
+          return {
+            kind: 'result',
+            op: 'apply',
+            outcome: 'drifted',
+            reason: { code: 'drift' },
+            message: 'configuration changed since the plan',
+            snapshot: snap,
+          };
         }
         ev('backup');
         if (!h.backups.has(`${req.runId}/${req.service}`)) h.backups.set(`${req.runId}/${req.service}`, cfg);
@@ -185,10 +200,28 @@ export class FakeFleet {
         if (f.verifyFails) {
           ev('rollback', 'verification failed: port 8081 not listening; restoring');
           if (f.rollbackFails) {
-            return { kind: 'result', op: 'apply', outcome: 'rollback-failed', reason: { code: 'win32', win32: 5 }, message: 'access denied', snapshot: snap, diff, rollback: { ok: false, message: 'access denied' } };
+            return {
+              kind: 'result',
+              op: 'apply',
+              outcome: 'rollback-failed',
+              reason: { code: 'win32', win32: 5 },
+              message: 'access denied',
+              snapshot: snap,
+              diff,
+              rollback: { ok: false, message: 'access denied' },
+            };
           }
           h.services.set(req.service, cfg);
-          return { kind: 'result', op: 'apply', outcome: 'rolled-back', reason: { code: 'verify-port' }, message: 'port 8081 not listening after start', snapshot: snap, diff, rollback: { ok: true, message: 'restored' } };
+          return {
+            kind: 'result',
+            op: 'apply',
+            outcome: 'rolled-back',
+            reason: { code: 'verify-port' },
+            message: 'port 8081 not listening after start',
+            snapshot: snap,
+            diff,
+            rollback: { ok: true, message: 'restored' },
+          };
         }
         return { kind: 'result', op: 'apply', outcome: 'changed', reason: { code: 'ok' }, message: 'changed', snapshot: snap, after: snapshotOf(next), diff };
       }
@@ -196,10 +229,19 @@ export class FakeFleet {
         ev('rollback');
         const target = req.restore?.snapshot?.config ?? (req.restore?.fromRunId ? h.backups.get(`${req.restore.fromRunId}/${req.service}`) : undefined);
         if (!target) return { kind: 'result', op: 'rollback', outcome: 'rollback-failed', reason: { code: 'no-backup' }, message: 'no backup for that run' };
-        if (f.rollbackFails) return { kind: 'result', op: 'rollback', outcome: 'rollback-failed', reason: { code: 'win32', win32: 5 }, message: 'access denied' };
-        if (hashConfig(target) === snap.configHash) return { kind: 'result', op: 'rollback', outcome: 'unchanged', reason: { code: 'ok' }, message: 'already at the snapshot' };
+        if (f.rollbackFails)
+          return { kind: 'result', op: 'rollback', outcome: 'rollback-failed', reason: { code: 'win32', win32: 5 }, message: 'access denied' };
+        if (hashConfig(target) === snap.configHash)
+          return { kind: 'result', op: 'rollback', outcome: 'unchanged', reason: { code: 'ok' }, message: 'already at the snapshot' };
         h.services.set(req.service, target);
-        return { kind: 'result', op: 'rollback', outcome: 'rolled-back', reason: { code: 'ok' }, message: req.restore?.snapshot ? 'restored' : 'restored from the host backup', snapshot: snapshotOf(target) };
+        return {
+          kind: 'result',
+          op: 'rollback',
+          outcome: 'rolled-back',
+          reason: { code: 'ok' },
+          message: req.restore?.snapshot ? 'restored' : 'restored from the host backup',
+          snapshot: snapshotOf(target),
+        };
       }
     }
   }

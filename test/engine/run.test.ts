@@ -32,7 +32,13 @@ interface Ran {
   doneEvents: HostDoneEvent[];
 }
 
-async function run(fleet: FakeFleet, hosts: string[], strategy: Partial<Strategy> = {}, extra: Partial<RunOptions> = {}, steer?: (h: RunHandle, e: FleetEvent) => void): Promise<Ran> {
+async function run(
+  fleet: FakeFleet,
+  hosts: string[],
+  strategy: Partial<Strategy> = {},
+  extra: Partial<RunOptions> = {},
+  steer?: (h: RunHandle, e: FleetEvent) => void,
+): Promise<Ran> {
   const tasks: HostTask[] = hosts.map((h) => ({ host: fleet.spec(h), changes: [CHANGE] }));
   const handle = startRun({ mode: 'apply', tasks, io: fleet.io, snapshots: new RecordingStore(fleet), strategy: { retryBaseMs: 1, ...strategy }, ...extra });
   const events: FleetEvent[] = [];
@@ -116,7 +122,9 @@ describe('engine: per-host flow', () => {
     const budget = r.events.filter((e) => e.type === 'budget').at(-1);
     expect(budget).toMatchObject({ used: 3, exceeded: false });
 
-    const r4 = await run(new FakeFleet(['a', 'b'], ['Svc'], { b: { verifyFails: true, rollbackFails: true } }), ['a', 'b'], { maxFailures: { kind: 'count', n: 5 } });
+    const r4 = await run(new FakeFleet(['a', 'b'], ['Svc'], { b: { verifyFails: true, rollbackFails: true } }), ['a', 'b'], {
+      maxFailures: { kind: 'count', n: 5 },
+    });
     expect(r4.outcome('b')).toBe('rollback-failed');
     expect(r4.done.exitCode).toBe(4);
   });
@@ -143,7 +151,15 @@ describe('engine: per-host flow', () => {
 
   it('restores the services already changed on a host when a later one fails (host-level unit)', async () => {
     const fleet = new FakeFleet(['a'], ['One', 'Two'], { a: { verifyFails: true, service: 'Two' } });
-    const tasks: HostTask[] = [{ host: fleet.spec('a'), changes: [{ ...CHANGE, service: 'One' }, { ...CHANGE, service: 'Two' }] }];
+    const tasks: HostTask[] = [
+      {
+        host: fleet.spec('a'),
+        changes: [
+          { ...CHANGE, service: 'One' },
+          { ...CHANGE, service: 'Two' },
+        ],
+      },
+    ];
     const handle = startRun({ mode: 'apply', tasks, io: fleet.io, snapshots: new RecordingStore(fleet) });
     const done = await handle.done;
     expect(done.counts).toEqual({ 'rolled-back': 1 });
@@ -181,7 +197,14 @@ describe('engine: rollout', () => {
   it('canaries all pass before the first batch starts; batches run one after the other', async () => {
     const hosts = names(9);
     const fleet = new FakeFleet(hosts, ['Svc'], Object.fromEntries(hosts.map((h) => [h, { latencyMs: 2 }])));
-    const r = await run(fleet, hosts, { canary: ['web01', 'web02'], batches: [{ kind: 'count', n: 1 }, { kind: 'percent', pct: 50 }], concurrency: 10 });
+    const r = await run(fleet, hosts, {
+      canary: ['web01', 'web02'],
+      batches: [
+        { kind: 'count', n: 1 },
+        { kind: 'percent', pct: 50 },
+      ],
+      concurrency: 10,
+    });
     expect(r.done.exitCode).toBe(0);
     const batches = r.events.filter((e) => e.type === 'batch-start');
     expect(batches.map((b) => b.hosts.length)).toEqual([2, 1, 4, 2]);
@@ -213,7 +236,12 @@ describe('engine: rollout', () => {
     const faults: Record<string, Faults> = Object.fromEntries(hosts.map((h) => [h, { latencyMs: h === 'web01' ? 1 : 15 }]));
     faults.web01 = { verifyFails: true, latencyMs: 1 };
     const fleet = new FakeFleet(hosts, ['Svc'], faults);
-    const r = await run(fleet, hosts, { concurrency: 3, maxFailures: { kind: 'count', n: 0 }, rollbackBatchOnBudget: true, batches: [{ kind: 'count', n: 3 }] });
+    const r = await run(fleet, hosts, {
+      concurrency: 3,
+      maxFailures: { kind: 'count', n: 0 },
+      rollbackBatchOnBudget: true,
+      batches: [{ kind: 'count', n: 3 }],
+    });
     expectEveryHostTerminal(r, hosts);
     // web02 and web03 were in flight: they finished (changed), then the batch was rolled back.
     for (const h of ['web02', 'web03']) {
@@ -291,7 +319,13 @@ describe('engine: commands, cancel, deadline', () => {
   it('pause holds new hosts back until resume', async () => {
     const hosts = names(4);
     const fleet = new FakeFleet(hosts);
-    const handle = startRun({ mode: 'apply', tasks: hosts.map((h) => ({ host: fleet.spec(h), changes: [CHANGE] })), io: fleet.io, snapshots: new RecordingStore(fleet), strategy: { concurrency: 1 } });
+    const handle = startRun({
+      mode: 'apply',
+      tasks: hosts.map((h) => ({ host: fleet.spec(h), changes: [CHANGE] })),
+      io: fleet.io,
+      snapshots: new RecordingStore(fleet),
+      strategy: { concurrency: 1 },
+    });
     const events: FleetEvent[] = [];
     handle.subscribe((e) => {
       events.push(e);

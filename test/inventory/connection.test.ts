@@ -24,9 +24,21 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     expect(c['win01.corp.example']!.password!.reveal()).toBe('not-a-real-password');
     expect(c['win-http.corp.example']).toMatchObject({ port: 5985, winrm: { scheme: 'http', auth: 'basic', allowUnencryptedBasic: true } });
     // psrp's negotiate: Kerberos preferred, NTLM when no ticket can be had (the transport decides at open).
-    expect(c['ps01.corp.example']).toMatchObject({ transport: 'winrm', address: '192.0.2.21', winrm: { scheme: 'https', auth: 'negotiate', certValidation: 'ignore' } });
-    expect(c.sshwin01).toMatchObject({ transport: 'ssh', address: '192.0.2.31', port: 22, user: 'CORP\\svc-deploy', ssh: { identityFile: '/home/op/.ssh/id_ed25519' } });
-    expect(inv.warnings.join('\n')).toMatch(/ps01\.corp\.example: TLS certificate validation is OFF \(ansible_psrp_cert_validation=ignore at .*hosts\.yml:\d+\)/);
+    expect(c['ps01.corp.example']).toMatchObject({
+      transport: 'winrm',
+      address: '192.0.2.21',
+      winrm: { scheme: 'https', auth: 'negotiate', certValidation: 'ignore' },
+    });
+    expect(c.sshwin01).toMatchObject({
+      transport: 'ssh',
+      address: '192.0.2.31',
+      port: 22,
+      user: 'CORP\\svc-deploy',
+      ssh: { identityFile: '/home/op/.ssh/id_ed25519' },
+    });
+    expect(inv.warnings.join('\n')).toMatch(
+      /ps01\.corp\.example: TLS certificate validation is OFF \(ansible_psrp_cert_validation=ignore at .*hosts\.yml:\d+\)/,
+    );
   });
 
   it('derives the WinRM scheme and port from each other, as Ansible does', () => {
@@ -70,19 +82,28 @@ describe('Ansible connection variables → ConnectionSettings', () => {
       ].join('\n'),
     });
     const native = loadInventory({ sources: join(dir, 'fleet.yml'), env: { PW: 'x' } }).warnings;
-    expect(native.filter((w) => /hostKeyPolicy: accept-new/.test(w)), 'inventory defaults warn once').toHaveLength(1);
+    expect(
+      native.filter((w) => /hostKeyPolicy: accept-new/.test(w)),
+      'inventory defaults warn once',
+    ).toHaveLength(1);
     expect(native.join('\n')).toMatch(/w: in .*fleet\.yml: winrm\.allowUnencryptedBasic: true.*clear text/);
   });
 
   it('never prints a templated password in its error', () => {
-    const e = expectInputError(() => one('h ansible_connection=winrm ansible_password="pa{{ss}}word"\n'), { field: 'ansible_password' }, /templated values are not supported/);
+    const e = expectInputError(
+      () => one('h ansible_connection=winrm ansible_password="pa{{ss}}word"\n'),
+      { field: 'ansible_password' },
+      /templated values are not supported/,
+    );
     expect(e.message).not.toMatch(/pa\{\{|ss\}\}|word/);
   });
 
   it('refuses an ssh host with no credentials at all before anything is contacted (for commands that connect)', () => {
     const home = tmpTree({ '.keep': '' });
     const env = { HOME: home };
-    const dir = tmpTree({ 'hosts.ini': 'bare\nkeyed ansible_ssh_private_key_file=/k\npw ansible_password=x\nwin ansible_connection=winrm ansible_password=x\n' });
+    const dir = tmpTree({
+      'hosts.ini': 'bare\nkeyed ansible_ssh_private_key_file=/k\npw ansible_password=x\nwin ansible_connection=winrm ansible_password=x\n',
+    });
     const sources = join(dir, 'hosts.ini');
     expectInputError(() => loadInventory({ sources, env, requireCredentials: true }), { host: 'bare' }, /no SSH credentials.*\(hosts bare\)/);
     expect(loadInventory({ sources, env, requireCredentials: true, limit: 'keyed,pw,win' }).hosts).toHaveLength(3);
@@ -94,7 +115,12 @@ describe('Ansible connection variables → ConnectionSettings', () => {
   });
 
   const errors: Array<[string, string, string, RegExp]> = [
-    ['certificate', 'h ansible_connection=winrm ansible_winrm_transport=certificate\n', 'ansible_winrm_transport', /certificate authentication is not supported yet/],
+    [
+      'certificate',
+      'h ansible_connection=winrm ansible_winrm_transport=certificate\n',
+      'ansible_winrm_transport',
+      /certificate authentication is not supported yet/,
+    ],
     ['credssp', 'h ansible_connection=winrm ansible_winrm_transport=credssp\n', 'ansible_winrm_transport', /not supported yet/],
     ['ssl over http', 'h ansible_connection=winrm ansible_winrm_scheme=http ansible_winrm_transport=ssl\n', 'ansible_winrm_transport', /HTTPS/],
     ['unknown connection', 'h ansible_connection=docker\n', 'ansible_connection', /not supported/],
@@ -104,7 +130,7 @@ describe('Ansible connection variables → ConnectionSettings', () => {
     ['posix shell', 'h ansible_shell_type=sh\n', 'ansible_shell_type', /powershell or cmd/],
     ['bad scheme', 'h ansible_connection=winrm ansible_winrm_scheme=ftp\n', 'ansible_winrm_scheme', /http, https/],
     ['bad validation', 'h ansible_connection=winrm ansible_winrm_server_cert_validation=maybe\n', 'ansible_winrm_server_cert_validation', /validate, ignore/],
-    ['list user', "h ansible_user=\"['a']\"\n", 'ansible_user', /expected text/],
+    ['list user', 'h ansible_user="[\'a\']"\n', 'ansible_user', /expected text/],
   ];
   it.each(errors)('%s → error naming host, file, line and variable', (_t, text, field, re) => {
     const dir = tmpTree({ 'hosts.ini': text });

@@ -42,17 +42,27 @@ describe('dynamic inventory scripts', () => {
 
   it('opens {"__ansible_vault": …} values with the vault passwords, else keeps them sealed; __ansible_unsafe is text', () => {
     const ciphertext = encryptVault('cmdb-secret', new Secret('pw'));
-    const path = script(`printf '%s\n' '${JSON.stringify({ g: ['h1'], _meta: { hostvars: { h1: { ansible_password: { __ansible_vault: ciphertext }, raw: { __ansible_unsafe: '{{ kept as text }}' } } } } })}'`);
+    const path = script(
+      `printf '%s\n' '${JSON.stringify({ g: ['h1'], _meta: { hostvars: { h1: { ansible_password: { __ansible_vault: ciphertext }, raw: { __ansible_unsafe: '{{ kept as text }}' } } } } })}'`,
+    );
     const inv = loadInventory({ sources: path, vault: [{ label: 'default', password: new Secret('pw'), source: 'test' }] });
     expect(inv.hosts[0]!.connection.password!.reveal()).toBe('cmdb-secret');
     expect(inv.hosts[0]!.vars.raw).toBe('{{ kept as text }}');
     expectInputError(() => loadInventory({ sources: path }), { host: 'h1', field: 'ansible_password' }, /Ansible Vault/);
-    expectInputError(() => loadInventory({ sources: path, vault: [{ label: 'default', password: new Secret('no'), source: 'test' }] }), { file: path, host: 'h1', field: 'ansible_password' }, /HMAC/);
+    expectInputError(
+      () => loadInventory({ sources: path, vault: [{ label: 'default', password: new Secret('no'), source: 'test' }] }),
+      { file: path, host: 'h1', field: 'ansible_password' },
+      /HMAC/,
+    );
   });
 
   it('names the script for a non-zero exit, invalid JSON, a wrong shape, or a failing --host', () => {
     const b = (n: string): string => join(FIX, 'broken', n);
-    expectInputError(() => readInventory({ sources: b('fails.sh') }), { file: b('fails.sh') }, /--list exited with code 3; stderr: cmdb unreachable: connection refused/);
+    expectInputError(
+      () => readInventory({ sources: b('fails.sh') }),
+      { file: b('fails.sh') },
+      /--list exited with code 3; stderr: cmdb unreachable: connection refused/,
+    );
     expectInputError(() => readInventory({ sources: b('badjson.sh') }), { file: b('badjson.sh') }, /did not print valid JSON/);
     expectInputError(() => readInventory({ sources: b('notobject.sh') }), { file: b('notobject.sh') }, /must print a JSON object of groups, got a list/);
     expectInputError(() => readInventory({ sources: b('hostfails.sh') }), { file: b('hostfails.sh') }, /--host h1 exited with code 4; stderr: no such host/);
@@ -63,7 +73,11 @@ describe('dynamic inventory scripts', () => {
 
   it('stops a script at the time limit, with whatever it started', () => {
     const started = Date.now();
-    expectInputError(() => readInventory({ sources: join(FIX, 'broken/slow.sh'), scripts: { timeoutMs: 500 } }), { file: join(FIX, 'broken/slow.sh') }, /did not finish within 0.5 s/);
+    expectInputError(
+      () => readInventory({ sources: join(FIX, 'broken/slow.sh'), scripts: { timeoutMs: 500 } }),
+      { file: join(FIX, 'broken/slow.sh') },
+      /did not finish within 0.5 s/,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

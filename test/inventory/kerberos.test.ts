@@ -56,9 +56,24 @@ describe('Kerberos connection variables, as Ansible reads them', () => {
   });
 
   const errors: Array<[string, string, string, RegExp]> = [
-    ['managed without a password', 'h ansible_connection=winrm ansible_winrm_transport=kerberos ansible_winrm_kinit_mode=managed\n', 'ansible_winrm_kinit_mode', /needs ansible_password/],
-    ['bad kinit mode', 'h ansible_connection=winrm ansible_winrm_transport=kerberos ansible_winrm_kinit_mode=auto\n', 'ansible_winrm_kinit_mode', /managed, manual/],
-    ['bad delegation', 'h ansible_connection=winrm ansible_winrm_transport=kerberos ansible_winrm_kerberos_delegation=maybe\n', 'ansible_winrm_kerberos_delegation', /bool|true|false/i],
+    [
+      'managed without a password',
+      'h ansible_connection=winrm ansible_winrm_transport=kerberos ansible_winrm_kinit_mode=managed\n',
+      'ansible_winrm_kinit_mode',
+      /needs ansible_password/,
+    ],
+    [
+      'bad kinit mode',
+      'h ansible_connection=winrm ansible_winrm_transport=kerberos ansible_winrm_kinit_mode=auto\n',
+      'ansible_winrm_kinit_mode',
+      /managed, manual/,
+    ],
+    [
+      'bad delegation',
+      'h ansible_connection=winrm ansible_winrm_transport=kerberos ansible_winrm_kerberos_delegation=maybe\n',
+      'ansible_winrm_kerberos_delegation',
+      /bool|true|false/i,
+    ],
   ];
   it.each(errors)('%s → error naming host, file, line and variable', (_t, text, field, re) => {
     const dir = tmpTree({ 'hosts.ini': text });

@@ -68,7 +68,7 @@ describe('INI values (Python literal_eval)', () => {
   });
 
   it('reports failure instead of throwing on hostile input', () => {
-    for (const s of ['\u0000', '((((((((((', '[' .repeat(5000), '"\\N{BULLET}"', "b'é'", '\\']) {
+    for (const s of ['\u0000', '((((((((((', '['.repeat(5000), '"\\N{BULLET}"', "b'é'", '\\']) {
       expect(() => parsePythonLiteral(s)).not.toThrow();
     }
   });

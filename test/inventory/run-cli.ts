@@ -21,4 +21,3 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     err.mockRestore();
   }
 }
-

@@ -26,8 +26,14 @@ describe('inventory inputs (plain options)', () => {
 
   it('loads the passwords and the script options', async () => {
     const dir = vaultedTree();
-    const got = await inventoryInputs({ vaultId: [`prod@${join(dir, 'prod.txt')}`], vaultPasswordFile: [join(dir, 'default.txt')], inventoryTimeout: '5s' }, { env: {}, cwd: dir });
-    expect(got.vault!.map((p) => [p.label, p.password.reveal()])).toEqual([['prod', 'prod-pass'], ['default', 'fixture-pass']]);
+    const got = await inventoryInputs(
+      { vaultId: [`prod@${join(dir, 'prod.txt')}`], vaultPasswordFile: [join(dir, 'default.txt')], inventoryTimeout: '5s' },
+      { env: {}, cwd: dir },
+    );
+    expect(got.vault!.map((p) => [p.label, p.password.reveal()])).toEqual([
+      ['prod', 'prod-pass'],
+      ['default', 'fixture-pass'],
+    ]);
     expect(got.scripts.timeoutMs).toBe(5000);
     expect((await inventoryInputs({}, { env: {}, cwd: dir })).vault).toBeUndefined();
     const fromEnv = await inventoryInputs({}, { env: { ANSIBLE_VAULT_PASSWORD_FILE: join(dir, 'default.txt') }, cwd: dir });

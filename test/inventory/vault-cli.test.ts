@@ -28,10 +28,25 @@ function vaultedTree(): string {
 describe('svcfleet inventory with vaults', () => {
   it('--vault-password-file and --vault-id open the vaults; values print [REDACTED]', async () => {
     const dir = vaultedTree();
-    const r = await runCli(['inventory', '-i', join(dir, 'hosts.ini'), '--list', '--vault-password-file', join(dir, 'default.txt'), '--vault-id', `prod@${join(dir, 'prod.txt')}`]);
+    const r = await runCli([
+      'inventory',
+      '-i',
+      join(dir, 'hosts.ini'),
+      '--list',
+      '--vault-password-file',
+      join(dir, 'default.txt'),
+      '--vault-id',
+      `prod@${join(dir, 'prod.txt')}`,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const hv = (JSON.parse(r.stdout) as { _meta: { hostvars: Record<string, Record<string, unknown>> } })._meta.hostvars.w1!;
-    expect(hv).toEqual({ ansible_connection: 'winrm', ansible_host: '10.0.0.1', ansible_user: '[REDACTED]', ansible_password: '[REDACTED]', site: '[REDACTED]' });
+    expect(hv).toEqual({
+      ansible_connection: 'winrm',
+      ansible_host: '10.0.0.1',
+      ansible_user: '[REDACTED]',
+      ansible_password: '[REDACTED]',
+      site: '[REDACTED]',
+    });
     expect(r.stdout).not.toContain('S3cret!');
     expect(r.stderr).toBe('');
   });

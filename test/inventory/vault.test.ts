@@ -105,7 +105,11 @@ describe('vault passwords', () => {
       ['default', 'script-pass'],
       ['default', 'env-pass'],
     ]);
-    await expectInputErrorAsync(() => loadVaultPasswords({ ids: [`stage@${join(dir, 'keys-client.sh')}`] }), { file: join(dir, 'keys-client.sh') }, /no secret for vault id stage: no such id stage/);
+    await expectInputErrorAsync(
+      () => loadVaultPasswords({ ids: [`stage@${join(dir, 'keys-client.sh')}`] }),
+      { file: join(dir, 'keys-client.sh') },
+      /no secret for vault id stage: no such id stage/,
+    );
   });
 
   it('refuses a missing, empty or failing password source, and @prompt without a terminal', async () => {
@@ -129,7 +133,12 @@ describe('vaulted inventories and vars files', () => {
 
   function tree(): string {
     const secret = new Secret('fixture-pass');
-    const inline = (v: string): string => `!vault |\n${encryptVault(v, secret).trimEnd().split('\n').map((l) => `        ${l}`).join('\n')}`;
+    const inline = (v: string): string =>
+      `!vault |\n${encryptVault(v, secret)
+        .trimEnd()
+        .split('\n')
+        .map((l) => `        ${l}`)
+        .join('\n')}`;
     return tmpTree({
       'hosts.ini': '[win]\nw1 ansible_host=10.0.0.1\nw2\n[win:vars]\nansible_connection=winrm\n',
       'group_vars/win.yml': encryptVault('ansible_user: admin\nansible_password: S3cret!\nansible_port: 5986\n', secret),

@@ -140,7 +140,9 @@ describe('journal store', () => {
     const journal = new Journal(root);
     const runId = newRunId();
     const writer = await journal.createRun({ runId, mode: 'apply', hosts: [] });
-    await writer.saveSnapshots('web01', [{ service: 'Svc', snapshot: { config: {} as never, configHash: 'h1', state: 'running', pid: 1, takenAt: '', findings: [] } }]);
+    await writer.saveSnapshots('web01', [
+      { service: 'Svc', snapshot: { config: {} as never, configHash: 'h1', state: 'running', pid: 1, takenAt: '', findings: [] } },
+    ]);
     // Simulate kill -9: no finish(); the manifest names a pid that is gone.
     const mpath = join(root, 'runs', runId, 'manifest.json');
     const m = JSON.parse(readFileSync(mpath, 'utf8'));
@@ -168,7 +170,13 @@ describe('journal store', () => {
     const journal = new Journal(root);
     const runId = newRunId();
     const writer = await journal.createRun({ runId, mode: 'apply', hosts: [] });
-    const snap = (h: string): JournalRecord & { r: 'snapshot' } => ({ r: 'snapshot', host: 'web01', service: 'Svc', at: '', snapshot: { config: {} as never, configHash: h, state: 'running', pid: 1, takenAt: '', findings: [] } });
+    const snap = (h: string): JournalRecord & { r: 'snapshot' } => ({
+      r: 'snapshot',
+      host: 'web01',
+      service: 'Svc',
+      at: '',
+      snapshot: { config: {} as never, configHash: h, state: 'running', pid: 1, takenAt: '', findings: [] },
+    });
     await writer.saveSnapshots('web01', [{ service: 'Svc', snapshot: snap('first').snapshot }]);
     await writer.saveSnapshots('web01', [{ service: 'Svc', snapshot: snap('retry').snapshot }]);
     await writer.close();

@@ -2,7 +2,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { argsDelta, formatPlanSummary, groupPlan, planHeadline, type PlanEntry } from '../../src/plan/group.js';
-import { loadPlanFile, parsePlanFile, planHostTask, resolvePlanSecrets, serializePlan, toPlanService, unsealPlanHost, type PlanFile } from '../../src/plan/planfile.js';
+import {
+  loadPlanFile,
+  parsePlanFile,
+  planHostTask,
+  resolvePlanSecrets,
+  serializePlan,
+  toPlanService,
+  unsealPlanHost,
+  type PlanFile,
+} from '../../src/plan/planfile.js';
 import { parseSpec } from '../../src/spec/load.js';
 import { renderHostRequests } from '../../src/spec/render.js';
 import { Secret } from '../../src/util/secret.js';
@@ -12,13 +21,16 @@ const change = (before: string, after: string) => [{ field: 'binaryPath', before
 
 describe('plan grouping', () => {
   const entries: PlanEntry[] = [
-    ...Array.from({ length: 184 }, (_, i): PlanEntry => ({
-      host: `web${String(i + 1).padStart(3, '0')}`,
-      service: 'Svc',
-      status: 'planned',
-      diff: change('A', 'B'),
-      configHash: 'h',
-    })),
+    ...Array.from(
+      { length: 184 },
+      (_, i): PlanEntry => ({
+        host: `web${String(i + 1).padStart(3, '0')}`,
+        service: 'Svc',
+        status: 'planned',
+        diff: change('A', 'B'),
+        configHash: 'h',
+      }),
+    ),
     { host: 'db1', service: 'Svc', status: 'planned', diff: [], configHash: 'h' },
     { host: 'db2', service: 'Svc', status: 'planned', diff: [], configHash: 'h' },
     { host: 'db3', service: 'Svc', status: 'planned', diff: [], configHash: 'h' },
@@ -61,9 +73,19 @@ describe('plan grouping', () => {
     const lines = formatPlanSummary(many, { maxGroups: 3 });
     expect(lines).toContain('… 27 more distinct changes on 27 hosts');
     expect(lines).toContain('  S binaryPath: 30 different values on 30 hosts');
-    expect(formatPlanSummary(groupPlan([{ host: 'h', service: 'S', status: 'planned', diff: [{ field: 'failure.actions', before: [], after: [{ type: 'restart', delayMs: 60000 }], restartNeeded: false }], configHash: 'h' }]))[1]).toBe(
-      '  failure.actions: [] → [restart/60000]',
-    );
+    expect(
+      formatPlanSummary(
+        groupPlan([
+          {
+            host: 'h',
+            service: 'S',
+            status: 'planned',
+            diff: [{ field: 'failure.actions', before: [], after: [{ type: 'restart', delayMs: 60000 }], restartNeeded: false }],
+            configHash: 'h',
+          },
+        ]),
+      )[1],
+    ).toBe('  failure.actions: [] → [restart/60000]');
   });
 });
 
@@ -108,8 +130,20 @@ describe('plan grouping of templated binary paths', () => {
     const same = groupPlan([host(1, '--a', '--a --b'), host(2, '--a', '--a --b')]);
     expect(formatPlanSummary(same)[1]).toBe(`  binaryPath: ${JSON.stringify(`${exe} --a`)} → ${JSON.stringify(`${exe} --a --b`)}`);
     const moved = groupPlan([
-      { host: 'h1', service: 'S', status: 'planned', diff: [{ field: 'binaryPath', before: 'C:\\a\\old.exe --p 1', after: 'C:\\b\\new.exe --p 1', restartNeeded: true }], configHash: 'x' },
-      { host: 'h2', service: 'S', status: 'planned', diff: [{ field: 'binaryPath', before: 'C:\\a\\old.exe --p 2', after: 'C:\\b\\new.exe --p 2', restartNeeded: true }], configHash: 'y' },
+      {
+        host: 'h1',
+        service: 'S',
+        status: 'planned',
+        diff: [{ field: 'binaryPath', before: 'C:\\a\\old.exe --p 1', after: 'C:\\b\\new.exe --p 1', restartNeeded: true }],
+        configHash: 'x',
+      },
+      {
+        host: 'h2',
+        service: 'S',
+        status: 'planned',
+        diff: [{ field: 'binaryPath', before: 'C:\\a\\old.exe --p 2', after: 'C:\\b\\new.exe --p 2', restartNeeded: true }],
+        configHash: 'y',
+      },
     ]);
     expect(moved.changes).toHaveLength(2);
     expect(argsDelta('C:\\a\\old.exe --p 1', 'C:\\b\\new.exe --p 1')).toBeUndefined();
@@ -119,7 +153,10 @@ describe('plan grouping of templated binary paths', () => {
 
 describe('saved plans', () => {
   const dir = tmpTree({});
-  const spec = parseSpec("service: Svc\nset:\n  binaryPath: 'C:\\app\\svc.exe --port {{ p }}'\n  account: { name: '.\\svc', password: { env: PW } }\n", join(dir, 'spec.yml'));
+  const spec = parseSpec(
+    "service: Svc\nset:\n  binaryPath: 'C:\\app\\svc.exe --port {{ p }}'\n  account: { name: '.\\svc', password: { env: PW } }\n",
+    join(dir, 'spec.yml'),
+  );
   const [req] = renderHostRequests(spec, { name: 'web01', vars: { p: 8081 } });
   const plan: PlanFile = {
     kind: 'svcfleet-plan',
@@ -182,7 +219,17 @@ set:
     createdAt: '2025-01-01T00:00:00.000Z',
     spec: { file: spec.file, digest: spec.digest },
     inventory: { sources: ['/inv/hosts.ini'] },
-    hosts: [{ host: 'web01', status: 'change', services: [toPlanService(req!, { diff: [{ field: 'environment', before: { DB_PASSWORD: 'old-secret', PLAIN: 'x' }, after: req!.desired!.environment, restartNeeded: true }] })] }],
+    hosts: [
+      {
+        host: 'web01',
+        status: 'change',
+        services: [
+          toPlanService(req!, {
+            diff: [{ field: 'environment', before: { DB_PASSWORD: 'old-secret', PLAIN: 'x' }, after: req!.desired!.environment, restartNeeded: true }],
+          }),
+        ],
+      },
+    ],
   };
 
   it('seals secret-looking environment values (request and diff) in the file', () => {

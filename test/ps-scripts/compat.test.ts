@@ -49,7 +49,21 @@ describe('Windows PowerShell 5.1 compatibility check', () => {
 
   it('has a negative corpus with the constructs the issue names', () => {
     const rules = expected.map((e) => e.rule).join('\n');
-    for (const needle of ['ternary', 'null-coalescing', 'pipeline-chain', '-Parallel', '-AsHashtable', 'AutomaticDelayedStart', '.BinaryPathName', 'Remove-Service', '-AdditionalChildPath', '-AsByteStream', 'clean-block', '-Depth', 'csharp5']) {
+    for (const needle of [
+      'ternary',
+      'null-coalescing',
+      'pipeline-chain',
+      '-Parallel',
+      '-AsHashtable',
+      'AutomaticDelayedStart',
+      '.BinaryPathName',
+      'Remove-Service',
+      '-AdditionalChildPath',
+      '-AsByteStream',
+      'clean-block',
+      '-Depth',
+      'csharp5',
+    ]) {
       expect(rules).toContain(needle);
     }
   });

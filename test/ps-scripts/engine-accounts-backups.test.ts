@@ -24,7 +24,11 @@ beforeAll(async () => {
   runner = pool('Legacy', 1);
   await runner.warm();
   rig = await LabRig.create(runner, {
-    resourceStrings: { '%ProgramFiles%\\App\\app.dll,-102': 'Lab App Two', '%ProgramFiles%\\App\\app.dll,-100': 'Lab App', '%ProgramFiles%\\App\\app.dll,-101': 'Serves the lab app.' },
+    resourceStrings: {
+      '%ProgramFiles%\\App\\app.dll,-102': 'Lab App Two',
+      '%ProgramFiles%\\App\\app.dll,-100': 'Lab App',
+      '%ProgramFiles%\\App\\app.dll,-101': 'Serves the lab app.',
+    },
     services: [
       { name: 'Stored', binaryPath: rawPath(port.stored!), displayName: RAW_DN, description: RAW_DESC },
       { name: 'Stored2', binaryPath: rawPath(port.stored2!), displayName: '@%ProgramFiles%\\App\\app.dll,-102', description: RAW_DESC },
@@ -57,7 +61,11 @@ describe('snapshots read what is stored', () => {
     const run = await rig.run({ op: 'snapshot', service: 'Stored' });
     expectOutcome(run, 'unchanged');
     const c = run.result.snapshot!.config;
-    expect({ displayName: c.displayName, description: c.description, binaryPath: c.binaryPath }).toEqual({ displayName: RAW_DN, description: RAW_DESC, binaryPath: rawPath(port.stored!) });
+    expect({ displayName: c.displayName, description: c.description, binaryPath: c.binaryPath }).toEqual({
+      displayName: RAW_DN,
+      description: RAW_DESC,
+      binaryPath: rawPath(port.stored!),
+    });
   });
 
   it('an argument edit keeps %ProgramFiles% in the stored path and reads back like with like', async () => {
@@ -110,7 +118,11 @@ describe('accounts', () => {
     const applyRefused = await rig.run({ op: 'apply', service: 'UserA', desired: { account: { name: 'LocalSystem' } }, verify: { port: port.usera! } });
     expectOutcome(applyRefused, 'failed', 'rollback-password');
     expect(rig.service('UserA').account).toBe('.\\svcuser');
-    const accepted = await rig.run({ op: 'plan', service: 'UserA', desired: { account: { name: '.\\other', password: 'pw-other', rollbackPassword: 'none' } } });
+    const accepted = await rig.run({
+      op: 'plan',
+      service: 'UserA',
+      desired: { account: { name: '.\\other', password: 'pw-other', rollbackPassword: 'none' } },
+    });
     expectOutcome(accepted, 'changed');
   });
 });
@@ -135,7 +147,12 @@ describe('log on as a service', () => {
     expectOutcome(plan, 'changed');
     expect(plan.events.some((e) => (e.message ?? '').includes('would grant'))).toBe(true);
     expect(rig.accounts()['.\\plain']?.serviceLogonRight).toBe(false);
-    const run = await rig.run({ op: 'apply', service: 'Grant', desired: { account: { name: '.\\plain', password: 'pw-plain', grantLogonRight: true } }, verify: { port: port.grant! } });
+    const run = await rig.run({
+      op: 'apply',
+      service: 'Grant',
+      desired: { account: { name: '.\\plain', password: 'pw-plain', grantLogonRight: true } },
+      verify: { port: port.grant! },
+    });
     expectOutcome(run, 'changed');
     expect(rig.accounts()['.\\plain']?.serviceLogonRight).toBe(true);
     expect(rig.service('Grant').status.account).toBe('.\\plain');
@@ -153,7 +170,15 @@ describe('the backup folder', () => {
       st.acls[path] = acl;
       writeHostState(rig.stateDir, st);
     });
-  const userOwned = { owner: USER, inheritance: 'e', grants: [{ sid: USER, perms: '(I)(F)' }, { sid: 'S-1-5-18', perms: '(I)(F)' }, { sid: 'S-1-5-32-544', perms: '(I)(F)' }] };
+  const userOwned = {
+    owner: USER,
+    inheritance: 'e',
+    grants: [
+      { sid: USER, perms: '(I)(F)' },
+      { sid: 'S-1-5-18', perms: '(I)(F)' },
+      { sid: 'S-1-5-32-544', perms: '(I)(F)' },
+    ],
+  };
 
   it('a svcfleet folder an ordinary user created first is refused, and nothing is changed or repaired', async () => {
     const root = join(programData(), 'svcfleet');
@@ -175,7 +200,14 @@ describe('the backup folder', () => {
   it('old backups are pruned: the host keeps the last N per service', async () => {
     let last: RigRun | undefined;
     for (let i = 1; i <= 4; i++) {
-      last = await rig.run({ op: 'apply', service: 'Bk', runId: `prune-${i}`, desired: { description: `v${i}` }, verify: { port: port.bk! }, backups: { keep: 2 } });
+      last = await rig.run({
+        op: 'apply',
+        service: 'Bk',
+        runId: `prune-${i}`,
+        desired: { description: `v${i}` },
+        verify: { port: port.bk! },
+        backups: { keep: 2 },
+      });
       expectOutcome(last, 'changed');
     }
     const dir = dirname(last!.result.backupPath!);
@@ -187,7 +219,14 @@ describe('the backup folder', () => {
     expectOutcome(run, 'changed');
     const file = run.result.backupPath!;
     expect(existsSync(file)).toBe(true);
-    plant(file, { owner: USER, inheritance: 'r', grants: [{ sid: 'S-1-5-32-544', perms: 'F' }, { sid: 'S-1-5-18', perms: 'F' }] });
+    plant(file, {
+      owner: USER,
+      inheritance: 'r',
+      grants: [
+        { sid: 'S-1-5-32-544', perms: 'F' },
+        { sid: 'S-1-5-18', perms: 'F' },
+      ],
+    });
     const back = await rig.run({ op: 'rollback', service: 'Bk', restore: { fromRunId: 'owned-1' } });
     expectOutcome(back, 'failed', 'backup-unsafe');
     expect(rig.service('Bk').description).toBe('owned');

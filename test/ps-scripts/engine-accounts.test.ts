@@ -10,7 +10,12 @@ const vectors = JSON.parse(readFileSync(new URL('../unit/util/fixtures/account-v
 let results: HarnessResult[] = [];
 
 beforeAll(async () => {
-  results = await callEngine(vectors.flatMap(([name]) => [{ fn: 'ConvertTo-AccountKey', args: [name] }, { fn: 'Get-AccountKind', args: [name] }]));
+  results = await callEngine(
+    vectors.flatMap(([name]) => [
+      { fn: 'ConvertTo-AccountKey', args: [name] },
+      { fn: 'Get-AccountKind', args: [name] },
+    ]),
+  );
 }, 120_000);
 
 describe('engine account rules', () => {

@@ -33,7 +33,11 @@ afterAll(() => {
 describe('the engine parts', () => {
   it('are every .ps1 in ps-scripts/engine/, named NN-name.ps1, in file-name order, each under 500 lines', () => {
     const parts = engineParts(partsDir);
-    expect(parts).toEqual(readdirSync(partsDir).filter((f) => f.endsWith('.ps1')).sort());
+    expect(parts).toEqual(
+      readdirSync(partsDir)
+        .filter((f) => f.endsWith('.ps1'))
+        .sort(),
+    );
     expect(parts[0]).toBe('00-prologue.ps1');
     for (const f of parts) expect(f).toMatch(/^\d{2}-[a-z0-9-]+\.ps1$/);
     const long = parts.map((f) => ({ f, lines: readFileSync(join(partsDir, f), 'utf8').split('\n').length })).filter((p) => p.lines >= 500);
@@ -105,7 +109,9 @@ describe('one assembled engine, byte for byte', () => {
     // engine that was built.
     writeFileSync(join(pkg, 'ps-scripts', 'engine', '99-changed-after-build.ps1'), '# not built\n');
     const probe = `import(${JSON.stringify(pathToFileURL(join(pkg, 'dist', 'remote', 'scripts.js')).href)}).then((m) => process.stdout.write(JSON.stringify(m.loadPsScripts())))`;
-    const fromBuilt = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' })) as ReturnType<typeof loadPsScripts>;
+    const fromBuilt = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' })) as ReturnType<
+      typeof loadPsScripts
+    >;
     expect(fromBuilt.from).toBe('built');
     expect(fromBuilt.dir).toBe(built);
     expect(fromBuilt.engine).toBe(assembled);

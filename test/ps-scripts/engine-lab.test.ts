@@ -54,7 +54,26 @@ const failureWrites = (run: RigRun): unknown[] => run.events.filter((e) => e.dat
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['bin', 'bin2', 'args', 'meta', 'fail', 'env', 'acct', 'flow', 'policy', 'weird', 'legacy', 'norb', 'hostile', 'std', 'issue4', 'noneback', 'nonehostile']) port[k] = await freePort();
+  for (const k of [
+    'bin',
+    'bin2',
+    'args',
+    'meta',
+    'fail',
+    'env',
+    'acct',
+    'flow',
+    'policy',
+    'weird',
+    'legacy',
+    'norb',
+    'hostile',
+    'std',
+    'issue4',
+    'noneback',
+    'nonehostile',
+  ])
+    port[k] = await freePort();
   for (const k of ['denied', 'gone', 'marked', 'timeout', 'logon', 'crash', 'stuck', 'bad', 'double', 'http']) port[`f-${k}`] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
@@ -190,7 +209,14 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
     const first = await rig.run({
       op: 'apply',
       service: 'Meta',
-      desired: { startType: 'demand', errorControl: 'severe', displayName: 'Meta \u2018display\u2019', description: 'after', dependencies: ['+NetworkProvider', 'Tcpip'], loadOrderGroup: 'NetworkProvider' },
+      desired: {
+        startType: 'demand',
+        errorControl: 'severe',
+        displayName: 'Meta \u2018display\u2019',
+        description: 'after',
+        dependencies: ['+NetworkProvider', 'Tcpip'],
+        loadOrderGroup: 'NetworkProvider',
+      },
       restart: 'never',
     });
     expectOutcome(first, 'changed');
@@ -205,10 +231,22 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
       loadOrderGroup: true,
     });
     let rec = rig.service('Meta');
-    expect(rec).toMatchObject({ startType: 'demand', errorControl: 2, displayName: 'Meta \u2018display\u2019', description: 'after', dependencies: ['Tcpip', '+NetworkProvider'], loadOrderGroup: 'NetworkProvider' });
+    expect(rec).toMatchObject({
+      startType: 'demand',
+      errorControl: 2,
+      displayName: 'Meta \u2018display\u2019',
+      description: 'after',
+      dependencies: ['Tcpip', '+NetworkProvider'],
+      loadOrderGroup: 'NetworkProvider',
+    });
     expect(rec.status.pid).toBe(pid);
 
-    const second = await rig.run({ op: 'apply', service: 'Meta', desired: { startType: 'delayed-auto', dependencies: [], loadOrderGroup: '' }, restart: 'never' });
+    const second = await rig.run({
+      op: 'apply',
+      service: 'Meta',
+      desired: { startType: 'delayed-auto', dependencies: [], loadOrderGroup: '' },
+      restart: 'never',
+    });
     expectOutcome(second, 'changed');
     rec = rig.service('Meta');
     expect(rec).toMatchObject({ startType: 'auto', delayedAutoStart: true, dependencies: [], loadOrderGroup: '' });
@@ -243,12 +281,20 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
     expect(run.result.restarted).toBe(false); // failure settings apply at the next failure
     expect(rig.service('Fail').failure).toEqual(failure);
     expect(run.result.after?.config.failure).toEqual(failure);
-    const infinite = await rig.run({ op: 'apply', service: 'Fail', desired: { failure: { resetPeriod: 'infinite', actions: [{ type: 'restart', delayMs: 5 }] } } });
+    const infinite = await rig.run({
+      op: 'apply',
+      service: 'Fail',
+      desired: { failure: { resetPeriod: 'infinite', actions: [{ type: 'restart', delayMs: 5 }] } },
+    });
     expectOutcome(infinite, 'changed');
     expect(infinite.result.after?.config.failure.resetPeriod).toBe('infinite');
     expect(rig.service('Fail').failure.resetPeriod).toBe(4294967295);
 
-    const cleared = await rig.run({ op: 'apply', service: 'Fail', desired: { failure: { actions: [], rebootMessage: '', command: '', nonCrashFailures: false } } });
+    const cleared = await rig.run({
+      op: 'apply',
+      service: 'Fail',
+      desired: { failure: { actions: [], rebootMessage: '', command: '', nonCrashFailures: false } },
+    });
     expectOutcome(cleared, 'changed');
     expect(rig.service('Fail').failure).toEqual({ resetPeriod: 0, rebootMessage: '', command: '', actions: [], nonCrashFailures: false });
   });
@@ -267,17 +313,32 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
   });
 
   it('account with a password: set through Change(), the service logs on, and the password is never echoed, backed up or put in an event', async () => {
-    const run = await rig.run({ op: 'apply', service: 'Acct', desired: { account: { name: '.\\svcuser', password: new Secret(PASSWORD) } }, verify: { port: port.acct! } });
+    const run = await rig.run({
+      op: 'apply',
+      service: 'Acct',
+      desired: { account: { name: '.\\svcuser', password: new Secret(PASSWORD) } },
+      verify: { port: port.acct! },
+    });
     expectOutcome(run, 'changed');
     expect(rig.service('Acct').account).toBe('.\\svcuser');
     expect(rig.service('Acct').status.account).toBe('.\\svcuser');
-    expect(run.result.diff?.find((d) => d.field === 'account.password')).toEqual({ field: 'account.password', before: null, after: '[REDACTED]', restartNeeded: true });
+    expect(run.result.diff?.find((d) => d.field === 'account.password')).toEqual({
+      field: 'account.password',
+      before: null,
+      after: '[REDACTED]',
+      restartNeeded: true,
+    });
     for (const text of [run.raw, JSON.stringify(run.result), JSON.stringify(run.events), readFileSync(run.result.backupPath!, 'utf8')]) {
       expect(text).not.toContain('S3cr3t');
       expect(text).not.toContain(Buffer.from('S3cr3t').toString('base64').slice(0, 6));
     }
     // Leaving a password account: a rollback could not restore its password, so the request says it accepts that.
-    const back = await rig.run({ op: 'apply', service: 'Acct', desired: { account: { name: 'LocalSystem', rollbackPassword: 'none' } }, verify: { port: port.acct! } });
+    const back = await rig.run({
+      op: 'apply',
+      service: 'Acct',
+      desired: { account: { name: 'LocalSystem', rollbackPassword: 'none' } },
+      verify: { port: port.acct! },
+    });
     expectOutcome(back, 'changed');
     expect(rig.service('Acct').account).toBe('LocalSystem');
   });
@@ -377,7 +438,13 @@ describe.concurrent('operations', { timeout: 300_000 }, () => {
   });
 
   it("rollback 'never': a failed change is left as it is, reported as failed", async () => {
-    const run = await rig.run({ op: 'apply', service: 'NoRollback', desired: { args: { set: { bogus: '1' } } }, rollback: 'never', timeouts: { startSeconds: 10 } });
+    const run = await rig.run({
+      op: 'apply',
+      service: 'NoRollback',
+      desired: { args: { set: { bogus: '1' } } },
+      rollback: 'never',
+      timeouts: { startSeconds: 10 },
+    });
     expectOutcome(run, 'failed', 'start-failed');
     expect(run.result.message).toMatch(/rollback policy is never/);
     expect(rig.service('NoRollback').binaryPath).toContain('--bogus 1');
@@ -392,7 +459,9 @@ describe.concurrent('operations', { timeout: 300_000 }, () => {
   });
 });
 
-describe.concurrent("failure actions ending in NONE (docs/reference/windows-services.md#failure-count-and-repetition): ChangeServiceConfig2, not sc.exe", { timeout: 300_000 }, () => {
+describe.concurrent('failure actions ending in NONE (docs/reference/windows-services.md#failure-count-and-repetition): ChangeServiceConfig2, not sc.exe', {
+  timeout: 300_000,
+}, () => {
   it("applies the issue's example exactly: the registry blob decodes to restart/60000, restart/60000, none/0", async () => {
     const failure = {
       resetPeriod: 86400,
@@ -422,7 +491,12 @@ describe.concurrent("failure actions ending in NONE (docs/reference/windows-serv
     const original = first.result.snapshot!;
     expect(original.config.failure).toEqual(NONE_ORIGINAL);
 
-    const apply = await rig.run({ op: 'apply', service: 'NoneBack', runId: 'noneback-1', desired: { failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 1000 }] } } });
+    const apply = await rig.run({
+      op: 'apply',
+      service: 'NoneBack',
+      runId: 'noneback-1',
+      desired: { failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 1000 }] } },
+    });
     expectOutcome(apply, 'changed');
     expect(failureWrites(apply)).toEqual(['sc.exe']); // the new list has no NONE
     expect(rig.service('NoneBack').failure.actions).toEqual([{ type: 'restart', delayMs: 1000 }]);
@@ -432,7 +506,12 @@ describe.concurrent("failure actions ending in NONE (docs/reference/windows-serv
     expect(failureWrites(back)).toEqual(['ChangeServiceConfig2']);
     expect(back.result.after?.configHash).toBe(original.configHash);
     expect(rig.service('NoneBack').failure).toEqual(NONE_ORIGINAL);
-    expect(decodeFailureActions(await rig.registryBinary('NoneBack', 'FailureActions'))).toEqual({ resetPeriod: 900, count: 3, offset: 0x14, actions: NONE_ORIGINAL.actions });
+    expect(decodeFailureActions(await rig.registryBinary('NoneBack', 'FailureActions'))).toEqual({
+      resetPeriod: 900,
+      count: 3,
+      offset: 0x14,
+      actions: NONE_ORIGINAL.actions,
+    });
 
     // An apply that fails after writing (the program rejects the flag) rolls back through the same native write.
     const failed = await rig.run({
@@ -449,7 +528,20 @@ describe.concurrent("failure actions ending in NONE (docs/reference/windows-serv
 
   it('hostile reboot messages and commands go through the native call as data', async () => {
     // The quoting-sensitive part of the corpus (the sc.exe path gets all of it above): smart quotes, $(...), etc.
-    const values = (['smartQuotes', 'smartQuoteBreakout', 'subexpression', 'smartSubexpression', 'backticks', 'newlines', 'backslashQuote', 'semicolon', 'unicode', 'long'] as const).map((k) => corpus[k]!);
+    const values = (
+      [
+        'smartQuotes',
+        'smartQuoteBreakout',
+        'subexpression',
+        'smartSubexpression',
+        'backticks',
+        'newlines',
+        'backslashQuote',
+        'semicolon',
+        'unicode',
+        'long',
+      ] as const
+    ).map((k) => corpus[k]!);
     for (let i = 0; i < values.length; i += 2) {
       const [rebootMessage = '', command = ''] = values.slice(i, i + 2);
       const failure = {
@@ -467,7 +559,12 @@ describe.concurrent("failure actions ending in NONE (docs/reference/windows-serv
       expectOutcome(run, 'changed');
       expect(failureWrites(run)).toEqual(['ChangeServiceConfig2']);
       const rec = rig.service('NoneHostile').failure;
-      expect({ rebootMessage: rec.rebootMessage, command: rec.command, resetPeriod: rec.resetPeriod, actions: rec.actions }).toEqual({ rebootMessage, command, resetPeriod: 4294967295, actions: failure.actions });
+      expect({ rebootMessage: rec.rebootMessage, command: rec.command, resetPeriod: rec.resetPeriod, actions: rec.actions }).toEqual({
+        rebootMessage,
+        command,
+        resetPeriod: 4294967295,
+        actions: failure.actions,
+      });
       expect(run.result.after?.config.failure).toMatchObject(failure);
     }
     expect(existsSync(pwned)).toBe(false);
@@ -498,7 +595,13 @@ describe.concurrent('hostile values land as data, never code', { timeout: 300_00
       });
       expectOutcome(run, 'changed');
       const rec = on.service(service);
-      expect({ description: rec.description, displayName: rec.displayName, command: rec.failure.command, rebootMessage: rec.failure.rebootMessage, binaryPath: rec.binaryPath }).toEqual({
+      expect({
+        description: rec.description,
+        displayName: rec.displayName,
+        command: rec.failure.command,
+        rebootMessage: rec.failure.rebootMessage,
+        binaryPath: rec.binaryPath,
+      }).toEqual({
         description: a,
         displayName,
         command: c,
@@ -520,7 +623,12 @@ describe.concurrent('hostile values land as data, never code', { timeout: 300_00
     const std = await LabRig.create(spawn, { services: [{ name: 'Std', binaryPath: app(port.std!) }] });
     try {
       const [a = '', b = ''] = [corpus.backslashQuote, corpus.smartSubexpression];
-      const run = await std.run({ op: 'apply', service: 'Std', restart: 'never', desired: { description: a, loadOrderGroup: b, dependencies: ['Tcpip'], environment: { X: corpus.newlines! } } });
+      const run = await std.run({
+        op: 'apply',
+        service: 'Std',
+        restart: 'never',
+        desired: { description: a, loadOrderGroup: b, dependencies: ['Tcpip'], environment: { X: corpus.newlines! } },
+      });
       expectOutcome(run, 'changed');
       expect(run.events.find((e) => e.phase === 'start')?.data?.nativeArguments).toBe('Standard');
       expect(std.service('Std')).toMatchObject({ description: a, loadOrderGroup: b, dependencies: ['Tcpip'] });
@@ -544,7 +652,13 @@ describe.concurrent('injected faults end in their documented outcome, with nothi
   });
 
   it('the native failure-actions write fails like sc.exe does: apply-failed with its Win32 code, nothing changed', async () => {
-    const failure = { resetPeriod: 60, actions: [{ type: 'restart' as const, delayMs: 1000 }, { type: 'none' as const, delayMs: 0 }] };
+    const failure = {
+      resetPeriod: 60,
+      actions: [
+        { type: 'restart' as const, delayMs: 1000 },
+        { type: 'none' as const, delayMs: 0 },
+      ],
+    };
     const denied = await faults.run({ op: 'apply', service: 'FDenied', desired: { failure } });
     expectOutcome(denied, 'failed', 'apply-failed');
     expect(denied.result.reason.win32).toBe(5); // OpenService under the access-denied fault (docs/reference/sc-exe.md#exit-codes)
@@ -586,20 +700,35 @@ describe.concurrent('injected faults end in their documented outcome, with nothi
   });
 
   it('crash shortly after start: the settle gate catches it, rolled back', async () => {
-    const run = await faults.run({ op: 'apply', service: 'FCrash', desired: { args: { set: { workers: '5' } } }, verify: { port: port['f-crash']!, settleSeconds: 2 } });
+    const run = await faults.run({
+      op: 'apply',
+      service: 'FCrash',
+      desired: { args: { set: { workers: '5' } } },
+      verify: { port: port['f-crash']!, settleSeconds: 2 },
+    });
     expectOutcome(run, 'rolled-back', 'verify-settle');
     await expectRestored(faults, 'FCrash', run, port['f-crash']!);
   });
 
   it('stuck in STOP_PENDING: stop times out, the rollback ends the stuck process and restores the old service', async () => {
-    const run = await faults.run({ op: 'apply', service: 'FStuck', desired: { args: { set: { workers: '2' } } }, timeouts: { stopSeconds: 2, startSeconds: 10 } });
+    const run = await faults.run({
+      op: 'apply',
+      service: 'FStuck',
+      desired: { args: { set: { workers: '2' } } },
+      timeouts: { stopSeconds: 2, startSeconds: 10 },
+    });
     expect(run.result.reason).toEqual({ code: 'stop-timeout', win32: 1053 });
     await expectRestored(faults, 'FStuck', run, port['f-stuck']!);
   });
 
   it('an HTTP check that answers the wrong status: rolled back', async () => {
     const url = `http://127.0.0.1:${port['f-http']}/no-such-page`;
-    const run = await faults.run({ op: 'apply', service: 'FHttp', desired: { args: { set: { workers: '2' } } }, verify: { port: port['f-http']!, timeoutSeconds: 3, http: { url, status: 200 } } });
+    const run = await faults.run({
+      op: 'apply',
+      service: 'FHttp',
+      desired: { args: { set: { workers: '2' } } },
+      verify: { port: port['f-http']!, timeoutSeconds: 3, http: { url, status: 200 } },
+    });
     expectOutcome(run, 'rolled-back', 'verify-http');
     expect(run.result.message).toContain('404');
     await expectRestored(faults, 'FHttp', run, port['f-http']!);

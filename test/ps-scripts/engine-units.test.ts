@@ -64,7 +64,11 @@ const edits: Array<[string, unknown, string]> = [
   ],
   ['"C:\\a\\app.exe" --port=8080 --x', { set: { '--port': '1' } }, '"C:\\a\\app.exe" --port=1 --x'],
   ['"C:\\a\\app.exe" -port 1 -port 2 -w 3', { set: { '-port': '7' } }, '"C:\\a\\app.exe" -port 7 -w 3'],
-  ['"C:\\a\\app.exe" --config "C:\\cfg dir\\a.json"', { set: { config: 'C:\\new dir\\b "q".json' } }, '"C:\\a\\app.exe" --config "C:\\new dir\\b \\"q\\".json"'],
+  [
+    '"C:\\a\\app.exe" --config "C:\\cfg dir\\a.json"',
+    { set: { config: 'C:\\new dir\\b "q".json' } },
+    '"C:\\a\\app.exe" --config "C:\\new dir\\b \\"q\\".json"',
+  ],
   ['"C:\\a\\app.exe" --debug --port 1', { remove: ['debug'] }, '"C:\\a\\app.exe" --port 1'],
   ['"C:\\a\\app.exe" --offset -5 --x', { set: { offset: '3' } }, '"C:\\a\\app.exe" --offset 3 --x'],
   ['C:\\a\\app.exe', { set: { port: '' } }, '"C:\\a\\app.exe" --port ""'],
@@ -74,7 +78,9 @@ const editBad = call('Edit-ImagePathArgs', ['"C:\\a\\app.exe', { set: { port: '1
 const editBadName = call('Edit-ImagePathArgs', ['"C:\\a\\app.exe"', { set: { 'a b': '1' } }]);
 
 // --- FailureActions REG_BINARY (docs/reference/windows-services.md#the-failureactions-registry-value worked example: WaaSMedicSvc) ---
-const waas = [0x84, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0x14, 0, 0, 0, 1, 0, 0, 0, 0xc0, 0xd4, 1, 0, 1, 0, 0, 0, 0xe0, 0x93, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const waas = [
+  0x84, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0x14, 0, 0, 0, 1, 0, 0, 0, 0xc0, 0xd4, 1, 0, 1, 0, 0, 0, 0xe0, 0x93, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
 const infinite = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x14, 0, 0, 0, 3, 0, 0, 0, 0xe8, 3, 0, 0, 2, 0, 0, 0, 0x20, 0x03, 0, 0];
 const blobWaas = call('ConvertFrom-FailureActionsBlob', [waas]);
 const blobInfinite = call('ConvertFrom-FailureActionsBlob', [infinite]);
@@ -92,7 +98,13 @@ const config: ServiceConfig = {
   description: `${corpus.newlines} \u0001 \u007f \ud83c\udf89 ${corpus.backslashQuote}`,
   dependencies: ['Tcpip', '+NetworkProvider'],
   loadOrderGroup: '',
-  failure: { resetPeriod: 'infinite', rebootMessage: '', command: 'C:\\x.exe "a"', actions: [{ type: 'restart', delayMs: 4294967295 }], nonCrashFailures: true },
+  failure: {
+    resetPeriod: 'infinite',
+    rebootMessage: '',
+    command: 'C:\\x.exe "a"',
+    actions: [{ type: 'restart', delayMs: 4294967295 }],
+    nonCrashFailures: true,
+  },
   environment: { Zeta: '1', alpha: corpus.dateLike!, Mid: '' },
 };
 const hashCall = call('Get-ConfigHash', [config]);
@@ -115,14 +127,41 @@ const badEnv = target({ environment: { 'A=B': '1' } });
 const badStart = target({ startType: 'Automatic' });
 const badTooLongDesc = target({ description: 'd'.repeat(8193) });
 const depsOrder = target({ dependencies: ['+GroupA', 'SvcB', '+GroupC', 'SvcD'] });
-const noneNative = call('Test-NeedsNativeFailureWrite', [[{ type: 'restart', delayMs: 1 }, { type: 'none', delayMs: 0 }]]);
-const scOnly = call('Test-NeedsNativeFailureWrite', [[{ type: 'restart', delayMs: 1 }, { type: 'run', delayMs: 2 }, { type: 'reboot', delayMs: 3 }]]);
-const noneTarget = target({ failure: { resetPeriod: 86400, actions: [{ type: 'restart', delayMs: 60000 }, { type: 'restart', delayMs: 60000 }, { type: 'none', delayMs: 0 }], nonCrashFailures: true } });
+const noneNative = call('Test-NeedsNativeFailureWrite', [
+  [
+    { type: 'restart', delayMs: 1 },
+    { type: 'none', delayMs: 0 },
+  ],
+]);
+const scOnly = call('Test-NeedsNativeFailureWrite', [
+  [
+    { type: 'restart', delayMs: 1 },
+    { type: 'run', delayMs: 2 },
+    { type: 'reboot', delayMs: 3 },
+  ],
+]);
+const noneTarget = target({
+  failure: {
+    resetPeriod: 86400,
+    actions: [
+      { type: 'restart', delayMs: 60000 },
+      { type: 'restart', delayMs: 60000 },
+      { type: 'none', delayMs: 0 },
+    ],
+    nonCrashFailures: true,
+  },
+});
 
 // --- diff and take-effect (docs/reference/windows-services.md#when-a-change-takes-effect) ---
 const diffCall = call('Get-Diff', [
   current,
-  { ...current, binaryPath: '"C:\\a\\app.exe" --port 2', description: 'new', account: 'nt authority\\localservice', failure: { ...current.failure, nonCrashFailures: false } },
+  {
+    ...current,
+    binaryPath: '"C:\\a\\app.exe" --port 2',
+    description: 'new',
+    account: 'nt authority\\localservice',
+    failure: { ...current.failure, nonCrashFailures: false },
+  },
   true,
 ]);
 const segments = ['MySvc', 'my svc', '..', '.hidden', 'a:b*c?', 'x_x41_'].map((s) => call('ConvertTo-FileSegment', [s]));
@@ -197,12 +236,9 @@ describe('binary paths', () => {
     expect(okValue(unquotedCalls[i]!())).toEqual([want]);
   });
 
-  it.each(edits.map(([path, edit, want], i) => ({ path, edit: JSON.stringify(edit), want, i })))(
-    'args edit $edit on $path',
-    ({ want, i }) => {
-      expect(okValue(editCalls[i]!())).toEqual([want]);
-    },
-  );
+  it.each(edits.map(([path, edit, want], i) => ({ path, edit: JSON.stringify(edit), want, i })))('args edit $edit on $path', ({ want, i }) => {
+    expect(okValue(editCalls[i]!())).toEqual([want]);
+  });
 
   it('refuses an args edit of a path with an unclosed quote, and bad flag names', () => {
     expect(errorOf(editBad()).code).toBe('bad-binary-path');

@@ -45,7 +45,9 @@ beforeAll(async () => {
     ],
   });
   // initLabHost gives every service a process of its own; the SCM puts the second into the first one's process.
-  await proc.exec(`sc.exe start ShA | Out-Null; $n = 0; while ((Get-CimInstance Win32_Service -Filter "Name='ShA'").State -ne 'Running' -and $n -lt 400) { Start-Sleep -Milliseconds 25; $n++ }; sc.exe start ShB | Out-Null`);
+  await proc.exec(
+    `sc.exe start ShA | Out-Null; $n = 0; while ((Get-CimInstance Win32_Service -Filter "Name='ShA'").State -ne 'Running' -and $n -lt 400) { Start-Sleep -Milliseconds 25; $n++ }; sc.exe start ShB | Out-Null`,
+  );
 }, 180_000);
 
 const SHARED = '"C:\\Program Files\\App\\shared.exe"';
@@ -69,14 +71,33 @@ describe('start type and the delayed flag', { timeout: 600_000 }, () => {
   it('every transition among auto, delayed-auto, demand and disabled writes and reads back exactly', async () => {
     // A walk through all twelve ordered pairs; it begins delayed -> demand -> auto and delayed -> disabled -> auto,
     // the two moves in which ChangeServiceConfig keeps a leftover flag (PowerShell-Docs #4354).
-    const walk = ['demand', 'auto', 'delayed-auto', 'disabled', 'auto', 'demand', 'delayed-auto', 'auto', 'disabled', 'demand', 'disabled', 'delayed-auto'] as const;
+    const walk = [
+      'demand',
+      'auto',
+      'delayed-auto',
+      'disabled',
+      'auto',
+      'demand',
+      'delayed-auto',
+      'auto',
+      'disabled',
+      'demand',
+      'disabled',
+      'delayed-auto',
+    ] as const;
     let from = 'delayed-auto';
     const seen: unknown[] = [];
     const wanted: unknown[] = [];
     for (const to of walk) {
       const run = await rig.run({ op: 'apply', service: 'Starts', desired: { startType: to }, restart: 'never' });
       const rec = rig.service('Starts');
-      seen.push({ step: `${from} -> ${to}`, outcome: `${run.result.outcome}/${run.result.reason.code}`, readBack: run.result.after?.config.startType, scm: rec.startType, flag: rec.delayedAutoStart });
+      seen.push({
+        step: `${from} -> ${to}`,
+        outcome: `${run.result.outcome}/${run.result.reason.code}`,
+        readBack: run.result.after?.config.startType,
+        scm: rec.startType,
+        flag: rec.delayedAutoStart,
+      });
       // The flag is written explicitly every time: true only for delayed-auto (as Ansible's SCManager does).
       wanted.push({ step: `${from} -> ${to}`, outcome: 'changed/ok', readBack: to, scm: to === 'delayed-auto' ? 'auto' : to, flag: to === 'delayed-auto' });
       from = to;
@@ -165,7 +186,7 @@ describe('running dependents (a stop fails with 1051 while they run)', { timeout
     expect(plan.result.message).toMatch(/Dep2, Dep1.*refuse/);
   });
 
-  it("dependents: refuse (default): nothing changed, a clear reason, no backup", async () => {
+  it('dependents: refuse (default): nothing changed, a clear reason, no backup', async () => {
     const before = pids();
     const run = await dep.run({ op: 'apply', service: 'Base', desired: { args: { set: { workers: '2' } } } });
     expectOutcome(run, 'failed', 'dependents-running');
@@ -180,7 +201,13 @@ describe('running dependents (a stop fails with 1051 while they run)', { timeout
 
   it('dependents: stop-and-restart: stopped in order, restarted after verify', async () => {
     const before = pids();
-    const run = await dep.run({ op: 'apply', service: 'Base', desired: { args: { set: { workers: '2' } } }, dependents: 'stop-and-restart', verify: { port: port.base! } });
+    const run = await dep.run({
+      op: 'apply',
+      service: 'Base',
+      desired: { args: { set: { workers: '2' } } },
+      dependents: 'stop-and-restart',
+      verify: { port: port.base! },
+    });
     expectOutcome(run, 'changed', 'ok');
     expect(run.result.restarted).toBe(true);
     const order = run.events.filter((e) => e.data?.dependent).map((e) => e.message);

@@ -88,7 +88,12 @@ describe('request files', () => {
 
 describe('running the real engine', () => {
   it('apply prints the RemoteResult as JSON (exit 0); a hot-fix that fails is rolled back (exit 2)', { timeout: 240_000 }, async () => {
-    const good = requestFile('apply.json', { service: 'AppSvc', runId: 'cli-1', desired: { description: 'from the CLI', args: { set: { workers: '2' } } }, verify: { port } });
+    const good = requestFile('apply.json', {
+      service: 'AppSvc',
+      runId: 'cli-1',
+      desired: { description: 'from the CLI', args: { set: { workers: '2' } } },
+      verify: { port },
+    });
     const r = await cli('lab', 'invoke', 'apply', '--state', stateDir, '--request', good, '--runner', 'spawn');
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as RemoteResult;

@@ -55,7 +55,11 @@ export class LabRig {
     try {
       await initLabHost({ ...options, stateDir });
       const transport = createLocalTransport({ labRunner: runner });
-      session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } });
+      session = await transport.open(
+        'lab',
+        { transport: 'local', address: '127.0.0.1', local: { stateDir } },
+        { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 180_000 } },
+      );
     } catch (err) {
       // No rig to close(): stop what initLabHost started and remove the host here.
       await stopLabHost(stateDir).catch(() => undefined);
@@ -109,7 +113,10 @@ export class LabRig {
 
   /** Run a PowerShell script on the emulated host, beside the engine (e.g. sc.exe calls); -> its stdout. */
   async exec(script: string): Promise<string> {
-    const r = await this.session.exec({ encodedCommand: Buffer.from(`${script}\nexit 0`, 'utf16le').toString('base64'), stdin: Buffer.alloc(0) }, { commandMs: 60_000 });
+    const r = await this.session.exec(
+      { encodedCommand: Buffer.from(`${script}\nexit 0`, 'utf16le').toString('base64'), stdin: Buffer.alloc(0) },
+      { commandMs: 60_000 },
+    );
     return r.stdout;
   }
 

@@ -37,21 +37,28 @@ describe('runRemote', () => {
 
   it('also works with sessions that only return stdout at the end', async () => {
     const events: RemoteEvent[] = [];
-    const run = await runRemoteDetailed(scripted((n) => [encodeFrame(event, n), encodeFrame(result, n)], '', 0, false), request, {
-      commandMs: 1000,
-      onEvent: (e) => events.push(e),
-    });
+    const run = await runRemoteDetailed(
+      scripted((n) => [encodeFrame(event, n), encodeFrame(result, n)], '', 0, false),
+      request,
+      {
+        commandMs: 1000,
+        onEvent: (e) => events.push(e),
+      },
+    );
     expect(run.result).toEqual(result);
     expect(events).toEqual([event]);
   });
 
   it('turns a missing result into a protocol error naming the host, with the decoded stderr', async () => {
-    const stderr = '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">Access is denied._x000D__x000A_</S></Objs>';
+    const stderr =
+      '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">Access is denied._x000D__x000A_</S></Objs>';
     const session = scripted((n) => [encodeFrame(event, n), 'then it died'], stderr, 22);
     const err = await runRemote(session, request, { host: 'web09', commandMs: 1000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransportError);
     expect((err as TransportError).errorClass).toBe('protocol');
-    expect((err as TransportError).message).toMatch(/^web09: the remote engine ended \(exit 22\) without a result frame; stderr: Access is denied\.; stdout: .*then it died/);
+    expect((err as TransportError).message).toMatch(
+      /^web09: the remote engine ended \(exit 22\) without a result frame; stderr: Access is denied\.; stdout: .*then it died/,
+    );
   });
 
   it('does not accept a result forged with another nonce', async () => {

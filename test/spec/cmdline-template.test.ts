@@ -39,11 +39,22 @@ describe('a {{ var }} in a command line renders as exactly one argument', () => 
     expect(splitWindowsArgs(d.failure!.command!)).toEqual(['C:\\tools\\notify.exe', '--host', 'web01', '--msg', value]);
   });
 
-  it.each(HOSTILE.filter((v) => v.includes('"')).map((v) => [JSON.stringify(v), v]))('refuses %s (a double quote) with file, line, field and host', (_label, value) => {
-    expectInputError(() => render({ cfg: value }), { file: '/specs/cmd.yml', line: 3, field: 'set.binaryPath', host: 'web01' }, /variable cfg of host web01 contains a double quote/);
-    const only = parseSpec("service: S\nset:\n  failure: { command: 'C:\\x.exe --msg {{ cfg }}' }\n", '/specs/f.yml');
-    expectInputError(() => renderHostRequests(only, { name: 'web01', vars: { cfg: value } }), { file: '/specs/f.yml', line: 3, field: 'set.failure.command', host: 'web01' }, /double quote/);
-  });
+  it.each(HOSTILE.filter((v) => v.includes('"')).map((v) => [JSON.stringify(v), v]))(
+    'refuses %s (a double quote) with file, line, field and host',
+    (_label, value) => {
+      expectInputError(
+        () => render({ cfg: value }),
+        { file: '/specs/cmd.yml', line: 3, field: 'set.binaryPath', host: 'web01' },
+        /variable cfg of host web01 contains a double quote/,
+      );
+      const only = parseSpec("service: S\nset:\n  failure: { command: 'C:\\x.exe --msg {{ cfg }}' }\n", '/specs/f.yml');
+      expectInputError(
+        () => renderHostRequests(only, { name: 'web01', vars: { cfg: value } }),
+        { file: '/specs/f.yml', line: 3, field: 'set.failure.command', host: 'web01' },
+        /double quote/,
+      );
+    },
+  );
 
   it('leaves a plain value unquoted and quotes one with spaces', () => {
     expect(render({ cfg: 'app.yaml' }).binaryPath).toBe('"C:\\apps\\svc.exe" --config app.yaml --port 8081');
@@ -53,22 +64,39 @@ describe('a {{ var }} in a command line renders as exactly one argument', () => 
   it('keeps a value inside double quotes when it cannot leave them, and refuses one that can', () => {
     const s = parseSpec(`service: S\nset:\n  binaryPath: '"C:\\apps\\svc.exe" --config "C:\\ProgramData\\{{ site }}.yaml"'\n`, '/q.yml');
     const smart = 'a “b” ‘c’ d';
-    expect(splitWindowsArgs(renderHostRequests(s, { name: 'h', vars: { site: smart } })[0]!.desired!.binaryPath!.slice(17))).toEqual(['--config', `C:\\ProgramData\\${smart}.yaml`]);
-    expectInputError(() => renderHostRequests(s, { name: 'h', vars: { site: 'x" --evil "y' } }), { file: '/q.yml', line: 3, field: 'set.binaryPath', host: 'h' }, /variable site of host h contains a double quote/);
+    expect(splitWindowsArgs(renderHostRequests(s, { name: 'h', vars: { site: smart } })[0]!.desired!.binaryPath!.slice(17))).toEqual([
+      '--config',
+      `C:\\ProgramData\\${smart}.yaml`,
+    ]);
+    expectInputError(
+      () => renderHostRequests(s, { name: 'h', vars: { site: 'x" --evil "y' } }),
+      { file: '/q.yml', line: 3, field: 'set.binaryPath', host: 'h' },
+      /variable site of host h contains a double quote/,
+    );
     const t = parseSpec(`service: S\nset:\n  failure: { command: 'C:\\x.exe --dir "{{ d }}" --y' }\n`, '/t.yml');
-    expectInputError(() => renderHostRequests(t, { name: 'h', vars: { d: 'C:\\a\\' } }), { file: '/t.yml', line: 3, field: 'set.failure.command', host: 'h' }, /backslash right before a double quote/);
+    expectInputError(
+      () => renderHostRequests(t, { name: 'h', vars: { d: 'C:\\a\\' } }),
+      { file: '/t.yml', line: 3, field: 'set.failure.command', host: 'h' },
+      /backslash right before a double quote/,
+    );
   });
 
   it('refuses whitespace or a quote in a value that is only part of an argument, with file, line, field and host', () => {
     const s = parseSpec(`service: S\nset:\n  failure:\n    command: 'C:\\x.exe --name={{ n }}'\n`, '/p.yml');
-    expectInputError(() => renderHostRequests(s, { name: 'web02', vars: { n: 'a --admin' } }), { file: '/p.yml', line: 4, field: 'set.failure.command', host: 'web02' }, /variable n of host web02 contains whitespace/);
+    expectInputError(
+      () => renderHostRequests(s, { name: 'web02', vars: { n: 'a --admin' } }),
+      { file: '/p.yml', line: 4, field: 'set.failure.command', host: 'web02' },
+      /variable n of host web02 contains whitespace/,
+    );
     expectInputError(() => renderHostRequests(s, { name: 'web02', vars: { n: 'a"b' } }), { field: 'set.failure.command', host: 'web02' }, /double quote/);
     expect(renderHostRequests(s, { name: 'web02', vars: { n: '“x”' } })[0]!.desired!.failure!.command).toBe('C:\\x.exe --name=“x”');
   });
 
   it('quotes a whole executable with spaces and refuses one with a double quote', () => {
     const s = parseSpec(`service: S\nset:\n  binaryPath: '{{ exe }} --x'\n`, '/e.yml');
-    expect(renderHostRequests(s, { name: 'h', vars: { exe: 'C:\\Program Files\\A\\a.exe' } })[0]!.desired!.binaryPath).toBe('"C:\\Program Files\\A\\a.exe" --x');
+    expect(renderHostRequests(s, { name: 'h', vars: { exe: 'C:\\Program Files\\A\\a.exe' } })[0]!.desired!.binaryPath).toBe(
+      '"C:\\Program Files\\A\\a.exe" --x',
+    );
     expectInputError(() => renderHostRequests(s, { name: 'h', vars: { exe: 'C:\\a.exe" --evil "' } }), { field: 'set.binaryPath', host: 'h' }, /double quote/);
   });
 });

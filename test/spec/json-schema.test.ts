@@ -78,9 +78,12 @@ describe('YAML examples in the docs', () => {
     expect(counts.config).toBeGreaterThanOrEqual(1);
   });
 
-  it.each(all.filter((e) => e.kind).map((e) => [`${e.doc}:${e.line} (${e.kind})`, e] as const))('%s validates with zod and with the JSON Schema', (_name, e) => {
-    const doc = parseYamlDocument(e.text, `${e.doc}:${e.line}`);
-    expect(() => validateDocument(zodSchemaFor(e.kind!), doc)).not.toThrow();
-    expect(validate(jsonSchema(e.kind!), JSON.parse(JSON.stringify(doc.value)))).toEqual([]);
-  });
+  it.each(all.filter((e) => e.kind).map((e) => [`${e.doc}:${e.line} (${e.kind})`, e] as const))(
+    '%s validates with zod and with the JSON Schema',
+    (_name, e) => {
+      const doc = parseYamlDocument(e.text, `${e.doc}:${e.line}`);
+      expect(() => validateDocument(zodSchemaFor(e.kind!), doc)).not.toThrow();
+      expect(validate(jsonSchema(e.kind!), JSON.parse(JSON.stringify(doc.value)))).toEqual([]);
+    },
+  );
 });

@@ -17,7 +17,27 @@ const NUMBERS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', '
 const ANNOTATIONS = ['title', 'description', '$comment', 'format', '$id', '$anchor', '$schema', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly'];
 const OTHER = ['type', 'enum', 'const', 'required', 'pattern', 'uniqueItems', '$ref', 'dependentRequired'];
 /** The 2020-12 formats (an unknown one would be ignored by validators: refuse it here). */
-const FORMATS = ['date-time', 'date', 'time', 'duration', 'email', 'idn-email', 'hostname', 'idn-hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'iri', 'iri-reference', 'uuid', 'uri-template', 'json-pointer', 'relative-json-pointer', 'regex'];
+const FORMATS = [
+  'date-time',
+  'date',
+  'time',
+  'duration',
+  'email',
+  'idn-email',
+  'hostname',
+  'idn-hostname',
+  'ipv4',
+  'ipv6',
+  'uri',
+  'uri-reference',
+  'iri',
+  'iri-reference',
+  'uuid',
+  'uri-template',
+  'json-pointer',
+  'relative-json-pointer',
+  'regex',
+];
 
 type Schema = boolean | Record<string, unknown>;
 

@@ -73,14 +73,34 @@ describe('spec validation: file, line and field in every error', () => {
     ['CWE-428 unquoted path', "service: S\nset:\n  binaryPath: 'C:\\Program Files\\App\\app.exe --x'\n", { line: 3, field: 'set.binaryPath' }, /CWE-428/],
     ['unclosed quote', "service: S\nset:\n  binaryPath: '\"C:\\app.exe --x'\n", { line: 3, field: 'set.binaryPath' }, /never closes/],
     ['reset without actions', 'service: S\nset:\n  failure:\n    resetPeriod: 60\n', { line: 4, field: 'set.failure.resetPeriod' }, /needs failure.actions/],
-    ['bad action', 'service: S\nset:\n  failure:\n    resetPeriod: 60\n    actions: [restart-6000]\n', { line: 5, field: 'set.failure.actions[0]' }, /type\/delayMs/],
-    ['literal password', 'service: S\nset:\n  account: { name: ".\\\\svc", password: hunter2 }\n', { line: 3, field: 'set.account.password' }, /literal password/],
-    ['set and removed flag', 'service: S\nset:\n  args: { set: { --port: 1 }, remove: [--port] }\n', { line: 3, field: 'set.args.remove[0]' }, /both set and removed/],
+    [
+      'bad action',
+      'service: S\nset:\n  failure:\n    resetPeriod: 60\n    actions: [restart-6000]\n',
+      { line: 5, field: 'set.failure.actions[0]' },
+      /type\/delayMs/,
+    ],
+    [
+      'literal password',
+      'service: S\nset:\n  account: { name: ".\\\\svc", password: hunter2 }\n',
+      { line: 3, field: 'set.account.password' },
+      /literal password/,
+    ],
+    [
+      'set and removed flag',
+      'service: S\nset:\n  args: { set: { --port: 1 }, remove: [--port] }\n',
+      { line: 3, field: 'set.args.remove[0]' },
+      /both set and removed/,
+    ],
     ['bad flag name', 'service: S\nset:\n  args: { set: { port: 1 } }\n', { line: 3, field: 'set.args.set.port' }, /flag/],
     ['both forms', 'service: S\nservices: [{ service: T, set: { startType: auto } }]\n', { line: 2, field: 'services' }, /either/],
     ['no service', 'set: { startType: auto }\n', {}, /names no service/],
     ['nothing to do', 'service: S\n', {}, /nothing to change/],
-    ['duplicate service', 'services:\n  - { service: A, set: { startType: auto } }\n  - { service: a, set: { startType: demand } }\n', { line: 3, field: 'services[1].service' }, /twice/],
+    [
+      'duplicate service',
+      'services:\n  - { service: A, set: { startType: auto } }\n  - { service: a, set: { startType: demand } }\n',
+      { line: 3, field: 'services[1].service' },
+      /twice/,
+    ],
     ['duplicate YAML key', 'service: S\nset: { startType: auto }\nservice: T\n', { line: 3 }, /unique/],
     ['env names differing by case', 'service: S\nset:\n  environment: { Path: a, PATH: b }\n', { line: 3 }, /same variable on Windows/],
     ['port out of range', 'service: S\nrestart: always\nverify: { port: 70000 }\n', { line: 3, field: 'verify.port' }, /65535/],
@@ -119,7 +139,19 @@ describe('{{ var }} values are data', () => {
     expect(renderTemplate('{{ inventory_hostname }} {{ inventory_hostname_short }}', ctx)).toBe('web01.corp web01');
   });
   it('refuses expressions, filters, blocks, and values that are not text or numbers', () => {
-    for (const bad of ['{{ port + 1 }}', '{{ site | upper }}', "{{ lookup('env','HOME') }}", '{% if x %}', '{{ site', '{{ missing }}', '{{ flag }}', '{{ list }}', '{{ sec }}', '{{ nothing }}', '{# c #}']) {
+    for (const bad of [
+      '{{ port + 1 }}',
+      '{{ site | upper }}',
+      "{{ lookup('env','HOME') }}",
+      '{% if x %}',
+      '{{ site',
+      '{{ missing }}',
+      '{{ flag }}',
+      '{{ list }}',
+      '{{ sec }}',
+      '{{ nothing }}',
+      '{# c #}',
+    ]) {
       expect(() => renderTemplate(bad, ctx), bad).toThrow(TemplateError);
     }
   });
@@ -181,16 +213,32 @@ dependents: stop-and-restart
     // The payload carries it as JSON data: the bytes come back unchanged.
     const payload = buildPayload({ v: 1, op: 'apply', nonce: 'n'.repeat(16), runId: 'r1', ...req! });
     expect(payload.request.desired!.displayName).toBe(hostile);
-    expectInputError(() => renderHostRequests(spec, host('h', { idx: 1, label: 'a\nb', app_port: 1 })), { host: 'h', field: 'services[0].set.binaryPath', line: 4 }, /control character/);
+    expectInputError(
+      () => renderHostRequests(spec, host('h', { idx: 1, label: 'a\nb', app_port: 1 })),
+      { host: 'h', field: 'services[0].set.binaryPath', line: 4 },
+      /control character/,
+    );
   });
 
   it('refuses a variable that would change how the command line is split', () => {
-    expectInputError(() => renderHostRequests(spec, host('h', { idx: 1, label: 'x" --evil "y', app_port: 1 })), { host: 'h', field: 'services[0].set.binaryPath' }, /double quote/);
+    expectInputError(
+      () => renderHostRequests(spec, host('h', { idx: 1, label: 'x" --evil "y', app_port: 1 })),
+      { host: 'h', field: 'services[0].set.binaryPath' },
+      /double quote/,
+    );
   });
 
   it('names spec file, line, field and host for a missing variable or a bad rendered port', () => {
-    expectInputError(() => renderHostRequests(spec, host('web09', { idx: 1, label: 'x' })), { file: '/specs/multi.yml', host: 'web09', field: 'services[0].set.args.set.--port', line: 6 }, /app_port is not defined for host web09/);
-    expectInputError(() => renderHostRequests(spec, host('web09', { idx: 1, label: 'x', app_port: 'http' })), { host: 'web09', field: 'services[0].verify.port' }, /port number/);
+    expectInputError(
+      () => renderHostRequests(spec, host('web09', { idx: 1, label: 'x' })),
+      { file: '/specs/multi.yml', host: 'web09', field: 'services[0].set.args.set.--port', line: 6 },
+      /app_port is not defined for host web09/,
+    );
+    expectInputError(
+      () => renderHostRequests(spec, host('web09', { idx: 1, label: 'x', app_port: 'http' })),
+      { host: 'web09', field: 'services[0].verify.port' },
+      /port number/,
+    );
   });
 
   it('checks CWE-428 again after rendering', () => {
@@ -253,7 +301,9 @@ describe('account choices', () => {
     expectInputError(() => renderHostRequests(virt, host('h')), { field: 'set.account.password' }, /virtual account/);
     const gmsa = parseSpec(`service: S\nset:\n  account: { name: 'CONTOSO\\web$', password: { env: PW } }\n`, '/g.yml');
     expectInputError(() => renderHostRequests(gmsa, host('h')), { field: 'set.account.password' }, /managed account/);
-    expectInputError(() => parseSpec(`service: S\nset:\n  account: { name: '.\\svc', rollbackPassword: keep }\n`, '/r.yml'), { field: 'set.account.rollbackPassword' });
+    expectInputError(() => parseSpec(`service: S\nset:\n  account: { name: '.\\svc', rollbackPassword: keep }\n`, '/r.yml'), {
+      field: 'set.account.rollbackPassword',
+    });
   });
 });
 
@@ -261,13 +311,39 @@ describe('malformed specs never crash', () => {
   it('every mutation parses and renders, or fails with an InputError', async () => {
     const { InputError } = await import('../../src/util/errors.js');
     let seed = 42;
-    const r = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const nasty = ['{{', '}}', '"', "'", '‘', '“', ':', '- ', '[', ']', '{', '}', '\n', '\t', '#', '&a', '*a', '!!binary', '\\', '%', '{{ x }}', '__proto__: 1\n'];
+    const r = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const nasty = [
+      '{{',
+      '}}',
+      '"',
+      "'",
+      '‘',
+      '“',
+      ':',
+      '- ',
+      '[',
+      ']',
+      '{',
+      '}',
+      '\n',
+      '\t',
+      '#',
+      '&a',
+      '*a',
+      '!!binary',
+      '\\',
+      '%',
+      '{{ x }}',
+      '__proto__: 1\n',
+    ];
     for (let i = 0; i < 250; i++) {
       let text = ISSUE_SPEC;
       for (let k = 0; k < 1 + Math.floor(r() * 3); k++) {
         const at = Math.floor(r() * text.length);
-        text = r() < 0.5 ? text.slice(0, at) + nasty[Math.floor(r() * nasty.length)]! + text.slice(at) : text.slice(0, at) + text.slice(at + 1 + Math.floor(r() * 8));
+        text =
+          r() < 0.5
+            ? text.slice(0, at) + nasty[Math.floor(r() * nasty.length)]! + text.slice(at)
+            : text.slice(0, at) + text.slice(at + 1 + Math.floor(r() * 8));
       }
       try {
         const spec = parseSpec(text, '/m.yml');

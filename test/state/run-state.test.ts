@@ -1,13 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { applyEvent, createRunState, reduceEvents, type RunState } from '../../src/state/run-state.js';
-import {
-  bucketCounts,
-  errorGroups,
-  orderedHosts,
-  outcomeGroups,
-  progress,
-  retryableHosts,
-} from '../../src/state/queries.js';
+import { bucketCounts, errorGroups, orderedHosts, outcomeGroups, progress, retryableHosts } from '../../src/state/queries.js';
 import { formatDuration, formatGroup, nextCommands, progressLine, summaryLines } from '../../src/report/run-text.js';
 import type { FleetEvent } from '../../src/engine/events.js';
 import { FakeRun, fleetScript } from '../ui/fake-run.js';
@@ -87,11 +80,7 @@ describe('applyEvent', () => {
     expect(h.remotePhase).toBe('apply');
     expect(h.service).toBe('Svc');
     expect(h.startedAt).toBe(T0 + 1000);
-    expect(h.timeline.map((t) => `${t.state}/${t.remotePhase ?? ''}`)).toEqual([
-      'connecting/',
-      'snapshot/snapshot',
-      'applying/apply',
-    ]);
+    expect(h.timeline.map((t) => `${t.state}/${t.remotePhase ?? ''}`)).toEqual(['connecting/', 'snapshot/snapshot', 'applying/apply']);
     expect(st.counts.queued).toBe(1);
     expect(st.counts.applying).toBe(1);
     expect(bucketCounts(st)).toMatchObject({ queued: 1, running: 1, changed: 0 });

@@ -6,14 +6,7 @@ import { describe, expect, test } from 'vitest';
 import type { FleetEvent } from '../../src/engine/events.js';
 import { orderedHosts } from '../../src/state/queries.js';
 import { reduceEvents, type RunState } from '../../src/state/run-state.js';
-import {
-  INITIAL_DASHBOARD_STATE,
-  reduceKey,
-  runEnded,
-  scrollOffset,
-  type DashboardState,
-  type FrameContext,
-} from '../../src/ui/dashboard-state.js';
+import { INITIAL_DASHBOARD_STATE, reduceKey, runEnded, scrollOffset, type DashboardState, type FrameContext } from '../../src/ui/dashboard-state.js';
 import { answerDialog, answerFailure, dialogContent, names } from '../../src/ui/dialogs.js';
 import type { KeyAction } from '../../src/ui/keys.js';
 

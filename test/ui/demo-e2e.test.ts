@@ -76,10 +76,19 @@ afterAll(() => {
 
 test('svcfleet demo in tmux: pause, filter, drill in, back, resume, abort, summary, quit', async () => {
   tmux(
-    'new-session', '-d', '-s', session, '-x', '150', '-y', '45',
-    '-e', `PATH=${PATH}`,
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '150',
+    '-y',
+    '45',
+    '-e',
+    `PATH=${PATH}`,
     // A person's terminal, even when the suite runs in CI: with CI set, Ink draws no live frames at all.
-    '-e', 'CI=0',
+    '-e',
+    'CI=0',
     `cd ${root} && node bin/svcfleet.js demo --hosts 12 --journal ${journal}; echo DEMO-EXIT=$?; sleep 600`,
   );
   // The lab comes up, then the dashboard with every host of the run.

@@ -2,14 +2,7 @@
  * Test doubles for the dashboard (tests and bench only, never shipped): a scripted RunHandle that records the
  * commands it receives, and a generator of realistic FleetEvent streams for a lab-like fleet with faults.
  */
-import type {
-  ActiveState,
-  EngineCommand,
-  FleetEvent,
-  RunDoneEvent,
-  RunHandle,
-  TerminalState,
-} from '../../src/engine/events.js';
+import type { ActiveState, EngineCommand, FleetEvent, RunDoneEvent, RunHandle, TerminalState } from '../../src/engine/events.js';
 import type { RemotePhase } from '../../src/remote/protocol.js';
 
 type Body<E> = E extends FleetEvent ? Omit<E, 'runId' | 'seq' | 'at'> : never;
@@ -79,8 +72,7 @@ export interface FleetScriptOptions {
   stopAfter?: number;
 }
 
-export const hostName = (prefix: string, i: number, n: number) =>
-  `${prefix}${String(i + 1).padStart(Math.max(2, String(n).length), '0')}`;
+export const hostName = (prefix: string, i: number, n: number) => `${prefix}${String(i + 1).padStart(Math.max(2, String(n).length), '0')}`;
 
 /**
  * A whole run as a recorded stream: canary, then batches; each batch's hosts go through the phases
@@ -156,12 +148,7 @@ export function fleetScript(o: FleetScriptOptions): FleetEvent[] {
     for (const h of batch) {
       const fault = o.faults?.[names.indexOf(h)];
       const started = startedAt.get(h)!;
-      const done = (
-        outcome: TerminalState,
-        code: string,
-        message: string,
-        extra: { win32?: number; errorClass?: 'unreachable' } = {},
-      ) => {
+      const done = (outcome: TerminalState, code: string, message: string, extra: { win32?: number; errorClass?: 'unreachable' } = {}) => {
         push(
           {
             type: 'host-done',

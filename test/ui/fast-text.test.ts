@@ -82,9 +82,31 @@ test('lines of real coloured dashboard frames', async () => {
 
 test('random strings mixing fast-path and exact-path pieces', () => {
   const pieces = [
-    'a', 'Z', ' ', '~', '0', ...NARROW_GLYPHS,
-    '\u001b[31m', '\u001b[39m', '\u001b[1;4m', '\u001b[0m', '\u001b[38;5;12m', '\u001b[m', '\u001b[22m',
-    '漢', '✅', '\u0301', '\t', '\u001b', '\u001b[', '\u001b[99999m', '\u009b', '\u200d', '👍🏽', 'ｱ', '\u00ad',
+    'a',
+    'Z',
+    ' ',
+    '~',
+    '0',
+    ...NARROW_GLYPHS,
+    '\u001b[31m',
+    '\u001b[39m',
+    '\u001b[1;4m',
+    '\u001b[0m',
+    '\u001b[38;5;12m',
+    '\u001b[m',
+    '\u001b[22m',
+    '漢',
+    '✅',
+    '\u0301',
+    '\t',
+    '\u001b',
+    '\u001b[',
+    '\u001b[99999m',
+    '\u009b',
+    '\u200d',
+    '👍🏽',
+    'ｱ',
+    '\u00ad',
   ];
   let seed = 42;
   const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);

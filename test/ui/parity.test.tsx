@@ -85,7 +85,12 @@ describe('parity between the dashboard, plain and NDJSON outputs', () => {
     reporter.detach();
 
     // NDJSON carries everything: replaying it gives the same facts as the dashboard's own store.
-    const replayed = reduceEvents(ndjson.trim().split('\n').map((l) => JSON.parse(l) as FleetEvent));
+    const replayed = reduceEvents(
+      ndjson
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as FleetEvent),
+    );
     expect(facts(replayed)).toEqual(facts(m.store.state));
     expect(facts(reporter.state)).toEqual(facts(m.store.state));
     expect(seen.length).toBe(ndjson.trim().split('\n').length);
@@ -119,9 +124,21 @@ describe('parity between the dashboard, plain and NDJSON outputs', () => {
     m = mount(run, { size: { columns: 200, rows: 50 } });
     run.emit({ type: 'run-paused', reason: 'user' });
     run.clock += 1000; // the plain reporter prints a progress line on the next host-done
-    run.emit({ type: 'host-done', host: 'web39', outcome: 'skipped', reason: { code: 'excluded' }, message: 'excluded by the user', attempts: 0, timings: { endedAt: new Date(run.clock).toISOString(), ms: 0 } });
+    run.emit({
+      type: 'host-done',
+      host: 'web39',
+      outcome: 'skipped',
+      reason: { code: 'excluded' },
+      message: 'excluded by the user',
+      attempts: 0,
+      timings: { endedAt: new Date(run.clock).toISOString(), ms: 0 },
+    });
     const frame = await m.waitFor((f) => f.includes('PAUSED'), 'paused header');
-    const last = plain.trim().split('\n').filter((l) => l.includes(' done | ')).pop()!;
+    const last = plain
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes(' done | '))
+      .pop()!;
     const p = progress(m.store.state, run.clock);
     const facts = [
       `${p.finished}/${p.total}`,

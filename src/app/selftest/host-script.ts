@@ -43,10 +43,7 @@ export function selftestFiles(): SelftestFiles {
 export async function runHostScript<T>(session: Session, request: Record<string, unknown>, commandMs: number): Promise<T> {
   const nonce = newNonce();
   const line = `{"script":${asciiJson(selftestFiles().hostScript)},"request":${asciiJson({ ...request, nonce })}}`;
-  const exec = await session.exec(
-    { encodedCommand: encodeCommand(loadPsScripts().bootstrap), stdin: Buffer.from(`${line}\n`, 'ascii') },
-    { commandMs },
-  );
+  const exec = await session.exec({ encodedCommand: encodeCommand(loadPsScripts().bootstrap), stdin: Buffer.from(`${line}\n`, 'ascii') }, { commandMs });
   const marker = `<<svcfleet-selftest:${nonce}:`;
   const start = exec.stdout.indexOf(marker);
   const end = start < 0 ? -1 : exec.stdout.indexOf('>>', start + marker.length);

@@ -7,7 +7,17 @@
  */
 import type { RemoteResult, StartType } from '../../remote/protocol.js';
 import type { ReadAnswer } from './host-script.js';
-import { decodeFailureActions, parseFailureFlag, parseQc, parseQDescription, parseQFailure, parseQueryEx, qcStartType, scPathMatches, scTextMatches } from './sc-output.js';
+import {
+  decodeFailureActions,
+  parseFailureFlag,
+  parseQc,
+  parseQDescription,
+  parseQFailure,
+  parseQueryEx,
+  qcStartType,
+  scPathMatches,
+  scTextMatches,
+} from './sc-output.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'not-run';
 
@@ -98,7 +108,11 @@ const fields: Scenario = {
     check.that(scTextMatches(AWKWARD.displayName, qc.displayName), 'sc.exe qc DISPLAY_NAME', qc.displayName);
     check.that(read.displayName === AWKWARD.displayName, 'registry DisplayName, exactly', read.displayName);
     check.that(read.qdescription.exit === 0, 'sc.exe qdescription exits 0', read.qdescription.exit);
-    check.that(scTextMatches(AWKWARD.description, parseQDescription(read.qdescription)), 'sc.exe qdescription DESCRIPTION', parseQDescription(read.qdescription));
+    check.that(
+      scTextMatches(AWKWARD.description, parseQDescription(read.qdescription)),
+      'sc.exe qdescription DESCRIPTION',
+      parseQDescription(read.qdescription),
+    );
     check.that(read.description === AWKWARD.description, 'registry Description, exactly', read.description);
     check.that(scPathMatches(binaryPath, qc.binaryPath), 'sc.exe qc BINARY_PATH_NAME', qc.binaryPath);
     check.that(read.imagePath === binaryPath, 'registry ImagePath exactly, %VAR% kept literal', read.imagePath);
@@ -107,7 +121,11 @@ const fields: Scenario = {
     check.that(JSON.stringify(qc.dependencies) === JSON.stringify(['Tcpip']), 'sc.exe qc DEPENDENCIES', qc.dependencies);
 
     const back = await ctx.rollbackTo(r);
-    check.that(back.outcome === 'changed' || back.outcome === 'unchanged', 'rollback from the host backup succeeds', `${back.outcome}/${back.reason.code}: ${back.message}`);
+    check.that(
+      back.outcome === 'changed' || back.outcome === 'unchanged',
+      'rollback from the host backup succeeds',
+      `${back.outcome}/${back.reason.code}: ${back.message}`,
+    );
     const after = await ctx.read();
     const qa = parseQc(after.qc);
     check.that(qa.binaryPath === ctx.baseBinaryPath, 'after rollback: sc.exe qc BINARY_PATH_NAME as created', qa.binaryPath);
@@ -124,7 +142,20 @@ const startTypes: Scenario = {
   async run(ctx, check) {
     // From demand (as created): covers delayed->demand->auto and delayed->disabled->auto (the leftover delayed
     // flag of ChangeServiceConfig, docs/reference/discrepancies.md) and every other pair at least once.
-    const path: StartType[] = ['delayed-auto', 'demand', 'auto', 'delayed-auto', 'disabled', 'auto', 'disabled', 'demand', 'disabled', 'delayed-auto', 'auto', 'demand'];
+    const path: StartType[] = [
+      'delayed-auto',
+      'demand',
+      'auto',
+      'delayed-auto',
+      'disabled',
+      'auto',
+      'disabled',
+      'demand',
+      'disabled',
+      'delayed-auto',
+      'auto',
+      'demand',
+    ];
     let from = 'demand';
     for (const to of path) {
       const r = await ctx.apply({ desired: { startType: to }, restart: 'never' });
@@ -171,11 +202,22 @@ const failureActions: Scenario = {
     check.that(parseFailureFlag(read.qfailureflag) === true, 'sc.exe qfailureflag TRUE', read.qfailureflag.lines.join(' '));
     const stored = decodeFailureActions(read.failureActions);
     check.that(
-      JSON.stringify(stored) === JSON.stringify({ resetPeriod: 86400, actions: [{ type: 'restart', delayMs: 60000 }, { type: 'reboot', delayMs: 120000 }, { type: 'none', delayMs: 0 }] }),
+      JSON.stringify(stored) ===
+        JSON.stringify({
+          resetPeriod: 86400,
+          actions: [
+            { type: 'restart', delayMs: 60000 },
+            { type: 'reboot', delayMs: 120000 },
+            { type: 'none', delayMs: 0 },
+          ],
+        }),
       'registry FailureActions: reset 86400, restart, reboot, NONE',
       stored,
     );
-    const r2 = await ctx.apply({ desired: { failure: { resetPeriod: 0, rebootMessage: '', command: '', actions: [], nonCrashFailures: false } }, restart: 'if-needed' });
+    const r2 = await ctx.apply({
+      desired: { failure: { resetPeriod: 0, rebootMessage: '', command: '', actions: [], nonCrashFailures: false } },
+      restart: 'if-needed',
+    });
     check.outcome(r2, 'changed', 'no actions');
     read = await ctx.read();
     qf = parseQFailure(read.qfailure);
@@ -278,8 +320,14 @@ export const SCENARIOS: readonly Scenario[] = [
   badFlag,
   crash,
   accounts,
-  notYet('account matrix (virtual account, local user with and without the logon right)', 'not implemented in selftest yet: needs a scratch local user created and removed by the host script'),
-  notYet('stuck STOP_PENDING on a dedicated process', 'not implemented in selftest yet: needs a scratch-program flag that blocks in its stop handler, which the lab program lacks'),
+  notYet(
+    'account matrix (virtual account, local user with and without the logon right)',
+    'not implemented in selftest yet: needs a scratch local user created and removed by the host script',
+  ),
+  notYet(
+    'stuck STOP_PENDING on a dedicated process',
+    'not implemented in selftest yet: needs a scratch-program flag that blocks in its stop handler, which the lab program lacks',
+  ),
   notYet('shared-process guard', 'not implemented in selftest yet: needs a second scratch service in the same process (type share)'),
   notYet('running dependents', 'not implemented in selftest yet: needs a second scratch service that depends on the first'),
   notYet('backup folder guard', 'not implemented in selftest yet: needs changing the owner of %ProgramData%\\svcfleet, which selftest does not touch'),

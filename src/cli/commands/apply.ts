@@ -14,13 +14,16 @@ export function registerApply(program: Command, cli: CliContext): void {
       .option('--spec <file>', 'change spec (instead of the argument)'),
     { run: true },
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   svcfleet apply fix.yaml -i inventory/prod.ini --canary 1 --batches 5,25%,100% --max-failures 2
   svcfleet apply plan.json                    # exactly the saved plan; hosts changed since are left 'drifted'
   svcfleet apply fix.yaml -i prod.ini --limit web --canary web01 --deadline 10m --output ndjson --junit report.xml
 Ctrl-C once: no new host starts, in-flight hosts finish. Twice: in-flight hosts are cancelled and restored.
-Exit codes: 0 ok/unchanged, 1 input error (nothing contacted), 2 some hosts failed or rolled back, 3 aborted, 4 a rollback failed.`)
+Exit codes: 0 ok/unchanged, 1 input error (nothing contacted), 2 some hosts failed or rolled back, 3 aborted, 4 a rollback failed.`,
+    )
     .action(async (arg: string | undefined, f: RunFlags) => {
       const input = arg ?? f.spec;
       if (!input) throw new InputError('nothing to apply: svcfleet apply SPEC|PLAN.json -i INVENTORY', { field: 'SPEC' });

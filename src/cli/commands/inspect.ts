@@ -13,8 +13,11 @@ export function registerInspect(program: Command, cli: CliContext): void {
       .argument('<service>', 'service name'),
     { journal: false, live: false },
   );
-  jsonOutput(cmd, `  svcfleet inspect MyGoService -i inventory/prod.ini
-  svcfleet inspect MyGoService -i inventory/prod.ini --limit web --output json`).action(async (service: string, f: RunFlags) => {
+  jsonOutput(
+    cmd,
+    `  svcfleet inspect MyGoService -i inventory/prod.ini
+  svcfleet inspect MyGoService -i inventory/prod.ini --limit web --output json`,
+  ).action(async (service: string, f: RunFlags) => {
     const result = await inspect({ ...configOptions(f), ...targetOptions(f), service }, cli.app);
     const { out } = printer(cli);
     if (f.output === 'json') out(JSON.stringify(result.report, null, 2));

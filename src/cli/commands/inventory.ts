@@ -33,10 +33,10 @@ export function registerInventory(program: Command, cli: CliContext): void {
     .option('-i, --inventory <source...>', 'inventory file, directory or host list (repeatable)');
   addInventoryInputOptions(cmd, { variadic: true })
     .option('--list', 'all groups and hosts with their merged variables (JSON)')
-    .option('--host <host>', 'one host\'s merged variables (JSON)')
+    .option('--host <host>', "one host's merged variables (JSON)")
     .option('--graph [group]', 'the group tree as text, from GROUP (default all)')
     .option('-l, --limit <pattern...>', 'only hosts matching an Ansible pattern, e.g. "web:&prod:!web03" or @file')
-    .option('--export', 'with --list: group variables under their groups, host variables only the host\'s own')
+    .option('--export', "with --list: group variables under their groups, host variables only the host's own")
     .option('--vars', 'with --graph: show variables')
     .option('--connections', 'with --list: add _meta.connections, the resolved connection settings (secrets redacted)')
     .option('--config <file>', 'config file (default: searched from the current directory)')
@@ -77,7 +77,8 @@ Examples:
         );
       } else if (flags.host !== undefined) {
         const matches = selectHosts(tree, flags.host, { cwd, field: '--host' }).filter((h) => !selected || selected.includes(h));
-        if (matches.length !== 1) throw new InputError(`--host must name exactly one host; ${JSON.stringify(flags.host)} matches ${matches.length}`, { field: '--host' });
+        if (matches.length !== 1)
+          throw new InputError(`--host must name exactly one host; ${JSON.stringify(flags.host)} matches ${matches.length}`, { field: '--host' });
         out = JSON.stringify(hostVariables(data, matches[0]!), null, 4);
       } else {
         const start = typeof flags.graph === 'string' ? flags.graph : 'all';

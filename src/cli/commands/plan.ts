@@ -15,11 +15,14 @@ export function registerPlan(program: Command, cli: CliContext): void {
       .option('--spec <file>', 'change spec (instead of the argument)')
       .option('-o <file>', 'save the plan, to apply exactly it later with `svcfleet apply FILE`'),
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   svcfleet plan fix.yaml -i inventory/prod.ini
   svcfleet plan fix.yaml -i inventory/prod.ini --limit 'web:!web03' -o plan.json
-  svcfleet plan fix.yaml -i inventory/lab.yml --output ndjson | jq -c 'select(.type=="host-diff")'`)
+  svcfleet plan fix.yaml -i inventory/lab.yml --output ndjson | jq -c 'select(.type=="host-diff")'`,
+    )
     .action(async (specArg: string | undefined, f: RunFlags) => {
       const spec = specArg ?? f.spec;
       if (!spec) throw new InputError('no change spec given: svcfleet plan SPEC -i INVENTORY', { field: 'SPEC' });

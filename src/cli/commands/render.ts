@@ -19,8 +19,11 @@ export function registerRender(program: Command, cli: CliContext): void {
       .option('--full', 'include the whole remote engine script in the payload'),
     { journal: false, live: false },
   );
-  jsonOutput(cmd, `  svcfleet render fix.yaml --host web01 -i inventory/prod.ini
-  svcfleet render fix.yaml --host web01 -i inventory/prod.ini --output json | jq '.requests[0].payload.request'`).action(async (specArg: string | undefined, f: RenderFlags) => {
+  jsonOutput(
+    cmd,
+    `  svcfleet render fix.yaml --host web01 -i inventory/prod.ini
+  svcfleet render fix.yaml --host web01 -i inventory/prod.ini --output json | jq '.requests[0].payload.request'`,
+  ).action(async (specArg: string | undefined, f: RenderFlags) => {
     const spec = specArg ?? f.spec;
     if (!spec) throw new InputError('no change spec given: svcfleet render SPEC --host HOST -i INVENTORY', { field: 'SPEC' });
     if (!f.host) throw new InputError('which host? use --host HOST', { field: '--host' });

@@ -14,12 +14,15 @@ export function registerResume(program: Command, cli: CliContext): void {
       .option('--hosts <pattern>', 'only these hosts of the run'),
     { run: true },
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   svcfleet resume 20260125T140312Z-3fa9
   svcfleet resume 20260125T140312Z-3fa9 --hosts 'web1*'    # also hosts a budget/canary stop left skipped
 Hosts skipped because the failure budget was exceeded or a canary failed are resumed only when --hosts names them.
-The run keeps its id: \`svcfleet show RUN\` and \`svcfleet rollback RUN\` cover every host, whichever session changed it.`)
+The run keeps its id: \`svcfleet show RUN\` and \`svcfleet rollback RUN\` cover every host, whichever session changed it.`,
+    )
     .action(async (run: string, f: RunFlags) => {
       cli.setExit((await resume(continueOptions(run, f), cli.app)).exitCode);
     });

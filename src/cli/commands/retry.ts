@@ -15,10 +15,13 @@ export function registerRetry(program: Command, cli: CliContext): void {
       .option('--hosts <pattern>', 'only these hosts among them'),
     { run: true },
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   svcfleet retry 20260125T140312Z-3fa9 --failed
-  svcfleet retry 20260125T140312Z-3fa9 --failed --hosts 'web1*' --concurrency 5`)
+  svcfleet retry 20260125T140312Z-3fa9 --failed --hosts 'web1*' --concurrency 5`,
+    )
     .action(async (run: string, f: RunFlags) => {
       cli.setExit((await retry(continueOptions(run, f), cli.app)).exitCode);
     });

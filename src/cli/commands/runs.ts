@@ -12,10 +12,13 @@ export function registerRuns(program: Command, cli: CliContext): void {
     .option('--journal <dir>', 'journal directory')
     .option('--config <file>', 'config file')
     .addOption(new Option('--output <format>', 'plain or json').choices(['plain', 'json']))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   svcfleet runs
-  svcfleet runs --output json | jq -r '.[] | select(.interrupted) | .runId'`)
+  svcfleet runs --output json | jq -r '.[] | select(.interrupted) | .runId'`,
+    )
     .action(async (f: RunFlags) => {
       const runs = await listRuns(configOptions(f), cli.app);
       const { out } = printer(cli);

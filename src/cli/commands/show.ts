@@ -12,11 +12,14 @@ export function registerShow(program: Command, cli: CliContext): void {
     .argument('<run>', 'run id')
     .option('--journal <dir>', 'journal directory')
     .option('--config <file>', 'config file')
-    .addOption(new Option('--output <format>', 'plain, json, or ndjson (the run\'s events again)').choices(['plain', 'json', 'ndjson']))
-    .addHelpText('after', `
+    .addOption(new Option('--output <format>', "plain, json, or ndjson (the run's events again)").choices(['plain', 'json', 'ndjson']))
+    .addHelpText(
+      'after',
+      `
 Examples:
   svcfleet show 20260125T140312Z-3fa9
-  svcfleet show 20260125T140312Z-3fa9 --output json | jq '.hosts[] | select(.outcome != "changed")'`)
+  svcfleet show 20260125T140312Z-3fa9 --output json | jq '.hosts[] | select(.outcome != "changed")'`,
+    )
     .action(async (run: string, f: RunFlags) => {
       const record = await readRun({ ...configOptions(f), run }, cli.app);
       const { out } = printer(cli);

@@ -116,7 +116,13 @@ async function demo(f: DemoFlags, cli: CliContext): Promise<void> {
     let code: number = ExitCode.ok;
     try {
       // Exactly what `svcfleet apply` makes of the printed arguments.
-      const settings = configFlags({ canary: ['1'], batches: '3,25%,100%', maxFailures: '3', concurrency: String(concurrency), ...(f.journal ? { journal: f.journal } : {}) });
+      const settings = configFlags({
+        canary: ['1'],
+        batches: '3,25%,100%',
+        maxFailures: '3',
+        concurrency: String(concurrency),
+        ...(f.journal ? { journal: f.journal } : {}),
+      });
       const result = await apply({ input: lab.specFile, inventory: [lab.inventoryFile], settings, ...(f.ui ? { view: f.ui as LiveView } : {}) }, context);
       code = result.exitCode;
     } finally {
@@ -148,7 +154,11 @@ export function registerDemo(program: Command, cli: CliContext): void {
     .command('demo')
     .description(DEMO_DESCRIPTION)
     .option('--hosts <n>', 'number of emulated hosts', '40')
-    .addOption(new Option('--faults <set>', 'default: three hosts fail in typical ways (exit code 2); none: a clean run').choices(['default', 'none']).default('default'))
+    .addOption(
+      new Option('--faults <set>', 'default: three hosts fail in typical ways (exit code 2); none: a clean run')
+        .choices(['default', 'none'])
+        .default('default'),
+    )
     .addOption(new Option('--ui <view>', 'live view (default: dashboard on a terminal, plain otherwise)').choices(['plain', 'ndjson', 'dashboard']))
     .option('--workers <n>', 'warm pwsh workers running the emulated hosts', '4')
     .option('--concurrency <n>', 'hosts in flight at once', '8')

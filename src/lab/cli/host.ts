@@ -9,7 +9,15 @@ import { InputError } from '../../util/errors.js';
 import type { StartType } from '../../remote/protocol.js';
 import { initLabHost, readLabHost, stopLabHost, type LabFaultSpec } from '../host.js';
 
-const FAULT_KINDS = ['access-denied', 'no-such-service', 'marked-for-delete', 'start-timeout', 'logon-failure', 'crash-after-start', 'stuck-stop-pending'] as const;
+const FAULT_KINDS = [
+  'access-denied',
+  'no-such-service',
+  'marked-for-delete',
+  'start-timeout',
+  'logon-failure',
+  'crash-after-start',
+  'stuck-stop-pending',
+] as const;
 const FAULT_OPS = ['query', 'config', 'start', 'stop', 'registry-read', 'registry-write'] as const;
 const START_TYPES: readonly StartType[] = ['boot', 'system', 'auto', 'delayed-auto', 'demand', 'disabled'];
 
@@ -38,8 +46,10 @@ export function parseFault(text: string): LabFaultSpec {
       if (eq < 1) throw new InputError(`expected key=value in ${JSON.stringify(rest)}`, { field });
       const key = rest.slice(0, eq);
       let value: string;
-      if (key === 'contains') { value = rest.slice(eq + 1); rest = ''; }
-      else {
+      if (key === 'contains') {
+        value = rest.slice(eq + 1);
+        rest = '';
+      } else {
         const comma = rest.indexOf(',', eq);
         value = comma < 0 ? rest.slice(eq + 1) : rest.slice(eq + 1, comma);
         rest = comma < 0 ? '' : rest.slice(comma + 1);
@@ -48,9 +58,11 @@ export function parseFault(text: string): LabFaultSpec {
     }
   }
   const kind = spec['kind'];
-  if (!FAULT_KINDS.includes(kind as (typeof FAULT_KINDS)[number])) throw new InputError(`unknown fault kind ${JSON.stringify(kind)} (one of ${FAULT_KINDS.join(', ')})`, { field });
+  if (!FAULT_KINDS.includes(kind as (typeof FAULT_KINDS)[number]))
+    throw new InputError(`unknown fault kind ${JSON.stringify(kind)} (one of ${FAULT_KINDS.join(', ')})`, { field });
   for (const key of Object.keys(spec)) {
-    if (!['kind', 'service', 'ops', 'contains', 'nth', 'times', 'afterMs'].includes(key)) throw new InputError(`unknown fault key ${JSON.stringify(key)}`, { field });
+    if (!['kind', 'service', 'ops', 'contains', 'nth', 'times', 'afterMs'].includes(key))
+      throw new InputError(`unknown fault key ${JSON.stringify(key)}`, { field });
   }
   for (const key of ['nth', 'times', 'afterMs']) {
     const v = spec[key];
@@ -85,7 +97,7 @@ export function registerLabHostCommands(lab: Command, setExit: SetExit): void {
   const host = lab
     .command('host')
     .description('Emulated Windows hosts (state directories) on this machine.')
-    .addHelpText('after', '\nExamples:\n  svcfleet lab host init --state /tmp/lab/web01 --service AppSvc --port 18001\n  svcfleet lab host init --help')
+    .addHelpText('after', '\nExamples:\n  svcfleet lab host init --state /tmp/lab/web01 --service AppSvc --port 18001\n  svcfleet lab host init --help');
   host
     .command('init')
     .description('Create an emulated Windows host with one registered, running service; prints what it created as JSON.')
@@ -139,15 +151,17 @@ Examples:
           replace: flags.replace ?? false,
           faults,
           ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
-          services: [{
-            name: flags.service,
-            binaryPath,
-            ...(flags.displayName !== undefined ? { displayName: flags.displayName } : {}),
-            ...(flags.description !== undefined ? { description: flags.description } : {}),
-            ...(flags.startType !== undefined ? { startType: flags.startType as StartType } : {}),
-            ...(flags.depend ? { dependencies: flags.depend } : {}),
-            ...(flags.env ? { environment } : {}),
-          }],
+          services: [
+            {
+              name: flags.service,
+              binaryPath,
+              ...(flags.displayName !== undefined ? { displayName: flags.displayName } : {}),
+              ...(flags.description !== undefined ? { description: flags.description } : {}),
+              ...(flags.startType !== undefined ? { startType: flags.startType as StartType } : {}),
+              ...(flags.depend ? { dependencies: flags.depend } : {}),
+              ...(flags.env ? { environment } : {}),
+            },
+          ],
         });
       } catch (err) {
         throw new InputError((err as Error).message, { file: flags.state, field: '--state' });

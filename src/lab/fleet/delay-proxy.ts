@@ -11,12 +11,7 @@ export interface DelayProxy {
   close(): Promise<void>;
 }
 
-export async function startDelayProxy(o: {
-  address: string;
-  port: number;
-  target: { host: string; port: number };
-  delayMs: number;
-}): Promise<DelayProxy> {
+export async function startDelayProxy(o: { address: string; port: number; target: { host: string; port: number }; delayMs: number }): Promise<DelayProxy> {
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
     open.add(client);

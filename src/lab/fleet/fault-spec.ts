@@ -188,8 +188,14 @@ export function parseFaultSpec(spec: string, names: readonly string[], transport
     if (entry === '') continue;
     const eq = entry.indexOf('=');
     if (eq <= 0 || eq === entry.length - 1) throw bad(entry, 'expected SELECTOR=FAULT');
-    const selectors = entry.slice(0, eq).split(',').map((s) => s.trim());
-    const faults = entry.slice(eq + 1).split(',').map((s) => s.trim());
+    const selectors = entry
+      .slice(0, eq)
+      .split(',')
+      .map((s) => s.trim());
+    const faults = entry
+      .slice(eq + 1)
+      .split(',')
+      .map((s) => s.trim());
     const hosts = new Set<number>();
     for (const s of selectors) {
       if (s === '') throw bad(entry, 'empty host selector');

@@ -245,9 +245,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
           auth: { ntlm: true },
           users: { [LAB_WINRM_USER]: password },
           computerName: h.name.toUpperCase(),
-          ...(emulation.kind === 'scm'
-            ? { lab: { stateDir: h.stateDir, runner: runner as LabRunner } }
-            : { powershell: emulation.winrmPowerShell }),
+          ...(emulation.kind === 'scm' ? { lab: { stateDir: h.stateDir, runner: runner as LabRunner } } : { powershell: emulation.winrmPowerShell }),
           faults,
         });
         stoppers.push(() => server.close());

@@ -89,10 +89,7 @@ export async function validateLabUp(o: LabUpOptions): Promise<{ dir: string; inv
  * Runs a lab in this process until a signal (or `stop`, for tests) and tears it down. Resolves after teardown.
  * `onReady` receives the fleet once the inventory and state file are written.
  */
-export async function runLabUp(
-  o: LabUpOptions,
-  hooks: { onReady?: (fleet: LabFleet) => void; stop?: Promise<void> } = {},
-): Promise<void> {
+export async function runLabUp(o: LabUpOptions, hooks: { onReady?: (fleet: LabFleet) => void; stop?: Promise<void> } = {}): Promise<void> {
   const say = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const { dir, inventory } = await validateLabUp(o);
   const names = labHostNames(o.hosts);

@@ -46,7 +46,9 @@ class Worker {
       this.readyResolve = res;
       this.readyReject = rej;
     });
-    this.ready.catch(() => { /* reported to the first caller */ });
+    this.ready.catch(() => {
+      /* reported to the first caller */
+    });
     const cacheDir = path.join(os.tmpdir(), `svcfleet-lab-cache-${process.getuid?.() ?? 0}`);
     this.child = spawn(
       pwshBinary(),
@@ -54,9 +56,13 @@ class Worker {
       { env: { ...labEnv(''), SVCFLEET_LAB_STATE: '' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true },
     );
     let diag = '';
-    this.child.stderr.on('data', (b: Buffer) => { diag = (diag + b.toString('utf8')).slice(-4000); });
+    this.child.stderr.on('data', (b: Buffer) => {
+      diag = (diag + b.toString('utf8')).slice(-4000);
+    });
     this.child.stdout.on('data', (b: Buffer) => this.onData(b.toString('utf8')));
-    this.child.stdin.on('error', () => { /* the exit handler reports */ });
+    this.child.stdin.on('error', () => {
+      /* the exit handler reports */
+    });
     this.child.on('error', (e) => this.die(new TransportError('remote-failed', 'command', `cannot start pwsh: ${e.message}`, { cause: e })));
     this.child.on('exit', (code) => this.die(new TransportError('remote-failed', 'command', `lab pool worker exited (${code}): ${diag.trim()}`)));
   }
@@ -81,9 +87,13 @@ class Worker {
       if (msg.t === 'ready') this.readyResolve();
       const p = this.current;
       if (!p) continue;
-      if (msg.t === 'o' && msg.d) { p.stdout += msg.d; p.options.onStdout?.(msg.d); }
-      else if (msg.t === 'e' && msg.d) { p.stderr += msg.d; p.options.onStderr?.(msg.d); }
-      else if (msg.t === 'x' && msg.id === p.id) {
+      if (msg.t === 'o' && msg.d) {
+        p.stdout += msg.d;
+        p.options.onStdout?.(msg.d);
+      } else if (msg.t === 'e' && msg.d) {
+        p.stderr += msg.d;
+        p.options.onStderr?.(msg.d);
+      } else if (msg.t === 'x' && msg.id === p.id) {
         this.current = null;
         p.resolve({ exitCode: msg.code ?? null, stdout: p.stdout, stderr: p.stderr });
       }
@@ -123,7 +133,10 @@ export class LabPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly size: number, private readonly nativeArgs: NativeArgumentPassing) {}
+  constructor(
+    private readonly size: number,
+    private readonly nativeArgs: NativeArgumentPassing,
+  ) {}
 
   private spawnWorker(): Worker {
     const w = new Worker((dead) => {

@@ -41,12 +41,7 @@ export function labEnv(stateDir: string): NodeJS.ProcessEnv {
   return { ...process.env, SVCFLEET_LAB_STATE: stateDir, SVCFLEET_LAB_NODE: process.execPath, NO_COLOR: '1', TERM: 'dumb' };
 }
 
-export function runSpawned(
-  stateDir: string,
-  invocation: Invocation,
-  options: ExecOptions,
-  nativeArgs: NativeArgumentPassing,
-): Promise<ExecResult> {
+export function runSpawned(stateDir: string, invocation: Invocation, options: ExecOptions, nativeArgs: NativeArgumentPassing): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new TransportError('aborted', 'command', 'aborted before start'));
@@ -95,7 +90,9 @@ export function runSpawned(
       stderr += s;
       if (s) options.onStderr?.(s);
     });
-    child.stdin.on('error', () => { /* pwsh exited before reading all of stdin: its exit status tells */ });
+    child.stdin.on('error', () => {
+      /* pwsh exited before reading all of stdin: its exit status tells */
+    });
     child.stdin.end(invocation.stdin);
     const finish = (fn: () => void) => {
       if (settled) return;

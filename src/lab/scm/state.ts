@@ -249,7 +249,11 @@ export function withHostLock<T>(stateDir: string, fn: () => T): T {
       }
       const stale = (/^\d+$/.test(owner) && procStart(Number(owner)) === null) || (owner === '' && age > 2000) || age > 30_000;
       if (stale) {
-        try { fs.unlinkSync(lock); } catch { /* someone else broke it */ }
+        try {
+          fs.unlinkSync(lock);
+        } catch {
+          /* someone else broke it */
+        }
         continue;
       }
       if (Date.now() > deadline) throw new Error(`svcfleet lab: timed out waiting for ${lock} (owner ${owner})`);
@@ -259,7 +263,11 @@ export function withHostLock<T>(stateDir: string, fn: () => T): T {
   try {
     return fn();
   } finally {
-    try { fs.unlinkSync(lock); } catch { /* already gone */ }
+    try {
+      fs.unlinkSync(lock);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -300,29 +308,51 @@ export function refreshStatus(svc: LabServiceRecord, now = Date.now()): void {
     let code = 0;
     try {
       if (st.exitFile) code = Number(fs.readFileSync(st.exitFile, 'utf8').trim()) || 0;
-    } catch { /* no exit file: killed by a signal */ }
-    if (died && !st.stopRequested) { st.win32ExitCode = 1067; st.serviceExitCode = code; }
-    else { st.win32ExitCode = win32; st.serviceExitCode = 0; }
-    st.state = 'stopped'; st.pid = 0; st.procStart = null; st.stopRequested = false;
+    } catch {
+      /* no exit file: killed by a signal */
+    }
+    if (died && !st.stopRequested) {
+      st.win32ExitCode = 1067;
+      st.serviceExitCode = code;
+    } else {
+      st.win32ExitCode = win32;
+      st.serviceExitCode = 0;
+    }
+    st.state = 'stopped';
+    st.pid = 0;
+    st.procStart = null;
+    st.stopRequested = false;
   };
   if (st.state === 'start-pending') {
     if (!alive) stopped(0, true);
     else if (st.readyFile && fs.existsSync(st.readyFile)) st.state = 'running';
     else if (st.deadline !== undefined && now > st.deadline) {
-      try { process.kill(st.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(st.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       stopped(1053, false);
     }
   } else if (st.state === 'running') {
     // One that took a stop control and exited through its handler (svcprogram --stop-ms) stopped cleanly.
     if (!alive) {
       if (st.stopRequested && st.exitFile && fs.existsSync(st.exitFile)) stopped(0, false);
-      else { st.stopRequested = false; stopped(0, true); registerFailure(svc, now); }
+      else {
+        st.stopRequested = false;
+        stopped(0, true);
+        registerFailure(svc, now);
+      }
     }
   } else if (st.state === 'stop-pending') {
     if (!alive) {
       // Exited through its stop handler (exit file written) or ended from outside: the latter is a failure.
       if (st.exitFile && fs.existsSync(st.exitFile)) stopped(0, false);
-      else { st.stopRequested = false; stopped(0, true); registerFailure(svc, now); }
+      else {
+        st.stopRequested = false;
+        stopped(0, true);
+        registerFailure(svc, now);
+      }
     }
   }
 }

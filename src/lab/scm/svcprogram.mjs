@@ -11,7 +11,9 @@ const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 function fail(message, code = 2) {
   // Go's flag package: message, then usage, exit status 2 (0 for -h/-help).
-  process.stderr.write(`${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -stop-ms int\n  -workers int\n`);
+  process.stderr.write(
+    `${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -stop-ms int\n  -workers int\n`,
+  );
   finish(code);
 }
 
@@ -24,7 +26,11 @@ const ctl = {
 
 function finish(code) {
   if (ctl.exit) {
-    try { fs.writeFileSync(ctl.exit, String(code)); } catch { /* state dir gone: nothing to report to */ }
+    try {
+      fs.writeFileSync(ctl.exit, String(code));
+    } catch {
+      /* state dir gone: nothing to report to */
+    }
   }
   process.exit(code);
 }
@@ -39,7 +45,10 @@ for (let i = 0; i < argv.length; i++) {
   let name = a.replace(/^--?/, '');
   let value;
   const eq = name.indexOf('=');
-  if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
+  if (eq >= 0) {
+    value = name.slice(eq + 1);
+    name = name.slice(0, eq);
+  }
   if (name === 'h' || name === 'help') fail('', 0);
   const kind = KNOWN[name];
   if (!kind) fail(`flag provided but not defined: -${name}`);
@@ -77,7 +86,10 @@ function ready() {
   if (ctl.ready) fs.writeFileSync(ctl.ready, String(process.pid));
   log('info', `ready pid=${process.pid} port=${opts.port}`);
   if (ctl.crashAfterMs > 0) {
-    setTimeout(() => { log('error', 'crash-after-start fault: exiting'); finish(3); }, ctl.crashAfterMs);
+    setTimeout(() => {
+      log('error', 'crash-after-start fault: exiting');
+      finish(3);
+    }, ctl.crashAfterMs);
   }
 }
 
@@ -96,12 +108,16 @@ process.on('SIGINT', () => finish(0));
 
 if (opts.port > 0) {
   const server = http.createServer((req, res) => {
-    const send = (body, type = 'application/json') => { res.writeHead(200, { 'content-type': type }); res.end(body); };
+    const send = (body, type = 'application/json') => {
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    };
     if (req.url === '/env') return send(JSON.stringify(process.env));
     if (req.url === '/args') return send(JSON.stringify(process.argv.slice(2)));
     if (req.url === '/info') return send(JSON.stringify({ pid: process.pid, opts }));
     if (req.url === '/' || req.url === '/health') return send('ok', 'text/plain');
-    res.writeHead(404); res.end('not found');
+    res.writeHead(404);
+    res.end('not found');
   });
   server.on('error', (err) => {
     process.stderr.write(`listen tcp 127.0.0.1:${opts.port}: ${err.code === 'EADDRINUSE' ? 'bind: address already in use' : err.message}\n`);

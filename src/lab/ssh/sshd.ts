@@ -38,13 +38,9 @@ export interface LabSshd {
 const LISTENING = /Server listening on/;
 
 /** Minimal PAM stack for the password sshd: unix passwords (from the bind-mounted shadow), nothing else. */
-const LAB_PAM = [
-  'auth required pam_unix.so',
-  'account required pam_permit.so',
-  'session required pam_permit.so',
-  'password required pam_deny.so',
-  '',
-].join('\n');
+const LAB_PAM = ['auth required pam_unix.so', 'account required pam_permit.so', 'session required pam_permit.so', 'password required pam_deny.so', ''].join(
+  '\n',
+);
 
 function ensurePrivsepDir(): void {
   if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true });
@@ -74,7 +70,9 @@ export async function startLabSshd(o: LabSshdOptions): Promise<LabSshd> {
   ensurePrivsepDir();
   const configFile = join(o.dir, 'sshd_config');
   const logFile = join(o.dir, 'sshd.log');
-  await writeFile(configFile, renderSshdConfig({ ...o, passwordMethods: o.password ? (o.passwordMethods ?? ['password', 'keyboard-interactive']) : [] }), { mode: 0o600 });
+  await writeFile(configFile, renderSshdConfig({ ...o, passwordMethods: o.password ? (o.passwordMethods ?? ['password', 'keyboard-interactive']) : [] }), {
+    mode: 0o600,
+  });
 
   let child: ChildProcess;
   const args = ['-D', '-e', '-f', configFile];

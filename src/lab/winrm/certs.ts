@@ -47,15 +47,47 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 async function makeSet(dir: string, name: string): Promise<void> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await openssl(
-    ['req', '-x509', ...ec, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.pem`, '-days', '3650', '-subj', `/CN=svcfleet lab ${name} CA`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      `${name}-ca.key`,
+      '-out',
+      `${name}-ca.pem`,
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=svcfleet lab ${name} CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   await openssl(['req', ...ec, '-keyout', `${name}-server.key`, '-out', `${name}-server.csr`, '-subj', '/CN=localhost'], dir);
   await writeFile(join(dir, `${name}-server.ext`), SERVER_EXT);
   await openssl(
-    ['x509', '-req', '-in', `${name}-server.csr`, '-CA', `${name}-ca.pem`, '-CAkey', `${name}-ca.key`, '-set_serial', `0x${Date.now().toString(16)}`,
-      '-days', '825', '-sha256', '-extfile', `${name}-server.ext`, '-out', `${name}-server.pem`],
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}-server.csr`,
+      '-CA',
+      `${name}-ca.pem`,
+      '-CAkey',
+      `${name}-ca.key`,
+      '-set_serial',
+      `0x${Date.now().toString(16)}`,
+      '-days',
+      '825',
+      '-sha256',
+      '-extfile',
+      `${name}-server.ext`,
+      '-out',
+      `${name}-server.pem`,
+    ],
     dir,
   );
   for (const f of [`${name}-ca.key`, `${name}-server.key`]) await chmod(join(dir, f), 0o600);
@@ -64,9 +96,7 @@ async function makeSet(dir: string, name: string): Promise<void> {
 }
 
 async function load(dir: string, name: string): Promise<TlsMaterial> {
-  const [keyPem, certPem, caPem] = await Promise.all(
-    [`${name}-server.key`, `${name}-server.pem`, `${name}-ca.pem`].map((f) => readFile(join(dir, f), 'utf8')),
-  );
+  const [keyPem, certPem, caPem] = await Promise.all([`${name}-server.key`, `${name}-server.pem`, `${name}-ca.pem`].map((f) => readFile(join(dir, f), 'utf8')));
   return { keyPem: keyPem!, certPem: certPem!, caPem: caPem! };
 }
 

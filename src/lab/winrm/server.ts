@@ -227,7 +227,9 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     const header = path(env.root, 'Header');
     const action = child(header, 'Action')?.text.trim() ?? '';
     const messageId = child(header, 'MessageID')?.text.trim() ?? '';
-    const shellId = children(child(header, 'SelectorSet'), 'Selector').find((s) => s.attrs['Name'] === 'ShellId')?.text.trim();
+    const shellId = children(child(header, 'SelectorSet'), 'Selector')
+      .find((s) => s.attrs['Name'] === 'ShellId')
+      ?.text.trim();
     const options: Record<string, string> = {};
     for (const opt of children(child(header, 'OptionSet'), 'Option')) options[opt.attrs['Name'] ?? ''] = opt.text.trim();
     const operationTimeoutMs = parseDurationMs(child(header, 'OperationTimeout')?.text, 60_000);

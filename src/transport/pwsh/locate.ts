@@ -16,7 +16,10 @@ export function findExecutable(candidates: readonly string[]): string | undefine
 
 /** `name` in each PATH directory. */
 export function onPath(name: string): string[] {
-  return (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((d) => join(d, name));
 }
 
 export function pwshBinary(): string {

@@ -259,16 +259,12 @@ export class PwshSession implements Session {
   }
 
   /** Runs `p` under a deadline and the abort signal; on either, kills the local PowerShell (its only cancel). */
-  async #guard<T>(
-    p: Promise<T>,
-    ms: number,
-    signal: AbortSignal | undefined,
-    phase: TransportPhase,
-    what: string,
-    onLate?: (value: T) => void,
-  ): Promise<T> {
+  async #guard<T>(p: Promise<T>, ms: number, signal: AbortSignal | undefined, phase: TransportPhase, what: string, onLate?: (value: T) => void): Promise<T> {
     const abandon = (): void => {
-      p.then((v) => onLate?.(v), () => undefined);
+      p.then(
+        (v) => onLate?.(v),
+        () => undefined,
+      );
     };
     if (signal?.aborted) {
       this.#kill();
@@ -288,7 +284,9 @@ export class PwshSession implements Session {
       this.#kill();
       abandon();
       if (err instanceof TransportError) throw err;
-      throw new TransportError(phase === 'command' ? 'remote-failed' : 'unreachable', phase, `${this.#where}: ${what}: ${(err as Error).message}`, { cause: err });
+      throw new TransportError(phase === 'command' ? 'remote-failed' : 'unreachable', phase, `${this.#where}: ${what}: ${(err as Error).message}`, {
+        cause: err,
+      });
     } finally {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);

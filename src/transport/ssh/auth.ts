@@ -52,11 +52,7 @@ export class PrivateKeyCache {
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (!key || key instanceof Error) {
       const why = key instanceof Error ? key.message : 'no key found';
-      const hint = /encrypted|passphrase|decrypt/i.test(why)
-        ? passphrase
-          ? ' (wrong passphrase?)'
-          : ' (the key is encrypted: set ssh.passphrase)'
-        : '';
+      const hint = /encrypted|passphrase|decrypt/i.test(why) ? (passphrase ? ' (wrong passphrase?)' : ' (the key is encrypted: set ssh.passphrase)') : '';
       throw new TransportError('auth-failed', 'auth', `cannot load identity file ${path}: ${why}${hint}`);
     }
     if (!key.isPrivateKey()) {
@@ -95,9 +91,7 @@ export async function authMethods(inputs: AuthInputs, keys: PrivateKeyCache): Pr
   const username = inputs.user;
   const methods: AnyAuthMethod[] = [];
   if (inputs.agent) methods.push({ type: 'agent', username, agent: inputs.agent });
-  const key = inputs.identityFile
-    ? await keys.load(inputs.identityFile, inputs.passphrase)
-    : await keys.loadDefault();
+  const key = inputs.identityFile ? await keys.load(inputs.identityFile, inputs.passphrase) : await keys.loadDefault();
   if (key) methods.push({ type: 'publickey', username, key });
   const password = inputs.password;
   if (password) {
@@ -107,16 +101,11 @@ export async function authMethods(inputs: AuthInputs, keys: PrivateKeyCache): Pr
       username,
       // Windows/PAM ask one hidden "Password:" prompt; answer every hidden prompt with the password and any
       // visible one with nothing, rather than guessing at prompt wording.
-      prompt: (_name, _instructions, _lang, prompts, finish) =>
-        finish(prompts.map((p) => (p.echo ? '' : password.reveal()))),
+      prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map((p) => (p.echo ? '' : password.reveal()))),
     });
   }
   if (methods.length === 0) {
-    throw new TransportError(
-      'auth-failed',
-      'auth',
-      'no SSH authentication method configured (ssh.identityFile, ssh.agent / SSH_AUTH_SOCK, or password)',
-    );
+    throw new TransportError('auth-failed', 'auth', 'no SSH authentication method configured (ssh.identityFile, ssh.agent / SSH_AUTH_SOCK, or password)');
   }
   return methods;
 }

@@ -18,13 +18,7 @@ export function fingerprint(key: Buffer): string {
  * Resolves to null when the key is trusted, or to the error to fail the connection with: hostkey-unknown for a
  * host with no key on file (strict), hostkey-mismatch for a changed, revoked or CA-only one.
  */
-export async function checkHostKey(
-  knownHosts: KnownHosts,
-  policy: HostKeyPolicy,
-  address: string,
-  port: number,
-  key: Buffer,
-): Promise<TransportError | null> {
+export async function checkHostKey(knownHosts: KnownHosts, policy: HostKeyPolicy, address: string, port: number, key: Buffer): Promise<TransportError | null> {
   let verdict: HostKeyVerdict;
   try {
     verdict = await knownHosts.verify(address, port, key);

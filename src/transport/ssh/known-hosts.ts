@@ -79,7 +79,10 @@ function wildcardMatch(text: string, pattern: string): boolean {
 
 /** A comma-separated pattern list: matches when some positive pattern matches and no negated one does. */
 function patternListMatcher(field: string): (name: string) => boolean {
-  const patterns = field.toLowerCase().split(',').filter((s) => s.length > 0);
+  const patterns = field
+    .toLowerCase()
+    .split(',')
+    .filter((s) => s.length > 0);
   return (name) => {
     let positive = false;
     for (const pat of patterns) {

@@ -54,9 +54,7 @@ export class SshSession implements Session {
 
   #run(command: string, stdin: Buffer, options: ExecOptions): Promise<ExecResult> {
     if (this.#closed || this.#lost) {
-      return Promise.reject(
-        this.#lost ?? new TransportError('remote-failed', 'command', `${this.#where}: session is closed`),
-      );
+      return Promise.reject(this.#lost ?? new TransportError('remote-failed', 'command', `${this.#where}: session is closed`));
     }
     if (options.signal?.aborted) {
       return Promise.reject(new TransportError('aborted', 'command', `${this.#where}: aborted before the command`));
@@ -96,8 +94,7 @@ export class SshSession implements Session {
         void this.close();
         finish({ error });
       };
-      const onAbort = (): void =>
-        stop(new TransportError('aborted', 'command', `${where}: aborted; remote command stopped`));
+      const onAbort = (): void => stop(new TransportError('aborted', 'command', `${where}: aborted; remote command stopped`));
       const onLost = (): void => {
         const cause = this.#lost?.cause;
         finish({
@@ -111,8 +108,7 @@ export class SshSession implements Session {
       };
       const onError = (e: Error): void => finish({ error: classifySshError(e, 'command', where) });
       const timer = setTimeout(
-        () =>
-          stop(new TransportError('timeout', 'command', `${where}: command deadline of ${options.commandMs} ms passed`)),
+        () => stop(new TransportError('timeout', 'command', `${where}: command deadline of ${options.commandMs} ms passed`)),
         options.commandMs,
       );
       options.signal?.addEventListener('abort', onAbort, { once: true });

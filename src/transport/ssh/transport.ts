@@ -11,13 +11,7 @@ import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import ssh2 from 'ssh2';
-import {
-  TransportError,
-  type ConnectionSettings,
-  type OpenOptions,
-  type Transport,
-  type TransportPhase,
-} from '../types.js';
+import { TransportError, type ConnectionSettings, type OpenOptions, type Transport, type TransportPhase } from '../types.js';
 import { sshAlgorithms } from './algorithms.js';
 import { authHandler, authMethods, PrivateKeyCache } from './auth.js';
 import { classifySshError } from './errors.js';
@@ -117,11 +111,7 @@ export class SshTransport implements Transport {
           client.on('close', () =>
             fail(
               hostKeyError ??
-                new TransportError(
-                  phase === 'connect' ? 'unreachable' : 'protocol',
-                  phase,
-                  `${where}: connection closed by the peer during ${phase}`,
-                ),
+                new TransportError(phase === 'connect' ? 'unreachable' : 'protocol', phase, `${where}: connection closed by the peer during ${phase}`),
             ),
           );
           client.on('handshake', () => {

@@ -298,8 +298,7 @@ export class WinrmChannel {
   #classify(err: unknown, phase: TransportPhase, what: string): TransportError {
     if (err instanceof TransportError) return err;
     const where = this.#where();
-    const mk = (cls: TransportErrorClass, ph: TransportPhase, msg: string): TransportError =>
-      new TransportError(cls, ph, `${where}: ${msg}`, { cause: err });
+    const mk = (cls: TransportErrorClass, ph: TransportPhase, msg: string): TransportError => new TransportError(cls, ph, `${where}: ${msg}`, { cause: err });
     if (err instanceof Http1Failure) {
       switch (err.kind) {
         case 'connect-timeout':

@@ -146,7 +146,14 @@ export class KerberosCredentials {
   async dispose(): Promise<void> {
     const entries = [...this.#private.values()];
     this.#private.clear();
-    await Promise.all(entries.map((e) => e.cache.then((c) => removeDir(c.dir), () => undefined)));
+    await Promise.all(
+      entries.map((e) =>
+        e.cache.then(
+          (c) => removeDir(c.dir),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   async #makePrivate(source: 'password' | 'keytab', req: KerberosRequest, timeoutMs: number): Promise<PrivateCache> {

@@ -60,7 +60,8 @@ function chooseAuth(host: string, w: WinrmSettings, settings: ConnectionSettings
   }
   if (auth === 'negotiate') {
     if (scheme !== 'https') return 'ntlm';
-    const plausible = settings.password === undefined || (settings.user ?? '').includes('@') || w.kerberos?.credentials !== undefined || w.kerberos?.keytab !== undefined;
+    const plausible =
+      settings.password === undefined || (settings.user ?? '').includes('@') || w.kerberos?.credentials !== undefined || w.kerberos?.keytab !== undefined;
     return plausible ? 'kerberos' : 'ntlm';
   }
   return auth;
@@ -104,7 +105,10 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
         }
       }
       if (scheme === 'https' && !verifyTls) {
-        warn(host, 'TLS certificate verification is DISABLED (winrm.certValidation: ignore): the server is not authenticated and credentials can be intercepted');
+        warn(
+          host,
+          'TLS certificate verification is DISABLED (winrm.certValidation: ignore): the server is not authenticated and credentials can be intercepted',
+        );
       }
       if (scheme === 'http' && auth === 'basic') {
         warn(host, 'Basic authentication over plain HTTP (winrm.allowUnencryptedBasic): password and payload travel in clear text');
@@ -130,7 +134,11 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
         if (auth === 'kerberos') {
           const target = targetFor(settings.address, w.kerberos);
           tickets = await credentials.acquire(
-            { ...(settings.user ? { principal: settings.user } : {}), ...(settings.password ? { password: settings.password } : {}), settings: w.kerberos ?? {} },
+            {
+              ...(settings.user ? { principal: settings.user } : {}),
+              ...(settings.password ? { password: settings.password } : {}),
+              settings: w.kerberos ?? {},
+            },
             open.deadlines.authMs,
           );
           const ccache = tickets.ccache;

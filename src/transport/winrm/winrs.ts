@@ -95,7 +95,11 @@ export class WinrsClient {
     }
   }
 
-  async #call(action: string, body: string, o: { shellId?: string; options?: Record<string, string>; signal: AbortSignal; replayable?: boolean }): Promise<ParsedEnvelope> {
+  async #call(
+    action: string,
+    body: string,
+    o: { shellId?: string; options?: Record<string, string>; signal: AbortSignal; replayable?: boolean },
+  ): Promise<ParsedEnvelope> {
     const operation = action.slice(action.lastIndexOf('/') + 1);
     const { xml, messageId } = buildEnvelope(
       {
@@ -119,7 +123,12 @@ export class WinrsClient {
       env = parseEnvelope(res.text);
     } catch (err) {
       const preview = res.text.slice(0, 80).replace(/\s+/g, ' ');
-      throw new TransportError('protocol', 'command', `${operation}: HTTP ${res.status} with an unreadable body (${(err as Error).message}): ${JSON.stringify(preview)}`, { cause: err });
+      throw new TransportError(
+        'protocol',
+        'command',
+        `${operation}: HTTP ${res.status} with an unreadable body (${(err as Error).message}): ${JSON.stringify(preview)}`,
+        { cause: err },
+      );
     }
     if (env.relatesTo !== undefined && env.relatesTo.toUpperCase() !== messageId.toUpperCase()) {
       throw new TransportError('protocol', 'command', `${operation}: response RelatesTo ${env.relatesTo} does not match request ${messageId}`);

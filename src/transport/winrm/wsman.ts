@@ -65,9 +65,7 @@ export function buildEnvelope(h: RequestHeader, body: string): { xml: string; me
         .map(([k, v]) => `<w:Option Name="${escapeXml(k)}">${escapeXml(v)}</w:Option>`)
         .join('')}</w:OptionSet>`
     : '';
-  const selector = h.shellId
-    ? `<w:SelectorSet><w:Selector Name="ShellId">${escapeXml(h.shellId)}</w:Selector></w:SelectorSet>`
-    : '';
+  const selector = h.shellId ? `<w:SelectorSet><w:Selector Name="ShellId">${escapeXml(h.shellId)}</w:Selector></w:SelectorSet>` : '';
   const xml =
     `<s:Envelope xmlns:s="${NS.s}" xmlns:a="${NS.a}" xmlns:w="${NS.w}" xmlns:p="${NS.p}" xmlns:rsp="${NS.rsp}">` +
     `<s:Header>` +

@@ -9,7 +9,7 @@ export function Help() {
       {KEY_HELP.map((k) => (
         <Text key={k.keys} wrap="truncate">
           {'  '}
-          <Text bold>{k.keys.padEnd(w)}</Text>  {k.action}
+          <Text bold>{k.keys.padEnd(w)}</Text> {k.action}
         </Text>
       ))}
       <Text> </Text>

@@ -41,7 +41,8 @@ export function detailLines(h: HostRunState, request: unknown, now: number, widt
     const why = reasonText(r.reason, r.outcome);
     out.push({ text: `Result: ${r.outcome}${r.message ? ` — ${r.message}` : ''}${why ? ` [${why}]` : ''}`, color: BUCKET_COLOR[r.outcome] });
     if (r.outcome === 'rolled-back') out.push({ text: 'Rollback: succeeded — the service is back to its snapshot', color: 'yellow' });
-    if (r.outcome === 'rollback-failed') out.push({ text: 'Rollback: FAILED — the host needs attention (svcfleet rollback RUN)', color: 'magenta', bold: true });
+    if (r.outcome === 'rollback-failed')
+      out.push({ text: 'Rollback: FAILED — the host needs attention (svcfleet rollback RUN)', color: 'magenta', bold: true });
   }
   if (h.lastError && h.result?.outcome !== undefined && h.lastError.message !== h.result.message) {
     out.push({ text: `Last error (earlier attempt): ${h.lastError.message} [${h.lastError.code}]`, dim: true });

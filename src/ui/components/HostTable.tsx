@@ -77,9 +77,7 @@ export function HostTable(p: HostTableProps) {
   const infoW = Math.max(0, p.width - fixed);
   const title = `Hosts ${p.rows.length === p.total ? p.total : `${p.rows.length} of ${p.total}`}${
     p.filter ? ` · filter: ${p.filter}` : ''
-  }${p.tagged.size ? ` · ${p.tagged.size} tagged` : ''}${
-    p.rows.length > p.height ? ` · ${p.offset + 1}-${p.offset + visible.length}` : ''
-  }`;
+  }${p.tagged.size ? ` · ${p.tagged.size} tagged` : ''}${p.rows.length > p.height ? ` · ${p.offset + 1}-${p.offset + visible.length}` : ''}`;
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
@@ -88,7 +86,7 @@ export function HostTable(p: HostTableProps) {
       <Text dimColor wrap="truncate">
         {`  ${fit('HOST', nameW)} ${fit('STATE', stateW)} ${fit('PHASE', phaseW)} ${fit('ELAPSED', elapsedW)} ${fit('TRY', 3)} ${fit('BAT', 3)} INFO`}
       </Text>
-      {visible.length === 0 ? <Text dimColor>  (no hosts match)</Text> : null}
+      {visible.length === 0 ? <Text dimColor> (no hosts match)</Text> : null}
       {visible.map((h, i) => {
         const selected = p.offset + i === p.cursor;
         const ms = hostElapsedMs(h, p.now);

@@ -36,8 +36,7 @@ export function ProgressBar({ state, width }: { state: RunState; width: number }
   const label = ` ${state.finished}/${total}`;
   const barWidth = Math.max(10, width - label.length - 2);
   const segs = barSegments(counts, barWidth);
-  const glyph = (b: StateBucket) =>
-    theme.color ? (b === 'queued' ? BAR_GLYPH_QUEUED_COLOR : BAR_GLYPH_COLOR) : BUCKET_GLYPH[b];
+  const glyph = (b: StateBucket) => (theme.color ? (b === 'queued' ? BAR_GLYPH_QUEUED_COLOR : BAR_GLYPH_COLOR) : BUCKET_GLYPH[b]);
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">

@@ -20,9 +20,7 @@ export function Summary({ summary, maxGroups }: { summary: RunSummary; maxGroups
           <Text {...tint(theme, BUCKET_COLOR[g.outcome])}>{formatGroup(g)}</Text>
         </Text>
       ))}
-      {groups.length < summary.groups.length ? (
-        <Text dimColor>  … {summary.groups.length - groups.length} more (svcfleet show shows all)</Text>
-      ) : null}
+      {groups.length < summary.groups.length ? <Text dimColor> … {summary.groups.length - groups.length} more (svcfleet show shows all)</Text> : null}
       {summary.next.length ? <Text bold>Next:</Text> : null}
       {summary.next.map((c) => (
         <Text key={c} wrap="truncate">

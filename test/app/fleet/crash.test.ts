@@ -13,7 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateStream } from '../../cli/event-schema.js';
-import { SERVICE, cli, createLabFleet, labTransport, pwshDescendants, requireBuiltCli, spawnCli, waitProcessesGone, writeSpec, type LabFleet } from './lab-fleet.js';
+import {
+  SERVICE,
+  cli,
+  createLabFleet,
+  labTransport,
+  pwshDescendants,
+  requireBuiltCli,
+  spawnCli,
+  waitProcessesGone,
+  writeSpec,
+  type LabFleet,
+} from './lab-fleet.js';
 
 /** 20 by default (the issue's minimum); CRASH_ITERATIONS overrides it for local debugging only. */
 const ITERATIONS = Number(process.env.CRASH_ITERATIONS ?? 20);
@@ -62,11 +73,14 @@ describe('kill -9 of the controller', () => {
       // Kill after a random number of streamed events (0..60; a whole 2-host run is about 55), plus jitter.
       const killAfter = Math.floor(random() * 60);
       const jitterMs = Math.floor(random() * 250);
-      const child = spawnCli(['apply', spec, '-i', fleet.inventory, '--journal', journal, '--output', 'ndjson', '-c', '2', '--max-failures', '2', '--retries', '0'], {
-        SVCFLEET_LAB_RUNNER: 'pool',
-        SVCFLEET_LAB_POOL_SIZE: '1',
-        PATH: process.env.PATH,
-      });
+      const child = spawnCli(
+        ['apply', spec, '-i', fleet.inventory, '--journal', journal, '--output', 'ndjson', '-c', '2', '--max-failures', '2', '--retries', '0'],
+        {
+          SVCFLEET_LAB_RUNNER: 'pool',
+          SVCFLEET_LAB_POOL_SIZE: '1',
+          PATH: process.env.PATH,
+        },
+      );
       let lines = 0;
       let tracked: number[] = [];
       const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
@@ -129,7 +143,11 @@ describe('kill -9 of the controller', () => {
 
   it('Ctrl-C twice: in-flight hosts are cancelled and restored from their snapshots; exit 3', { timeout: 300_000 }, async () => {
     const before = new Map(fleet.names.map((n) => [n, fleet.binaryPath(n)]));
-    const spec = writeSpec(fleet.dir, 'cancel.yaml', `service: ${SERVICE}\nset:\n  args: { set: { '--workers': '99' } }\nverify: { running: true, timeoutSeconds: 30 }\n`);
+    const spec = writeSpec(
+      fleet.dir,
+      'cancel.yaml',
+      `service: ${SERVICE}\nset:\n  args: { set: { '--workers': '99' } }\nverify: { running: true, timeoutSeconds: 30 }\n`,
+    );
     const journal = join(fleet.dir, 'journal-cancel');
     const child = spawnCli(['apply', spec, '-i', fleet.inventory, '--journal', journal, '--output', 'ndjson', '-c', '2', '--max-failures', '2'], {
       SVCFLEET_LAB_RUNNER: 'pool',
@@ -156,7 +174,10 @@ describe('kill -9 of the controller', () => {
     child.kill('SIGINT'); // cancel them: they are cut off and restored
     const code = await exited;
     const { lastOutcome, events } = validateStream(out);
-    expect(events.filter((e) => e.type === 'run-abort').map((e) => [e.reason, e.inFlight])).toEqual([['signal', 'finish'], ['signal', 'cancel']]);
+    expect(events.filter((e) => e.type === 'run-abort').map((e) => [e.reason, e.inFlight])).toEqual([
+      ['signal', 'finish'],
+      ['signal', 'cancel'],
+    ]);
     expect(Object.fromEntries(lastOutcome), err).toEqual({ crash01: 'rolled-back', crash02: 'rolled-back' });
     expect(code).toBe(3);
     for (const n of fleet.names) expect(fleet.binaryPath(n)).toBe(before.get(n));

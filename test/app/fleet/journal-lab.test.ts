@@ -104,7 +104,10 @@ describe('journal commands on emulated hosts', () => {
     await waitProcessesGone(workers, 60_000);
 
     // Whole lines only: the kill may have cut the last one.
-    const killed = out.split('\n').slice(0, -1).map((l) => JSON.parse(l) as { type: string; runId: string; seq: number; hosts?: string[] });
+    const killed = out
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => JSON.parse(l) as { type: string; runId: string; seq: number; hosts?: string[] });
     const runId = killed[0]!.runId;
     const order = killed[0]!.hosts!; // the run's host order (inventory order)
 
@@ -221,7 +224,10 @@ describe('journal commands on emulated hosts', () => {
     // The new command line never reaches RUNNING on jl04: StartService fails with 1053 after the start timeout.
     fleet.setFaults('jl04', [{ kind: 'start-timeout', contains: '--workers 8' }]);
     const spec = writeSpec(fleet.dir, 'retry.yaml', argSpec('workers', '8'));
-    const a = await cli(['apply', spec, '-i', fleet.inventory, '--limit', hosts.join(':'), '--journal', journal, '--output', 'ndjson', '--max-failures', '1'], lab.transport);
+    const a = await cli(
+      ['apply', spec, '-i', fleet.inventory, '--limit', hosts.join(':'), '--journal', journal, '--output', 'ndjson', '--max-failures', '1'],
+      lab.transport,
+    );
     const first = validateStream(a.stdout);
     expect(Object.fromEntries(first.lastOutcome)).toEqual({ jl03: 'changed', jl04: 'rolled-back' });
     expect(a.code).toBe(2); // some hosts rolled back, not aborted (the budget allows one)

@@ -56,12 +56,36 @@ describe('rollout on 50 emulated hosts', () => {
   it('every host ends in the right state, with the right exit code, NDJSON and JUnit outputs', async () => {
     const spec = writeSpec(fleet.dir, 'warn.yaml', argSpec('log-level', 'warn'));
     const junit = join(fleet.dir, 'warn.xml');
-    const r = await cli(['apply', spec, '-i', fleet.inventory, '--journal', fleet.journal, '--output', 'ndjson', '--junit', junit, '--max-failures', '10', '-c', '10', '--retries', '0'], lab.transport);
+    const r = await cli(
+      [
+        'apply',
+        spec,
+        '-i',
+        fleet.inventory,
+        '--journal',
+        fleet.journal,
+        '--output',
+        'ndjson',
+        '--junit',
+        junit,
+        '--max-failures',
+        '10',
+        '-c',
+        '10',
+        '--retries',
+        '0',
+      ],
+      lab.transport,
+    );
     const { lastOutcome, events } = validateStream(r.stdout);
     const expected: Record<string, string> = { lab05: 'rolled-back', lab23: 'failed', lab34: 'rollback-failed', lab41: 'failed', lab45: 'unreachable' };
     for (const n of fleet.names) expect([n, lastOutcome.get(n)]).toEqual([n, expected[n] ?? 'changed']);
     expect(r.code, r.stderr).toBe(4); // a rollback failed somewhere
-    expect(events.at(-1)).toMatchObject({ type: 'run-done', exitCode: 4, counts: { changed: 45, 'rolled-back': 1, failed: 2, 'rollback-failed': 1, unreachable: 1 } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'run-done',
+      exitCode: 4,
+      counts: { changed: 45, 'rolled-back': 1, failed: 2, 'rollback-failed': 1, unreachable: 1 },
+    });
 
     // The emulated hosts agree: changed hosts run the new path, restored ones the old one.
     for (const n of fleet.names) {
@@ -82,13 +106,18 @@ describe('rollout on 50 emulated hosts', () => {
     const show = await cli(['show', runId, '--journal', fleet.journal, '--output', 'json'], undefined);
     const shown = JSON.parse(show.stdout) as { hosts: { name: string; outcome: string }[] };
     const byName = (a: [string, string | null], b: [string, string | null]): number => (a[0] < b[0] ? -1 : 1);
-    expect(shown.hosts.map((h): [string, string | null] => [h.name, h.outcome]).sort(byName)).toEqual(fleet.names.map((n): [string, string | null] => [n, expected[n] ?? 'changed']));
+    expect(shown.hosts.map((h): [string, string | null] => [h.name, h.outcome]).sort(byName)).toEqual(
+      fleet.names.map((n): [string, string | null] => [n, expected[n] ?? 'changed']),
+    );
   }, 600_000);
 
   it('a failing canary stops the run before any other host changes', async () => {
     const before = new Map(fleet.names.filter((n) => n !== 'lab45').map((n) => [n, fleet.binaryPath(n)]));
     const spec = writeSpec(fleet.dir, 'workers3.yaml', argSpec('workers', '3'));
-    const r = await cli(['apply', spec, '-i', fleet.inventory, '--journal', fleet.journal, '--output', 'ndjson', '--canary', 'canary', '--max-failures', '50%'], lab.transport);
+    const r = await cli(
+      ['apply', spec, '-i', fleet.inventory, '--journal', fleet.journal, '--output', 'ndjson', '--canary', 'canary', '--max-failures', '50%'],
+      lab.transport,
+    );
     const { lastOutcome, events } = validateStream(r.stdout);
     expect(lastOutcome.get('lab01')).toBe('rolled-back');
     for (const n of fleet.names.slice(1)) expect([n, lastOutcome.get(n)]).toEqual([n, 'skipped']);
@@ -103,7 +132,10 @@ describe('rollout on 50 emulated hosts', () => {
     const spec = writeSpec(fleet.dir, 'workers4.yaml', argSpec('workers', '4'));
     const hosts = fleet.names.filter((n) => n.startsWith('lab1')); // lab10..lab19, in inventory order
     const before = new Map(hosts.map((n) => [n, fleet.binaryPath(n)]));
-    const r = await cli(['apply', spec, '-i', fleet.inventory, '--limit', 'lab1*', '--journal', fleet.journal, '--output', 'ndjson', '-c', '1', '--max-failures', '1'], lab.transport);
+    const r = await cli(
+      ['apply', spec, '-i', fleet.inventory, '--limit', 'lab1*', '--journal', fleet.journal, '--output', 'ndjson', '-c', '1', '--max-failures', '1'],
+      lab.transport,
+    );
     const { lastOutcome, events } = validateStream(r.stdout);
     // One at a time: lab10 changes, lab11 fails (1 ≤ budget 1), lab12 fails (2 > 1): nothing else starts.
     expect(lastOutcome.get('lab10')).toBe('changed');
@@ -147,8 +179,16 @@ describe('rollout on 50 emulated hosts', () => {
     const junit = join(fleet.dir, 'account.xml');
     const planFile = join(fleet.dir, 'account-plan.json');
     const env = { SVC_PW: PASSWORD };
-    const p = await cli(['plan', spec, '-i', fleet.inventory, '--limit', 'lab49', '--journal', fleet.journal, '--output', 'ndjson', '-o', planFile], lab.transport, env);
-    const a = await cli(['apply', spec, '-i', fleet.inventory, '--limit', 'lab49:lab50', '--journal', fleet.journal, '--output', 'ndjson', '--junit', junit], lab.transport, env);
+    const p = await cli(
+      ['plan', spec, '-i', fleet.inventory, '--limit', 'lab49', '--journal', fleet.journal, '--output', 'ndjson', '-o', planFile],
+      lab.transport,
+      env,
+    );
+    const a = await cli(
+      ['apply', spec, '-i', fleet.inventory, '--limit', 'lab49:lab50', '--journal', fleet.journal, '--output', 'ndjson', '--junit', junit],
+      lab.transport,
+      env,
+    );
     const { lastOutcome } = validateStream(a.stdout);
     expect(Object.fromEntries(lastOutcome), a.stderr).toEqual({ lab49: 'changed', lab50: 'changed' });
     const rendered = await cli(['render', spec, '--host', 'lab49', '-i', fleet.inventory], undefined, env);

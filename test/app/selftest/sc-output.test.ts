@@ -3,13 +3,24 @@
  * what the lab prints.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeFailureActions, parseFailureFlag, parseQc, parseQDescription, parseQFailure, parseQueryEx, qcStartType, scPathMatches, scTextMatches } from '../../../src/app/selftest/sc-output.js';
+import {
+  decodeFailureActions,
+  parseFailureFlag,
+  parseQc,
+  parseQDescription,
+  parseQFailure,
+  parseQueryEx,
+  qcStartType,
+  scPathMatches,
+  scTextMatches,
+} from '../../../src/app/selftest/sc-output.js';
 
 const raw = (text: string) => ({ exit: 0, lines: text.split('\n') });
 
 describe('sc.exe output', () => {
   it('qc: fields, (DELAYED), dependency continuation lines, empty group', () => {
-    const q = parseQc(raw(`[SC] QueryServiceConfig SUCCESS
+    const q = parseQc(
+      raw(`[SC] QueryServiceConfig SUCCESS
 
 SERVICE_NAME: X
         TYPE               : 10  WIN32_OWN_PROCESS
@@ -22,7 +33,8 @@ SERVICE_NAME: X
         DEPENDENCIES       : RPCSS
                            : Tcpip
         SERVICE_START_NAME : LocalSystem
-`));
+`),
+    );
     expect(q).toEqual({
       startType: 'AUTO_START',
       delayed: true,
@@ -38,7 +50,8 @@ SERVICE_NAME: X
   });
 
   it('qfailure: continuation lines of FAILURE_ACTIONS; none when absent', () => {
-    const f = parseQFailure(raw(`[SC] QueryServiceConfig2 SUCCESS
+    const f = parseQFailure(
+      raw(`[SC] QueryServiceConfig2 SUCCESS
 
 SERVICE_NAME: X
         RESET_PERIOD (in seconds)    : 86400
@@ -46,8 +59,14 @@ SERVICE_NAME: X
         COMMAND_LINE                 :
         FAILURE_ACTIONS              : RESTART -- Delay = 60000 milliseconds.
                                        RUN PROCESS -- Delay = 1000 milliseconds.
-`));
-    expect(f).toEqual({ resetPeriod: '86400', rebootMessage: '', command: '', actions: ['RESTART -- Delay = 60000 milliseconds.', 'RUN PROCESS -- Delay = 1000 milliseconds.'] });
+`),
+    );
+    expect(f).toEqual({
+      resetPeriod: '86400',
+      rebootMessage: '',
+      command: '',
+      actions: ['RESTART -- Delay = 60000 milliseconds.', 'RUN PROCESS -- Delay = 1000 milliseconds.'],
+    });
     expect(parseQFailure(raw('[SC] QueryServiceConfig2 SUCCESS\n\nSERVICE_NAME: X\n        RESET_PERIOD (in seconds)    : 0\n')).actions).toEqual([]);
   });
 
@@ -56,7 +75,13 @@ SERVICE_NAME: X
     expect(parseQDescription(raw('[SC] QueryServiceConfig2 SUCCESS\n\nSERVICE_NAME: X\nDESCRIPTION:  \n'))).toBe('');
     expect(parseFailureFlag(raw('SERVICE_NAME: X\n        FAILURE_ACTIONS_ON_NONCRASH_FAILURES: TRUE'))).toBe(true);
     expect(parseFailureFlag(raw('SERVICE_NAME: X\n        FAILURE_ACTIONS_ON_NONCRASH_FAILURES: FALSE'))).toBe(false);
-    expect(parseQueryEx(raw('SERVICE_NAME: X\n        TYPE               : 10  WIN32_OWN_PROCESS\n        STATE              : 4  RUNNING\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\n        PID                : 4242\n'))).toEqual({ state: 'RUNNING', pid: 4242 });
+    expect(
+      parseQueryEx(
+        raw(
+          'SERVICE_NAME: X\n        TYPE               : 10  WIN32_OWN_PROCESS\n        STATE              : 4  RUNNING\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\n        PID                : 4242\n',
+        ),
+      ),
+    ).toEqual({ state: 'RUNNING', pid: 4242 });
   });
 
   it('code-page loss is tolerated only where the expected text is non-ASCII; %VAR% may come back expanded', () => {

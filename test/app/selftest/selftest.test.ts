@@ -52,7 +52,11 @@ async function labHost(extra: LabServiceSpec[] = []): Promise<{ stateDir: string
   // A service of the user's that the selftest must leave alone.
   await initLabHost({ stateDir, services: [{ name: 'UserApp', binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${other}` }, ...extra] });
   const transport = createLocalTransport({ labRunner: runner });
-  const session = await transport.open('lab', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 300_000 } });
+  const session = await transport.open(
+    'lab',
+    { transport: 'local', address: '127.0.0.1', local: { stateDir } },
+    { deadlines: { connectMs: 5000, authMs: 5000, commandMs: 300_000 } },
+  );
   return {
     stateDir,
     session,
@@ -159,7 +163,16 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
       const inventory = join(dir, 'hosts.yml');
       writeFileSync(
         inventory,
-        ['kind: svcfleet-inventory', 'version: 1', 'hosts:', '  lab01:', '    address: 127.0.0.1', '    transport: local', `    local: { stateDir: ${JSON.stringify(h.stateDir)} }`, ''].join('\n'),
+        [
+          'kind: svcfleet-inventory',
+          'version: 1',
+          'hosts:',
+          '  lab01:',
+          '    address: 127.0.0.1',
+          '    transport: local',
+          `    local: { stateDir: ${JSON.stringify(h.stateDir)} }`,
+          '',
+        ].join('\n'),
       );
       const before = hostView(h.stateDir);
       const out: string[] = [];
@@ -172,7 +185,12 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
           scenarios: SCENARIOS.filter((s) => s.name === 'environment' || s.name.startsWith('stuck')),
           port: await freePort(),
         },
-        { cwd: dir, env: { ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }, transports: productionTransports({ ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }), warn: (w) => out.push(w) },
+        {
+          cwd: dir,
+          env: { ...process.env, SVCFLEET_LAB_RUNNER: 'pool' },
+          transports: productionTransports({ ...process.env, SVCFLEET_LAB_RUNNER: 'pool' }),
+          warn: (w) => out.push(w),
+        },
       );
       expect(code, out.join('\n')).toBe(0);
       expect(out.at(-1)).toBe('selftest lab01: 2 passed, 0 failed, 1 not run');

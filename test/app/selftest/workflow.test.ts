@@ -14,15 +14,20 @@ import { z } from 'zod';
 const file = join(import.meta.dirname, '..', '..', '..', '.github', 'workflows', 'windows.yml');
 const text = readFileSync(file, 'utf8');
 
-const step = z.strictObject({
-  name: z.string().optional(),
-  uses: z.string().regex(/^[\w.-]+\/[\w.-]+@v\d+$/).optional(),
-  run: z.string().optional(),
-  if: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  with: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  shell: z.string().optional(),
-}).refine((s) => (s.uses === undefined) !== (s.run === undefined), 'a step has exactly one of uses and run');
+const step = z
+  .strictObject({
+    name: z.string().optional(),
+    uses: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+@v\d+$/)
+      .optional(),
+    run: z.string().optional(),
+    if: z.string().optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    with: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    shell: z.string().optional(),
+  })
+  .refine((s) => (s.uses === undefined) !== (s.run === undefined), 'a step has exactly one of uses and run');
 
 const workflow = z.strictObject({
   name: z.string(),
@@ -78,7 +83,7 @@ describe('.github/workflows/windows.yml', () => {
     expect(uses).toEqual(['actions/checkout@v4', 'actions/setup-node@v4', 'actions/upload-artifact@v4']);
     expect(job.steps.find((s) => s.uses === 'actions/setup-node@v4')?.with?.['node-version']).toBe(20);
     const runs = job.steps.map((s) => s.run ?? '').join('\n');
-    expect(runs).toContain("Add-WindowsCapability -Online -Name $cap.Name");
+    expect(runs).toContain('Add-WindowsCapability -Online -Name $cap.Name');
     expect(runs).toContain('administrators_authorized_keys');
     expect(runs).toContain('ssh: { shell: $env:REMOTE_SHELL');
     expect(runs).toContain('node bin/svcfleet.js selftest -i selftest-inventory.yml --limit runner --junit selftest-junit.xml');

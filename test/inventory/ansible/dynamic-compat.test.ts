@@ -56,7 +56,9 @@ describe.each([
     const data = readInventory({ sources: source });
     expect(JSON.parse(JSON.stringify(listInventory(data, { export: true })))).toEqual(redact(exported, secrets));
     expect(graph.code, graph.stderr).toBe(0);
-    expect(graphInventory(data, 'all', { vars: true })).toBe(graph.stdout.trimEnd().replace(/\{(\w+) = [^}]*\}/g, (m, k: string) => (secrets.includes(k) ? `{${k} = [REDACTED]}` : m)));
+    expect(graphInventory(data, 'all', { vars: true })).toBe(
+      graph.stdout.trimEnd().replace(/\{(\w+) = [^}]*\}/g, (m, k: string) => (secrets.includes(k) ? `{${k} = [REDACTED]}` : m)),
+    );
     if (secrets.length) expect(cli.stdout).not.toContain('from-cmdb');
   });
 });

@@ -92,7 +92,9 @@ describe.each(FIXTURES)('$name', ({ source, secrets = [] }) => {
     expect(JSON.parse(cli.stdout)).toEqual(redact(list, secrets, found));
     expect(JSON.parse(JSON.stringify(listInventory(data, { export: true })))).toEqual(redact(exported, secrets, found));
     expect(graph.code, graph.stderr).toBe(0);
-    expect(graphInventory(data, 'all', { vars: true })).toBe(graph.stdout.trimEnd().replace(/\{(\w+) = [^}]*\}/g, (m, k: string) => (secrets.includes(k) ? `{${k} = [REDACTED]}` : m)));
+    expect(graphInventory(data, 'all', { vars: true })).toBe(
+      graph.stdout.trimEnd().replace(/\{(\w+) = [^}]*\}/g, (m, k: string) => (secrets.includes(k) ? `{${k} = [REDACTED]}` : m)),
+    );
 
     // Every secret the oracle printed was found and replaced, and svcfleet printed none of them.
     expect(found.size > 0).toBe(secrets.length > 0);
@@ -178,7 +180,12 @@ describe('--limit @file', () => {
     writeFileSync(limitFile, 'web01\ndb-b\n\n!web01\napi2-nodea\n');
     const r = await oracle.run('ansible', ['all', '-i', source, '--list-hosts', '--limit', `@${limitFile}`]);
     expect(r.code, r.stderr).toBe(0);
-    const theirs = r.stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean).sort();
+    const theirs = r.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .sort();
     const cli = await runCli(['inventory', '-i', source, '--list', '--limit', `@${limitFile}`]);
     const hosts = Object.keys((JSON.parse(cli.stdout) as { _meta: { hostvars: object } })._meta.hostvars).sort();
     expect(hosts).toEqual(theirs);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 export const ANSIBLE_BIN = '/usr/bin';
 /** Debian's interpreter, the one ansible-core is installed for (not a pyenv python3 on PATH). */
 const PYTHON = '/usr/bin/python3';
-const INSTALL_HINT = 'ansible-core is not installed: run `apt-get install -y ansible-core` (the test compares svcfleet with Debian\'s ansible-inventory)';
+const INSTALL_HINT = "ansible-core is not installed: run `apt-get install -y ansible-core` (the test compares svcfleet with Debian's ansible-inventory)";
 
 export function requireAnsible(): void {
   for (const tool of ['ansible-inventory', 'ansible', 'ansible-playbook', 'ansible-vault']) {

@@ -52,17 +52,95 @@ json.dump(out, sys.stdout)
 `;
 
 const CURATED = [
-  '23', '23 # c', '-1', '+1', '--1', '0x1F', '0o17', '0b101', '1_000', '1__0', '1_', '00', '010', '010.5', '1.', '.5', '1e3', '1E-2', '1.5e+3',
-  'True', 'False', 'None', 'true', 'none', 'yes', "'a'", '"a" \'b\'', 'u"x"', 'b"x"', 'r"a\\b"', 'rb"x"', 'Rb"x"', 'f"x"', '"""t"""',
-  "'''t'''", '"\\x41\\u00e9\\n"', '"\\101"', '"\\q"', '"\\N{BULLET}"', "'03#pa33w0rd'", '[1, 2]', '[1,]', '[]', '1, 2', '1,', '(1)', '()',
-  '(1,)', '{}', '{"a": [1, {"b": None}]}', "{1: 'x', True: 'y', None: 'z'}", '{1, 2}', '1+2j', '1+2', '...', 'a=b', '"open', '[1, 2',
-  '10.0.0.1', 'C:\\x', 'ntlm,basic', '-0', '-0.0', '9007199254740993', '1e400', "{'a': 1, 'a': 2}", '[[[[1]]]]', '( 1 , 2 )', '\t5', ' 5',
-  "b'\\xff'", "b'\\xc3\\xa9'", "'é'", '"\\u00"', '-True', '+[1]', '1 2', '"a" 1', '[1 2]', '{"a" 1}', '{"a":}', ':', ',', '#only',
+  '23',
+  '23 # c',
+  '-1',
+  '+1',
+  '--1',
+  '0x1F',
+  '0o17',
+  '0b101',
+  '1_000',
+  '1__0',
+  '1_',
+  '00',
+  '010',
+  '010.5',
+  '1.',
+  '.5',
+  '1e3',
+  '1E-2',
+  '1.5e+3',
+  'True',
+  'False',
+  'None',
+  'true',
+  'none',
+  'yes',
+  "'a'",
+  '"a" \'b\'',
+  'u"x"',
+  'b"x"',
+  'r"a\\b"',
+  'rb"x"',
+  'Rb"x"',
+  'f"x"',
+  '"""t"""',
+  "'''t'''",
+  '"\\x41\\u00e9\\n"',
+  '"\\101"',
+  '"\\q"',
+  '"\\N{BULLET}"',
+  "'03#pa33w0rd'",
+  '[1, 2]',
+  '[1,]',
+  '[]',
+  '1, 2',
+  '1,',
+  '(1)',
+  '()',
+  '(1,)',
+  '{}',
+  '{"a": [1, {"b": None}]}',
+  "{1: 'x', True: 'y', None: 'z'}",
+  '{1, 2}',
+  '1+2j',
+  '1+2',
+  '...',
+  'a=b',
+  '"open',
+  '[1, 2',
+  '10.0.0.1',
+  'C:\\x',
+  'ntlm,basic',
+  '-0',
+  '-0.0',
+  '9007199254740993',
+  '1e400',
+  "{'a': 1, 'a': 2}",
+  '[[[[1]]]]',
+  '( 1 , 2 )',
+  '\t5',
+  ' 5',
+  "b'\\xff'",
+  "b'\\xc3\\xa9'",
+  "'é'",
+  '"\\u00"',
+  '-True',
+  '+[1]',
+  '1 2',
+  '"a" 1',
+  '[1 2]',
+  '{"a" 1}',
+  '{"a":}',
+  ':',
+  ',',
+  '#only',
 ];
 
 function generated(count: number): string[] {
   let seed = 12345;
-  const r = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const r = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const atoms = ['1', '-2', '0x10', '1.5', '.5', 'True', 'None', 'x', "'s'", '"t"', "b'b'", '1_0', '07', '0'];
   const gen = (depth: number): string => {
     const k = r();
@@ -90,7 +168,8 @@ describe('INI values against Python ast.literal_eval', () => {
       const [kind, value] = results[i]!;
       const ours = iniValue(text);
       const expected = kind === 'value' ? value : text;
-      if (JSON.stringify(ours) !== JSON.stringify(expected)) mismatches.push(`${JSON.stringify(text)}: python ${kind} ${JSON.stringify(value)}, svcfleet ${JSON.stringify(ours)}`);
+      if (JSON.stringify(ours) !== JSON.stringify(expected))
+        mismatches.push(`${JSON.stringify(text)}: python ${kind} ${JSON.stringify(value)}, svcfleet ${JSON.stringify(ours)}`);
     });
     expect(mismatches).toEqual([]);
   });

@@ -38,7 +38,11 @@ async function vault(args: string[]): Promise<string> {
 /** `ansible-vault encrypt_string` output (`name: !vault |` block), indented for a YAML mapping at `indent`. */
 async function encryptString(value: string, name: string, id: string, indent: string): Promise<string> {
   const out = await vault(['encrypt_string', '--vault-id', id, '--name', name, '--', value]);
-  return out.trimEnd().split('\n').map((l) => indent + l).join('\n');
+  return out
+    .trimEnd()
+    .split('\n')
+    .map((l) => indent + l)
+    .join('\n');
 }
 
 beforeAll(async () => {
@@ -80,7 +84,10 @@ describe('the vault format against ansible-vault', () => {
   });
 
   it('writes what ansible-vault decrypt opens (1.1 and 1.2)', async () => {
-    for (const [label, file] of [['default', 'default.txt'], ['prod', 'prod.txt']] as const) {
+    for (const [label, file] of [
+      ['default', 'default.txt'],
+      ['prod', 'prod.txt'],
+    ] as const) {
       const password = readFileSync(join(oracle.dir, file), 'utf8').trim();
       const plain = `from svcfleet, label ${label}: é\n${'x'.repeat(100)}\n`;
       const path = join(oracle.dir, `ours-${label}.vault`);
@@ -92,8 +99,14 @@ describe('the vault format against ansible-vault', () => {
   it('opens !vault values from encrypt_string to the plaintext Ansible sees (debug module, no host contacted)', async () => {
     const src = [join(dir, 'hosts.ini'), join(dir, 'more.yml')];
     const r = await oracle.run('ansible', [
-      'all', '-o', '-m', 'debug', '-a', 'msg={{ [api_token|default(""), note|default(""), shared_secret|default("")] }}',
-      ...src.flatMap((s) => ['-i', s]), ...passwords.flatMap((p) => ['--vault-id', `${p.label}@${p.source}`]),
+      'all',
+      '-o',
+      '-m',
+      'debug',
+      '-a',
+      'msg={{ [api_token|default(""), note|default(""), shared_secret|default("")] }}',
+      ...src.flatMap((s) => ['-i', s]),
+      ...passwords.flatMap((p) => ['--vault-id', `${p.label}@${p.source}`]),
     ]);
     expect(r.code, r.stderr).toBe(0);
     const theirs = new Map<string, string[]>();
@@ -189,7 +202,12 @@ describe('vaulted inventories against ansible-inventory', () => {
     pairs[j] = `${pairs[j]![0]}${Number(pairs[j]![1]) + 1}`;
     lines[i] = pairs.join('');
     writeFileSync(join(copy, 'group_vars/win.yml'), lines.join('\n'));
-    const t = await oracle.run('ansible-inventory', ['-i', join(copy, 'hosts.ini'), '--list', ...passwords.flatMap((p) => ['--vault-id', `${p.label}@${p.source}`])]);
+    const t = await oracle.run('ansible-inventory', [
+      '-i',
+      join(copy, 'hosts.ini'),
+      '--list',
+      ...passwords.flatMap((p) => ['--vault-id', `${p.label}@${p.source}`]),
+    ]);
     expect(t.code).not.toBe(0);
     expect(() => loadInventory({ sources: join(copy, 'hosts.ini'), vault: passwords })).toThrow(/HMAC check failed/);
   });

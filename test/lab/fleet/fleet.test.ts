@@ -41,7 +41,17 @@ const host = (name: string): LabFleetHost => fleet.hosts.find((h) => h.name === 
 function openSsh(name: string): Promise<SshSession> {
   const h = host(name);
   const env = fleet.ssh!;
-  return ssh.open(name, { transport: 'ssh', address: h.address, port: h.ssh!.port, user: env.user, ssh: { knownHostsFile: env.knownHostsFile, identityFile: env.clientKey.privatePath, agent: '' } }, { deadlines: D });
+  return ssh.open(
+    name,
+    {
+      transport: 'ssh',
+      address: h.address,
+      port: h.ssh!.port,
+      user: env.user,
+      ssh: { knownHostsFile: env.knownHostsFile, identityFile: env.clientKey.privatePath, agent: '' },
+    },
+    { deadlines: D },
+  );
 }
 
 function openWinrm(name: string) {
@@ -49,7 +59,14 @@ function openWinrm(name: string) {
   const w = fleet.winrm!;
   return winrm.open(
     name,
-    { transport: 'winrm', address: h.address, port: h.winrm!.port, user: w.user, password: new Secret(readFileSync(w.passwordFile, 'utf8').trim()), winrm: { scheme: 'https', auth: 'ntlm', caFile: w.caFile! } },
+    {
+      transport: 'winrm',
+      address: h.address,
+      port: h.winrm!.port,
+      user: w.user,
+      password: new Secret(readFileSync(w.passwordFile, 'utf8').trim()),
+      winrm: { scheme: 'https', auth: 'ntlm', caFile: w.caFile! },
+    },
     { deadlines: D },
   );
 }

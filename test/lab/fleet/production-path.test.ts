@@ -65,7 +65,11 @@ async function svcfleet(name: string, args: string[]): Promise<Loads> {
   const r = spawnSync(process.execPath, ['--import', pathToFileURL(recorder).href, cli, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
   const lines = existsSync(log) ? (await readFile(log, 'utf8')).split('\n').filter(Boolean) : [];
   const short = (url: string) => (url.startsWith(distUrl) ? `dist/${url.slice(distUrl.length)}` : url);
-  const loaded = lines.filter((l) => l.startsWith('load\t')).map((l) => l.slice(5)).filter((u) => u.startsWith(distUrl)).map((u) => u.slice(distUrl.length));
+  const loaded = lines
+    .filter((l) => l.startsWith('load\t'))
+    .map((l) => l.slice(5))
+    .filter((u) => u.startsWith(distUrl))
+    .map((u) => u.slice(distUrl.length));
   const labEntries = lines
     .filter((l) => l.startsWith('resolve\t'))
     .map((l) => l.split('\t') as [string, string, string])

@@ -36,7 +36,7 @@ describe('Windows command lines (CommandLineToArgvW, CreateProcess search: docs/
 });
 
 describe('svcprogram (the lab service executable)', () => {
-  it('rejects an unknown flag like Go\'s flag package (exit 2)', () => {
+  it("rejects an unknown flag like Go's flag package (exit 2)", () => {
     const r = spawnSync(process.execPath, [labScmFiles.svcprogram, '--port', '1', '--frobnicate'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe('flag provided but not defined: -frobnicate');
@@ -113,14 +113,22 @@ describe('--fault parsing', () => {
   it('reads KIND[:key=value,...] and JSON', () => {
     expect(parseFault('start-timeout')).toEqual({ kind: 'start-timeout' });
     expect(parseFault('access-denied:ops=config+registry-write,nth=2,times=1,contains=--a, b')).toEqual({
-      kind: 'access-denied', ops: ['config', 'registry-write'], nth: 2, times: 1, contains: '--a, b',
+      kind: 'access-denied',
+      ops: ['config', 'registry-write'],
+      nth: 2,
+      times: 1,
+      contains: '--a, b',
     });
     expect(parseFault('{"kind":"crash-after-start","afterMs":200}')).toEqual({ kind: 'crash-after-start', afterMs: 200 });
   });
   it('refuses unknown kinds, keys and ops with an InputError naming --fault', () => {
     for (const bad of ['explode', 'start-timeout:when=1', 'access-denied:ops=delete', 'crash-after-start:afterMs=-1', '{bad json']) {
       let err: unknown;
-      try { parseFault(bad); } catch (e) { err = e; }
+      try {
+        parseFault(bad);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).format()).toMatch(/^field --fault: /);
     }

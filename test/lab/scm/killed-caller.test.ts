@@ -90,7 +90,10 @@ P query { $end = [DateTime]::UtcNow.AddSeconds(15); do { $o = (sc.exe queryex Ap
     try {
       const now = Date.now();
       const record = (extra: Partial<LabStatus>): LabServiceRecord =>
-        ({ name: 'AppSvc', status: { state: 'start-pending', pid: 0, procStart: null, win32ExitCode: 0, serviceExitCode: 0, startedAt: now, deadline: now + 60_000, ...extra } }) as LabServiceRecord;
+        ({
+          name: 'AppSvc',
+          status: { state: 'start-pending', pid: 0, procStart: null, win32ExitCode: 0, serviceExitCode: 0, startedAt: now, deadline: now + 60_000, ...extra },
+        }) as LabServiceRecord;
       const pidFile = path.join(dir, 'a.pid');
       fs.writeFileSync(pidFile, `${child.pid}\n`);
       const adopted = record({ pidFile });

@@ -14,7 +14,8 @@ let r: Record<string, any>;
 beforeAll(async () => {
   stateDir = tempDir('logon');
   const services = [];
-  for (const name of ['HasRight', 'NoRight', 'WrongPw']) services.push({ name, binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${await freePort()}`, start: false });
+  for (const name of ['HasRight', 'NoRight', 'WrongPw'])
+    services.push({ name, binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${await freePort()}`, start: false });
   await initLabHost({ stateDir, services, accounts: { '.\\runner': 'pw-run', '.\\plain': { password: 'pw-plain', serviceLogonRight: false } } });
   r = runProbes(
     stateDir,

@@ -65,11 +65,15 @@ P twin {
   @{ emu = (& $sig $emu); real = (& $sig $real); location = $emu.Assembly.Location; again = [bool](Add-Type -TypeDefinition $src -PassThru) }
 }
 P drift { Add-Type -TypeDefinition ($src -replace 'public static int Write\(', 'public static int WriteAll(') }
-P issue { $w = W Nat 0x12 86400 '' '' @(1, 1, 0) @(60000, 60000, 0); @{ w = $w; blob = (Blob); q = ((sc.exe qfailure Nat) -join "` + '`' + String.raw`n") } }
+P issue { $w = W Nat 0x12 86400 '' '' @(1, 1, 0) @(60000, 60000, 0); @{ w = $w; blob = (Blob); q = ((sc.exe qfailure Nat) -join "` +
+      '`' +
+      String.raw`n") } }
 P hostile {
   $q1 = [string][char]0x2018; $q2 = [string][char]0x2019; $d1 = [string][char]0x201c; $d2 = [string][char]0x201d
   $msg = $q2 + '; New-Item -ItemType File -Path ''${pwned}''; ' + $q1 + ' $(New-Item -ItemType File -Path ''${pwned}'') ' + $d1 + 'x' + $d2
-  $cmd = 'C:\tools\notify.exe ' + $d1 + '$(whoami)' + $d2 + ' "a b" ` + '`' + String.raw`$x'
+  $cmd = 'C:\tools\notify.exe ' + $d1 + '$(whoami)' + $d2 + ' "a b" ` +
+      '`' +
+      String.raw`$x'
   $noPriv = W Nat 0x2 10 $msg $cmd @(2, 0) @(1000, 0)
   $api = $null; $enabled = [Svcfleet.Native.ServiceFailureActions]::EnableShutdownPrivilege([ref]$api)
   $ok = W Nat 0x2 10 $msg $cmd @(2, 0) @(1000, 0)
@@ -84,7 +88,9 @@ P missing { W NoSuchSvc 0x12 10 '' '' @(0) @(0) }
 P denied { W Denied 0x12 10 '' '' @(0) @(0) }
 P marked { W Marked 0x12 10 '' '' @(0) @(0) }
 P driver { W Tcpip 0x2 10 '' '' @(0) @(0) }
-P clear { $w = W Nat 0x2 77 '' '' @() @(); @{ w = $w; blob = (Blob); q = ((sc.exe qfailure Nat) -join "` + '`' + String.raw`n"); p = (Get-ItemProperty -Path $key) } }
+P clear { $w = W Nat 0x2 77 '' '' @() @(); @{ w = $w; blob = (Blob); q = ((sc.exe qfailure Nat) -join "` +
+      '`' +
+      String.raw`n"); p = (Get-ItemProperty -Path $key) } }
 `,
   );
 }, 180_000);
@@ -123,7 +129,7 @@ describe("the lab's Add-Type", () => {
 });
 
 describe('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS), emulated', () => {
-  it("writes the example [restart/60000, restart/60000, none/0], reset 86400, in the FailureActions layout (docs/reference/windows-services.md#the-failureactions-registry-value)", () => {
+  it('writes the example [restart/60000, restart/60000, none/0], reset 86400, in the FailureActions layout (docs/reference/windows-services.md#the-failureactions-registry-value)', () => {
     expect(r.issue.w).toEqual({ code: 0, api: null });
     // FailureActions layout (docs/reference/windows-services.md#the-failureactions-registry-value): reset, two zero placeholders, cActions, offset 0x14, {type, delay}...;
     // SC_ACTION_NONE = 0, RESTART = 1 (docs/reference/windows-services.md#failure-count-and-repetition). 20 + 3 * 8 = 44 bytes, like the WaaSMedicSvc example.

@@ -22,7 +22,15 @@ beforeAll(async () => {
   fs.mkdirSync(planted, { recursive: true });
   withHostLock(stateDir, () => {
     const st = readHostState(stateDir);
-    st.acls[planted] = { owner: USER, inheritance: 'e', grants: [{ sid: USER, perms: '(I)(F)' }, { sid: 'S-1-5-18', perms: '(I)(F)' }, { sid: 'S-1-5-32-544', perms: '(I)(F)' }] };
+    st.acls[planted] = {
+      owner: USER,
+      inheritance: 'e',
+      grants: [
+        { sid: USER, perms: '(I)(F)' },
+        { sid: 'S-1-5-18', perms: '(I)(F)' },
+        { sid: 'S-1-5-32-544', perms: '(I)(F)' },
+      ],
+    };
     writeHostState(stateDir, st);
   });
   r = runProbes(
@@ -47,7 +55,11 @@ afterAll(async () => {
 
 describe('ProgramData owners and entries', () => {
   it('what the administrator creates is owned by Administrators and inherits read access for Users', () => {
-    expect(r['created']).toEqual({ owner: 'S-1-5-32-544', protected: false, rules: ['S-1-5-32-544 inherited', 'S-1-5-18 inherited', 'S-1-5-32-545 inherited'] });
+    expect(r['created']).toEqual({
+      owner: 'S-1-5-32-544',
+      protected: false,
+      rules: ['S-1-5-32-544 inherited', 'S-1-5-18 inherited', 'S-1-5-32-545 inherited'],
+    });
   });
 
   it('icacls /inheritance:r /grant:r leaves a protected ACL with only the granted entries; /setowner changes the owner', () => {

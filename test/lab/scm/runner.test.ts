@@ -55,7 +55,11 @@ afterAll(async () => {
 /** pwsh processes that are children of this test process. */
 function ourPwsh(): number[] {
   return childPids(process.pid).filter((pid) => {
-    try { return /pwsh/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')); } catch { return false; }
+    try {
+      return /pwsh/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -73,16 +77,21 @@ describe('spawn and pool give the same results', () => {
       let streamed = '';
       for (let i = 0; i < 3; i++) {
         const t = Date.now();
-        out.push(await runner.run(stateDir, invocation(REQ), { commandMs: 60_000, onStdout: (s) => { streamed += s; } }));
+        out.push(
+          await runner.run(stateDir, invocation(REQ), {
+            commandMs: 60_000,
+            onStdout: (s) => {
+              streamed += s;
+            },
+          }),
+        );
         times.push(Date.now() - t);
       }
       figures.push(`${mode}: ${times.join(', ')}`);
       results[mode] = out;
       for (const r of out) {
         expect(r.exitCode).toBe(7);
-        expect(r.stdout).toBe(
-          'leak=\nsc=0 STATE              : 4  RUNNING\nnative=Legacy 1\npd=True\ntext=caf\u00e9 \u2018q\u2019 $(x)\n',
-        );
+        expect(r.stdout).toBe('leak=\nsc=0 STATE              : 4  RUNNING\nnative=Legacy 1\npd=True\ntext=caf\u00e9 \u2018q\u2019 $(x)\n');
         expect(r.stderr).toContain('to-stderr');
       }
       expect(streamed).toBe(out.map((r) => r.stdout).join(''));
@@ -109,10 +118,16 @@ describe('errors, timeouts and aborts', () => {
       const ac = new AbortController();
       const p = runner.run(stateDir, invocation({ ...REQ, sleep: 30 }), { commandMs: 60_000, signal: ac.signal });
       setTimeout(() => ac.abort(), 1500);
-      const err = await p.then(() => null, (e: unknown) => e);
+      const err = await p.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(TransportError);
       expect((err as TransportError).errorClass).toBe('aborted');
-      const t = await runner.run(stateDir, invocation({ ...REQ, sleep: 30 }), { commandMs: 1500 }).then(() => null, (e: unknown) => e);
+      const t = await runner.run(stateDir, invocation({ ...REQ, sleep: 30 }), { commandMs: 1500 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect((t as TransportError).errorClass).toBe('timeout');
     }
     // Only the pool's respawned-on-demand workers may exist; none is left from the killed calls.
@@ -141,7 +156,10 @@ describe('local transport', () => {
     const transport = createLocalTransport({ labRunner: runners.find((r) => r.mode === 'pool')! });
     const bad = await transport
       .open('ghost', { transport: 'local', address: '127.0.0.1', local: { stateDir: `${stateDir}-missing` } }, { deadlines: DEFAULT_DEADLINES })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((bad as TransportError).errorClass).toBe('unreachable');
     const session = await transport.open('lab01', { transport: 'local', address: '127.0.0.1', local: { stateDir } }, { deadlines: DEFAULT_DEADLINES });
     const r = await session.exec(invocation({ ...REQ, code: 3 }), { commandMs: 60_000 });
@@ -158,7 +176,9 @@ describe('powershell.exe shim (for a real sshd)', () => {
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const c = spawn(labScmFiles.powershellShim, args, { env: { ...process.env, SVCFLEET_LAB_STATE: stateDir } });
         let out = '';
-        c.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+        c.stdout.on('data', (b: Buffer) => {
+          out += b.toString('utf8');
+        });
         c.on('close', (code) => resolve({ code, out }));
         c.stdin.end(inv.stdin);
       });

@@ -27,7 +27,14 @@ beforeAll(async () => {
         binaryPath: `"${IMAGE}" --port ${port} --log-level info`,
         startType: 'delayed-auto',
         dependencies: ['Tcpip', 'RpcSs', '+TDI'],
-        failure: { resetPeriod: 86400, actions: [{ type: 'restart', delayMs: 60000 }, { type: 'restart', delayMs: 60000 }, { type: 'run', delayMs: 1000 }] },
+        failure: {
+          resetPeriod: 86400,
+          actions: [
+            { type: 'restart', delayMs: 60000 },
+            { type: 'restart', delayMs: 60000 },
+            { type: 'run', delayMs: 1000 },
+          ],
+        },
       },
       { name: 'Plain', binaryPath: `"${IMAGE}"`, startType: 'demand', start: false },
       { name: 'Child', binaryPath: `"${IMAGE}"`, dependencies: ['AppSvc'], startType: 'demand', start: false },

@@ -69,7 +69,19 @@ afterAll(async () => {
 describe('Get-Service (5.1, docs/reference/powershell.md#service-cmdlets-in-51-and-7)', () => {
   it('returns ServiceController-like objects without the PS 6+ properties', () => {
     expect(r.props.typeName).toBe('System.ServiceProcess.ServiceController');
-    expect(r.props.names).toEqual(expect.arrayContaining(['Name', 'ServiceName', 'DisplayName', 'Status', 'StartType', 'ServiceType', 'CanStop', 'DependentServices', 'ServicesDependedOn']));
+    expect(r.props.names).toEqual(
+      expect.arrayContaining([
+        'Name',
+        'ServiceName',
+        'DisplayName',
+        'Status',
+        'StartType',
+        'ServiceType',
+        'CanStop',
+        'DependentServices',
+        'ServicesDependedOn',
+      ]),
+    );
     for (const ps7 of ['BinaryPathName', 'UserName', 'Description', 'DelayedAutoStart', 'StartupType']) expect(r.props.names).not.toContain(ps7);
     // No delayed distinction in StartType.
     expect(r.props).toMatchObject({ status: 'Running', startType: 'Automatic', type: 'Win32OwnProcess', canStop: true, dn: 'App Service' });

@@ -28,7 +28,17 @@ beforeAll(async () => {
       { name: 'ShA', binaryPath: `${SHARED} --port ${p}`, serviceType: 0x20, start: false },
       { name: 'ShB', binaryPath: `${SHARED} --port ${p}`, serviceType: 0x20, start: false },
       { name: 'Own', binaryPath: `${APP} --workers 2`, start: false },
-      { name: 'Rst', binaryPath: APP, failure: { resetPeriod: 3600, actions: [{ type: 'restart', delayMs: 1500 }, { type: 'run', delayMs: 1500 }] } },
+      {
+        name: 'Rst',
+        binaryPath: APP,
+        failure: {
+          resetPeriod: 3600,
+          actions: [
+            { type: 'restart', delayMs: 1500 },
+            { type: 'run', delayMs: 1500 },
+          ],
+        },
+      },
       { name: 'Run', binaryPath: APP, failure: { resetPeriod: 60, command: 'C:\\tools\\notify.exe --svc Run', actions: [{ type: 'run', delayMs: 1000 }] } },
       { name: 'Rb', binaryPath: APP, failure: { resetPeriod: 60, rebootMessage: 'lab reboot', actions: [{ type: 'reboot', delayMs: 1000 }] } },
       { name: 'Stk', binaryPath: APP, failure: { resetPeriod: 60, actions: [{ type: 'restart', delayMs: 1500 }] } },
@@ -100,7 +110,10 @@ describe('recovery actions fire when a process ends without reporting SERVICE_ST
   it('the second failure within the reset period takes the second action (run), past the end the last again', () => {
     expect(r.restart2.q.state).toBe('Stopped');
     const log = readLabHost(stateDir).services['Rst']!.recovery!.log;
-    expect(log.map((e) => [e.count, e.action])).toEqual([[1, 'restart'], [2, 'run']]);
+    expect(log.map((e) => [e.count, e.action])).toEqual([
+      [1, 'restart'],
+      [2, 'run'],
+    ]);
   });
 
   it('run and reboot are recorded as fired in the host state, with their command line and message; nothing real runs', () => {

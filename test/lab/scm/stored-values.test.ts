@@ -67,7 +67,12 @@ describe('stored values vs. served values', () => {
   });
 
   it('the registry keeps the raw values; Get-ItemProperty expands REG_EXPAND_SZ only', () => {
-    expect(r['regRaw']).toEqual({ path: RAW_PATH(port), kind: 'ExpandString', dn: '@%ProgramFiles%\\App\\app.dll,-100', desc: '@%ProgramFiles%\\App\\app.dll,-101' });
+    expect(r['regRaw']).toEqual({
+      path: RAW_PATH(port),
+      kind: 'ExpandString',
+      dn: '@%ProgramFiles%\\App\\app.dll,-100',
+      desc: '@%ProgramFiles%\\App\\app.dll,-101',
+    });
     expect(r['regExpanded']).toEqual({ path: SHOWN_PATH(port), dn: '@%ProgramFiles%\\App\\app.dll,-100', desc: '@%ProgramFiles%\\App\\app.dll,-101' });
   });
 
@@ -86,6 +91,10 @@ describe('stored values vs. served values', () => {
 
   it('the SCM expands the path when it starts the process, and a written %VAR% stays in the registry', () => {
     expect(r['startExpanded']).toEqual({ rc: 0, running: true });
-    expect(r['changeKeepsRaw']).toEqual({ rv: 0, raw: `"%ProgramFiles%\\App\\app.exe" --port ${port2} --x 1`, cim: `"C:\\Program Files\\App\\app.exe" --port ${port2} --x 1` });
+    expect(r['changeKeepsRaw']).toEqual({
+      rv: 0,
+      raw: `"%ProgramFiles%\\App\\app.exe" --port ${port2} --x 1`,
+      cim: `"C:\\Program Files\\App\\app.exe" --port ${port2} --x 1`,
+    });
   });
 });

@@ -87,7 +87,13 @@ describe.each([
     const port = spare[index]!;
     const run = await runRemoteDetailed(
       session,
-      request({ op: 'apply', desired: { args: { set: { '--port': String(port) } } }, restart: 'always', verify: { port, timeoutSeconds: 30 }, rollback: 'auto' }),
+      request({
+        op: 'apply',
+        desired: { args: { set: { '--port': String(port) } } },
+        restart: 'always',
+        verify: { port, timeoutSeconds: 30 },
+        rollback: 'auto',
+      }),
       { host: host.name, commandMs: 180_000 },
     );
     expect(run.result.outcome, run.result.message).toBe('changed');

@@ -10,13 +10,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openSshBinary } from '../../../src/lab/ssh/openssh.js';
 import { checkHostKey } from '../../../src/transport/ssh/host-key-policy.js';
-import {
-  hashKnownHostsName,
-  judgeHostKey,
-  KnownHosts,
-  knownHostsName,
-  parseKnownHosts,
-} from '../../../src/transport/ssh/known-hosts.js';
+import { hashKnownHostsName, judgeHostKey, KnownHosts, knownHostsName, parseKnownHosts } from '../../../src/transport/ssh/known-hosts.js';
 
 function newKey(type: 'ed25519' | 'ecdsa' = 'ed25519'): { line: string; blob: Buffer } {
   const pair = type === 'ed25519' ? ssh2.utils.generateKeyPairSync('ed25519') : ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });

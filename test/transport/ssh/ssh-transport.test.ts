@@ -134,10 +134,7 @@ describe('host keys', () => {
     const before = await readFile(lab.env.knownHostsFile, 'utf8');
     const e1 = await expectTransportError(transport.open('changed01', lab.settings(h), { deadlines: D }), 'hostkey-mismatch', 'connect');
     expect(e1.message).toMatch(/HOST KEY CHANGED/);
-    await expectTransportError(
-      transport.open('changed01', lab.settings(h, { ssh: { hostKeyPolicy: 'accept-new' } }), { deadlines: D }),
-      'hostkey-mismatch',
-    );
+    await expectTransportError(transport.open('changed01', lab.settings(h, { ssh: { hostKeyPolicy: 'accept-new' } }), { deadlines: D }), 'hostkey-mismatch');
     expect(await readFile(lab.env.knownHostsFile, 'utf8')).toBe(before);
   });
 
@@ -161,8 +158,21 @@ describe('host keys', () => {
     await s2.close();
     // The recorded file is valid for OpenSSH's own client in strict mode.
     const out = execFileSync(openSshBinary('ssh'), [
-      '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-i', lab.env.clientKey.privatePath, '-p', String(h.port), `${lab.env.user}@127.0.0.1`, 'echo', 'hello',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${kh}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-i',
+      lab.env.clientKey.privatePath,
+      '-p',
+      String(h.port),
+      `${lab.env.user}@127.0.0.1`,
+      'echo',
+      'hello',
     ]).toString();
     expect(out.trim()).toBe('hello');
   });
@@ -205,11 +215,9 @@ describe('host keys', () => {
 describe('authentication', () => {
   test('an encrypted key (ssh-keygen) with its passphrase; without it a clear auth-failed before connecting', async () => {
     const h = await lab.start('auth-enc');
-    const s = await transport.open(
-      'auth-enc',
-      lab.settings(h, { ssh: { identityFile: encrypted.path, passphrase: new Secret(PASSPHRASE) } }),
-      { deadlines: D },
-    );
+    const s = await transport.open('auth-enc', lab.settings(h, { ssh: { identityFile: encrypted.path, passphrase: new Secret(PASSPHRASE) } }), {
+      deadlines: D,
+    });
     await s.close();
     const e = await expectTransportError(
       transport.open('auth-enc', lab.settings(h, { ssh: { identityFile: encrypted.path } }), { deadlines: D }),
@@ -262,7 +270,17 @@ describe('failures and deadlines', () => {
   test('refused port: unreachable in the connect phase', async () => {
     const [port] = await reservePorts(1);
     await expectTransportError(
-      transport.open('refused', { transport: 'ssh', address: '127.0.0.1', port, user: 'x', ssh: { identityFile: lab.env.clientKey.privatePath, knownHostsFile: lab.env.knownHostsFile } }, { deadlines: D }),
+      transport.open(
+        'refused',
+        {
+          transport: 'ssh',
+          address: '127.0.0.1',
+          port,
+          user: 'x',
+          ssh: { identityFile: lab.env.clientKey.privatePath, knownHostsFile: lab.env.knownHostsFile },
+        },
+        { deadlines: D },
+      ),
       'unreachable',
       'connect',
     );
@@ -275,7 +293,17 @@ describe('failures and deadlines', () => {
     const port = (silent.address() as { port: number }).port;
     const t0 = Date.now();
     const e = await expectTransportError(
-      transport.open('silent', { transport: 'ssh', address: '127.0.0.1', port, user: 'x', ssh: { identityFile: lab.env.clientKey.privatePath, knownHostsFile: lab.env.knownHostsFile } }, { deadlines: { connectMs: 400, authMs: 5_000, commandMs: 60_000 } }),
+      transport.open(
+        'silent',
+        {
+          transport: 'ssh',
+          address: '127.0.0.1',
+          port,
+          user: 'x',
+          ssh: { identityFile: lab.env.clientKey.privatePath, knownHostsFile: lab.env.knownHostsFile },
+        },
+        { deadlines: { connectMs: 400, authMs: 5_000, commandMs: 60_000 } },
+      ),
       'timeout',
       'connect',
     );
@@ -287,11 +315,7 @@ describe('failures and deadlines', () => {
     const h = await lab.start('deadline01');
     const s = await transport.open('deadline01', lab.settings(h), { deadlines: { connectMs: 5_000, authMs: 5_000, commandMs: 60_000 } });
     const started: string[] = [];
-    const ce = await expectTransportError(
-      s.exec(fakeInvocation('sleep'), { commandMs: 1_500, onStdout: (c) => started.push(c) }),
-      'timeout',
-      'command',
-    );
+    const ce = await expectTransportError(s.exec(fakeInvocation('sleep'), { commandMs: 1_500, onStdout: (c) => started.push(c) }), 'timeout', 'command');
     expect(ce.message).toMatch(/command deadline of 1500 ms/);
     expect(started.join('')).toMatch(/started/);
     const pid = Number(readFileSync(join(lab.dir, 'state', 'deadline01', 'sleep.pid'), 'utf8'));

@@ -272,11 +272,7 @@ describe('winrm transport against the lab WinRM server', () => {
     await expectTransportError(transport.open('lab', settings(closed), { deadlines: DEFAULT_DEADLINES }), 'unreachable', 'connect');
     const slow = await start({ https: { labDir: lab.dir }, faults: { connectDelayMs: 3000 } });
     const t0 = Date.now();
-    await expectTransportError(
-      transport.open('lab', settings(slow), { deadlines: { connectMs: 300, authMs: 5000, commandMs: 10_000 } }),
-      'timeout',
-      'connect',
-    );
+    await expectTransportError(transport.open('lab', settings(slow), { deadlines: { connectMs: 300, authMs: 5000, commandMs: 10_000 } }), 'timeout', 'connect');
     expect(Date.now() - t0).toBeLessThan(2000);
     // Aborting while connecting ends open() at once with the aborted class.
     const ctl = new AbortController();

@@ -76,7 +76,13 @@ describe('winrm end to end: ps-scripts on an emulated host', () => {
   it('a successful apply: new port, restarted, verified on the new port', async () => {
     const run = await runRemoteDetailed(
       session,
-      request({ op: 'apply', desired: { args: { set: { '--port': String(ports[1]) } } }, restart: 'always', verify: { port: ports[1]!, timeoutSeconds: 30 }, rollback: 'auto' }),
+      request({
+        op: 'apply',
+        desired: { args: { set: { '--port': String(ports[1]) } } },
+        restart: 'always',
+        verify: { port: ports[1]!, timeoutSeconds: 30 },
+        rollback: 'auto',
+      }),
       { host: 'win01', commandMs: 180_000 },
     );
     expect(run.result.outcome, run.result.message).toBe('changed');

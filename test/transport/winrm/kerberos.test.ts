@@ -63,7 +63,10 @@ describe('WinRM with Kerberos against a real MIT KDC', () => {
     await kdc?.stop();
   });
 
-  const settings = (kerberos: KerberosSettings = {}, o: { user?: string; password?: string; auth?: WinrmSettings['auth']; scheme?: 'http' | 'https' } = {}): ConnectionSettings => ({
+  const settings = (
+    kerberos: KerberosSettings = {},
+    o: { user?: string; password?: string; auth?: WinrmSettings['auth']; scheme?: 'http' | 'https' } = {},
+  ): ConnectionSettings => ({
     transport: 'winrm',
     address: HOST,
     port: srv.port,
@@ -104,7 +107,10 @@ describe('WinRM with Kerberos against a real MIT KDC', () => {
       user: `alice@${kdc.realm}`,
       password: '',
       ca: pki.caFile,
-      commands: [{ command: 'echo', args: ['hello over kerberos'] }, { command: 'cmd', args: ['/c', 'echo out && exit 3'] }],
+      commands: [
+        { command: 'echo', args: ['hello over kerberos'] },
+        { command: 'cmd', args: ['/c', 'echo out && exit 3'] },
+      ],
     });
     expect(r.error, r.detail).toBeUndefined();
     expect(r.results).toEqual([

@@ -7,14 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rc4, md4, rc4Once } from '../../../src/transport/winrm/crypto.js';
 import { decryptBody, encryptBody } from '../../../src/transport/winrm/encryption.js';
-import {
-  clientChallengeBlob,
-  lmv2Response,
-  NtlmInitiator,
-  ntlmv2Response,
-  ntowfv2,
-  splitUser,
-} from '../../../src/transport/winrm/ntlm.js';
+import { clientChallengeBlob, lmv2Response, NtlmInitiator, ntlmv2Response, ntowfv2, splitUser } from '../../../src/transport/winrm/ntlm.js';
 import { AvId, decodeAuthenticate, encodeAvPairs, Flags, utf16 } from '../../../src/transport/winrm/ntlm-messages.js';
 import { NtlmIntegrityError, NtlmSessionSecurity, sealKey, signKey } from '../../../src/transport/winrm/ntlm-security.js';
 import { NtlmAcceptor, NtlmAuthError } from '../../../src/lab/winrm/ntlm-acceptor.js';
@@ -49,9 +42,7 @@ describe('MS-NLMP §4.2.4 NTLMv2 test vectors', () => {
 
   it('§4.2.4.2.1 LMv2 response', () => {
     const key = ntowfv2('Password', 'User', 'Domain');
-    expect(lmv2Response(key, SERVER_CHALLENGE, CLIENT_CHALLENGE).toString('hex')).toBe(
-      '86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa',
-    );
+    expect(lmv2Response(key, SERVER_CHALLENGE, CLIENT_CHALLENGE).toString('hex')).toBe('86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa');
   });
 
   it('§4.2.4.2.2 NTLMv2 response (NTProofStr) and §4.2.4.1.2 session base key', () => {
@@ -60,8 +51,14 @@ describe('MS-NLMP §4.2.4 NTLMv2 test vectors', () => {
     expect(v2.ntProofStr.toString('hex')).toBe('68cd0ab851e51c96aabc927bebef6a1c');
     expect(v2.sessionBaseKey.toString('hex')).toBe('8de40ccadbc14a82f15cb0ad0de95ca3');
     expect(v2.ntChallengeResponse.subarray(16).toString('hex')).toBe(
-      '0101000000000000' + '0000000000000000' + 'aaaaaaaaaaaaaaaa' + '00000000' +
-        '02000c0044006f006d00610069006e00' + '01000c005300650072007600650072000000' + '0000' + '00000000',
+      '0101000000000000' +
+        '0000000000000000' +
+        'aaaaaaaaaaaaaaaa' +
+        '00000000' +
+        '02000c0044006f006d00610069006e00' +
+        '01000c005300650072007600650072000000' +
+        '0000' +
+        '00000000',
     );
   });
 
@@ -81,13 +78,9 @@ describe('MS-NLMP §4.2.4 NTLMv2 test vectors', () => {
 
   it('the server side unseals the §4.2.4.4 message, and the sequence number is enforced', () => {
     const server = new NtlmSessionSecurity(RANDOM_SESSION_KEY, FLAGS_4_2_4, 'server');
-    expect(server.unwrap(hex('54e50165bf1936dc996020c1811b0f06fb5f'), hex('010000007fb38ec5c55d497600000000'))).toEqual(
-      utf16('Plaintext'),
-    );
+    expect(server.unwrap(hex('54e50165bf1936dc996020c1811b0f06fb5f'), hex('010000007fb38ec5c55d497600000000'))).toEqual(utf16('Plaintext'));
     // Replaying the same message is out of sequence now.
-    expect(() => server.unwrap(hex('54e50165bf1936dc996020c1811b0f06fb5f'), hex('010000007fb38ec5c55d497600000000'))).toThrow(
-      NtlmIntegrityError,
-    );
+    expect(() => server.unwrap(hex('54e50165bf1936dc996020c1811b0f06fb5f'), hex('010000007fb38ec5c55d497600000000'))).toThrow(NtlmIntegrityError);
   });
 });
 

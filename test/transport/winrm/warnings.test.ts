@@ -22,8 +22,12 @@ describe('WinRM security warnings without an onWarning handler', () => {
     const port = await closedPort();
     const settings = { transport: 'winrm' as const, address: '127.0.0.1', port, user: 'u', password: new Secret('p') };
     const transport = createWinrmTransport();
-    await expect(transport.open('tls-off', { ...settings, winrm: { scheme: 'https', auth: 'ntlm', certValidation: 'ignore' } }, { deadlines: DEFAULT_DEADLINES })).rejects.toThrow();
-    await expect(transport.open('plain', { ...settings, winrm: { scheme: 'http', auth: 'basic', allowUnencryptedBasic: true } }, { deadlines: DEFAULT_DEADLINES })).rejects.toThrow();
+    await expect(
+      transport.open('tls-off', { ...settings, winrm: { scheme: 'https', auth: 'ntlm', certValidation: 'ignore' } }, { deadlines: DEFAULT_DEADLINES }),
+    ).rejects.toThrow();
+    await expect(
+      transport.open('plain', { ...settings, winrm: { scheme: 'http', auth: 'basic', allowUnencryptedBasic: true } }, { deadlines: DEFAULT_DEADLINES }),
+    ).rejects.toThrow();
     await transport.dispose?.();
     expect(emitted).not.toHaveBeenCalled();
     expect(written.join('')).toMatch(/svcfleet: warning: tls-off: TLS certificate verification is DISABLED/);
