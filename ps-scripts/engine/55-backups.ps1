@@ -73,12 +73,23 @@ function Assert-BackupPathSafe {
 function Assert-BackupFolders {
   param($Paths, [bool]$Create)
   $backups = Split-Path -Parent $Paths.dir
-  if (-not [IO.Directory]::Exists($Paths.root)) {
-    if (-not $Create) { return $false }
-    [void][IO.Directory]::CreateDirectory($Paths.root)
-    Set-AdminOnlyAcl $Paths.root -Container
+  # Two runs on one host may reach a missing root at once: the one that creates it locks it down a moment later, and
+  # the other must not look at it in between (it would see inherited entries and refuse). A machine-wide mutex makes
+  # "create, lock down" one step for every engine on the host.
+  $mutex = New-Object System.Threading.Mutex($false, 'Global\svcfleet-backup-root')
+  $held = $false
+  try {
+    try { $held = $mutex.WaitOne(60000) } catch [System.Threading.AbandonedMutexException] { $held = $true }
+    if (-not [IO.Directory]::Exists($Paths.root)) {
+      if (-not $Create) { return $false }
+      [void][IO.Directory]::CreateDirectory($Paths.root)
+      Set-AdminOnlyAcl $Paths.root -Container
+    }
+    Assert-BackupPathSafe $Paths.root $true 'folder'
+  } finally {
+    if ($held) { $mutex.ReleaseMutex() }
+    $mutex.Dispose()
   }
-  Assert-BackupPathSafe $Paths.root $true 'folder'
   foreach ($d in @($backups, $Paths.dir)) {
     if (-not [IO.Directory]::Exists($d)) {
       if (-not $Create) { return $false }
