@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { callEngine, okValue, type HarnessResult } from './pwsh.js';
 
-const vectors = JSON.parse(readFileSync(new URL('../unit/util/fixtures/account-vectors.json', import.meta.url), 'utf8')) as Array<[string, string, string]>;
+const vectors = JSON.parse(readFileSync(new URL('../util/fixtures/account-vectors.json', import.meta.url), 'utf8')) as Array<[string, string, string]>;
 let results: HarnessResult[] = [];
 
 beforeAll(async () => {
