@@ -13,8 +13,8 @@ import { writeFileAtomic } from '../util/fsutil.js';
 import { formatChange } from './summary.js';
 import { isTerminal, type RunState } from '../state/run-state.js';
 
-/** XML 1.0 forbids most control characters even when escaped; drop them. */
-function xml(text: string): string {
+/** Text for XML attributes and content. XML 1.0 forbids most control characters even when escaped; drop them. */
+export function xml(text: string): string {
   return text
     .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
     .replace(/&/g, '&amp;')

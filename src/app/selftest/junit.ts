@@ -1,19 +1,10 @@
 /**
  * `svcfleet selftest --junit FILE`: one <testsuite> per host, one <testcase> per scenario plus "host left as
  * found". Passed → empty testcase; failed → <failure>; not run → <skipped message="not run: reason"/>, so a CI
- * system shows it as skipped and never as passed. Same XML escaping rules as src/report/junit.ts.
+ * system shows it as skipped and never as passed. Escaped by src/report/junit.ts's `xml`, like every JUnit report.
  */
+import { xml } from '../../report/junit.js';
 import type { SelftestReport } from './report.js';
-
-function xml(text: string): string {
-  return text
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 export function selftestJunitXml(report: SelftestReport): string {
   const classname = `svcfleet.selftest.${report.host}`;
