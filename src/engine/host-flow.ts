@@ -304,7 +304,7 @@ function connectFailure(r: HostRunner, err: unknown): HostResult {
     }
     return abortedBeforeChange(r);
   }
-  return r.result('unreachable', { code: err instanceof TransportError ? err.errorClass : 'connect', ...errClass(err) }, errMessage(err));
+  return r.result('unreachable', { code: err instanceof TransportError ? err.reportCode : 'connect', ...errClass(err) }, errMessage(err));
 }
 
 function abortedBeforeChange(r: HostRunner): HostResult {
@@ -443,7 +443,7 @@ async function afterError(r: HostRunner, err: unknown): Promise<HostResult> {
     const phaseConnect = err instanceof TransportError && (err.phase === 'connect' || err.phase === 'auth');
     return r.result(
       phaseConnect ? 'unreachable' : 'failed',
-      { code: err instanceof TransportError ? err.errorClass : 'error', ...errClass(err) },
+      { code: err instanceof TransportError ? err.reportCode : 'error', ...errClass(err) },
       `${errMessage(err)}; nothing changed`,
     );
   }

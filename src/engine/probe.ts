@@ -53,7 +53,7 @@ async function probeOne(host: HostSpec, opts: ProbeOptions, deadlines: Deadlines
     ms: Date.now() - started,
     error:
       err instanceof TransportError
-        ? { code: err.errorClass, message: err.message, errorClass: err.errorClass }
+        ? { code: err.reportCode, message: err.message, errorClass: err.errorClass }
         : { code: 'error', message: err instanceof Error ? err.message : String(err) },
   });
   let session;

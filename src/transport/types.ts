@@ -39,6 +39,14 @@ export class TransportError extends Error {
   ) {
     super(message, options);
   }
+
+  /**
+   * The most specific code for reports: a subclass's own (e.g. `krb-clock-skew`), else the error class. Run
+   * reports group and filter on it, so an operator sees *which* Kerberos failure without reading messages.
+   */
+  get reportCode(): string {
+    return this.errorClass;
+  }
 }
 
 export interface SshSettings {
@@ -86,6 +94,12 @@ export interface KerberosSettings {
   service?: string;
   /** Host name for the SPN when the address is not the name the SPN was registered for (e.g. an IP address). */
   hostnameOverride?: string;
+  /**
+   * krb5.conf for this host's realm (KRB5_CONFIG for kinit and the GSS calls); default: the environment's
+   * KRB5_CONFIG, then libkrb5's default (/etc/krb5.conf). Lets one controller reach a realm its system
+   * configuration does not know, such as the lab realm of `svcfleet lab up --auth kerberos`.
+   */
+  krb5Config?: string;
 }
 
 export interface PwshSettings {

@@ -61,6 +61,10 @@ export class KerberosError extends TransportError {
   ) {
     super('auth-failed', 'auth', `${detail} [${code}]`, options);
   }
+
+  override get reportCode(): string {
+    return this.code;
+  }
 }
 
 /** MIT's messages (krb5 error table and GSS major status text) → our codes; first match wins. */
