@@ -19,7 +19,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DEFAULT_STRATEGY } from './strategy.js';
 import { DEFAULT_DEADLINES } from '../transport/types.js';
 import { InputError } from '../util/errors.js';

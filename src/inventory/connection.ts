@@ -98,7 +98,7 @@ class VarReader {
   }
 
   has(key: string): boolean {
-    return Object.prototype.hasOwnProperty.call(this.layer.vars, key) && this.layer.vars[key] !== null;
+    return Object.hasOwn(this.layer.vars, key) && this.layer.vars[key] !== null;
   }
 
   first(keys: readonly string[]): string | undefined {

@@ -11,7 +11,7 @@ import { InputError } from '../util/errors.js';
 import { HostPatternError, expandHostEntry } from './hostpattern.js';
 import type { InventoryModel, Origin } from './model.js';
 import { iniValue } from './pyliteral.js';
-import { ShlexError, shlexSplit } from './shlex.js';
+import { type ShlexError, shlexSplit } from './shlex.js';
 
 const SECTION_RE = /^\[([^:\]\s]+)(?::([\p{L}\p{N}_]+))?\]\s*(?:#.*)?$/u;
 const GROUP_NAME_RE = /^([^:\]\s]+)\s*(?:#.*)?$/;

@@ -34,6 +34,7 @@ const kerberosSchema = z.strictObject({
   delegation: z.boolean().optional(),
   service: z.string().min(1).optional(),
   hostnameOverride: z.string().min(1).optional(),
+  krb5Config: path.optional(),
 });
 const winrmSchema = z.strictObject({
   scheme: z.enum(['http', 'https']).optional(),
@@ -161,7 +162,7 @@ export function parseNativeInventory(doc: ParsedDocument, model: InventoryModel,
       }
     });
     (body?.children ?? []).forEach((child, i) => {
-      if (!Object.prototype.hasOwnProperty.call(data.groups ?? {}, child)) {
+      if (!Object.hasOwn(data.groups ?? {}, child)) {
         throw new InputError(`group ${name} lists child group ${child}, which is not declared under groups`, locationOf(doc, ['groups', name, 'children', i]));
       }
       model.addChild(name, child, at(['groups', name, 'children', i]));
@@ -179,7 +180,13 @@ function absolutePaths<T extends NativeConnection>(c: T, baseDir: string): T {
     if (c.ssh.knownHostsFile) out.ssh.knownHostsFile = abs(c.ssh.knownHostsFile)!;
   }
   if (c.winrm?.caFile) out.winrm = { ...c.winrm, caFile: abs(c.winrm.caFile)! };
-  if (c.winrm?.kerberos?.keytab) out.winrm = { ...(out.winrm ?? c.winrm), kerberos: { ...c.winrm.kerberos, keytab: abs(c.winrm.kerberos.keytab)! } };
+  if (c.winrm?.kerberos?.keytab || c.winrm?.kerberos?.krb5Config) {
+    const k = c.winrm.kerberos;
+    out.winrm = {
+      ...(out.winrm ?? c.winrm),
+      kerberos: { ...k, ...(k.keytab ? { keytab: abs(k.keytab)! } : {}), ...(k.krb5Config ? { krb5Config: abs(k.krb5Config)! } : {}) },
+    };
+  }
   if (c.pwsh?.keyFilePath) out.pwsh = { ...c.pwsh, keyFilePath: abs(c.pwsh.keyFilePath)! };
   if (c.local?.stateDir) out.local = { stateDir: abs(c.local.stateDir)! };
   return out as T;

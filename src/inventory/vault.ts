@@ -14,7 +14,7 @@
  * it only orders the passwords tried.
  */
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Secret } from '../util/secret.js';
+import type { Secret } from '../util/secret.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT';
 const ITERATIONS = 10_000;

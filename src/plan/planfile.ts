@@ -23,7 +23,7 @@ import { remoteRequestSchema } from '../remote/schema.js';
 import { loadSpec } from '../spec/load.js';
 import { renderHostRequests, type HostServiceRequest } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
-import { isSecretLookingName, SealedValue, Secret } from '../util/secret.js';
+import { isSecretLookingName, SealedValue, type Secret } from '../util/secret.js';
 
 export const PLAN_KIND = 'svcfleet-plan';
 export const PLAN_VERSION = 1;
@@ -171,7 +171,7 @@ export function unsealPlanHost(plan: PlanFile, h: PlanHost, host: Parameters<typ
       const filled = Object.fromEntries(
         Object.entries(env).map(([k, v]) => {
           if (v !== SEALED) return [k, v];
-          const value = Object.prototype.hasOwnProperty.call(now, k) ? (now as Record<string, string>)[k] : undefined;
+          const value = Object.hasOwn(now, k) ? (now as Record<string, string>)[k] : undefined;
           if (typeof value !== 'string')
             throw new InputError(`the sealed value of ${k} (service ${s.service}) is not in the spec any more; make the plan again`, where);
           return [k, value];

@@ -66,7 +66,7 @@ export function renderTemplate(
 function lookup(name: string, fallback: string | undefined, ctx: RenderContext): string {
   if (name === 'inventory_hostname') return ctx.host;
   if (name === 'inventory_hostname_short') return ctx.host.split('.')[0] ?? ctx.host;
-  const has = Object.prototype.hasOwnProperty.call(ctx.vars, name);
+  const has = Object.hasOwn(ctx.vars, name);
   const v = has ? ctx.vars[name] : undefined;
   if (v === undefined || v === null) {
     if (fallback !== undefined) return fallback;

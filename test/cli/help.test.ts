@@ -50,7 +50,7 @@ describe('svcfleet --help', () => {
   });
 
   it.each(all.map((c) => [c.path, c.cmd] as const))('%s --help has examples', (_path, cmd) => {
-    expect(helpText(cmd)).toMatch(/\nExamples:\n  svcfleet /);
+    expect(helpText(cmd)).toMatch(/\nExamples:\n {2}svcfleet /);
   });
 });
 

@@ -126,7 +126,7 @@ export function validate(schema: Schema, value: unknown, path = '', root: Schema
       case 'properties':
         if (isObject(value)) {
           for (const [p, sub] of Object.entries(rule as Record<string, Schema>)) {
-            if (Object.prototype.hasOwnProperty.call(value, p)) errors.push(...validate(sub, value[p], `${path}/${p}`, root));
+            if (Object.hasOwn(value, p)) errors.push(...validate(sub, value[p], `${path}/${p}`, root));
           }
         }
         break;

@@ -204,7 +204,7 @@ describe('dashboard', () => {
     const { run } = midRun();
     m = mount(run);
     run.emit({ type: 'run-paused', reason: 'on-failure', host: 'web08' });
-    let f = await m.waitFor((x) => x.includes('web08 failed: the run is paused'));
+    const f = await m.waitFor((x) => x.includes('web08 failed: the run is paused'));
     expect(f).toContain('[r] retry web08');
     expect(f).toContain('[s] skip it and continue');
     expect(f).toContain('[a] abort the run');

@@ -2,7 +2,7 @@
 import { render } from 'ink-testing-library';
 import { Dashboard, type DashboardProps } from '../../src/ui/Dashboard.js';
 import { RunStore } from '../../src/ui/store.js';
-import { FakeRun } from './fake-run.js';
+import type { FakeRun } from './fake-run.js';
 
 export const KEY = {
   enter: '\r',

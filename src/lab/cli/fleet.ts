@@ -13,6 +13,7 @@ interface UpFlags {
   dir?: string;
   detach?: boolean;
   winrmScheme?: string;
+  auth?: string;
 }
 
 function upOptions(f: UpFlags): LabUpOptions {
@@ -28,6 +29,7 @@ function upOptions(f: UpFlags): LabUpOptions {
     ...(f.faults !== undefined ? { faults: f.faults } : {}),
     ...(f.dir !== undefined ? { dir: f.dir } : {}),
     ...(f.winrmScheme !== undefined ? { winrmScheme: f.winrmScheme as 'http' | 'https' } : {}),
+    ...(f.auth !== undefined ? { auth: f.auth as 'ntlm' | 'kerberos' } : {}),
   };
 }
 
@@ -41,6 +43,7 @@ export function registerLabFleetCommands(lab: Command, _setExit: SetExit): void 
     .option('--inventory <file>', 'where to write the native inventory for the lab')
     .option('--dir <dir>', 'lab directory (default: <inventory dir>/.lab/<inventory name>)')
     .option('--winrm-scheme <scheme>', 'https (default; NTLM, lab CA) or http (NTLM with message encryption)')
+    .option('--auth <kind>', 'WinRM authentication: ntlm (default) or kerberos (starts a lab KDC on loopback; https only)')
     .option('--detach', 'run in the background and return once the lab is up')
     .addHelpText(
       'after',
@@ -51,7 +54,8 @@ tls-untrusted, slow-receive[:ms], scm:KIND[:key=value] (docs/lab-fleet.md).
 
 Examples:
   svcfleet lab up --hosts 10 --inventory lab.yml
-  svcfleet lab up --hosts 20 --transport both --faults 'lab003=refuse;lab010-012=hostkey-changed' --inventory lab.yml --detach`,
+  svcfleet lab up --hosts 20 --transport both --faults 'lab003=refuse;lab010-012=hostkey-changed' --inventory lab.yml --detach
+  svcfleet lab up --hosts 3 --transport winrm --auth kerberos --inventory lab.yml --detach`,
     )
     .action(async (flags: UpFlags) => {
       const o = upOptions(flags);

@@ -8,17 +8,21 @@
  *   ssh/                login key, known_hosts, exec wrapper, per-host sshd config/log/host keys
  *   pki/                the WinRM lab CA and certificates (https)
  *   winrm-password      the lab WinRM account's password (0600)
+ *   kdc/                with `auth: 'kerberos'`: the lab realm's KDC, its krb5.conf, the service keytab and the
+ *                       controller's keytab for the lab account (0600)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { initLabHost, stopLabHost } from '../host.js';
+import { type LabKdc, startKdc } from '../kerberos/kdc.js';
 import { createLabRunner, type LabRunner } from '../runner/index.js';
 import { labScmFiles } from '../scm/state.js';
 import { prepareSshLab, startSshLabHost, type SshLabEnv, type SshLabHost } from '../ssh/lab-host.js';
 import { ensureLabPki } from '../winrm/certs.js';
 import type { PowerShellHandler } from '../winrm/executor.js';
+import type { LabKerberosOptions } from '../winrm/kerberos-acceptor.js';
 import { startLabWinrmServer, type LabWinrmFaults, type LabWinrmServer } from '../winrm/server.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import type { HostFaults, LabTransportSet } from './fault-spec.js';
@@ -49,6 +53,11 @@ export interface LabFleetOptions {
   namePrefix?: string;
   service?: LabServiceTemplate;
   winrmScheme?: 'http' | 'https';
+  /**
+   * How WinRM hosts authenticate the controller: 'ntlm' (default) or 'kerberos' — a real MIT KDC for the lab
+   * realm on loopback and a GSSAPI acceptor per listener (HTTPS only: docs/transport-winrm.md "Kerberos").
+   */
+  winrmAuth?: 'ntlm' | 'kerberos';
   /**
    * 'scm' (default): hosts run the emulated SCM (state dir + service process per host).
    * 'responder': no SCM; the ssh shim and the winrm PowerShell handler are the given stand-ins (benchmarks).
@@ -81,7 +90,14 @@ export interface LabFleet {
   hosts: LabFleetHost[];
   service: LabServiceTemplate;
   ssh?: SshLabEnv;
-  winrm?: { scheme: 'http' | 'https'; caFile?: string; user: string; passwordFile: string };
+  winrm?: {
+    scheme: 'http' | 'https';
+    caFile?: string;
+    user: string;
+    passwordFile: string;
+    /** With `winrmAuth: 'kerberos'`: the realm's client configuration and the lab account's keytab. */
+    kerberos?: { realm: string; krb5Config: string; keytab: string; kdcPid: number; hostname: string };
+  };
   stop(): Promise<void>;
 }
 
@@ -118,6 +134,9 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
   try {
     for (const [name, f] of o.faults ?? []) {
       if (f.tlsUntrusted && scheme !== 'https') throw new Error(`${name}: tls-untrusted needs the https WinRM listener`);
+    }
+    if (o.winrmAuth === 'kerberos' && (!useWinrm || scheme !== 'https')) {
+      throw new Error('Kerberos in the lab needs WinRM over https (svcfleet refuses Kerberos over http: no message encryption)');
     }
     // Ports: app, ssh (+ the sshd behind a slow-connect proxy), winrm — all reserved together.
     const perHost = 1 + (useSsh ? 2 : 0) + (useWinrm ? 1 : 0);
@@ -221,11 +240,25 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
       await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
       const pkiDir = join(o.dir, 'pki');
       const pki = scheme === 'https' ? await ensureLabPki(pkiDir) : undefined;
+      let kerberosAuth: { kerberos: LabKerberosOptions } | undefined;
       let runner = o.runner;
       if (!runner && emulation.kind === 'scm') {
         const own = createLabRunner({ mode: 'pool', size: 2 });
         stoppers.push(() => own.close());
         runner = own;
+      }
+      let kdc: LabKdc | undefined;
+      let kerberos: NonNullable<LabFleet['winrm']>['kerberos'];
+      if (o.winrmAuth === 'kerberos') {
+        say('starting the lab KDC');
+        kdc = await startKdc({ dir: join(o.dir, 'kdc') });
+        stoppers.push(() => kdc!.stop());
+        // The SPN is HTTP/localhost for every host (the name in the lab certificate); the inventory's
+        // hostnameOverride says so. The controller authenticates with a keytab: no password on any command line.
+        const serviceKeytab = await kdc.addService('HTTP/localhost');
+        const keytab = await kdc.addService(LAB_WINRM_USER, join(kdc.dir, 'controller.keytab'));
+        kerberos = { realm: kdc.realm, krb5Config: kdc.krb5Config, keytab, kdcPid: kdc.pid, hostname: 'localhost' };
+        kerberosAuth = { kerberos: { keytab: serviceKeytab, krb5Config: kdc.krb5Config } };
       }
       say(`starting ${hosts.length} WinRM listeners`);
       for (const h of hosts) {
@@ -242,7 +275,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
           host: h.address,
           port: w.port,
           ...(pki ? { https: { labDir: pkiDir } } : {}),
-          auth: { ntlm: true },
+          auth: kerberosAuth ?? { ntlm: true },
           users: { [LAB_WINRM_USER]: password },
           computerName: h.name.toUpperCase(),
           ...(emulation.kind === 'scm' ? { lab: { stateDir: h.stateDir, runner: runner as LabRunner } } : { powershell: emulation.winrmPowerShell }),
@@ -250,7 +283,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
         });
         stoppers.push(() => server.close());
       }
-      winrm = { scheme, ...(pki ? { caFile: pki.caFile } : {}), user: LAB_WINRM_USER, passwordFile };
+      winrm = { scheme, ...(pki ? { caFile: pki.caFile } : {}), user: LAB_WINRM_USER, passwordFile, ...(kerberos ? { kerberos } : {}) };
     }
 
     return {

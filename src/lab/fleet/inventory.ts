@@ -28,17 +28,30 @@ export function renderLabInventory(fleet: LabFleet, inventoryFile: string): stri
       hostKeyPolicy: 'strict',
       identityFile: rel(file, fleet.ssh.clientKey.privatePath),
     };
-  } else if (fleet.winrm) {
-    defaults.user = fleet.winrm.user;
   }
+  // Kerberos: the lab account as a principal of the lab realm, authenticated by its keytab (no password).
+  const krb5 = fleet.winrm?.kerberos;
+  const winrmUser = fleet.winrm ? (krb5 ? `${fleet.winrm.user}@${krb5.realm}` : fleet.winrm.user) : undefined;
+  if (!fleet.ssh && winrmUser) defaults.user = winrmUser;
   // The WinRM password goes only where WinRM is used: an ssh host never gets a password it could offer.
-  const winrmPassword = fleet.winrm ? { file: rel(file, fleet.winrm.passwordFile) } : undefined;
+  const winrmPassword = fleet.winrm && !krb5 ? { file: rel(file, fleet.winrm.passwordFile) } : undefined;
   if (fleet.winrm) {
-    if (!fleet.ssh) defaults.password = winrmPassword;
+    if (!fleet.ssh && winrmPassword) defaults.password = winrmPassword;
+    const krb = fleet.winrm.kerberos;
     defaults.winrm = {
       scheme: fleet.winrm.scheme,
-      auth: 'ntlm',
+      auth: krb ? 'kerberos' : 'ntlm',
       ...(fleet.winrm.caFile ? { caFile: rel(file, fleet.winrm.caFile), certValidation: 'validate' } : {}),
+      ...(krb
+        ? {
+            kerberos: {
+              credentials: 'keytab',
+              keytab: rel(file, krb.keytab),
+              krb5Config: rel(file, krb.krb5Config),
+              hostnameOverride: krb.hostname,
+            },
+          }
+        : {}),
     };
   }
   const hosts: Record<string, unknown> = {};
@@ -53,7 +66,7 @@ export function renderLabInventory(fleet: LabFleet, inventoryFile: string): stri
       address: h.address,
       port,
       ...(h.transport !== primary ? { transport: h.transport } : {}),
-      ...(h.transport === 'winrm' && fleet.ssh && fleet.winrm ? { user: fleet.winrm.user, password: winrmPassword } : {}),
+      ...(h.transport === 'winrm' && fleet.ssh && fleet.winrm ? { user: winrmUser, ...(winrmPassword ? { password: winrmPassword } : {}) } : {}),
       vars,
     };
   }

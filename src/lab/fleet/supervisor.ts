@@ -27,6 +27,8 @@ export interface LabState {
   inventory: string;
   startedAt: string;
   hosts: Array<{ name: string; stateDir: string; sshdPid?: number }>;
+  /** The lab realm's krb5kdc (`--auth kerberos`). */
+  kdcPid?: number;
 }
 
 export interface LabUpOptions {
@@ -36,6 +38,8 @@ export interface LabUpOptions {
   inventory: string;
   dir?: string;
   winrmScheme?: 'http' | 'https';
+  /** How WinRM hosts authenticate: ntlm (default) or kerberos (a lab KDC; https only). */
+  auth?: 'ntlm' | 'kerberos';
   out?: (line: string) => void;
 }
 
@@ -71,6 +75,12 @@ export async function validateLabUp(o: LabUpOptions): Promise<{ dir: string; inv
     throw new InputError(`--transport must be ssh, winrm or both, not ${o.transport}`, { field: '--transport' });
   }
   if (o.faults) parseFaultSpec(o.faults, labHostNames(o.hosts), o.transport);
+  if (o.auth !== undefined && o.auth !== 'ntlm' && o.auth !== 'kerberos') {
+    throw new InputError(`--auth must be ntlm or kerberos, not ${String(o.auth)}`, { field: '--auth' });
+  }
+  if (o.auth === 'kerberos' && (o.transport === 'ssh' || o.winrmScheme === 'http')) {
+    throw new InputError('--auth kerberos needs WinRM over https (--transport winrm or both, and not --winrm-scheme http)', { field: '--auth' });
+  }
   const inventory = resolve(o.inventory);
   if (existsSync(inventory) && (await labDirOfInventory(inventory)) === undefined) {
     throw new InputError('refusing to overwrite a file that `svcfleet lab up` did not write', { file: inventory });
@@ -122,6 +132,7 @@ export async function runLabUp(o: LabUpOptions, hooks: { onReady?: (fleet: LabFl
       transport: o.transport,
       faults,
       ...(o.winrmScheme ? { winrmScheme: o.winrmScheme } : {}),
+      ...(o.auth ? { winrmAuth: o.auth } : {}),
       onProgress: (m) => say(`lab: ${m}`),
     });
     await mkdir(dirname(inventory), { recursive: true });
@@ -134,6 +145,7 @@ export async function runLabUp(o: LabUpOptions, hooks: { onReady?: (fleet: LabFl
       inventory,
       startedAt: new Date().toISOString(),
       hosts: fleet.hosts.map((h) => ({ name: h.name, stateDir: h.stateDir, ...(h.ssh?.sshdPid ? { sshdPid: h.ssh.sshdPid } : {}) })),
+      ...(fleet.winrm?.kerberos ? { kdcPid: fleet.winrm.kerberos.kdcPid } : {}),
     });
     say(`lab: ${fleet.hosts.length} hosts up (${o.transport}); inventory ${inventory}`);
     const faulty = fleet.hosts.filter((h) => Object.keys(h.faults).length);
@@ -171,6 +183,7 @@ export async function detachLabUp(o: LabUpOptions, timeoutMs = 300_000): Promise
   const args = [cliLauncher(), 'lab', 'up', '--hosts', String(o.hosts), '--transport', o.transport, '--inventory', inventory, '--dir', dir];
   if (o.faults) args.push('--faults', o.faults);
   if (o.winrmScheme) args.push('--winrm-scheme', o.winrmScheme);
+  if (o.auth) args.push('--auth', o.auth);
   await mkdir(dirname(dir), { recursive: true });
   const logFile = `${dir}.log`;
   const log = openSync(logFile, 'w');
@@ -231,13 +244,18 @@ async function stopRecorded(state: LabState): Promise<void> {
     if (h.sshdPid && isSshd(h.sshdPid)) await stopSshdTree(h.sshdPid);
     await stopLabHost(h.stateDir).catch(() => undefined);
   }
+  if (state.kdcPid && processName(state.kdcPid) === 'krb5kdc') process.kill(state.kdcPid, 'SIGKILL');
 }
 
-/** Guards against a recycled pid: only an sshd is stopped. */
+/** Guards against a recycled pid: only an sshd (or the lab's krb5kdc) is stopped. */
 function isSshd(pid: number): boolean {
+  return processName(pid) === 'sshd';
+}
+
+function processName(pid: number): string | undefined {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sshd';
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
-    return false;
+    return undefined;
   }
 }

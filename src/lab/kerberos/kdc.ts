@@ -1,6 +1,7 @@
 /**
- * A real, throwaway MIT Kerberos realm for the tests: krb5kdc (Debian krb5-kdc) on a free loopback port, its
- * database made by kdb5_util and its principals and keytabs by kadmin.local, everything in one temp dir.
+ * A real, throwaway MIT Kerberos realm on loopback: krb5kdc (Debian krb5-kdc) on a reserved port, its database made
+ * by kdb5_util and its principals and keytabs by kadmin.local, everything in one directory. Used by the Kerberos
+ * tests and by `svcfleet lab up --auth kerberos` (docs/lab-fleet.md).
  *
  * Nothing outside that dir is read or written: KRB5_CONFIG (client library), KRB5_KDC_PROFILE (kdc.conf for
  * krb5kdc/kdb5_util/kadmin.local) and KRB5CCNAME all point into it — /etc/krb5.conf is never used.
@@ -12,11 +13,11 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reservePorts } from '../../../src/lab/fleet/ports.js';
+import { releasePorts, reservePorts } from '../fleet/ports.js';
 
 export const REALM = 'LAB.TEST';
 const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -26,15 +27,14 @@ function findTool(name: string): string {
   throw new Error(`${name} is missing: apt-get install -y krb5-kdc krb5-admin-server krb5-user (scripts/setup.sh --peers)`);
 }
 
-/** krb5kdc binds the port itself: a claimed one outside the ephemeral range, which no connect() can take first. */
-async function freePort(): Promise<number> {
-  return (await reservePorts(1))[0]!;
-}
-
-export interface TestKdc {
+export interface LabKdc {
   readonly dir: string;
   readonly realm: string;
   readonly port: number;
+  /** The client configuration (KRB5_CONFIG) that finds this KDC: what an inventory's `krb5Config` names. */
+  readonly krb5Config: string;
+  /** krb5kdc's process id (recorded by `lab up` so that `lab down` can stop an orphaned KDC). */
+  readonly pid: number;
   /** Environment for child processes (kinit, klist, python): the realm's config and a default cache in dir. */
   readonly env: Record<string, string>;
   /** kadmin.local -q <query>. */
@@ -61,13 +61,20 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, input?: strin
   });
 }
 
-export async function startKdc(): Promise<TestKdc> {
+export interface StartKdcOptions {
+  /** Directory for the realm's files (created; removed by stop()). Default: a new temp dir. */
+  dir?: string;
+}
+
+export async function startKdc(o: StartKdcOptions = {}): Promise<LabKdc> {
   const krb5kdc = findTool('krb5kdc');
   const kdb5 = findTool('kdb5_util');
   const kadminLocal = findTool('kadmin.local');
   const kinitBin = findTool('kinit');
-  const dir = await mkdtemp(join(tmpdir(), 'svcfleet-kdc-'));
-  const port = await freePort();
+  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'svcfleet-kdc-')));
+  if (o.dir) await mkdir(dir, { recursive: true, mode: 0o700 });
+  // krb5kdc binds the port itself: a claimed one outside the ephemeral range, which no connect() can take first.
+  const [port] = (await reservePorts(1)) as [number];
   const krb5conf = join(dir, 'krb5.conf');
   const kdcconf = join(dir, 'kdc.conf');
   await writeFile(
@@ -128,6 +135,7 @@ export async function startKdc(): Promise<TestKdc> {
       if (kdc.exitCode === null) kdc.kill('SIGKILL');
     }
     await rm(dir, { recursive: true, force: true });
+    releasePorts([port]);
   };
   try {
     // -W: the master key from the kernel's weak RNG would do too, but do not block on entropy in containers.
@@ -157,10 +165,12 @@ export async function startKdc(): Promise<TestKdc> {
   }
 
   const kadmin = (query: string): Promise<string> => run(kadminLocal, ['-r', REALM, '-q', query], env);
-  const self: TestKdc = {
+  const self: LabKdc = {
     dir,
     realm: REALM,
     port,
+    krb5Config: krb5conf,
+    pid: kdc!.pid!,
     env,
     kadmin,
     async addUser(name, password) {
@@ -192,18 +202,4 @@ export async function startKdc(): Promise<TestKdc> {
     stop,
   };
   return self;
-}
-
-/**
- * Shift the KDC time offset stored in a FILE ccache header (format version 4, tag 1), as if the controller's clock
- * were `seconds` off: with kdc_timesync the library adds it to "now" in every authenticator it makes.
- */
-export async function skewCcache(ccachePath: string, seconds: number): Promise<void> {
-  const buf = await readFile(ccachePath);
-  if (buf.readUInt16BE(0) !== 0x0504 || buf.readUInt16BE(4) !== 1 || buf.readUInt16BE(6) !== 8) {
-    throw new Error(`${ccachePath}: not a v4 ccache with a time-offset header`);
-  }
-  buf.writeInt32BE(seconds, 8);
-  buf.writeInt32BE(0, 12);
-  await writeFile(ccachePath, buf);
 }

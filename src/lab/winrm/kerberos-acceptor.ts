@@ -13,6 +13,8 @@ export interface LabKerberosOptions {
   keytab: string;
   /** GSS acceptor name (HTTP@host); '' (default) accepts for any principal in the keytab. */
   service?: string;
+  /** KRB5_CONFIG for the acceptor's library context (the lab realm's krb5.conf); default: the process's own. */
+  krb5Config?: string;
 }
 
 export interface AcceptedKerberos {
@@ -37,7 +39,7 @@ export class KerberosAcceptor {
   async accept(token: Buffer): Promise<AcceptedKerberos> {
     const gss = await loadGssapi();
     const keytab = this.#o.keytab.includes(':') ? this.#o.keytab : `FILE:${this.#o.keytab}`;
-    return withKrb5Env({ KRB5_KTNAME: keytab }, async () => {
+    return withKrb5Env({ KRB5_KTNAME: keytab, KRB5_CONFIG: this.#o.krb5Config }, async () => {
       const server = await gss.initializeServer(this.#o.service ?? '');
       await server.step(token.toString('base64'));
       if (!server.contextComplete) throw new Error('Kerberos context not complete after one leg');

@@ -59,9 +59,10 @@ function removeAtExit(dir: string): void {
 }
 
 /** Run kinit into `ccache`; the password (when any) goes to its standard input. */
-function kinit(args: string[], ccache: string, password: Secret | undefined, timeoutMs: number): Promise<void> {
+function kinit(args: string[], ccache: string, password: Secret | undefined, krb5Config: string | undefined, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(KINIT, ['-c', ccache, ...args], { stdio: ['pipe', 'ignore', 'pipe'], env: process.env });
+    const env = krb5Config ? { ...process.env, KRB5_CONFIG: krb5Config } : process.env;
+    const child = spawn(KINIT, ['-c', ccache, ...args], { stdio: ['pipe', 'ignore', 'pipe'], env });
     let stderr = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -112,7 +113,7 @@ export class KerberosCredentials {
       }
     }
     const secretPart = req.password ? createHash('sha256').update(req.password.reveal()).digest('hex') : '';
-    const key = [source, req.principal, req.settings.keytab ?? '', req.settings.delegation ? 'f' : '', secretPart].join('\0');
+    const key = [source, req.principal, req.settings.keytab ?? '', req.settings.krb5Config ?? '', req.settings.delegation ? 'f' : '', secretPart].join('\0');
     let entry = this.#private.get(key);
     if (!entry) {
       const cache = this.#makePrivate(source, req, timeoutMs);
@@ -162,7 +163,7 @@ export class KerberosCredentials {
     const ccache = `FILE:${join(dir, 'ccache')}`;
     const args = [...(req.settings.delegation ? ['-f'] : []), ...(source === 'keytab' ? ['-k', '-t', req.settings.keytab!] : []), req.principal!];
     try {
-      await kinit(args, ccache, source === 'password' ? req.password : undefined, timeoutMs);
+      await kinit(args, ccache, source === 'password' ? req.password : undefined, req.settings.krb5Config, timeoutMs);
     } catch (err) {
       await removeDir(dir);
       throw err;
@@ -186,18 +187,27 @@ export interface KerberosTarget {
   /** GSS host-based service name: service@host (e.g. HTTP@web01.corp.example). */
   readonly spn: string;
   readonly delegation: boolean;
+  /** KRB5_CONFIG for the GSS calls (KerberosSettings.krb5Config); undefined = the process's own. */
+  readonly krb5Config?: string;
 }
 
 export function targetFor(address: string, settings: KerberosSettings | undefined): KerberosTarget {
   const host = settings?.hostnameOverride ?? address.replace(/^\[|\]$/g, '');
-  return { spn: `${settings?.service ?? 'HTTP'}@${host}`, delegation: settings?.delegation ?? false };
+  return {
+    spn: `${settings?.service ?? 'HTTP'}@${host}`,
+    delegation: settings?.delegation ?? false,
+    ...(settings?.krb5Config ? { krb5Config: settings.krb5Config } : {}),
+  };
 }
 
 /** Make the first token for `target` with the tickets in `ccache` (this asks the KDC for the service ticket). */
 export async function beginExchange(target: KerberosTarget, ccache: string | undefined): Promise<KerberosExchange> {
   const gss: GssBinding = await loadGssapi();
   const flags = gss.GSS_C_MUTUAL_FLAG | gss.GSS_C_SEQUENCE_FLAG | (target.delegation ? gss.GSS_C_DELEG_FLAG : 0);
-  const { client, token } = await withKrb5Env({ KRB5CCNAME: ccache }, async () => {
+  // Both legs run with the same library environment: verifying the host's answer (mutual authentication) reads
+  // the realm's configuration too, not only the first token.
+  const env = { KRB5CCNAME: ccache, KRB5_CONFIG: target.krb5Config };
+  const { client, token } = await withKrb5Env(env, async () => {
     try {
       const client = await gss.initializeClient(target.spn, { mechOID: gss.GSS_MECH_OID_SPNEGO, gssFlag: flags });
       const token = await client.step('');
@@ -215,7 +225,7 @@ export async function beginExchange(target: KerberosTarget, ccache: string | und
           throw new KerberosError('krb-rejected', `the host did not authenticate itself as ${target.spn.replace('@', '/')} (no Negotiate token in its answer)`);
         }
         try {
-          await client.step(serverToken);
+          await withKrb5Env(env, () => client.step(serverToken));
         } catch (err) {
           const e = kerberosError(`mutual authentication with ${target.spn.replace('@', '/')}`, err);
           throw e.code === 'krb-failed' ? new KerberosError('krb-rejected', e.detail, { cause: err }) : e;

@@ -270,7 +270,7 @@ describe('sc.exe exit codes and failure lines (docs/reference/sc-exe.md#failure-
       '        STATE              : 2  START_PENDING',
       '                                (NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)',
     ]);
-    expect(start[9]).toMatch(/^        PID                : [1-9]\d*$/);
+    expect(start[9]).toMatch(/^ {8}PID {16}: [1-9]\d*$/);
     expect(start[10]).toBe('        FLAGS              : ');
     const stop = (r.stopWithDependents.stopOut as string).split('\n');
     expect(stop[3]).toBe('        STATE              : 3  STOP_PENDING');

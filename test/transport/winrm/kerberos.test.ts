@@ -1,5 +1,5 @@
 /**
- * WinRM over Kerberos against a REAL MIT KDC (test/transport/winrm/kdc.ts: krb5kdc on loopback, a throwaway realm in a
+ * WinRM over Kerberos against a REAL MIT KDC (src/lab/kerberos/kdc.ts: krb5kdc on loopback, a throwaway realm in a
  * temp dir) and the lab WinRM server's real GSSAPI acceptor with the service keytab:
  *   - pywinrm (Debian python3-winrm + python3-requests-kerberos, transport='kerberos') as the independent client;
  *   - our client with tickets from a credential cache, from a keytab and from a password (private cache);
@@ -20,13 +20,14 @@ import { DEFAULT_DEADLINES, type ConnectionSettings, type KerberosSettings, type
 import { InputError } from '../../../src/util/errors.js';
 import { Secret } from '../../../src/util/secret.js';
 import { runPywinrm, tempDir } from './helpers.js';
-import { skewCcache, startKdc, type TestKdc } from './kdc.js';
+import { type LabKdc, startKdc } from '../../../src/lab/kerberos/kdc.js';
+import { skewCcache } from './ccache-skew.js';
 
 const ALICE_PW = 'alice-Pa$$w0rd-ü'; // no blanks: kadmin.local -q splits on them
 const HOST = 'localhost'; // resolves to 127.0.0.1, is in the lab certificate; SPN HTTP/localhost
 
 describe('WinRM with Kerberos against a real MIT KDC', () => {
-  let kdc: TestKdc;
+  let kdc: LabKdc;
   let restoreEnv: () => void;
   let lab: { dir: string; cleanup: () => Promise<void> };
   let pki: LabPki;
