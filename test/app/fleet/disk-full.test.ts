@@ -158,5 +158,5 @@ describe('the journal disk fills mid-run', () => {
           .split(' '),
       ]);
     }
-  }, 120_000);
+  }, 300_000);
 });
