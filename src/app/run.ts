@@ -7,12 +7,13 @@
  * needs the dashboard — before any host is contacted, in the same order as every other input check.
  */
 import type { ResolvedConfig } from '../config/schema.js';
-import type { FleetEvent, RunDoneEvent, RunHandle, RunMode } from '../engine/events.js';
+import { ExitCode, type FleetEvent, type RunDoneEvent, type RunHandle, type RunMode } from '../engine/events.js';
 import { createEngineIO } from '../engine/io.js';
 import { startRun } from '../engine/run.js';
 import type { Strategy } from '../config/strategy.js';
 import type { EngineIO, HostTask, ServiceChange } from '../engine/types.js';
 import type { HostSpec } from '../inventory/types.js';
+import { JournalWriteError } from '../journal/log.js';
 import type { RunWriter } from '../journal/store.js';
 import { attachOutputs, type LiveView } from '../report/outputs.js';
 import type { ChangeSpec } from '../spec/load.js';
@@ -172,10 +173,16 @@ export async function runPrepared(p: PreparedRun, io: EngineIO, ctx: AppContext)
   const junitOnly = !outputs && p.junit ? attachJunit(handle, p.junit) : undefined;
   const unsignal = ctx.signals && p.view !== 'dashboard' ? ctx.signals(handle) : () => undefined;
   try {
-    const done = await handle.done;
-    if (p.writer) await p.writer.finish(done);
+    let done = await handle.done;
+    const journalFailed = p.writer ? await p.writer.finish(done).then(() => undefined, journalWriteFailure) : undefined;
     await outputs?.finish(done);
     await junitOnly?.finish(done);
+    if (journalFailed) {
+      // The journal could not be written (e.g. its disk filled): the run stopped scheduling. Said last, on
+      // stderr, so it is the line a person reads; exit 3 like any run that was stopped (docs/cli.md).
+      ctx.terminal?.stderr.write(`svcfleet: ${journalFailed.message}\n`);
+      done = { ...done, exitCode: Math.max(done.exitCode, ExitCode.aborted) };
+    }
     return { done, handle };
   } finally {
     unsignal();
@@ -197,4 +204,10 @@ async function dashboardEntry(
   // Loaded on demand: ink and react are not needed by plain, NDJSON or CI runs.
   const ui = await import('../ui/index.js');
   return (h) => ui.runDashboard(h, { groupsOf, requestFor });
+}
+
+/** A journal write failure is reported as the run's outcome; anything else is a bug and propagates. */
+function journalWriteFailure(err: unknown): JournalWriteError {
+  if (err instanceof JournalWriteError) return err;
+  throw err;
 }

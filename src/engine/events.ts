@@ -104,7 +104,8 @@ export interface RunResumedEvent extends EventBase {
 }
 export interface RunAbortEvent extends EventBase {
   type: 'run-abort';
-  reason: 'user' | 'signal' | 'budget' | 'canary';
+  /** 'journal': the run's journal could not be written (e.g. its disk is full); see docs/events.md. */
+  reason: 'user' | 'signal' | 'budget' | 'canary' | 'journal';
   /** 'finish': in-flight hosts finish; 'cancel': they are cancelled and roll back. */
   inFlight: 'finish' | 'cancel';
 }
@@ -134,7 +135,7 @@ export type FleetEventType = FleetEvent['type'];
 export type EngineCommand =
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'abort'; inFlight: 'finish' | 'cancel'; reason?: 'user' | 'signal' }
+  | { type: 'abort'; inFlight: 'finish' | 'cancel'; reason?: 'user' | 'signal' | 'journal' }
   | { type: 'retry'; hosts: string[] }
   | { type: 'exclude'; host: string }
   | { type: 'rollback'; hosts: string[] };

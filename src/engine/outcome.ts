@@ -56,6 +56,8 @@ export function exitCodeFor(counts: Partial<Record<TerminalState, number>>, abor
 
 /**
  * Why a host ended `skipped` when a person stopped the run (Ctrl-C, SIGTERM, the dashboard's abort): such hosts
- * are what `resume` finishes. Skips by the run's own safety stops (budget, canary) or an exclusion are not.
+ * are what `resume` finishes, and so are hosts skipped because the journal could not be written (its disk filled):
+ * freeing space and resuming is the documented way on. Skips by the run's own safety stops (budget, canary) or an
+ * exclusion are not.
  */
-export const INTERRUPTED_SKIP_REASONS: ReadonlySet<string> = new Set(['abort-signal', 'abort-user', 'cancelled']);
+export const INTERRUPTED_SKIP_REASONS: ReadonlySet<string> = new Set(['abort-signal', 'abort-user', 'cancelled', 'abort-journal']);

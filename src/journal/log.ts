@@ -10,6 +10,11 @@
  * Writes are batched: `append` only buffers; a short timer (or `sync`) writes the buffer with one write call.
  * `sync` makes everything appended so far durable (write + fdatasync) and is group-committed: callers that
  * ask while a sync is in flight share the next one, so 200 hosts asking at once cost a few fsyncs, not 200.
+ *
+ * A write that fails (ENOSPC, EIO, a quota) or comes up short loses nothing and leaves no torn line: the file is
+ * cut back to its last whole line, the unwritten records stay buffered, every pending `sync` rejects with a
+ * JournalWriteError naming the file, and the next `sync` (or `close`) tries the whole buffer again — so once
+ * space is freed the log catches up in order. A `sync` that resolved always covers complete, fdatasync'ed lines.
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
@@ -61,6 +66,34 @@ export function decodeLines<T>(text: string): ReadResult<T> {
   return { records, damaged, tornTail };
 }
 
+/** Errnos that mean "the filesystem holding the journal has no room": told apart in messages. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/** The journal could not be written: names the file and what the filesystem said. */
+export class JournalWriteError extends Error {
+  override readonly name = 'JournalWriteError';
+  readonly code: string | undefined;
+  constructor(
+    readonly path: string,
+    cause: unknown,
+    /** What to do about it, appended to the message (e.g. how to resume the run). */
+    hint?: string,
+  ) {
+    const code = (cause instanceof JournalWriteError ? cause.code : (cause as NodeJS.ErrnoException | undefined)?.code) ?? undefined;
+    const what =
+      cause instanceof JournalWriteError
+        ? cause.message
+        : `cannot write the journal ${path}: ${code && NO_SPACE.has(code) ? `no space left on the filesystem holding it (${code})` : (code ?? (cause instanceof Error ? cause.message : String(cause)))}`;
+    super(hint ? `${what}; ${hint}` : what, { cause });
+    this.code = code;
+  }
+
+  /** Out of space or quota: freeing space and resuming fixes it. */
+  get noSpace(): boolean {
+    return this.code !== undefined && NO_SPACE.has(this.code);
+  }
+}
+
 export async function readLog<T>(path: string): Promise<ReadResult<T>> {
   return decodeLines<T>(await readFile(path, 'utf8'));
 }
@@ -72,49 +105,68 @@ export class AppendLog {
   #timer: NodeJS.Timeout | undefined;
   #syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #running: Promise<void> | undefined;
-  #error: unknown;
+  /** The last write failure, until a later write succeeds. */
+  #error: JournalWriteError | undefined;
   #closed = false;
 
-  private constructor(fh: FileHandle) {
+  private constructor(
+    readonly path: string,
+    fh: FileHandle,
+  ) {
     this.#fh = fh;
   }
 
   /** Open for appending. A torn tail left by a crash is terminated with a newline first, so new lines stay whole. */
   static async open(path: string): Promise<AppendLog> {
     const fh = await open(path, 'a+', 0o600);
-    const { size } = await fh.stat();
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      await fh.read(last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) await fh.write('\n');
+    try {
+      const { size } = await fh.stat();
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await fh.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) await fh.write('\n');
+      }
+      return new AppendLog(path, fh);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw new JournalWriteError(path, err);
     }
-    return new AppendLog(fh);
+  }
+
+  /** The failure of the last write attempt, if no write has succeeded since. */
+  get failure(): JournalWriteError | undefined {
+    return this.#error;
   }
 
   append(record: unknown): void {
     if (this.#closed) throw new Error('journal log is closed');
-    if (this.#error) throw this.#error;
     const line = encodeLine(record);
     this.#buf.push(line);
     this.#bufBytes += line.length;
+    // While the file cannot be written, records wait for the next sync instead of retrying on a timer.
+    if (this.#error) return;
     if (this.#bufBytes >= FLUSH_BYTES) this.#kick();
     else this.#timer ??= setTimeout(() => this.#kick(), FLUSH_DELAY_MS);
   }
 
-  /** Resolves once every record appended before the call is on disk. */
+  /** Resolves once every record appended before the call is on disk; rejects with a JournalWriteError. */
   sync(): Promise<void> {
-    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed) return Promise.reject(new Error('journal log is closed'));
     const p = new Promise<void>((resolve, reject) => this.#syncWaiters.push({ resolve, reject }));
     this.#kick();
     return p;
   }
 
+  /** Sync and close; rejects (after closing) when records could not be written. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.sync().catch(() => undefined);
+    const synced = await this.sync().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     this.#closed = true;
     await this.#fh.close();
-    if (this.#error) throw this.#error;
+    if (synced) throw synced;
   }
 
   #kick(): void {
@@ -124,31 +176,55 @@ export class AppendLog {
     }
     this.#running ??= this.#loop().finally(() => {
       this.#running = undefined;
-      // Work that arrived during the last round of the loop.
-      if (this.#buf.length || this.#syncWaiters.length) this.#kick();
+      // Work that arrived during the last round of the loop (not after a failure: that waits for a sync).
+      if (this.#syncWaiters.length || (this.#buf.length && !this.#error)) this.#kick();
     });
   }
 
   async #loop(): Promise<void> {
     while (this.#buf.length || this.#syncWaiters.length) {
-      const chunk = this.#buf.join('');
+      const lines = this.#buf;
+      const bytes = this.#bufBytes;
       this.#buf = [];
       this.#bufBytes = 0;
       // Waiters registered before this write are covered by it; later ones wait for the next round.
       const waiters = this.#syncWaiters;
       this.#syncWaiters = [];
+      const data = Buffer.from(lines.join(''), 'utf8');
+      // Where a failed round cuts the file back to (the file ends in a whole line: every round writes whole
+      // lines or is cut back).
+      let before: number | undefined;
       try {
-        if (chunk) await this.#fh.write(chunk);
+        if (data.length) {
+          before = (await this.#fh.stat()).size;
+          await this.#writeAll(data);
+        }
         if (waiters.length) await this.#fh.datasync();
+        this.#error = undefined;
         for (const w of waiters) w.resolve();
       } catch (err) {
-        this.#error = err;
-        for (const w of waiters) w.reject(err);
-        for (const w of this.#syncWaiters) w.reject(err);
+        // Cut the file back to its last whole line and keep the records for the next attempt, ahead of any
+        // appended meanwhile. After a failed fdatasync the written bytes' fate is unknown: they are cut too
+        // and written again, so a line is never half there nor there twice.
+        if (before !== undefined) await this.#fh.truncate(before).catch(() => undefined);
+        this.#buf = [...lines, ...this.#buf];
+        this.#bufBytes += bytes;
+        this.#error = err instanceof JournalWriteError ? err : new JournalWriteError(this.path, err);
+        for (const w of waiters) w.reject(this.#error);
+        for (const w of this.#syncWaiters) w.reject(this.#error);
         this.#syncWaiters = [];
-        this.#buf = [];
         return;
       }
+    }
+  }
+
+  /** One append that is complete or fails: a short write (the disk filled mid-chunk) is continued or fails. */
+  async #writeAll(data: Buffer): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await this.#fh.write(data, off, data.length - off);
+      if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      off += bytesWritten;
     }
   }
 }

@@ -23,7 +23,7 @@ import type { SnapshotStore } from '../engine/types.js';
 import type { Snapshot } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
 import { fsyncDir, writeFileAtomic } from '../util/fsutil.js';
-import { AppendLog, readLog } from './log.js';
+import { AppendLog, JournalWriteError, readLog } from './log.js';
 import { scrubSecrets } from '../engine/scrub.js';
 import { MANIFEST_FORMAT, type JournalHost, type JournalRecord, type RunInit, type RunManifest, type RunRecord } from './record.js';
 import { replayRun } from './replay.js';
@@ -58,7 +58,25 @@ export class Journal {
     return join(this.runsDir, runId);
   }
 
+  /**
+   * Create the run's directory, documents and log, durably. A journal that cannot be written (full disk, read-only,
+   * no permission) is an InputError naming it: exit 1, before any host is contacted.
+   */
   async createRun(init: RunInit): Promise<RunWriter> {
+    try {
+      return await this.#createRun(init);
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      const e = err instanceof JournalWriteError ? err : new JournalWriteError(this.root, err);
+      throw new InputError(
+        `${e.message}; nothing was contacted${e.noSpace ? ' (free space there, or pass --journal PATH)' : ''}`,
+        { file: this.root },
+        { cause: err },
+      );
+    }
+  }
+
+  async #createRun(init: RunInit): Promise<RunWriter> {
     await mkdir(this.runsDir, { recursive: true, mode: 0o700 });
     const dir = this.runDir(init.runId);
     await mkdir(dir, { mode: 0o700 });
@@ -95,6 +113,8 @@ export class Journal {
     }
     const dir = this.runDir(runId);
     const log = await AppendLog.open(join(dir, 'journal.ndjson'));
+    // The log may have been created just now (a run whose log was lost): its directory entry must be durable too.
+    await fsyncDir(dir);
     const manifest: RunManifest = {
       ...m,
       status: 'running',
@@ -159,7 +179,9 @@ async function readManifest(dir: string): Promise<RunManifest> {
  */
 export class RunWriter implements SnapshotStore {
   #unsubscribe: (() => void) | undefined;
-  #failed: unknown;
+  #handle: RunHandle | undefined;
+  /** The first write failure of this segment: the run was told to stop scheduling. */
+  #failed: JournalWriteError | undefined;
   /** Every host's latest outcome in the run: earlier segments', overwritten by this segment's host-done events. */
   readonly #outcomes: Map<string, TerminalState>;
 
@@ -176,22 +198,44 @@ export class RunWriter implements SnapshotStore {
     return this.manifest.runId;
   }
 
+  /** The journal could not be written this segment (the run was stopped because of it). */
+  get failure(): JournalWriteError | undefined {
+    return this.#failed;
+  }
+
+  /**
+   * Resolves once the snapshots are fdatasync'ed (the log's directory entry was synced when it was created): only
+   * then may the engine send the host its apply request. When they cannot be written the host gets nothing (the
+   * engine ends it `failed`, nothing changed), and the run stops scheduling: every later host would fail the
+   * same way, and hosts already applying finish.
+   */
   async saveSnapshots(host: string, snapshots: { service: string; snapshot: Snapshot }[]): Promise<void> {
     const at = new Date().toISOString();
     for (const s of snapshots) this.log.append({ r: 'snapshot', host, service: s.service, at, snapshot: s.snapshot } satisfies JournalRecord);
-    await this.log.sync();
+    try {
+      await this.log.sync();
+    } catch (err) {
+      throw this.#fail(err, 'nothing was sent to this host');
+    }
+  }
+
+  /** Remember the first failure and, while the run is still going, stop its scheduling (in-flight hosts finish). */
+  #fail(err: unknown, what: string, running = true): JournalWriteError {
+    const first = this.#failed === undefined;
+    const stops = running ? 'the run stops scheduling: ' : '';
+    const e = new JournalWriteError(this.log.path, err, `${what}; ${stops}free space for the journal, then run \`svcfleet resume ${this.runId}\``);
+    this.#failed ??= e;
+    if (first && running) this.#handle?.send({ type: 'abort', inFlight: 'finish', reason: 'journal' });
+    return e;
   }
 
   /** Record every event of the run. Subscribe before the run starts. */
   attach(handle: RunHandle): void {
+    this.#handle = handle;
     this.#unsubscribe = handle.subscribe((e) => {
       if (e.type === 'host-done') this.#outcomes.set(e.host, e.outcome);
-      try {
-        this.log.append({ r: 'event', e } satisfies JournalRecord);
-      } catch (err) {
-        this.#failed ??= err;
-        throw err;
-      }
+      // Never throws for a failed write: the record stays buffered for the next sync (log.ts).
+      this.log.append({ r: 'event', e } satisfies JournalRecord);
     });
   }
 
@@ -202,13 +246,26 @@ export class RunWriter implements SnapshotStore {
    */
   async finish(done: RunDoneEvent): Promise<void> {
     this.#unsubscribe?.();
-    await this.log.sync();
+    try {
+      await this.log.sync();
+    } catch (err) {
+      // The events since the failure are lost with this process; the manifest stays `running`, so the run reads
+      // back as interrupted and `resume` finishes every host without a recorded outcome.
+      await this.log.close().catch(() => undefined);
+      throw this.#failed ?? this.#fail(err, 'the outcomes of the last hosts are not recorded', false);
+    }
     const counts: Partial<Record<TerminalState, number>> = {};
     for (const o of this.#outcomes.values()) counts[o] = (counts[o] ?? 0) + 1;
     const exitCode = exitCodeFor(counts, done.exitCode === ExitCode.aborted, this.manifest.mode);
     this.manifest = { ...this.manifest, status: 'done', updatedAt: new Date().toISOString(), counts, exitCode };
-    await writeFileAtomic(join(this.dir, 'manifest.json'), JSON.stringify(this.manifest, null, 2));
+    try {
+      await writeFileAtomic(join(this.dir, 'manifest.json'), JSON.stringify(this.manifest, null, 2));
+    } catch (err) {
+      await this.log.close().catch(() => undefined);
+      throw this.#fail(err, 'every outcome is recorded but the run could not be marked finished', false);
+    }
     await this.log.close();
+    // Recorded in the end (space came back), but the run was stopped early: report why.
     if (this.#failed) throw this.#failed;
   }
 

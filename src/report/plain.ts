@@ -80,7 +80,13 @@ function formatEvent(e: FleetEvent, s: RunState, fold: HostFolder, verbose: bool
     case 'budget':
       return e.exceeded ? `failure budget exceeded: ${e.used} counted failures > ${e.limit}` : undefined;
     case 'run-abort': {
-      const why = { user: 'asked by the user', signal: 'interrupted', budget: 'failure budget exceeded', canary: 'a canary host failed' }[e.reason];
+      const why = {
+        user: 'asked by the user',
+        signal: 'interrupted',
+        budget: 'failure budget exceeded',
+        canary: 'a canary host failed',
+        journal: 'the journal cannot be written',
+      }[e.reason];
       const next = e.inFlight === 'finish' ? 'no new host starts; in-flight hosts finish' : 'in-flight hosts are cancelled and restored';
       return `aborting (${why}): ${next}`;
     }

@@ -135,7 +135,7 @@ export interface RunState {
   batch?: { index: number; total: number; canary: boolean; size: number };
   /** `host`: with reason 'on-failure', the host whose failure waits for an answer (retry / skip / abort). */
   paused?: { reason: 'user' | 'on-failure' | 'budget'; at: string; seq: number; host?: string };
-  aborting?: { reason: 'user' | 'signal' | 'budget' | 'canary'; inFlight: 'finish' | 'cancel'; at: string };
+  aborting?: { reason: 'user' | 'signal' | 'budget' | 'canary' | 'journal'; inFlight: 'finish' | 'cancel'; at: string };
   /** The most recent host that ended in a failure state; what `--on-failure ask` asks about. */
   lastFailedHost?: string;
   startedAt?: number;

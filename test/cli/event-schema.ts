@@ -88,7 +88,12 @@ export const eventSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('budget'), used: z.number().int().nonnegative(), limit: z.number().int().nonnegative(), exceeded: z.boolean() }),
   z.strictObject({ ...base, type: z.literal('run-paused'), reason: z.enum(['user', 'on-failure', 'budget']), host: z.string().optional() }),
   z.strictObject({ ...base, type: z.literal('run-resumed') }),
-  z.strictObject({ ...base, type: z.literal('run-abort'), reason: z.enum(['user', 'signal', 'budget', 'canary']), inFlight: z.enum(['finish', 'cancel']) }),
+  z.strictObject({
+    ...base,
+    type: z.literal('run-abort'),
+    reason: z.enum(['user', 'signal', 'budget', 'canary', 'journal']),
+    inFlight: z.enum(['finish', 'cancel']),
+  }),
   z.strictObject({
     ...base,
     type: z.literal('run-done'),

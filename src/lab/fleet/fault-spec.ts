@@ -6,6 +6,7 @@
  *   SELECTOR := '*' | N | N-M | NAME | NAME-M          e.g. 3, 10-12, lab003, lab010-012
  *   FAULT    := refuse | slow-connect[:MS] | drop | auth-fail | hostkey-changed | tls-untrusted
  *             | slow-receive[:MS] | scm:KIND[:KEY=VALUE]...
+ *             | winrm-500 | winrm-garbage-xml | winrm-truncated
  *
  * Host indexes are 1-based (`lab003` is index 3). SCM faults are the emulated SCM's (docs/lab.md "Faults"):
  * `scm:crash-after-start:afterMs=800`, `scm:start-timeout:contains=--workers%209`, `scm:access-denied:ops=config+start`;
@@ -14,6 +15,7 @@
  */
 import type { LabFaultKind, LabFaultOp, LabFaultSpec } from '../scm/state.js';
 import { InputError } from '../../util/errors.js';
+import type { LabBadReply } from '../winrm/faults.js';
 
 export type LabTransportSet = 'ssh' | 'winrm' | 'both';
 
@@ -26,6 +28,8 @@ export interface HostFaults {
   tlsUntrusted?: boolean;
   slowReceiveMs?: number;
   scm?: LabFaultSpec[];
+  /** The WinRM listener answers every request broken (src/lab/winrm/faults.ts). */
+  winrmBadReply?: LabBadReply;
 }
 
 export const DEFAULT_SLOW_CONNECT_MS = 5_000;
@@ -52,6 +56,16 @@ const NEEDS: Record<string, LabTransportSet> = {
   'tls-untrusted': 'winrm',
   'slow-receive': 'winrm',
   scm: 'both',
+  'winrm-500': 'winrm',
+  'winrm-garbage-xml': 'winrm',
+  'winrm-truncated': 'winrm',
+};
+
+/** The broken-reply faults of the WinRM listener, by token. */
+const WINRM_BAD_REPLIES: Record<string, LabBadReply> = {
+  'winrm-500': 'http-500',
+  'winrm-garbage-xml': 'garbage-xml',
+  'winrm-truncated': 'truncated',
 };
 
 function bad(token: string, why: string): InputError {
@@ -114,7 +128,10 @@ function applyFault(target: HostFaults, token: string, transports: LabTransportS
   const name = parts[0] ?? '';
   const need = NEEDS[name];
   if (!need) {
-    throw bad(token, 'unknown fault (refuse, slow-connect[:ms], drop, auth-fail, hostkey-changed, tls-untrusted, slow-receive[:ms], scm:KIND)');
+    throw bad(
+      token,
+      'unknown fault (refuse, slow-connect[:ms], drop, auth-fail, hostkey-changed, tls-untrusted, slow-receive[:ms], scm:KIND, winrm-500, winrm-garbage-xml, winrm-truncated)',
+    );
   }
   if (need !== 'both' && transports !== 'both' && need !== transports) {
     throw bad(token, `${name} only applies to ${need} hosts; start the lab with --transport ${need} or both`);
@@ -150,6 +167,8 @@ function applyFault(target: HostFaults, token: string, transports: LabTransportS
     case 'scm':
       (target.scm ??= []).push(parseScm(token, arg));
       break;
+    default:
+      target.winrmBadReply = WINRM_BAD_REPLIES[name];
   }
 }
 

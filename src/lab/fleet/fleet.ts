@@ -270,6 +270,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
           ...(h.faults.authFailure ? { authFailure: true } : {}),
           ...(h.faults.tlsUntrusted ? { untrustedCert: true } : {}),
           ...(h.faults.slowReceiveMs ? { receiveDelayMs: h.faults.slowReceiveMs } : {}),
+          ...(h.faults.winrmBadReply ? { badReply: h.faults.winrmBadReply } : {}),
         };
         const server: LabWinrmServer = await startLabWinrmServer({
           host: h.address,

@@ -35,6 +35,7 @@ import {
   type StreamPiece,
 } from './responses.js';
 import { LabShell } from './shells.js';
+import { sendBadReply, type LabBadReply } from './faults.js';
 import { releasePorts, reservePorts } from '../fleet/ports.js';
 
 export interface LabWinrmFaults {
@@ -58,6 +59,8 @@ export interface LabWinrmFaults {
   garbage?: 'xml' | 'http';
   /** Close idle keep-alive connections after this long (default 120 s, like http.sys). */
   keepAliveTimeoutMs?: number;
+  /** Answer every authenticated WS-Man request with a broken reply (faults.ts). */
+  badReply?: LabBadReply;
 }
 
 export interface LabWinrmAuth {
@@ -426,6 +429,7 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     }
 
     if (body.length === 0) return send(res, 200, ''); // completes pywinrm's (and our) empty-POST handshake
+    if (faults.badReply) return sendBadReply(faults.badReply, res, socket);
 
     let xml: string;
     let sealed = false;

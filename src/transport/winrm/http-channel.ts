@@ -22,6 +22,8 @@ import { NtlmIntegrityError, type NtlmSessionSecurity } from './ntlm-security.js
 import { KerberosError } from './gssapi.js';
 import type { KerberosExchange } from './kerberos.js';
 
+/** WS-Man operations that start no command: losing their reply cannot leave a remote change behind. */
+const STARTS_NOTHING: ReadonlySet<string> = new Set(['Create', 'Delete']);
 export interface ChannelConfig {
   host: string;
   port: number;
@@ -309,9 +311,12 @@ export class WinrmChannel {
           return mk('aborted', phase, `${what}: aborted`);
         case 'closed':
           // Reached, then the connection died: the same class the ssh transport uses for a lost connection.
-          return phase === 'command'
-            ? mk('remote-failed', phase, `${what}: ${err.message} (connection lost mid-command; outcome unknown)`)
-            : mk('protocol', phase, `${what}: ${err.message}`);
+          // Only a lost Command/Send/Receive/Signal leaves a command's outcome unknown; a lost shell Create or
+          // Delete runs nothing (a broken proxy or a truncated reply to the first request must not read "unknown").
+          if (phase !== 'command') return mk('protocol', phase, `${what}: ${err.message}`);
+          return STARTS_NOTHING.has(what)
+            ? mk('remote-failed', phase, `${what}: ${err.message} (connection lost; no command was running)`)
+            : mk('remote-failed', phase, `${what}: ${err.message} (connection lost mid-command; outcome unknown)`);
         case 'malformed':
           return mk('protocol', phase, `${what}: ${err.message}`);
         case 'too-large':

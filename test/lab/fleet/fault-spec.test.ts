@@ -35,6 +35,15 @@ describe('selectors and faults', () => {
     expect(m.size).toBe(25);
   });
 
+  test('broken WinRM replies: winrm-500, winrm-garbage-xml, winrm-truncated (winrm side only, no argument)', () => {
+    const m = parseFaultSpec('1=winrm-500;2=winrm-garbage-xml;3=winrm-truncated', names, 'winrm');
+    expect(m.get('lab001')).toEqual({ winrmBadReply: 'http-500' });
+    expect(m.get('lab002')).toEqual({ winrmBadReply: 'garbage-xml' });
+    expect(m.get('lab003')).toEqual({ winrmBadReply: 'truncated' });
+    expect(() => parseFaultSpec('1=winrm-500', names, 'ssh')).toThrow(/winrm-500 only applies to winrm hosts/);
+    expect(() => parseFaultSpec('1=winrm-truncated:5', names, 'both')).toThrow(/winrm-truncated takes no argument/);
+  });
+
   test('empty spec and empty entries mean no faults', () => {
     expect(parseFaultSpec('', names, 'ssh').size).toBe(0);
     expect(parseFaultSpec(' ; ;', names, 'ssh').size).toBe(0);
