@@ -61,12 +61,14 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   let specDoc: unknown;
   let specFile: string | undefined;
   let planFile: string | undefined;
+  let planDigest: string | undefined;
   let inventorySource: string;
   let inventorySources: string[];
   let groups: GroupTree;
   if (isPlanFile(file)) {
     const bound = await loadBoundPlan(file, options, config, ctx);
     planFile = file;
+    planDigest = bound.digest;
     specFile = bound.plan.spec.file;
     inventorySource = bound.inventory.source;
     inventorySources = options.inventory?.length ? absoluteSources(ctx, options.inventory) : bound.plan.inventory.sources;
@@ -123,6 +125,7 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
         requestFor: requestLookup(tasks),
         writer,
         ...(specFile ? { specFile } : {}),
+        ...(planDigest ? { planDigest } : {}),
       },
       io,
       ctx,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planDigest, type PlanFile } from '../../src/plan/planfile.js';
 import type { Transport } from '../../src/transport/types.js';
+import { validateStream } from './event-schema.js';
 import { cli, createLabFleet, EXE, labTransport, type LabFleet, writeSpec } from '../app/fleet/lab-fleet.js';
 
 const lab = labTransport(2);
@@ -150,10 +151,13 @@ describe('apply PLAN is bound to what produced it', () => {
     await refused(['apply', spec, '-i', fleet.inventory, '--expect-digest', short], /--expect-digest pins a saved plan/);
   });
 
-  it('applies the reviewed plan, pinned by its short digest (in any case)', async () => {
+  it('applies the reviewed plan, pinned by its short digest (in any case), with the digest in run-start', async () => {
     opened = [];
-    const r = await cli(['apply', planFile, '--expect-digest', short.toUpperCase(), '--journal', fleet.journal, '--output', 'plain'], counting);
+    const r = await cli(['apply', planFile, '--expect-digest', short.toUpperCase(), '--journal', fleet.journal, '--output', 'ndjson'], counting);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { events, lastOutcome } = validateStream(r.stdout);
+    expect(events.find((e) => e.type === 'run-start')).toMatchObject({ planDigest: readPlan().digest });
+    expect(Object.fromEntries(lastOutcome)).toEqual({ lab01: 'changed', lab02: 'changed', lab03: 'changed' });
     expect(new Set(opened)).toEqual(new Set(fleet.names));
     for (const n of fleet.names) expect(fleet.binaryPath(n)).toContain('--workers 7');
   }, 120_000);
