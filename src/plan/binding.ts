@@ -20,12 +20,16 @@ import { isSecretLookingName, SealedValue } from '../util/secret.js';
 import { digestOfSealed, SECRET_MARK, sha256, shortDigest, stableJson } from './digest.js';
 import { type PlanFile, type PlanHost, sealService, toPlanService } from './planfile.js';
 
-/** A value for a digest: Secrets and the values of secret-looking names are left out (their presence counts). */
-function withoutSecrets(value: unknown, name = ''): unknown {
+/**
+ * A value for a digest with Secrets left out (their presence counts); with `byName`, also the values under a
+ * secret-looking name (inventory variables: a password may sit in a plain variable). Connection settings keep
+ * their secrets in Secret objects, and names such as hostKeyChecking must count.
+ */
+function withoutSecrets(value: unknown, byName: boolean, name = ''): unknown {
   if (value instanceof SealedValue) return SECRET_MARK;
-  if (name && isSecretLookingName(name) && value !== null && typeof value !== 'object') return SECRET_MARK;
-  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v, k)]));
+  if (byName && name && isSecretLookingName(name) && value !== null && typeof value !== 'object') return SECRET_MARK;
+  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, byName));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v, byName, k)]));
   return value;
 }
 
@@ -38,7 +42,10 @@ export interface HostBinding {
 
 export function hostBinding(h: HostSpec): HostBinding {
   const { password: _pw, ...connection } = h.connection;
-  return { connection: sha256(stableJson(withoutSecrets(connection))), vars: sha256(stableJson(withoutSecrets({ groups: h.groups, vars: h.vars }))) };
+  return {
+    connection: sha256(stableJson(withoutSecrets(connection, false))),
+    vars: sha256(stableJson(withoutSecrets({ groups: h.groups, vars: h.vars }, true))),
+  };
 }
 
 /** One digest over the selected hosts, in name order, and their bindings. */

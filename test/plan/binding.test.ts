@@ -37,6 +37,10 @@ describe('host binding', () => {
     const base = hostBinding(host('web01'));
     expect(hostBinding({ ...host('web01'), connection: { ...host('web01').connection, password: new Secret('other') } })).toEqual(base);
     expect(hostBinding(host('web01', {}, '10.0.0.2')).connection).not.toBe(base.connection);
+    // Not a secret although the name says "key": weakening host key checking must count.
+    const checking = (mode: 'strict' | 'accept-new') =>
+      hostBinding({ ...host('web01'), connection: { ...host('web01').connection, ssh: { hostKeyPolicy: mode } } });
+    expect(checking('strict').connection).not.toBe(checking('accept-new').connection);
     expect(hostBinding(host('web01', { extra: 1 })).vars).not.toBe(base.vars);
     // A digest of a short password could be guessed: a secret's value is left out, its presence counts.
     const withSecret = hostBinding(host('web01', { db_password: 'a' }));
