@@ -3,14 +3,13 @@
  * drift guard) across the fleet, with canaries, batches and a failure budget; journaled as a run of its own.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { RunDoneEvent } from '../engine/events.js';
 import { newRunId } from '../engine/run-id.js';
 import type { HostTask } from '../engine/types.js';
 import type { GroupTree } from '../inventory/pattern.js';
 import type { HostSpec } from '../inventory/types.js';
-import { loadPlanFile, PLAN_KIND, planHostTask, resolvePlanSecrets, unsealPlanHost } from '../plan/planfile.js';
-import { foldHosts } from '../util/hostrange.js';
+import { PLAN_KIND } from '../plan/planfile.js';
 import { loadSpec } from '../spec/load.js';
 import { resolveSpecSecrets } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
@@ -18,12 +17,15 @@ import { type ConfigOptions, loadAppConfig } from './config.js';
 import { type AppContext, note } from './context.js';
 import { checkWritableFile, journalHost, openJournal } from './journal.js';
 import { type LiveOptions, type RunView, groupsLookup, renderAll, requestLookup, runPrepared, selectView, stripRef, usingEngineIO } from './run.js';
-import { promptOf, secretContext } from './secrets.js';
+import { loadBoundPlan } from './plan-binding.js';
+import { promptOf } from './secrets.js';
 import { type TargetOptions, absoluteSources, limitField, loadHosts, strategyFor } from './targets.js';
 
 export interface ApplyOptions extends ConfigOptions, TargetOptions, LiveOptions {
   /** A change spec, or a plan saved by `plan` (recognised by its `kind`). */
   input: string;
+  /** With a plan: refuse unless its digest is this (short or full form, plan/digest.ts). */
+  expectDigest?: string;
 }
 
 export interface RunResult {
@@ -59,27 +61,24 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   let specDoc: unknown;
   let specFile: string | undefined;
   let planFile: string | undefined;
+  let planDigest: string | undefined;
   let inventorySource: string;
   let inventorySources: string[];
   let groups: GroupTree;
   if (isPlanFile(file)) {
-    const saved = loadPlanFile(file);
+    const bound = await loadBoundPlan(file, options, config, ctx);
     planFile = file;
-    specFile = saved.spec.file;
-    const inv = await loadHosts(options, config, ctx, saved.inventory.sources, saved.inventory.limit);
-    inventorySource = inv.source;
-    inventorySources = options.inventory?.length ? absoluteSources(ctx, options.inventory) : saved.inventory.sources;
-    groups = inv.groups;
-    const byName = new Map(inv.hosts.map((h) => [h.name, h]));
-    const planned = saved.hosts.filter((h) => h.status === 'change');
-    const missing = planned.filter((h) => !byName.has(h.host)).map((h) => h.host);
-    if (missing.length) throw new InputError(`the plan names hosts that are not in the inventory: ${foldHosts(missing)}`, { file, host: missing[0]! });
-    if (planned.length === 0) throw new InputError('the plan has no host to change (every host was unchanged, unreachable or in error)', { file });
-    const secrets = await resolvePlanSecrets(saved, secretContext(ctx, dirname(file)));
-    hosts = planned.map((h) => byName.get(h.host)!);
-    tasks = planned.map((h) => ({ host: byName.get(h.host)!, ...planHostTask(unsealPlanHost(saved, h, byName.get(h.host)!), secrets) }));
-    specDoc = { plan: file, spec: saved.spec };
+    planDigest = bound.digest;
+    specFile = bound.plan.spec.file;
+    inventorySource = bound.inventory.source;
+    inventorySources = options.inventory?.length ? absoluteSources(ctx, options.inventory) : bound.plan.inventory.sources;
+    groups = bound.inventory.groups;
+    hosts = bound.hosts;
+    tasks = bound.tasks;
+    specDoc = { plan: file, digest: bound.digest, spec: bound.plan.spec };
   } else {
+    if (options.expectDigest !== undefined)
+      throw new InputError('--expect-digest pins a saved plan: svcfleet apply PLAN.json --expect-digest D', { field: '--expect-digest' });
     const inv = await loadHosts(options, config, ctx);
     inventorySource = inv.source;
     inventorySources = absoluteSources(ctx, options.inventory);
@@ -126,6 +125,7 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
         requestFor: requestLookup(tasks),
         writer,
         ...(specFile ? { specFile } : {}),
+        ...(planDigest ? { planDigest } : {}),
       },
       io,
       ctx,

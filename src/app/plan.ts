@@ -8,7 +8,8 @@ import { newRunId } from '../engine/run-id.js';
 import type { LoadedInventory } from '../inventory/load.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { groupPlan, type PlanEntry, type PlanSummary } from '../plan/group.js';
-import { PLAN_KIND, PLAN_VERSION, serializePlan, toPlanService, type PlanFile } from '../plan/planfile.js';
+import { hostBinding, inventoryDigest } from '../plan/binding.js';
+import { PLAN_KIND, PLAN_VERSION, planDigest, serializePlan, toPlanService, type PlanDraft } from '../plan/planfile.js';
 import type { FieldChange } from '../remote/protocol.js';
 import { loadSpec } from '../spec/load.js';
 import { InputError } from '../util/errors.js';
@@ -36,6 +37,8 @@ export interface PlanResult {
   view: RunView;
   /** The saved plan file (absolute), when `out` was given. */
   planFile?: string;
+  /** The saved plan's digest (plan/digest.ts: full sha256 hex), for `apply PLAN --expect-digest`. */
+  planDigest?: string;
   inventory: LoadedInventory;
 }
 
@@ -102,28 +105,47 @@ export async function plan(options: PlanOptions, ctx: AppContext): Promise<PlanR
     for (const [service, s] of per ?? []) entries.push({ host: h.name, service, status: 'planned', diff: s.diff, configHash: s.configHash });
   }
   const summary = groupPlan(entries);
+  let digest: string | undefined;
   if (planOut) {
-    const file: PlanFile = {
+    // What binds the plan to the inventory it was made from (apply checks it again): plan/binding.ts.
+    const binds = new Map(inv.hosts.map((h) => [h.name, hostBinding(h)]));
+    const file: PlanDraft = {
       kind: PLAN_KIND,
       version: PLAN_VERSION,
       createdAt: new Date().toISOString(),
       runId,
       spec: { file: spec.file, digest: spec.digest },
-      inventory: { sources: absoluteSources(ctx, options.inventory), ...limitField(options) },
+      inventory: {
+        sources: absoluteSources(ctx, options.inventory),
+        ...limitField(options),
+        digest: inventoryDigest(inv.hosts.map((h) => ({ host: h.name, bind: binds.get(h.name)! }))),
+      },
       hosts: inv.hosts.map((h) => {
         const end = ended.get(h.name);
         const per = seen.get(h.name);
-        const status: PlanFile['hosts'][number]['status'] =
+        const status: PlanDraft['hosts'][number]['status'] =
           end?.outcome === 'changed' ? 'change' : end?.outcome === 'unchanged' ? 'unchanged' : end?.outcome === 'unreachable' ? 'unreachable' : 'error';
         return {
           host: h.name,
           status,
           ...(status === 'unreachable' || status === 'error' ? { message: end?.message ?? 'no result' } : {}),
+          bind: binds.get(h.name)!,
           services: rendered.get(h.name)!.map((req) => toPlanService(req, per?.get(req.service) ?? {})),
         };
       }),
     };
     await writeFileAtomic(planOut, serializePlan(file));
+    digest = planDigest(file);
   }
-  return { runId, exitCode: done.exitCode, done, summary, entries, view, ...(planOut ? { planFile: planOut } : {}), inventory: inv };
+  return {
+    runId,
+    exitCode: done.exitCode,
+    done,
+    summary,
+    entries,
+    view,
+    ...(planOut ? { planFile: planOut } : {}),
+    ...(digest ? { planDigest: digest } : {}),
+    inventory: inv,
+  };
 }

@@ -130,6 +130,8 @@ export interface PreparedRun {
   requestFor: (host: string) => unknown;
   writer?: RunWriter;
   specFile?: string;
+  /** apply of a saved plan: its digest (run-start). */
+  planDigest?: string;
   /** resume/retry append to their run: the next event sequence number. */
   seqStart?: number;
   /** Sees every event (after the context's onEvent). */
@@ -155,6 +157,7 @@ export async function runPrepared(p: PreparedRun, io: EngineIO, ctx: AppContext)
     deadlines: deadlinesOf(p.config),
     ...(p.writer ? { snapshots: p.writer } : {}),
     ...(p.specFile ? { specFile: p.specFile } : {}),
+    ...(p.planDigest ? { planDigest: p.planDigest } : {}),
     ...(p.seqStart !== undefined ? { seqStart: p.seqStart } : {}),
   });
   p.writer?.attach(handle);

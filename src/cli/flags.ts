@@ -36,6 +36,7 @@ export interface RunFlags extends TargetFlags {
   rollbackBatch?: boolean;
   onFailure?: string;
   o?: string;
+  expectDigest?: string;
   hosts?: string;
   failed?: boolean;
 }

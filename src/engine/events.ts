@@ -43,6 +43,8 @@ export interface RunStartEvent extends EventBase {
   type: 'run-start';
   mode: RunMode;
   specFile?: string;
+  /** apply of a saved plan: the plan digest (full sha256 hex, docs/cli.md), what a change ticket pins. */
+  planDigest?: string;
   services: string[];
   hosts: string[];
   strategy: { concurrency: number; canary: string[]; batches: number[]; failureBudget: number };

@@ -119,6 +119,7 @@ class Run {
       type: 'run-start',
       mode: this.#opts.mode,
       ...(this.#opts.specFile ? { specFile: this.#opts.specFile } : {}),
+      ...(this.#opts.planDigest ? { planDigest: this.#opts.planDigest } : {}),
       services: [...services],
       hosts: [...this.#order],
       strategy: {

@@ -73,6 +73,8 @@ export interface RunOptions {
   /** Budget for a controller-driven rollback after a cancel or a host deadline, ms (default 180 s). */
   rollbackMs?: number;
   specFile?: string;
+  /** apply of a saved plan: its digest, in run-start. */
+  planDigest?: string;
   /** Continue a journaled run's sequence (resume / retry append to the same run). */
   seqStart?: number;
   /** Called when a sink throws; the run goes on (default: one line on stderr). */

@@ -2,14 +2,17 @@
  * The saved plan (`svcfleet plan -o plan.json`, applied by `svcfleet apply plan.json`).
  *
  * Per host and service it keeps what plan saw (the configuration hash = the drift guard, and the diff) and
- * exactly what apply will send (the rendered request). It never holds a secret: an account password is kept
- * as its reference ({ env } / { file } / { prompt }) and resolved again at apply time; an environment value
- * whose name looks secret (isSecretLookingName) is written as "[SEALED]", in the request and in the diff, and
- * filled in again at apply time from the spec the plan names (unsealPlanHost), which must be unchanged; a
- * Secret object is refused outright. Documented in docs/spec.md ("Saved plans").
+ * exactly what apply will send (the rendered request). Apply never sends the file's requests as such: it renders
+ * them again from the spec and inventory the plan names and refuses any difference (binding.ts), so the file is
+ * a record to review and pin (its digest, digest.ts), not an instruction. It never holds a secret: an account
+ * password is kept as its reference ({ env } / { file } / { prompt }), which must be the spec's, and resolved
+ * from the spec at apply time; an environment value whose name looks secret (isSecretLookingName) is written as
+ * "[SEALED]", in the request and in the diff; a Secret object is refused outright. Documented in docs/spec.md
+ * ("Saved plans") and docs/cli.md.
  *
- *   { "kind": "svcfleet-plan", "version": 1, "createdAt": "...", "spec": { "file", "digest" },
- *     "inventory": { "sources": [...], "limit"? }, "hosts": [ { "host", "status", "message"?, "services": [
+ *   { "kind": "svcfleet-plan", "version": 2, "digest": "<sha256>", "createdAt": "...", "runId"?,
+ *     "spec": { "file", "digest" }, "inventory": { "sources": [...], "limit"?, "digest" },
+ *     "hosts": [ { "host", "status", "message"?, "bind": { "connection", "vars" }, "services": [
  *       { "service", "configHash"?, "diff"?, "request": { "desired"?, "restart"?, "verify"?, "rollback"?, "dependents"?,
  *         "timeouts"? }, "passwordRef"? } ] } ] }
  */
@@ -18,15 +21,18 @@ import { z } from 'zod';
 import { parseYamlDocument, validateDocument } from '../util/document.js';
 import { resolveSecretRef, secretRefSchema, type SecretContext, type SecretRef } from '../util/secret-ref.js';
 import type { ServiceChange } from '../remote/invocation.js';
+import { loadSpec } from '../spec/load.js';
+import { type HostServiceRequest, renderHostRequests } from '../spec/render.js';
 import type { FieldChange } from '../remote/protocol.js';
 import { remoteRequestSchema } from '../remote/schema.js';
-import { loadSpec } from '../spec/load.js';
-import { renderHostRequests, type HostServiceRequest } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
 import { isSecretLookingName, SealedValue, type Secret } from '../util/secret.js';
+import { digestOfSealed } from './digest.js';
 
 export const PLAN_KIND = 'svcfleet-plan';
-export const PLAN_VERSION = 1;
+/** 2: the plan digest and the inventory binding; a version 1 plan is refused (it cannot be checked). */
+export const PLAN_VERSION = 2;
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 const request = remoteRequestSchema.shape;
 const fieldChange = z.strictObject({
@@ -55,20 +61,24 @@ const planHostSchema = z.strictObject({
   host: z.string().min(1),
   status: z.enum(['change', 'unchanged', 'unreachable', 'error']),
   message: z.string().optional(),
+  bind: z.strictObject({ connection: sha256Hex, vars: sha256Hex }),
   services: z.array(planServiceSchema),
 });
 
 export const planFileSchema = z.strictObject({
   kind: z.literal(PLAN_KIND),
   version: z.literal(PLAN_VERSION),
+  digest: sha256Hex,
   createdAt: z.string().min(1),
   runId: z.string().optional(),
-  spec: z.strictObject({ file: z.string().min(1), digest: z.string().regex(/^[0-9a-f]{64}$/) }),
-  inventory: z.strictObject({ sources: z.array(z.string()), limit: z.string().optional() }),
+  spec: z.strictObject({ file: z.string().min(1), digest: sha256Hex }),
+  inventory: z.strictObject({ sources: z.array(z.string()), limit: z.string().optional(), digest: sha256Hex }),
   hosts: z.array(planHostSchema),
 });
 
 export type PlanFile = z.output<typeof planFileSchema>;
+/** A plan before it is written: serializePlan computes its digest. */
+export type PlanDraft = Omit<PlanFile, 'digest'> & { digest?: string };
 export type PlanHost = PlanFile['hosts'][number];
 export type PlanService = PlanHost['services'][number];
 
@@ -104,29 +114,31 @@ function sealEnvironment(env: unknown): unknown {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, isSecretLookingName(k) && v !== null && v !== undefined ? SEALED : v]));
 }
 
-/** The plan with secret-looking environment values sealed (request and diff); the input is not changed. */
-export function sealPlan(plan: PlanFile): PlanFile {
-  return {
-    ...plan,
-    hosts: plan.hosts.map((h) => ({
-      ...h,
-      services: h.services.map((s) => {
-        const desired = s.request.desired;
-        const out: PlanService = { ...s };
-        if (desired?.environment)
-          out.request = { ...s.request, desired: { ...desired, environment: sealEnvironment(desired.environment) as typeof desired.environment } };
-        if (s.diff)
-          out.diff = s.diff.map((c) => (c.field === 'environment' ? { ...c, before: sealEnvironment(c.before), after: sealEnvironment(c.after) } : c));
-        return out;
-      }),
-    })),
-  };
+/** A plan entry with secret-looking environment values sealed (request and diff); the input is not changed. */
+export function sealService(s: PlanService): PlanService {
+  const desired = s.request.desired;
+  const out: PlanService = { ...s };
+  if (desired?.environment)
+    out.request = { ...s.request, desired: { ...desired, environment: sealEnvironment(desired.environment) as typeof desired.environment } };
+  if (s.diff) out.diff = s.diff.map((c) => (c.field === 'environment' ? { ...c, before: sealEnvironment(c.before), after: sealEnvironment(c.after) } : c));
+  return out;
 }
 
-/** The plan as file text (pretty JSON), secret-looking values sealed. Throws if any Secret slipped in. */
-export function serializePlan(plan: PlanFile): string {
+/** The plan with secret-looking environment values sealed; the input is not changed. */
+export function sealPlan<P extends PlanDraft>(plan: P): P {
+  return { ...plan, hosts: plan.hosts.map((h) => ({ ...h, services: h.services.map(sealService) })) };
+}
+
+/** The plan digest (digest.ts) of a plan as it is written: sealed, without its `digest` field. */
+export function planDigest(plan: PlanDraft): string {
+  return digestOfSealed(sealPlan(plan));
+}
+
+/** The plan as file text (pretty JSON), secret-looking values sealed, with its digest. Throws if any Secret slipped in. */
+export function serializePlan(plan: PlanDraft): string {
+  const { kind, version, digest: _old, ...rest } = sealPlan(plan);
   const text = JSON.stringify(
-    sealPlan(plan),
+    { kind, version, digest: planDigest(plan), ...rest },
     function (this: Record<string, unknown>, k: string, v: unknown) {
       // The replacer sees toJSON()'s result ("[REDACTED]"), so look at the holder's own value.
       if (this[k] instanceof SealedValue) throw new Error('a plan must not hold a secret');
@@ -144,6 +156,12 @@ function sealedNames(h: PlanHost): string[] {
       .map(([k]) => k),
   );
 }
+
+/*
+ * unsealPlanHost, resolvePlanSecrets and planHostTask take the plan file's requests and password references as
+ * they are; `apply` no longer does (it renders again from the spec, binding.ts). They remain for resume and
+ * retry of a run made from a plan, until those use the run's journaled copy.
+ */
 
 /**
  * A planned host with its sealed values filled in from the spec the plan names, rendered for `host` now. The
@@ -185,11 +203,17 @@ export function unsealPlanHost(plan: PlanFile, h: PlanHost, host: Parameters<typ
 export function parsePlanFile(text: string, file: string): PlanFile {
   const doc = parseYamlDocument(text, file);
   if (doc.value === null || doc.value === undefined) throw new InputError('the plan file is empty', { file });
-  const kind = (doc.value as { kind?: unknown }).kind;
+  const { kind, version } = doc.value as { kind?: unknown; version?: unknown };
   if (kind !== PLAN_KIND) {
     throw new InputError(`not a svcfleet plan (kind is ${JSON.stringify(kind)}, expected ${PLAN_KIND}); make one with svcfleet plan -o FILE`, {
       file,
       field: 'kind',
+    });
+  }
+  if (typeof version === 'number' && version < PLAN_VERSION) {
+    throw new InputError(`this plan was made by an older svcfleet (version ${version}) and cannot be checked against its spec; make the plan again`, {
+      file,
+      field: 'version',
     });
   }
   const plan = validateDocument(planFileSchema, doc);
@@ -209,6 +233,13 @@ export function loadPlanFile(file: string): PlanFile {
     throw new InputError(`cannot read the plan: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
   }
   return parsePlanFile(text, file);
+}
+
+/** The drift guard of a planned host: the configuration hash plan saw, per service. */
+export function plannedHashes(h: PlanHost): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of h.services) if (s.configHash) out[s.service] = s.configHash;
+  return out;
 }
 
 /** Resolve the plan's password references (each distinct one once). Key: the reference's JSON. */
@@ -236,9 +267,7 @@ export function planHostTask(
     // Never send the marker to a host: the values come back only through unsealPlanHost.
     throw new InputError(`the plan holds sealed values (${sealed.join(', ')}) that were not filled in from the spec`, { host: h.host, field: 'environment' });
   }
-  const plannedHashes: Record<string, string> = {};
   const changes = h.services.map((s): ServiceChange => {
-    if (s.configHash) plannedHashes[s.service] = s.configHash;
     const desired = s.request.desired ? { ...s.request.desired } : undefined;
     if (s.passwordRef && desired?.account) {
       const secret = secrets.get(JSON.stringify(s.passwordRef as SecretRef));
@@ -254,5 +283,5 @@ export function planHostTask(
     if (s.request.timeouts) change.timeouts = s.request.timeouts;
     return change;
   });
-  return { changes, plannedHashes };
+  return { changes, plannedHashes: plannedHashes(h) };
 }

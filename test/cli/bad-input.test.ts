@@ -3,6 +3,7 @@
  * naming the file / field / host, and contacts NO host: a spy transport fails the test if anything is opened,
  * and no run is journaled.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,10 +157,11 @@ describe('bad plan files and run ids', () => {
       'plan.json',
       JSON.stringify({
         kind: 'svcfleet-plan',
-        version: 1,
+        version: 2,
+        digest: 'a'.repeat(64),
         createdAt: 'now',
         spec: { file: 'x', digest: 'nothex' },
-        inventory: { sources: [join(dir, 'inv.yaml')] },
+        inventory: { sources: [join(dir, 'inv.yaml')], digest: 'a'.repeat(64) },
         hosts: [],
       }),
     );
@@ -170,11 +172,19 @@ describe('bad plan files and run ids', () => {
       'plan2.json',
       JSON.stringify({
         kind: 'svcfleet-plan',
-        version: 1,
+        version: 2,
+        digest: 'a'.repeat(64),
         createdAt: 'now',
-        spec: { file: 'x', digest: 'a'.repeat(64) },
-        inventory: { sources: [join(dir, 'inv.yaml')] },
-        hosts: [{ host: 'db09', status: 'change', services: [{ service: 'AppSvc', configHash: 'h', request: { desired: { startType: 'auto' } } }] }],
+        spec: { file: join(dir, 'spec.yaml'), digest: createHash('sha256').update(SPEC).digest('hex') },
+        inventory: { sources: [join(dir, 'inv.yaml')], digest: 'a'.repeat(64) },
+        hosts: [
+          {
+            host: 'db09',
+            status: 'change',
+            bind: { connection: 'a'.repeat(64), vars: 'a'.repeat(64) },
+            services: [{ service: 'AppSvc', configHash: 'h', request: { desired: { startType: 'auto' } } }],
+          },
+        ],
       }),
     );
     const e = await bad(['apply', p, '--output', 'plain']);

@@ -40,6 +40,10 @@ export const eventSchema = z.discriminatedUnion('type', [
     type: z.literal('run-start'),
     mode: z.enum(['plan', 'apply', 'rollback']),
     specFile: z.string().optional(),
+    planDigest: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     services: z.array(z.string()),
     hosts: z.array(z.string()),
     strategy: z.strictObject({

@@ -9,8 +9,9 @@ import {
   resolvePlanSecrets,
   serializePlan,
   toPlanService,
+  planDigest,
   unsealPlanHost,
-  type PlanFile,
+  type PlanDraft,
 } from '../../src/plan/planfile.js';
 import { parseSpec } from '../../src/spec/load.js';
 import { renderHostRequests } from '../../src/spec/render.js';
@@ -18,6 +19,7 @@ import { Secret } from '../../src/util/secret.js';
 import { expectInputError, tmpTree } from '../inventory/helpers.js';
 
 const change = (before: string, after: string) => [{ field: 'binaryPath', before, after, restartNeeded: true }];
+const bind = { connection: 'c'.repeat(64), vars: 'd'.repeat(64) };
 
 describe('plan grouping', () => {
   const entries: PlanEntry[] = [
@@ -158,20 +160,21 @@ describe('saved plans', () => {
     join(dir, 'spec.yml'),
   );
   const [req] = renderHostRequests(spec, { name: 'web01', vars: { p: 8081 } });
-  const plan: PlanFile = {
+  const plan: PlanDraft = {
     kind: 'svcfleet-plan',
-    version: 1,
+    version: 2,
     createdAt: '2025-01-01T00:00:00.000Z',
     spec: { file: spec.file, digest: spec.digest },
-    inventory: { sources: ['/inv/hosts.ini'], limit: 'web' },
-    hosts: [{ host: 'web01', status: 'change', services: [toPlanService(req!, { configHash: 'abc123', diff: change('old', 'new') })] }],
+    inventory: { sources: ['/inv/hosts.ini'], limit: 'web', digest: 'e'.repeat(64) },
+    hosts: [{ host: 'web01', status: 'change', bind, services: [toPlanService(req!, { configHash: 'abc123', diff: change('old', 'new') })] }],
   };
 
   it('round-trips, never holds a password, and gives the engine its task with the drift guard', async () => {
     const text = serializePlan(plan);
     expect(text).not.toContain('password"');
     const back = parsePlanFile(text, join(dir, 'plan.json'));
-    expect(back).toEqual(plan);
+    expect(back).toEqual({ ...plan, digest: planDigest(plan) });
+    expect(Object.keys(JSON.parse(text)).slice(0, 3)).toEqual(['kind', 'version', 'digest']);
     const secrets = await resolvePlanSecrets(back, { env: { PW: 'pw1' }, baseDir: dir });
     const task = planHostTask(back.hosts[0]!, secrets);
     expect(task.plannedHashes).toEqual({ Svc: 'abc123' });
@@ -189,7 +192,7 @@ describe('saved plans', () => {
     const files = tmpTree({
       'other.json': '{"kind": "something"}',
       'bad.json': serializePlan(plan).replace('"status": "change"', '"status": "maybe"'),
-      'dup.json': JSON.stringify({ ...plan, hosts: [plan.hosts[0], plan.hosts[0]] }, null, 2),
+      'dup.json': JSON.stringify({ ...plan, digest: 'a'.repeat(64), hosts: [plan.hosts[0], plan.hosts[0]] }, null, 2),
       'typo.json': serializePlan(plan).replace('"createdAt"', '"created"'),
     });
     expectInputError(() => loadPlanFile(join(files, 'other.json')), { field: 'kind' }, /not a svcfleet plan/);
@@ -198,6 +201,8 @@ describe('saved plans', () => {
     expectInputError(() => loadPlanFile(join(files, 'dup.json')), { host: 'web01' }, /twice/);
     expectInputError(() => loadPlanFile(join(files, 'typo.json')), { field: 'createdAt' }, /also .*field created: unknown key "created"/);
     expectInputError(() => loadPlanFile(join(files, 'missing.json')), { file: join(files, 'missing.json') }, /ENOENT/);
+    const v1 = tmpTree({ 'v1.json': serializePlan(plan).replace('"version": 2', '"version": 1') });
+    expectInputError(() => loadPlanFile(join(v1, 'v1.json')), { field: 'version' }, /older svcfleet .*make the plan again/);
   });
 });
 
@@ -213,16 +218,17 @@ set:
   const web01 = { name: 'web01', vars: { db_pw: 'hunter2' } };
   const [req] = renderHostRequests(spec, web01);
   const env = (v: string) => ({ DB_PASSWORD: v, Api_Token: v, SIGNING_KEY: v, db_pwd: v, MyCredential: v, PLAIN: 'hunter2' });
-  const plan: PlanFile = {
+  const plan: PlanDraft = {
     kind: 'svcfleet-plan',
-    version: 1,
+    version: 2,
     createdAt: '2025-01-01T00:00:00.000Z',
     spec: { file: spec.file, digest: spec.digest },
-    inventory: { sources: ['/inv/hosts.ini'] },
+    inventory: { sources: ['/inv/hosts.ini'], digest: 'e'.repeat(64) },
     hosts: [
       {
         host: 'web01',
         status: 'change',
+        bind,
         services: [
           toPlanService(req!, {
             diff: [{ field: 'environment', before: { DB_PASSWORD: 'old-secret', PLAIN: 'x' }, after: req!.desired!.environment, restartNeeded: true }],

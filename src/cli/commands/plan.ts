@@ -1,6 +1,7 @@
 /** `svcfleet plan`: connect read-only and show what would change on each host, grouped by identical change. */
 import type { Command } from 'commander';
 import { plan } from '../../app/plan.js';
+import { shortDigest } from '../../plan/digest.js';
 import { formatPlanSummary } from '../../plan/group.js';
 import { InputError } from '../../util/errors.js';
 import { type CliContext, printer } from '../context.js';
@@ -34,7 +35,12 @@ Examples:
         say('Plan:');
         for (const l of formatPlanSummary(result.summary)) say(`  ${l}`);
       }
-      if (result.planFile) say(`plan saved to ${result.planFile}: apply it with \`svcfleet apply ${f.o}${f.inventory?.length ? '' : ' -i INVENTORY'}\``);
+      if (result.planFile && result.planDigest) {
+        const short = shortDigest(result.planDigest);
+        say(
+          `plan saved to ${result.planFile}, plan digest ${short}: apply it with \`svcfleet apply ${f.o}${f.inventory?.length ? '' : ' -i INVENTORY'} --expect-digest ${short}\``,
+        );
+      }
       cli.setExit(result.exitCode);
     });
 }
