@@ -44,7 +44,7 @@ const sample = (): void => {
   const m = process.memoryUsage();
   peak.rss = Math.max(peak.rss, m.rss);
   peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
-  peak.external = Math.max(peak.external, m.external + m.arrayBuffers);
+  peak.external = Math.max(peak.external, m.external); // includes arrayBuffers (Buffers)
 };
 sample();
 const sampler = setInterval(sample, 20);
