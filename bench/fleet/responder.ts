@@ -31,7 +31,7 @@ const config: ServiceConfig = {
   failure: { resetPeriod: 86400, rebootMessage: '', command: '', actions: [{ type: 'restart', delayMs: 60000 }], nonCrashFailures: false },
   environment: null,
 };
-const before: Snapshot = { config, configHash: 'a'.repeat(64), state: 'running', pid: 4242, takenAt: '2026-01-01T00:00:00.000Z', findings: [] };
+export const before: Snapshot = { config, configHash: 'a'.repeat(64), state: 'running', pid: 4242, takenAt: '2026-01-01T00:00:00.000Z', findings: [] };
 const after: Snapshot = { ...before, config: { ...config, binaryPath: '"C:\\Program Files\\MyGo\\myapp.exe" --port 8082' }, configHash: 'b'.repeat(64) };
 const diff = [{ field: 'binaryPath', before: config.binaryPath, after: after.config.binaryPath, restartNeeded: true }];
 
