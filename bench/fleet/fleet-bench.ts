@@ -124,7 +124,9 @@ process.stdout.write(
     `CPU per host   ${fmt(cpuMs / N, 3)} ms gross, ${fmt(netCpuPerHost, 3)} ms net of the responder (target ≤ 3: ${ok(netCpuPerHost <= 3)}; ratio ${fmt(netCpuPerHost / 3, 3)})`,
     `peak RSS       ${fmt(rssMb, 1)} MB (target ≤ 300: ${ok(rssMb <= 300)}; ratio ${fmt(rssMb / 300, 3)}); peaks: JS heap ${mb(peak.heapUsed)} MB, Buffers ${mb(peak.external)} MB`,
     `journal        ${writer ? `${fmt(journalBytes / 1024 / 1024)} MB on disk, ${fmt(journalBytes / N, 0)} bytes per host` : 'off'}`,
-    `machine        ${cpus().length} cores; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `machine        ${cpus().length} cores; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '',
   ].join('\n'),
 );

@@ -19,7 +19,7 @@
  *   bash bench/peers/run.sh [--hosts 200] [--concurrency 50] [--tools svcfleet,ansible,pdsh]
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -169,7 +169,9 @@ async function main(): Promise<void> {
     ];
     for (const r of results) {
       const ratios = base ? `${f(r.wallS / base.wallS)}x  ${f(r.cpuMs / r.ok / (base.cpuMs / base.ok))}x  ${f(r.rssMb / base.rssMb)}x` : '';
-      lines.push(`${r.tool.padEnd(9)} ${f(r.wallS).padStart(8)} ${f(r.cpuMs / Math.max(1, r.ok)).padStart(12)} ${f(r.rssMb, 1).padStart(12)} ${`${r.ok}/${N}`.padStart(9)}   ${ratios}`);
+      lines.push(
+        `${r.tool.padEnd(9)} ${f(r.wallS).padStart(8)} ${f(r.cpuMs / Math.max(1, r.ok)).padStart(12)} ${f(r.rssMb, 1).padStart(12)} ${`${r.ok}/${N}`.padStart(9)}   ${ratios}`,
+      );
     }
     const ansible = results.find((r) => r.tool === 'ansible');
     const pdsh = results.find((r) => r.tool === 'pdsh');

@@ -253,7 +253,11 @@ async function main(): Promise<void> {
     };
     return [med(a), med(b)];
   };
-  console.log(`dashboard CPU at ${hosts} hosts, median of ${rounds} (a 160x50 terminal); machine load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `dashboard CPU at ${hosts} hosts, median of ${rounds} (a 160x50 terminal); machine load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   if (!fleetOnly) {
     console.log(`replay: recorded stream over ${seconds} s`);
     const [r0, r1] = await pair('replay-reducer', 'replay-dashboard');
@@ -261,7 +265,9 @@ async function main(): Promise<void> {
     console.log(
       `replay: reducer+dashboard / reducer-only CPU = ${(r1.cpuMs / r0.cpuMs).toFixed(2)}x; frames cost ${framesPerSec.toFixed(1)} ms CPU per wall second, plus ${r1.loadMs.toFixed(0)} ms to load the UI once`,
     );
-    console.log(`replay: ${r1.frames} frames, ${((r1.cpuMs - r1.loadMs - r0.cpuMs) / Math.max(1, r1.frames)).toFixed(2)} ms CPU per frame (dashboard minus reducer-only, over terminal writes)`);
+    console.log(
+      `replay: ${r1.frames} frames, ${((r1.cpuMs - r1.loadMs - r0.cpuMs) / Math.max(1, r1.frames)).toFixed(2)} ms CPU per frame (dashboard minus reducer-only, over terminal writes)`,
+    );
   }
   console.log(`fleet: bench/fleet's run (concurrency ${concurrency}; connect 50 + plan 250 + apply ${applyMs} ms per host; journal on)`);
   const [f0, f1] = await pair('fleet-headless', 'fleet-dashboard');
@@ -272,7 +278,11 @@ async function main(): Promise<void> {
     `fleet: with-dashboard / headless controller CPU = ${(f1.cpuMs / f0.cpuMs).toFixed(3)}x: ${pct(all)} in all, ` +
       `${pct(steady)} without the one-time UI load (${f1.loadMs.toFixed(0)} ms); wall ${(f0.wallMs / 1000).toFixed(1)} s vs ${(f1.wallMs / 1000).toFixed(1)} s; budget 10%`,
   );
-  console.log(`fleet: ${f1.frames} frames, ${((f1.cpuMs - f1.loadMs - f0.cpuMs) / Math.max(1, f1.frames)).toFixed(2)} ms CPU per frame; machine load after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `fleet: ${f1.frames} frames, ${((f1.cpuMs - f1.loadMs - f0.cpuMs) / Math.max(1, f1.frames)).toFixed(2)} ms CPU per frame; machine load after ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().catch((err) => {
