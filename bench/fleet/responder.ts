@@ -85,7 +85,11 @@ const REQUEST_KEY = Buffer.from(',"request":');
  * line per op made the responder, not the controller, the bench's biggest CPU cost.
  */
 function parseRequest(invocation: Invocation): Payload['request'] {
-  const stdin = invocation.stdin;
+  return parsePayloadLine(invocation.stdin);
+}
+
+/** The request of one payload line (bytes as the remote host receives them on stdin). */
+export function parsePayloadLine(stdin: Buffer): Payload['request'] {
   const at = stdin.lastIndexOf(REQUEST_KEY);
   const end = stdin.lastIndexOf(0x7d); // the payload's closing brace
   return JSON.parse(stdin.subarray(at + REQUEST_KEY.length, end).toString('ascii')) as Payload['request'];
@@ -94,7 +98,7 @@ function parseRequest(invocation: Invocation): Payload['request'] {
 /** The answer's frame bodies per op, rebuilt once per wall-clock second (their `at` stays current). */
 const bodies = new Map<string, { second: number; frames: string[] }>();
 
-function answer(req: Payload['request']): string {
+export function answer(req: Payload['request']): string {
   const second = Math.floor(Date.now() / 1000);
   let cached = bodies.get(req.op);
   if (!cached || cached.second !== second) {
