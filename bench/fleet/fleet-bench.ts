@@ -9,8 +9,8 @@
  *
  * Run: bash bench/fleet/run.sh [--hosts 1000] [--concurrency 200] [--connect-ms 50] [--plan-ms 250] [--apply-ms 700]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRun } from '../../src/engine/run.js';
@@ -38,10 +38,17 @@ const C = Number(values.concurrency);
 const latency = { connectMs: Number(values['connect-ms']), planMs: Number(values['plan-ms']), applyMs: Number(values['apply-ms']) };
 const perHostMs = latency.connectMs + latency.planMs + latency.applyMs;
 
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 20);
+/** Peaks of the process's memory, sampled every 20 ms: RSS, and what it is made of (JS heap, Buffers). */
+const peak = { rss: 0, heapUsed: 0, external: 0 };
+const sample = (): void => {
+  const m = process.memoryUsage();
+  peak.rss = Math.max(peak.rss, m.rss);
+  peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+  peak.external = Math.max(peak.external, m.external); // includes arrayBuffers (Buffers)
+};
+sample();
+const sampler = setInterval(sample, 20);
+const load0 = loadavg();
 
 const transport = new ResponderTransport(latency);
 const root = mkdtempSync(join(tmpdir(), 'svcfleet-bench-'));
@@ -93,7 +100,9 @@ if (writer) await writer.finish(done);
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(sampler);
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
+sample();
+const peakRss = peak.rss;
+const journalBytes = treeBytes(root);
 rmSync(root, { recursive: true, force: true });
 
 const idealMs = Math.ceil(N / C) * perHostMs;
@@ -101,6 +110,7 @@ const cpuMs = (cpu.user + cpu.system) / 1000;
 const responderMs = responderPerOp * transport.execs;
 const netCpuPerHost = (cpuMs - responderMs) / N;
 const rssMb = peakRss / 1024 / 1024;
+const mb = (n: number): string => (n / 1024 / 1024).toFixed(0);
 const fmt = (n: number, d = 2): string => n.toFixed(d);
 const ok = (b: boolean): string => (b ? 'OK' : 'OVER TARGET');
 
@@ -112,7 +122,21 @@ process.stdout.write(
     `wall           ${fmt(wallMs / 1000)} s   ideal ceil(N/C)×per-host = ${fmt(idealMs / 1000)} s   ratio ${fmt(wallMs / idealMs, 3)} (target ≤ 1.15: ${ok(wallMs / idealMs <= 1.15)})`,
     `CPU            ${fmt(cpuMs, 0)} ms total; responder's own work ${fmt(responderMs, 0)} ms (${fmt(responderPerOp, 3)} ms/op, calibrated)`,
     `CPU per host   ${fmt(cpuMs / N, 3)} ms gross, ${fmt(netCpuPerHost, 3)} ms net of the responder (target ≤ 3: ${ok(netCpuPerHost <= 3)}; ratio ${fmt(netCpuPerHost / 3, 3)})`,
-    `peak RSS       ${fmt(rssMb, 1)} MB (target ≤ 300: ${ok(rssMb <= 300)}; ratio ${fmt(rssMb / 300, 3)})`,
+    `peak RSS       ${fmt(rssMb, 1)} MB (target ≤ 300: ${ok(rssMb <= 300)}; ratio ${fmt(rssMb / 300, 3)}); peaks: JS heap ${mb(peak.heapUsed)} MB, Buffers ${mb(peak.external)} MB`,
+    `journal        ${writer ? `${fmt(journalBytes / 1024 / 1024)} MB on disk, ${fmt(journalBytes / N, 0)} bytes per host` : 'off'}`,
+    `machine        ${cpus().length} cores; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '',
   ].join('\n'),
 );
+
+/** Bytes of every file under `dir` (the journal of this run). */
+function treeBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? treeBytes(p) : statSync(p).size;
+  }
+  return total;
+}

@@ -1,5 +1,5 @@
 /**
- * How much controller CPU the live dashboard costs, at 1,000 hosts. Run: `bash bench/ui/run.sh` (compiles to
+ * How much controller CPU the live dashboard costs, at 1,000 hosts (`--hosts 10000 --concurrency 1000` for the 10,000-host run). Run: `bash bench/ui/run.sh` (compiles to
  * node_modules/.cache, bundles the dashboard there as `npm run build` does, and runs; `--quick` for one round and
  * a short replay, `--fleet-only` to skip the replay, `--rounds N`). Every variant runs in its own child process,
  * so measurements do not share a warmed-up JIT, a loaded module or a garbage-collected heap; the two variants of
@@ -16,7 +16,7 @@
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,10 @@ import { runDashboard } from '../../src/ui/index.js';
 import { ResponderTransport } from '../fleet/responder.js';
 import { FakeRun, fleetScript } from '../../test/ui/fake-run.js';
 
-const HOSTS = 1000;
+/** `--hosts N` (default 1,000), handed to the measuring children through the environment. */
+const HOSTS = Number(process.env['SVCFLEET_BENCH_UI_HOSTS'] ?? 1000);
+/** `--concurrency N` for the fleet variants (default 200). */
+const CONCURRENCY = Number(process.env['SVCFLEET_BENCH_UI_CONCURRENCY'] ?? 200);
 
 type Variant = 'replay-reducer' | 'replay-dashboard' | 'fleet-headless' | 'fleet-dashboard';
 
@@ -134,7 +137,7 @@ async function fleetRun(variant: Variant, applyMs: number, tty: Tty): Promise<nu
       runRemote: (session, request, options) => runRemote(session, request, options),
     },
     snapshots: writer,
-    strategy: { concurrency: 200, maxFailures: { kind: 'count', n: 0 } },
+    strategy: { concurrency: CONCURRENCY, maxFailures: { kind: 'count', n: 0 } },
   });
   writer.attach(handle);
   let events = 0;
@@ -200,6 +203,15 @@ async function main(): Promise<void> {
     else console.error(JSON.stringify(m));
     return;
   }
+  for (const [name, env] of [
+    ['--hosts', 'SVCFLEET_BENCH_UI_HOSTS'],
+    ['--concurrency', 'SVCFLEET_BENCH_UI_CONCURRENCY'],
+  ] as const) {
+    const n = flag(argv, name);
+    if (n !== undefined) process.env[env] = String(n);
+  }
+  const hosts = Number(process.env['SVCFLEET_BENCH_UI_HOSTS'] ?? 1000);
+  const concurrency = Number(process.env['SVCFLEET_BENCH_UI_CONCURRENCY'] ?? 200);
   const quick = argv.includes('--quick');
   const seconds = flag(argv, '--seconds') ?? (quick ? 5 : 20);
   const applyMs = flag(argv, '--apply-ms') ?? 700;
@@ -241,7 +253,11 @@ async function main(): Promise<void> {
     };
     return [med(a), med(b)];
   };
-  console.log(`dashboard CPU at ${HOSTS} hosts, median of ${rounds} (a 160x50 terminal)`);
+  console.log(
+    `dashboard CPU at ${hosts} hosts, median of ${rounds} (a 160x50 terminal); machine load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   if (!fleetOnly) {
     console.log(`replay: recorded stream over ${seconds} s`);
     const [r0, r1] = await pair('replay-reducer', 'replay-dashboard');
@@ -249,8 +265,11 @@ async function main(): Promise<void> {
     console.log(
       `replay: reducer+dashboard / reducer-only CPU = ${(r1.cpuMs / r0.cpuMs).toFixed(2)}x; frames cost ${framesPerSec.toFixed(1)} ms CPU per wall second, plus ${r1.loadMs.toFixed(0)} ms to load the UI once`,
     );
+    console.log(
+      `replay: ${r1.frames} frames, ${((r1.cpuMs - r1.loadMs - r0.cpuMs) / Math.max(1, r1.frames)).toFixed(2)} ms CPU per frame (dashboard minus reducer-only, over terminal writes)`,
+    );
   }
-  console.log(`fleet: bench/fleet's run (concurrency 200; connect 50 + plan 250 + apply ${applyMs} ms per host; journal on)`);
+  console.log(`fleet: bench/fleet's run (concurrency ${concurrency}; connect 50 + plan 250 + apply ${applyMs} ms per host; journal on)`);
   const [f0, f1] = await pair('fleet-headless', 'fleet-dashboard');
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   const all = (f1.cpuMs - f0.cpuMs) / f0.cpuMs;
@@ -258,6 +277,11 @@ async function main(): Promise<void> {
   console.log(
     `fleet: with-dashboard / headless controller CPU = ${(f1.cpuMs / f0.cpuMs).toFixed(3)}x: ${pct(all)} in all, ` +
       `${pct(steady)} without the one-time UI load (${f1.loadMs.toFixed(0)} ms); wall ${(f0.wallMs / 1000).toFixed(1)} s vs ${(f1.wallMs / 1000).toFixed(1)} s; budget 10%`,
+  );
+  console.log(
+    `fleet: ${f1.frames} frames, ${((f1.cpuMs - f1.loadMs - f0.cpuMs) / Math.max(1, f1.frames)).toFixed(2)} ms CPU per frame; machine load after ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
 }
 

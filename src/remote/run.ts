@@ -46,7 +46,6 @@ export async function runRemote(session: Session, request: OutgoingRequest, opti
 
 export async function runRemoteDetailed(session: Session, request: OutgoingRequest, options: RunRemoteOptions): Promise<RemoteRun> {
   const host = options.host ?? 'remote host';
-  const invocation = buildInvocation(request);
   const parser = new FrameParser(request.nonce, options.onEvent ? { host, onEvent: options.onEvent } : { host });
   // A protocol error found mid-stream is kept and thrown once the process is done (never leave it running).
   let streamError: unknown;
@@ -59,7 +58,9 @@ export async function runRemoteDetailed(session: Session, request: OutgoingReque
       streamError = err;
     }
   };
-  const exec = await session.exec(invocation, {
+  // The invocation (~130 KB: the engine script) is built inline, not held in a local: V8 keeps an async
+  // function's locals alive across its awaits, which held one copy per in-flight command (130 MB at 1,000).
+  const exec = await session.exec(buildInvocation(request), {
     ...(options.signal ? { signal: options.signal } : {}),
     commandMs: options.commandMs,
     onStdout: (chunk) => {
