@@ -324,12 +324,12 @@ describe('engine: commands, cancel, deadline', () => {
     });
     expectEveryHostTerminal(r, hosts);
     const abortSeq = r.events.find((e) => e.type === 'run-abort')!.seq;
-    const before = (host: string, what: (e: FleetEvent) => boolean): boolean =>
+    const wasAt = (host: string, what: (e: FleetEvent) => boolean): boolean =>
       r.events.some((e) => e.seq < abortSeq && 'host' in e && e.host === host && what(e));
     // Each host really was where the test says when the abort landed.
-    expect(before('b', (e) => e.type === 'host-log' && /retrying in/.test(e.text))).toBe(true);
-    expect(before('c', (e) => e.type === 'host-phase' && e.state === 'connecting')).toBe(true);
-    expect(before('d', (e) => e.type === 'host-phase' && e.state === 'snapshot')).toBe(true);
+    expect(wasAt('b', (e) => e.type === 'host-log' && /retrying in/.test(e.text))).toBe(true);
+    expect(wasAt('c', (e) => e.type === 'host-phase' && e.state === 'connecting')).toBe(true);
+    expect(wasAt('d', (e) => e.type === 'host-phase' && e.state === 'snapshot')).toBe(true);
     expect(r.outcome('a')).toBe('changed');
     for (const h of ['b', 'c', 'd', 'e']) {
       expect(r.outcome(h), h).toBe('skipped');
