@@ -19,7 +19,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DEFAULT_STRATEGY } from './strategy.js';
 import { DEFAULT_DEADLINES } from '../transport/types.js';
 import { InputError } from '../util/errors.js';
@@ -115,6 +115,7 @@ export function resolveConfig(c: ConfigPartial, env: Record<string, string | und
     output: c.output ?? 'auto',
     failureBudget: c.failureBudget ?? DEFAULT_STRATEGY.maxFailures,
     canary: c.canary ?? [...DEFAULT_STRATEGY.canary],
+    defaultCanary: c.defaultCanary ?? true,
     batches: c.batches ?? [...DEFAULT_STRATEGY.batches],
     unreachableCountsAsFailure: c.unreachableCountsAsFailure ?? DEFAULT_STRATEGY.countUnreachable,
     rollbackBatchOnBudget: c.rollbackBatchOnBudget ?? DEFAULT_STRATEGY.rollbackBatchOnBudget,

@@ -130,6 +130,7 @@ class Run {
         canary: canaryNames,
         batches: s.batches.map((b) => resolveSize(b, rest.length)),
         failureBudget: this.#budgetLimit,
+        ...(s.canaryDefault && canaryNames.length ? { canaryDefault: true } : {}),
       },
     });
 
