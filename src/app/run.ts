@@ -170,7 +170,7 @@ export async function runPrepared(p: PreparedRun, io: EngineIO, ctx: AppContext)
         })
       : undefined;
   const junitOnly = !outputs && p.junit ? attachJunit(handle, p.junit) : undefined;
-  const unsignal = ctx.signals && p.view !== 'dashboard' ? ctx.signals(handle) : () => undefined;
+  const unsignal = ctx.signals ? ctx.signals(handle, p.view) : () => undefined;
   try {
     const done = await handle.done;
     if (p.writer) await p.writer.finish(done);
