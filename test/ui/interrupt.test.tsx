@@ -120,3 +120,29 @@ describe('dashboard: Ctrl-C', () => {
     for (const n of ['web01', 'web02', 'web03', 'web04', 'web05', 'web06']) expect(d.fleet.config(n).binaryPath).toBe('C:\\app\\app.exe --port 1');
   });
 });
+
+describe('dashboard: warnings', () => {
+  test('the command’s warnings show under the header, a long list folded into the last line', async () => {
+    const { FakeRun } = await import('./fake-run.js');
+    const { mount } = await import('./harness.js');
+    const run = new FakeRun();
+    run.queue([]);
+    const list = ['ssh.hostKeyPolicy: accept-new: an unknown host key is trusted on first use'];
+    const m = mount(run, { warnings: () => list });
+    run.emit({
+      type: 'run-start',
+      mode: 'apply',
+      services: ['Svc'],
+      hosts: ['web01'],
+      strategy: { concurrency: 1, canary: [], batches: [1], failureBudget: 0 },
+    });
+    try {
+      await m.waitFor((f) => f.includes('warning: ssh.hostKeyPolicy: accept-new'), 'the warning');
+      list.push('winrm.certValidation: ignore', 'another known_hosts file', 'unencrypted Basic');
+      await m.waitFor((f) => f.includes('warning: another known_hosts file (+1 more on stderr)'), 'the folded warnings');
+      expect(m.frame()).toContain('warning: winrm.certValidation: ignore');
+    } finally {
+      m.unmount();
+    }
+  });
+});
