@@ -40,8 +40,11 @@ export interface AppContext {
   terminal?: { stdout: LineWriter & { isTTY?: boolean }; stderr: LineWriter };
   /** The live dashboard; default: ui/index.ts loaded on demand. */
   dashboard?: DashboardHook;
-  /** Install Ctrl-C / SIGTERM handling for a run (plain and NDJSON views); returns its uninstaller. */
-  signals?: (handle: RunHandle) => () => void;
+  /**
+   * Install Ctrl-C / SIGTERM / SIGHUP handling for a run, in every view (the dashboard reads Ctrl-C as a key, but
+   * a signal sent to the process stops the run the same way); returns its uninstaller.
+   */
+  signals?: (handle: RunHandle, view: 'plain' | 'ndjson' | 'dashboard' | 'none') => () => void;
   /** Every event of every run this context starts, in order. */
   onEvent?: (event: import('../engine/events.js').FleetEvent) => void;
   /** Warnings (things that do not stop a command); default: printed on the terminal's stderr, if any. */

@@ -174,7 +174,7 @@ export async function runPrepared(p: PreparedRun, io: EngineIO, ctx: AppContext)
         })
       : undefined;
   const junitOnly = !outputs && p.junit ? attachJunit(handle, p.junit) : undefined;
-  const unsignal = ctx.signals && p.view !== 'dashboard' ? ctx.signals(handle) : () => undefined;
+  const unsignal = ctx.signals ? ctx.signals(handle, p.view) : () => undefined;
   try {
     let done = await handle.done;
     const journalFailed = p.writer ? await p.writer.finish(done).then(() => undefined, journalWriteFailure) : undefined;

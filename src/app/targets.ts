@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ResolvedConfig } from '../config/schema.js';
-import { parseSize, resolveSize, type Strategy } from '../config/strategy.js';
+import { defaultCanary, parseSize, resolveSize, type Strategy } from '../config/strategy.js';
 import { loadInventory, type LoadedInventory } from '../inventory/load.js';
 import { matchPattern, type GroupTree } from '../inventory/pattern.js';
 import { inventoryInputs, type InventoryInputFlags } from '../inventory/source-options.js';
@@ -79,9 +79,12 @@ export function strategyFor(config: ResolvedConfig, hosts: readonly string[], gr
     if (matched.length === 0) throw new InputError(`the canary pattern ${JSON.stringify(entry)} selects no host of this run`, { field: '--canary' });
     matched.forEach((h) => canary.add(h));
   }
+  const chosen = hosts.filter((h) => canary.has(h));
+  const auto = defaultCanary(hosts, { canary: chosen, batches: config.batches, enabled: config.defaultCanary });
   return {
     concurrency: config.concurrency,
-    canary: hosts.filter((h) => canary.has(h)),
+    canary: auto ? [auto] : chosen,
+    ...(auto ? { canaryDefault: true } : {}),
     batches: config.batches,
     maxFailures: config.failureBudget,
     countUnreachable: config.unreachableCountsAsFailure,

@@ -29,7 +29,8 @@ export interface TargetFlags extends InventoryInputFlags {
 
 export interface RunFlags extends TargetFlags {
   spec?: string;
-  canary?: string[];
+  /** false: `--no-canary`. */
+  canary?: string[] | false;
   batches?: string;
   maxFailures?: string;
   countUnreachable?: boolean;
@@ -88,6 +89,7 @@ export function addTargetOptions(cmd: Command, opts: { run?: boolean; journal?: 
   if (opts.run) {
     cmd
       .option('--canary <hosts>', 'run these first, as their own batch: a count (1), a percentage (5%) or a host pattern (repeatable)', collect)
+      .option('--no-canary', 'no automatic canary (by default a run of more than 10 hosts without --canary or --batches runs its first host alone first)')
       .option('--batches <sizes>', 'batch sizes after the canary, the last repeats: e.g. 1,5,25%,100% (default 100%)')
       .option('--max-failures <n>', 'failure budget: counted failures tolerated, a count or a percentage (default 0)')
       .option('--count-unreachable', 'count unreachable hosts against the failure budget (default: counted apart)')
@@ -126,7 +128,8 @@ export function configFlags(f: RunFlags): ConfigInput {
     parseSizeList(f.batches, '--batches');
     flags.batches = f.batches;
   }
-  if (f.canary !== undefined) flags.canary = f.canary;
+  if (f.canary === false) flags.defaultCanary = false;
+  else if (f.canary !== undefined) flags.canary = f.canary;
   if (f.countUnreachable) flags.unreachableCountsAsFailure = true;
   if (f.rollbackBatch) flags.rollbackBatchOnBudget = true;
   if (f.onFailure !== undefined) flags.onFailure = f.onFailure as 'continue' | 'ask';

@@ -115,6 +115,7 @@ export function resolveConfig(c: ConfigPartial, env: Record<string, string | und
     output: c.output ?? 'auto',
     failureBudget: c.failureBudget ?? DEFAULT_STRATEGY.maxFailures,
     canary: c.canary ?? [...DEFAULT_STRATEGY.canary],
+    defaultCanary: c.defaultCanary ?? true,
     batches: c.batches ?? [...DEFAULT_STRATEGY.batches],
     unreachableCountsAsFailure: c.unreachableCountsAsFailure ?? DEFAULT_STRATEGY.countUnreachable,
     rollbackBatchOnBudget: c.rollbackBatchOnBudget ?? DEFAULT_STRATEGY.rollbackBatchOnBudget,

@@ -57,6 +57,8 @@ export const configInputSchema = z.strictObject({
   output: z.enum(['auto', 'dashboard', 'plain', 'ndjson']).optional(),
   failureBudget: sizeOrZero.optional(),
   canary: patternList.optional(),
+  /** false: no automatic canary for runs of more than 10 hosts (`--no-canary`; strategy.ts defaultCanary). */
+  defaultCanary: z.boolean().optional(),
   batches: sizeList.optional(),
   unreachableCountsAsFailure: z.boolean().optional(),
   rollbackBatchOnBudget: z.boolean().optional(),
@@ -116,6 +118,8 @@ export interface ResolvedConfig {
   failureBudget: Size;
   /** Host patterns run first, as their own batch. */
   canary: string[];
+  /** A run of more than 10 hosts with no canary and no batches runs its first host alone first. */
+  defaultCanary: boolean;
   batches: Size[];
   unreachableCountsAsFailure: boolean;
   rollbackBatchOnBudget: boolean;

@@ -94,6 +94,23 @@ export interface Strategy {
   hostDeadlineMs: number;
   /** `ask`: a failed host pauses the run until a command answers (retry / resume = skip / abort). */
   onFailure: 'continue' | 'ask';
+  /** The canary was chosen by the safe default (defaultCanary), not asked for: the headers say so. */
+  canaryDefault?: boolean;
+}
+
+/** Above this many hosts, a run without a canary or batches gets its first host as a canary (defaultCanary). */
+export const DEFAULT_CANARY_ABOVE = 10;
+
+/**
+ * The safe default: when more than DEFAULT_CANARY_ABOVE hosts are selected and the operator gave neither a
+ * canary nor batches, the first host runs alone before the rest. With a budget of 0 and concurrency 20, a bad
+ * change would otherwise fail on up to 20 hosts at once before the abort lands; with the canary it fails on one.
+ * Returns the canary host, or undefined when the default does not apply (`--no-canary`: `enabled` false).
+ */
+export function defaultCanary(hosts: readonly string[], o: { canary: readonly string[]; batches: readonly Size[]; enabled: boolean }): string | undefined {
+  if (!o.enabled || o.canary.length > 0 || hosts.length <= DEFAULT_CANARY_ABOVE) return undefined;
+  const defaultBatches = o.batches.length === 1 && o.batches[0]!.kind === 'percent' && o.batches[0]!.pct === 100;
+  return defaultBatches ? hosts[0] : undefined;
 }
 
 export const DEFAULT_STRATEGY: Strategy = {

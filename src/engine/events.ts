@@ -47,7 +47,14 @@ export interface RunStartEvent extends EventBase {
   planDigest?: string;
   services: string[];
   hosts: string[];
-  strategy: { concurrency: number; canary: string[]; batches: number[]; failureBudget: number };
+  strategy: {
+    concurrency: number;
+    canary: string[];
+    batches: number[];
+    failureBudget: number;
+    /** true: the canary is the safe default for a large run (no --canary, no --batches), not the operator's choice. */
+    canaryDefault?: boolean;
+  };
 }
 export interface BatchStartEvent extends EventBase {
   type: 'batch-start';

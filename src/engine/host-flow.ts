@@ -24,7 +24,7 @@ import {
 } from '../remote/protocol.js';
 import { newNonce, type OutgoingRequest } from '../remote/invocation.js';
 import { TransportError, type Deadlines, type Session } from '../transport/types.js';
-import type { ActiveState, HostDoneEvent, RunMode, TerminalState } from './events.js';
+import type { ActiveState, HostDoneEvent, RunAbortEvent, RunMode, TerminalState } from './events.js';
 import type { EventBody } from './bus.js';
 import { worstOutcome } from './outcome.js';
 import { scrubFieldChanges } from './scrub.js';
@@ -32,6 +32,12 @@ import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore }
 
 /** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
 export type HostAbortReason = { kind: 'cancel' } | { kind: 'deadline' };
+
+/** Why a host's `halt` signal fired: the run was aborted (Ctrl-C, a signal, the dashboard, the failure budget). */
+export interface HostHaltReason {
+  kind: 'halt';
+  abort: RunAbortEvent['reason'];
+}
 
 export interface HostContext {
   runId: string;
@@ -47,6 +53,12 @@ export interface HostContext {
   signal: AbortSignal;
   /** Epoch ms after which the host's deadline has passed (Infinity: none). */
   deadlineAt: number;
+  /**
+   * Fires when the run is aborted; `signal.reason` is a HostHaltReason. A host that has not sent an apply request
+   * yet (connecting, in retry backoff, planning) stops there and ends `skipped`: an abort means no host starts
+   * changing any more. Once a change was sent, the host finishes it.
+   */
+  halt?: AbortSignal;
   emit: (body: EventBody) => void;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -100,6 +112,17 @@ class HostRunner {
 
   constructor(readonly ctx: HostContext) {
     this.#host = ctx.task.host.name;
+  }
+
+  /** The run was aborted and this host has sent no change yet: it must not send one. */
+  halted(): boolean {
+    return this.applied.length === 0 && this.ctx.halt?.aborted === true;
+  }
+
+  /** For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt. */
+  beforeChangeSignal(): AbortSignal {
+    const { signal, halt } = this.ctx;
+    return halt ? AbortSignal.any([signal, halt]) : signal;
   }
 
   phase(state: ActiveState, remotePhase?: RemotePhase, service?: string): void {
@@ -298,6 +321,7 @@ async function rollbackFlow(r: HostRunner): Promise<HostResult> {
 
 function connectFailure(r: HostRunner, err: unknown): HostResult {
   const { signal } = r.ctx;
+  if (r.halted() && !signal.aborted) return haltedBeforeChange(r);
   if (signal.aborted) {
     if ((signal.reason as HostAbortReason | undefined)?.kind === 'deadline') {
       return r.result('unreachable', { code: 'deadline', errorClass: 'timeout' }, 'host deadline passed while connecting; nothing changed');
@@ -307,7 +331,22 @@ function connectFailure(r: HostRunner, err: unknown): HostResult {
   return r.result('unreachable', { code: err instanceof TransportError ? err.reportCode : 'connect', ...errClass(err) }, errMessage(err));
 }
 
+/** The run was aborted while this host was still connecting, backing off or planning: it changes nothing. */
+function haltedBeforeChange(r: HostRunner): HostResult {
+  const why = (r.ctx.halt?.reason as HostHaltReason | undefined)?.abort ?? 'user';
+  const text = {
+    user: 'run aborted',
+    signal: 'run interrupted',
+    budget: 'failure budget exceeded',
+    canary: 'a canary host failed',
+    journal: "the run's journal cannot be written",
+  }[why];
+  // The same reason code as a host that never started, so `resume` treats both alike.
+  return r.result('skipped', { code: `abort-${why}` }, `stopped before any change: ${text}; nothing changed`);
+}
+
 function abortedBeforeChange(r: HostRunner): HostResult {
+  if (r.halted() && !r.ctx.signal.aborted) return haltedBeforeChange(r);
   const why = r.ctx.signal.reason as HostAbortReason | undefined;
   if (why?.kind === 'deadline') return r.result('failed', { code: 'deadline' }, 'host deadline passed before any change; nothing changed');
   return r.result('skipped', { code: 'cancelled' }, 'cancelled before any change; nothing changed');
@@ -317,9 +356,11 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
   const { ctx } = r;
   const { task, signal } = ctx;
   const changes = task.changes ?? [];
+  // Until an apply request is sent, an abort of the run stops this host too (connect, backoff, plan are read-only).
+  const readOnly = r.beforeChangeSignal();
   let session: Session;
   try {
-    session = await r.connect(signal, ctx.retries);
+    session = await r.connect(readOnly, ctx.retries);
   } catch (err) {
     return connectFailure(r, err);
   }
@@ -327,8 +368,9 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
     // 1. Read-only: snapshot + diff of every service first, so nothing changes on a host where any is unreadable.
     const planned: Planned[] = [];
     for (const change of changes) {
+      if (r.halted()) return haltedBeforeChange(r);
       r.phase('snapshot', undefined, change.service);
-      const res = await r.call(session, 'plan', change.service, requestFields(change), signal);
+      const res = await r.call(session, 'plan', change.service, requestFields(change), readOnly);
       if (res.outcome === 'failed' || !res.snapshot) {
         return r.result('failed', res.reason, `${change.service}: ${res.message}`, change.service);
       }
@@ -376,12 +418,13 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
     }
 
     // 3. Safety rule: the before-snapshots are durable before any apply request is sent.
+    if (r.halted()) return haltedBeforeChange(r);
     if (!ctx.snapshots) throw new Error('apply needs a snapshot store (journal)');
     await ctx.snapshots.saveSnapshots(
       task.host.name,
       toApply.map((p) => ({ service: p.change.service, snapshot: p.snapshot })),
     );
-    if (signal.aborted) return abortedBeforeChange(r);
+    if (signal.aborted || r.halted()) return abortedBeforeChange(r);
 
     // 4. Apply, service by service; the remote engine restores a service whose change fails.
     let failing: { p: Planned; res: RemoteResult } | undefined;
@@ -439,7 +482,7 @@ function mapApplyFailure(res: RemoteResult): TerminalState {
 async function afterError(r: HostRunner, err: unknown): Promise<HostResult> {
   const { signal } = r.ctx;
   if (r.applied.length === 0) {
-    if (signal.aborted) return abortedBeforeChange(r);
+    if (signal.aborted || r.halted()) return abortedBeforeChange(r);
     const phaseConnect = err instanceof TransportError && (err.phase === 'connect' || err.phase === 'auth');
     return r.result(
       phaseConnect ? 'unreachable' : 'failed',

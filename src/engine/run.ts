@@ -8,15 +8,17 @@
  * - Failure budget: when counted failures exceed it, no new host starts; in-flight hosts finish (SSM MaxErrors
  *   semantics, docs/reference/fleet-rollout.md#concurrency-and-error-budget); optionally the current batch's changed hosts are rolled back.
  * - Commands (pause, resume, abort finish|cancel, retry, exclude, rollback) are the only way to steer a run.
- * - Abort `finish`: queued hosts end `skipped`, in-flight hosts finish. Abort `cancel`: in-flight hosts are
- *   cut off through their AbortSignal and restored from their before-snapshot (host-flow.ts).
+ * - Abort `finish` (also the budget's and a canary's): queued hosts end `skipped`; in-flight hosts that have not
+ *   sent an apply request yet (connecting, retry backoff, planning) stop and end `skipped`; those that have
+ *   finish. Abort `cancel`: in-flight hosts are cut off through their AbortSignal and restored from their
+ *   before-snapshot (host-flow.ts).
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { DEFAULT_DEADLINES, type Deadlines } from '../transport/types.js';
 import { EventBus, type EventBody } from './bus.js';
 import type { EngineCommand, FleetEvent, HostDoneEvent, RunAbortEvent, RunDoneEvent, RunHandle, RunPausedEvent, TerminalState } from './events.js';
-import { restoreHost, runHost, type AppliedService, type HostAbortReason, type HostContext, type HostResult } from './host-flow.js';
+import { restoreHost, runHost, type AppliedService, type HostAbortReason, type HostContext, type HostHaltReason, type HostResult } from './host-flow.js';
 import { countsAsFailure, exitCodeFor, isOk } from './outcome.js';
 import { newRunId } from './run-id.js';
 import { DEFAULT_STRATEGY, resolveBudget, resolveSize, splitBatches, type Strategy } from '../config/strategy.js';
@@ -37,6 +39,8 @@ interface Slot {
   attempts: number;
   applied: AppliedService[];
   controller?: AbortController;
+  /** Fired when the run aborts: stops the host if it has not sent a change yet (host-flow.ts). */
+  halt?: AbortController;
 }
 
 export function startRun(options: RunOptions): RunHandle {
@@ -127,6 +131,7 @@ class Run {
         canary: canaryNames,
         batches: s.batches.map((b) => resolveSize(b, rest.length)),
         failureBudget: this.#budgetLimit,
+        ...(s.canaryDefault && canaryNames.length ? { canaryDefault: true } : {}),
       },
     });
 
@@ -194,13 +199,16 @@ class Run {
     slot.state = 'running';
     const controller = new AbortController();
     slot.controller = controller;
+    const halt = new AbortController();
+    slot.halt = halt;
     if (this.#cancelled) controller.abort({ kind: 'cancel' } satisfies HostAbortReason);
     const deadlineMs = this.#strategy.hostDeadlineMs;
     const timer = deadlineMs > 0 ? setTimeout(() => controller.abort({ kind: 'deadline' } satisfies HostAbortReason), deadlineMs) : undefined;
     const started = Date.now();
-    const result = await runHost(this.#context(slot, controller.signal, deadlineMs > 0 ? started + deadlineMs : Infinity));
+    const result = await runHost({ ...this.#context(slot, controller.signal, deadlineMs > 0 ? started + deadlineMs : Infinity), halt: halt.signal });
     if (timer) clearTimeout(timer);
     slot.controller = undefined;
+    slot.halt = undefined;
     slot.applied = result.applied;
     this.#finish(slot, result, started);
   }
@@ -292,6 +300,11 @@ class Run {
     if (this.#abort && !escalate) return;
     this.#abort ??= reason;
     this.#emit({ type: 'run-abort', reason, inFlight });
+    // Hosts in flight that have not sent a change yet stop before changing anything (an explicit retry past an
+    // exceeded budget started after this point, so it is not touched by the budget's abort).
+    for (const slot of this.#slots.values()) {
+      if (slot.state === 'running' && slot.halt && !slot.halt.signal.aborted) slot.halt.abort({ kind: 'halt', abort: reason } satisfies HostHaltReason);
+    }
     if (inFlight === 'cancel') {
       this.#cancelled = true;
       for (const slot of this.#slots.values()) {

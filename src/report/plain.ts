@@ -57,7 +57,8 @@ function formatEvent(e: FleetEvent, s: RunState, fold: HostFolder, verbose: bool
     case 'run-start': {
       const st = e.strategy;
       const parts = [`concurrency ${st.concurrency}`];
-      if (st.canary.length) parts.push(`canary ${fold(st.canary)}`);
+      if (st.canaryDefault) parts.push(`canary: ${fold(st.canary)} (default; --no-canary to skip)`);
+      else if (st.canary.length) parts.push(`canary ${fold(st.canary)}`);
       if (st.batches.length > 1 || (st.batches[0] ?? 0) < e.hosts.length - st.canary.length) parts.push(`batches ${st.batches.join(',')}`);
       if (e.mode === 'apply') parts.push(`failure budget ${st.failureBudget}`);
       return `svcfleet ${e.mode} ${e.runId}: ${e.hosts.length} host${e.hosts.length === 1 ? '' : 's'}, service${e.services.length === 1 ? '' : 's'} ${e.services.join(', ') || '-'} (${parts.join(', ')})`;

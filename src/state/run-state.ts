@@ -124,7 +124,7 @@ export interface RunState {
   mode?: RunMode;
   specFile?: string;
   services: string[];
-  strategy?: { concurrency: number; canary: string[]; batches: number[]; failureBudget: number };
+  strategy?: { concurrency: number; canary: string[]; batches: number[]; failureBudget: number; canaryDefault?: boolean };
   /** Hosts in the order run-start listed them (plus any host first seen later). */
   hostOrder: string[];
   hosts: Map<string, HostRunState>;
@@ -267,6 +267,7 @@ export function applyEvent(s: RunState, e: FleetEvent): RunState {
         canary: [...e.strategy.canary],
         batches: [...e.strategy.batches],
         failureBudget: e.strategy.failureBudget,
+        ...(e.strategy.canaryDefault ? { canaryDefault: true } : {}),
       };
       s.budget = { used: 0, limit: e.strategy.failureBudget, exceeded: false };
       s.startedAt = Date.parse(e.at);

@@ -49,7 +49,11 @@ export interface DashboardProps {
   onHardExit?: () => void;
   /** Fallback size when the output stream does not report one (not a TTY). */
   size?: { columns: number; rows: number };
+  /** Warnings of the command, shown under the header (at most MAX_WARNING_ROWS lines). */
+  warnings?: () => readonly string[];
 }
+
+const MAX_WARNING_ROWS = 3;
 
 function useTerminalSize(fallback: { columns: number; rows: number }): { columns: number; rows: number } {
   const { stdout } = useStdout();
@@ -106,13 +110,15 @@ export function Dashboard(props: DashboardProps) {
   // ----- layout: everything must fit in rows-1 lines, or Ink clears the whole screen on every frame
   const width = Math.max(40, columns);
   const budgetRows = Math.max(8, rows - 1);
+  const warnings = props.warnings?.() ?? [];
+  const warnRows = Math.min(warnings.length, MAX_WARNING_ROWS);
   const errRows = ui.showErrors && groups.length && view === 'table' ? Math.min(groups.length, 5) + 1 : 0;
   const ask = askHost !== undefined ? { host: askHost, record: s.hosts.get(askHost) } : undefined;
   const dialogProps = dialogContent(ask, ui.dialog, s.runId);
   const dialogRows = dialogProps ? dialogProps.lines.length + 4 : 0;
   const footerRows = 1;
-  const tableRows = Math.max(1, budgetRows - 4 - errRows - dialogRows - 2 - footerRows);
-  const detailRows = Math.max(1, budgetRows - 4 - dialogRows - footerRows - 1);
+  const tableRows = Math.max(1, budgetRows - 4 - warnRows - errRows - dialogRows - 2 - footerRows);
+  const detailRows = Math.max(1, budgetRows - 4 - warnRows - dialogRows - footerRows - 1);
 
   const cur = Math.min(ui.cursor, Math.max(0, ordered.length - 1));
   const off = scrollOffset(cur, ui.offset, tableRows, ordered.length);
@@ -145,7 +151,7 @@ export function Dashboard(props: DashboardProps) {
   return (
     <ThemeContext.Provider value={theme}>
       <Box flexDirection="column" width={width}>
-        <Header state={s} now={now} width={width} />
+        <Header state={s} now={now} width={width} warnings={warnings} maxWarnings={MAX_WARNING_ROWS} />
         <ProgressBar state={s} width={width} />
         {dialogProps ? <Dialog {...dialogProps} /> : null}
         {view === 'help' ? <Help /> : null}

@@ -177,6 +177,13 @@ export function reduceKey(state: DashboardState, action: KeyAction, ctx: FrameCo
       return answer(state, ctx, action);
     case 'quit':
       return unchanged(quit(state, done));
+    case 'interrupt':
+      // Already leaving, or the run is already being aborted: Ctrl-C insists, as `q` does.
+      if (state.quitting || s.aborting) return unchanged(quit(state, done));
+      // Stop scheduling first (the engine's pause: no new host starts), then ask what next.
+      return sending(state, s.paused ? [] : [{ command: { type: 'pause' }, note: 'interrupted: no new host starts' }], ctx.now, {
+        dialog: { kind: 'interrupt' },
+      });
     case 'help':
       return unchanged(set(state, { view: 'help' }));
     case 'close-help':

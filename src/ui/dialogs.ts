@@ -9,6 +9,7 @@ import type { HostRunState } from '../state/run-state.js';
 import type { DialogProps } from './components/Dialog.js';
 
 export type DialogState =
+  | { kind: 'interrupt' }
   | { kind: 'abort' }
   | { kind: 'quit' }
   | { kind: 'quit-cancel' }
@@ -45,6 +46,17 @@ export function dialogContent(ask: FailureQuestion | undefined, dialog: DialogSt
   }
   if (!dialog) return undefined;
   switch (dialog.kind) {
+    case 'interrupt':
+      return {
+        title: 'Interrupted: no new host starts',
+        lines: ['Hosts in flight keep going while you choose.', 'Ctrl-C again cancels them (restored from their before-snapshots) and quits.'],
+        choices: [
+          { key: 'c', label: 'continue the run' },
+          { key: 'x', label: 'cancel in-flight hosts (restored) and quit' },
+          { key: 'q', label: 'quit: hosts that sent their change finish, the rest are skipped' },
+        ],
+        color: 'red',
+      };
     case 'abort':
       return {
         title: 'Abort the run?',
@@ -148,6 +160,14 @@ export function answerDialog(dialog: DialogState, input: string, no: boolean, ct
   if (no) return { close: true, sends: [] };
   const yes = input === 'y' || ctrlC;
   switch (dialog.kind) {
+    case 'interrupt':
+      // Ctrl-C's input is 'c' too: test it first, or a second Ctrl-C would read as "continue".
+      if (input === 'x' || ctrlC) {
+        return { close: true, sends: [abortCancel('cancelling in-flight hosts; will quit when they are restored')], quitting: true, quitStage: 2 };
+      }
+      if (input === 'c') return { close: true, sends: [send({ type: 'resume' }, 'run continues')] };
+      if (input === 'q') return { close: true, sends: [abortFinish('aborting; will quit when in-flight hosts are done')], quitting: true };
+      return IGNORED;
     case 'abort':
       if (input === 'y') return { close: true, sends: [abortFinish('abort requested: in-flight hosts finish')] };
       if (input === 'c') return { close: true, sends: [abortCancel('abort requested: in-flight hosts cancelled and rolled back')] };

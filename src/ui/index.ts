@@ -36,6 +36,11 @@ export interface DashboardOptions {
   limits?: Partial<RunLimits>;
   /** Clock, for tests. */
   clock?: () => number;
+  /**
+   * Warnings of this command (security-weakening settings and the like), read at every frame: shown in the
+   * header as well as on stderr, where the dashboard's redraws would hide them.
+   */
+  warnings?: () => readonly string[];
 }
 
 export interface DashboardResult {
@@ -75,6 +80,7 @@ export async function runDashboard(handle: RunHandle, options: DashboardOptions 
       clock: options.clock ?? Date.now,
       groupsOf: options.groupsOf ?? noGroups,
       requestFor: options.requestFor ?? noRequest,
+      ...(options.warnings ? { warnings: options.warnings } : {}),
       onHardExit: () => {
         app.unmount();
         process.exit(130);

@@ -28,6 +28,7 @@ export const KEY_HELP: readonly KeyHelp[] = [
   { keys: 'e', action: 'show or hide the grouped-errors panel' },
   { keys: '?', action: 'this help', footer: '? help' },
   { keys: 'q', action: 'quit (asks while the run is going: it is aborted first)', footer: 'q quit' },
+  { keys: 'Ctrl-C', action: 'stop scheduling at once (no new host starts), then ask: continue, cancel in-flight hosts, or quit' },
 ];
 
 export function footerHint(running: boolean): string {
@@ -62,6 +63,7 @@ export type KeyAction =
   | { type: 'filter-edit'; edit: FilterEdit }
   | { type: 'answer'; input: string; no: boolean; ctrlC: boolean }
   | { type: 'quit' }
+  | { type: 'interrupt' }
   | { type: 'help' }
   | { type: 'close-help' }
   | { type: 'move'; delta: number }
@@ -98,7 +100,10 @@ export function keyAction(input: string, key: Key, mode: KeyMode): KeyAction | u
   }
   const ctrlC = key.ctrl && input === 'c';
   if (mode.dialog) return { type: 'answer', input, no: key.escape || input === 'n', ctrlC };
-  if (ctrlC || input === 'q') return { type: 'quit' };
+  // Ctrl-C while the run goes stops scheduling before it asks anything: hosts must not keep starting while a
+  // person reads a dialog. After the run it leaves, like `q`.
+  if (ctrlC) return mode.done ? { type: 'quit' } : { type: 'interrupt' };
+  if (input === 'q') return { type: 'quit' };
   if (mode.view === 'help') return key.escape || input === '?' ? { type: 'close-help' } : undefined;
   if (input === '?') return { type: 'help' };
   if (key.upArrow) return { type: 'move', delta: -1 };

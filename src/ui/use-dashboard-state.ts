@@ -38,7 +38,9 @@ export function useDashboardState(opts: DashboardStateOptions): [DashboardState,
   // rendering (React re-runs the component at once, before committing), not in an effect: an effect would commit
   // and draw one more full frame of the table first, only for the summary to replace it.
   if (opts.done && !state.sawDone) {
-    const next = runEnded(state, state.quitting || opts.exitOnDone || !opts.interactive);
+    // A run stopped by a signal (SIGTERM, SIGHUP: the terminal may be gone) leaves too: nobody may be there to press q.
+    const signalled = opts.store.state.aborting?.reason === 'signal';
+    const next = runEnded(state, state.quitting || opts.exitOnDone || !opts.interactive || signalled);
     latest.current = next;
     setState(next);
   }

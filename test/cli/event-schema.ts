@@ -51,6 +51,7 @@ export const eventSchema = z.discriminatedUnion('type', [
       canary: z.array(z.string()),
       batches: z.array(z.number().int().nonnegative()),
       failureBudget: z.number().int().nonnegative(),
+      canaryDefault: z.literal(true).optional(),
     }),
   }),
   z.strictObject({

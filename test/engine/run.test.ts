@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { startRun } from '../../src/engine/run.js';
 import type { FleetEvent, HostDoneEvent, RunDoneEvent, RunHandle } from '../../src/engine/events.js';
-import type { HostTask, RunOptions, SnapshotStore } from '../../src/engine/types.js';
+import type { EngineIO, HostTask, RunOptions, SnapshotStore } from '../../src/engine/types.js';
+import { TransportError } from '../../src/transport/types.js';
 import type { Strategy } from '../../src/config/strategy.js';
 import { CHANGE, FakeFleet, hashConfig, type Faults } from './fake-fleet.js';
 
@@ -236,12 +237,28 @@ describe('engine: rollout', () => {
     const faults: Record<string, Faults> = Object.fromEntries(hosts.map((h) => [h, { latencyMs: h === 'web01' ? 1 : 15 }]));
     faults.web01 = { verifyFails: true, latencyMs: 1 };
     const fleet = new FakeFleet(hosts, ['Svc'], faults);
-    const r = await run(fleet, hosts, {
-      concurrency: 3,
-      maxFailures: { kind: 'count', n: 0 },
-      rollbackBatchOnBudget: true,
-      batches: [{ kind: 'count', n: 3 }],
-    });
+    // web01's failing apply answers only once web02 and web03 have sent theirs: they are in flight, past the
+    // point where an abort could still stop them.
+    const io: EngineIO = {
+      ...fleet.io,
+      runRemote: async (session, request, options) => {
+        if (options.host === 'web01' && request.op === 'apply') {
+          while (!['web02', 'web03'].every((h) => fleet.applied().includes(h))) await new Promise((res) => setTimeout(res, 1));
+        }
+        return fleet.io.runRemote(session, request, options);
+      },
+    };
+    const r = await run(
+      fleet,
+      hosts,
+      {
+        concurrency: 3,
+        maxFailures: { kind: 'count', n: 0 },
+        rollbackBatchOnBudget: true,
+        batches: [{ kind: 'count', n: 3 }],
+      },
+      { io },
+    );
     expectEveryHostTerminal(r, hosts);
     // web02 and web03 were in flight: they finished (changed), then the batch was rolled back.
     for (const h of ['web02', 'web03']) {
@@ -273,12 +290,15 @@ describe('engine: rollout', () => {
 });
 
 describe('engine: commands, cancel, deadline', () => {
-  it('abort finish: queued hosts are skipped, in-flight hosts finish', async () => {
+  it('abort finish: queued hosts are skipped, in-flight hosts that sent their change finish', async () => {
     const hosts = names(6);
     const fleet = new FakeFleet(hosts, ['Svc'], Object.fromEntries(hosts.map((h) => [h, { latencyMs: 10 }])));
     let sent = false;
+    const applying = new Set<string>();
     const r = await run(fleet, hosts, { concurrency: 2 }, {}, (h, e) => {
-      if (!sent && e.type === 'host-phase' && e.state === 'snapshot') {
+      // Abort once both in-flight hosts are past their apply request (their 'applying' phase arrived).
+      if (e.type === 'host-phase' && e.state === 'applying') applying.add(e.host);
+      if (!sent && applying.size === 2) {
         sent = true;
         h.send({ type: 'abort', inFlight: 'finish' });
       }
@@ -286,6 +306,52 @@ describe('engine: commands, cancel, deadline', () => {
     expectEveryHostTerminal(r, hosts);
     expect(r.done.counts).toEqual({ changed: 2, skipped: 4 });
     expect(r.done.exitCode).toBe(3);
+  });
+
+  it('an abort stops in-flight hosts that have not sent a change: connecting, in retry backoff, planning', async () => {
+    // a applies; b keeps failing to connect (long backoff); c is slow to connect; d's plan never answers until
+    // its signal fires; e is queued. The abort lands when a's apply is under way.
+    const hosts = ['a', 'b', 'c', 'd', 'e'];
+    const fleet = new FakeFleet(hosts, ['Svc'], { a: { latencyMs: 30 }, b: { unreachable: Infinity }, c: { latencyMs: 2_000 } });
+    const io = gatePlan(fleet, 'd');
+    let sent = false;
+    const started = Date.now();
+    const r = await run(fleet, hosts, { concurrency: 4, retries: 3, retryBaseMs: 2_000 }, { io }, (h, e) => {
+      if (!sent && e.type === 'host-phase' && e.host === 'a' && e.state === 'applying') {
+        sent = true;
+        h.send({ type: 'abort', inFlight: 'finish', reason: 'signal' });
+      }
+    });
+    expectEveryHostTerminal(r, hosts);
+    const abortSeq = r.events.find((e) => e.type === 'run-abort')!.seq;
+    const wasAt = (host: string, what: (e: FleetEvent) => boolean): boolean =>
+      r.events.some((e) => e.seq < abortSeq && 'host' in e && e.host === host && what(e));
+    // Each host really was where the test says when the abort landed.
+    expect(wasAt('b', (e) => e.type === 'host-log' && /retrying in/.test(e.text))).toBe(true);
+    expect(wasAt('c', (e) => e.type === 'host-phase' && e.state === 'connecting')).toBe(true);
+    expect(wasAt('d', (e) => e.type === 'host-phase' && e.state === 'snapshot')).toBe(true);
+    expect(r.outcome('a')).toBe('changed');
+    for (const h of ['b', 'c', 'd', 'e']) {
+      expect(r.outcome(h), h).toBe('skipped');
+      expect(r.doneEvents.find((e) => e.host === h)!.reason.code, h).toBe('abort-signal');
+    }
+    expect(fleet.applied()).toEqual(['a']);
+    // Nobody waited for the slow connect or the backoff.
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(r.done.exitCode).toBe(3);
+  });
+
+  it('an exceeded failure budget also stops hosts that are still planning', async () => {
+    const hosts = ['bad', 'slow', 'queued'];
+    const fleet = new FakeFleet(hosts, ['Svc'], { bad: { verifyFails: true } });
+    const io = gatePlan(fleet, 'slow');
+    const r = await run(fleet, hosts, { concurrency: 2, maxFailures: { kind: 'count', n: 0 } }, { io });
+    expectEveryHostTerminal(r, hosts);
+    expect(r.outcome('bad')).toBe('rolled-back');
+    expect(r.outcome('slow')).toBe('skipped');
+    expect(r.doneEvents.find((e) => e.host === 'slow')!.reason.code).toBe('abort-budget');
+    expect(r.outcome('queued')).toBe('skipped');
+    expect(fleet.applied()).toEqual(['bad']);
   });
 
   it('abort cancel: a host cut off during apply is restored from its snapshot', async () => {
@@ -374,3 +440,18 @@ describe('engine: commands, cancel, deadline', () => {
     expect(fleet.applied()).toEqual([]);
   });
 });
+
+/** The fake fleet's I/O, except that `host`'s plan request never answers until its signal fires. */
+function gatePlan(fleet: FakeFleet, host: string): EngineIO {
+  return {
+    ...fleet.io,
+    runRemote: (session, request, options) => {
+      if (options.host !== host || request.op !== 'plan') return fleet.io.runRemote(session, request, options);
+      return new Promise((_, reject) => {
+        const fail = (): void => reject(new TransportError('aborted', 'command', 'aborted'));
+        if (options.signal?.aborted) fail();
+        options.signal?.addEventListener('abort', fail, { once: true });
+      });
+    },
+  };
+}

@@ -58,10 +58,11 @@ describe('key map', () => {
     expect(press('q', {}, dialog)).toEqual({ type: 'answer', input: 'q', no: false, ctrlC: false });
   });
 
-  test('q and Ctrl-C quit from every view; help closes with Esc or ? and ignores the rest', () => {
+  test('q quits from every view; Ctrl-C interrupts while the run goes and quits after it; help closes with Esc or ?', () => {
     for (const view of ['table', 'detail', 'help', 'summary'] as const) {
       expect(press('q', {}, { view })).toEqual({ type: 'quit' });
-      expect(press('c', { ctrl: true }, { view })).toEqual({ type: 'quit' });
+      expect(press('c', { ctrl: true }, { view })).toEqual({ type: 'interrupt' });
+      expect(press('c', { ctrl: true }, { view, done: true })).toEqual({ type: 'quit' });
     }
     expect(press('?')).toEqual({ type: 'help' });
     expect(press('?', {}, { view: 'help' })).toEqual({ type: 'close-help' });

@@ -13,7 +13,19 @@ export function statusBadge(s: RunState): { text: string; color: string } {
   return { text: 'RUNNING', color: 'cyan' };
 }
 
-export function Header({ state: s, now, width }: { state: RunState; now: number; width: number }) {
+export function Header({
+  state: s,
+  now,
+  width,
+  warnings = [],
+  maxWarnings = 3,
+}: {
+  state: RunState;
+  now: number;
+  width: number;
+  warnings?: readonly string[];
+  maxWarnings?: number;
+}) {
   const theme = useTheme();
   const p = progress(s, now);
   const badge = statusBadge(s);
@@ -28,7 +40,7 @@ export function Header({ state: s, now, width }: { state: RunState; now: number;
   const st = s.strategy;
   const left = Math.max(0, s.budget.limit - s.budget.used);
   const second = [
-    st && st.canary.length ? `canary ${st.canary.length}` : undefined,
+    st?.canaryDefault ? `canary: ${st.canary.join(', ')} (default; --no-canary to skip)` : st && st.canary.length ? `canary ${st.canary.length}` : undefined,
     s.batch ? `batch ${s.batch.index + 1}/${s.batch.total}${s.batch.canary ? ' (canary)' : ''}` : undefined,
     st ? `concurrency ${st.concurrency}` : undefined,
     `budget ${s.budget.used}/${s.budget.limit} used, ${left} left${s.budget.exceeded ? ' (EXCEEDED)' : ''}`,
@@ -48,6 +60,18 @@ export function Header({ state: s, now, width }: { state: RunState; now: number;
         </Text>
       </Text>
       <Text wrap="truncate">{second}</Text>
+      {warningLines(warnings, maxWarnings).map((w, i) => (
+        <Text key={i} wrap="truncate" bold {...tint(theme, 'yellow')}>
+          {w}
+        </Text>
+      ))}
     </Box>
   );
+}
+
+/** The command's warnings, one line each; the last line says how many more there are (all are on stderr). */
+export function warningLines(warnings: readonly string[], max: number): string[] {
+  if (warnings.length <= max) return warnings.map((w) => `warning: ${w}`);
+  const shown = warnings.slice(0, max - 1).map((w) => `warning: ${w}`);
+  return [...shown, `warning: ${warnings[max - 1]} (+${warnings.length - max} more on stderr)`];
 }
