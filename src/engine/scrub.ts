@@ -5,6 +5,7 @@
  * are kept: they are not secrets and `show` should say where the value came from.
  */
 import { isSecretVarName } from '../inventory/connection.js';
+import { PASSWORD_CHANGE_VALUES } from '../remote/protocol.js';
 import { Secret } from '../util/secret.js';
 
 /** Inventory-style names (`db_password`, the inventory's own rule) and camelCase fields (`passphrase`, `apiToken`). */
@@ -41,11 +42,15 @@ function walk(value: unknown, key?: string): unknown {
   return value;
 }
 
-/** A diff entry for a secret field (`account.password`) keeps the field name, never the values. */
+/**
+ * A diff entry for a secret field (`account.password`) keeps the field name, never the values: only null and the
+ * engine's fixed words for why a password is written ('(set)', '(rotate)') survive.
+ */
 export function scrubFieldChanges<C extends { field: string; before: unknown; after: unknown }>(changes: C[]): C[] {
+  const marker = (v: unknown): unknown => (v === null || (typeof v === 'string' && PASSWORD_CHANGE_VALUES.includes(v)) ? v : Secret.redacted);
   return changes.map((c) => {
     const last = c.field.split('.').at(-1) ?? c.field;
-    if (isSecretKey(last)) return { ...c, before: Secret.redacted, after: Secret.redacted };
+    if (isSecretKey(last)) return { ...c, before: marker(c.before), after: marker(c.after) };
     return scrubSecrets(c);
   });
 }

@@ -87,7 +87,16 @@ const desiredSchema = z.strictObject({
   errorControl: errorControl.optional(),
   displayName: z.string().min(1).max(256).optional(),
   description: z.string().optional(),
-  account: z.strictObject({ name: z.string().min(1), password: z.string().optional() }).optional(),
+  account: z
+    .strictObject({
+      name: z.string().min(1),
+      password: z.string().optional(),
+      passwordAtApply: z.boolean().optional(),
+      rotatePassword: z.boolean().optional(),
+      rollbackPassword: z.literal('none').optional(),
+      grantLogonRight: z.boolean().optional(),
+    })
+    .optional(),
   dependencies: z.array(z.string().min(1)).optional(),
   loadOrderGroup: z.string().optional(),
   failure: failureSettings.partial().strict().optional(),
