@@ -341,6 +341,8 @@ function Invoke-Request {
     $acct = Get-Prop (Get-Prop $Request 'desired') 'account'
     if (Test-Prop $acct 'password') { $acct.password = $null }
   }
+  # What the service said when it failed to start (47-start-evidence.ps1): the first such failure of this call.
+  if ($null -ne $Ctx.Evidence -and $res.outcome -ne 'changed' -and $res.outcome -ne 'unchanged') { $res.evidence = $Ctx.Evidence }
   Send-Event 'done' ($res.outcome + ': ' + $res.message) ([ordered]@{ outcome = $res.outcome; reason = $res.reason })
   Write-Frame $res
   Get-ExitCode $res

@@ -203,6 +203,31 @@ export interface RemoteEvent {
   data?: Record<string, unknown>;
 }
 
+/** One line logged about a service: an event-log entry (docs/reference/windows-services.md "Start-failure evidence"). */
+export interface EvidenceLine {
+  /** UTC ISO-8601. */
+  at: string;
+  /** 'System/Service Control Manager', or 'Application/<source>'. */
+  source: string;
+  /** The event id (0 for a line of the lab service program's own output). */
+  id: number;
+  text: string;
+}
+
+/**
+ * What a service said when it failed to start or died during verify: its SERVICE_STATUS exit codes
+ * (dwWin32ExitCode; dwServiceSpecificExitCode, meaningful when the Win32 code is 1066) and the last lines logged
+ * about it since the start. At most 20 lines and 4 KB of text (the engine cuts; the controller checks again).
+ */
+export interface StartEvidence {
+  service: string;
+  win32ExitCode: number | null;
+  serviceExitCode: number | null;
+  lines: EvidenceLine[];
+  /** Older lines were left out to stay within the bounds. */
+  truncated: boolean;
+}
+
 export interface RemoteResult {
   kind: 'result';
   op: Operation;
@@ -223,6 +248,8 @@ export interface RemoteResult {
   backupPath?: string;
   /** Present when an apply failed and a rollback was attempted. */
   rollback?: { ok: boolean; message: string; reason?: { code: string; win32?: number } };
+  /** Present when the service failed to start or died during verify (the first such failure of the call). */
+  evidence?: StartEvidence;
 }
 
 export type RemoteFrame = RemoteEvent | RemoteResult;

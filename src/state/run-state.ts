@@ -10,7 +10,7 @@
  * O(1) (plus O(batch size) for `batch-start`, once per batch). Memory per host is bounded: the log tail and the
  * phase timeline are rings of fixed size, and long log lines are cut.
  */
-import type { FieldChange, RemotePhase } from '../remote/protocol.js';
+import type { FieldChange, RemotePhase, StartEvidence } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
 import type { ActiveState, FleetEvent, HostDoneEvent, HostState, RunMode, TerminalState } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
@@ -96,6 +96,8 @@ export interface HostRunState {
   lastError?: HostError;
   /** Key into `errorIndex` while the host is in a problem state. */
   groupKey?: string;
+  /** What the service said at its last failed start (exit codes, last logged lines); kept as history on a retry. */
+  evidence?: StartEvidence;
 }
 
 export interface ErrorGroupState {
@@ -313,6 +315,10 @@ export function applyEvent(s: RunState, e: FleetEvent): RunState {
       h.service = e.service;
       h.configHash = e.configHash;
       h.changes = e.changes;
+      break;
+    }
+    case 'host-evidence': {
+      ensureHost(s, e.host).evidence = e.evidence;
       break;
     }
     case 'host-done': {
