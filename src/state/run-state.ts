@@ -14,6 +14,7 @@ import type { FieldChange, RemotePhase, StartEvidence } from '../remote/protocol
 import type { TransportErrorClass } from '../transport/types.js';
 import type { ActiveState, FleetEvent, HostDoneEvent, HostState, RunMode, TerminalState } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
+import { failureShape } from './failure-shape.js';
 
 /** Per-host states in the order the progress bar and the summary list them. */
 export const STATE_BUCKETS = [
@@ -244,8 +245,9 @@ function addTimeline(s: RunState, h: HostRunState, entry: TimelineEntry): void {
   h.timelineDropped += pushBounded(h.timeline, entry, s.limits.timeline);
 }
 
+/** Failures group by outcome, reason and the message's shape (PIDs, ports, URLs, run ids … left out: failure-shape.ts). */
 export function groupKeyOf(outcome: TerminalState, e: HostError): string {
-  return JSON.stringify([outcome, e.code, e.win32 ?? null, e.errorClass ?? null, e.message]);
+  return JSON.stringify([outcome, e.code, e.win32 ?? null, e.errorClass ?? null, failureShape(e.message)]);
 }
 
 /** Apply one event to `state` (in place) and return it. Events with a seq already seen are ignored. */

@@ -87,11 +87,19 @@ describe.concurrent('accounts in plans', { timeout: 300_000 }, () => {
   });
 
   it('rotatePassword writes the password again, says so in plan and apply, and checks it logs on first', async () => {
-    const plan = await rig.run({ op: 'plan', service: 'Rot', desired: { account: { name: '.\\svcuser', passwordAtApply: true, rotatePassword: true, rollbackPassword: 'none' } } });
+    const plan = await rig.run({
+      op: 'plan',
+      service: 'Rot',
+      desired: { account: { name: '.\\svcuser', passwordAtApply: true, rotatePassword: true, rollbackPassword: 'none' } },
+    });
     expectOutcome(plan, 'changed');
     expect(fields(plan)).toEqual([['account.password', '(rotate)']]);
     const pid = rig.service('Rot').status.pid;
-    const wrong = await rig.run({ op: 'apply', service: 'Rot', desired: { account: { name: '.\\svcuser', password: 'nope', rotatePassword: true, rollbackPassword: 'none' } } });
+    const wrong = await rig.run({
+      op: 'apply',
+      service: 'Rot',
+      desired: { account: { name: '.\\svcuser', password: 'nope', rotatePassword: true, rollbackPassword: 'none' } },
+    });
     expectOutcome(wrong, 'failed', 'logon-failed');
     expect(rig.service('Rot').status.pid).toBe(pid);
     const apply = await rig.run({
