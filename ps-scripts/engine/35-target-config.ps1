@@ -137,14 +137,20 @@ function Test-BuiltinAccount {
 }
 
 # The full config the service should have after apply. Only the listed desired fields change.
-# -> @{ config; password } (password: the request's, or $null).
+# -> @{ config; password; passwordChange; passwordPending; ... }. Windows never reveals a service password, so
+# whether the stored one equals the request's cannot be known: the password is written only together with a new
+# account, or when the request asks for it (account.rotatePassword), never on every run (docs/spec.md "Accounts").
+# passwordChange: 'set' (with a new account), 'rotate', or $null; password: the request's when it is written, else
+# $null; passwordPending: a plan of a request whose password apply will send (account.passwordAtApply).
 function New-TargetConfig {
   param($Current, $Desired)
   $t = Copy-Config $Current
   $password = $null
   $rollbackPassword = $null
   $grantLogonRight = $false
-  if ($null -eq $Desired) { return @{ config = $t; password = $null; rollbackLosesPassword = $false; grantLogonRight = $false } }
+  $passwordChange = $null
+  $passwordPending = $false
+  if ($null -eq $Desired) { return @{ config = $t; password = $null; passwordChange = $null; passwordPending = $false; rollbackLosesPassword = $false; grantLogonRight = $false } }
   if ($Desired -is [string] -or $Desired -is [ValueType]) { Stop-Engine 'bad-request' 'field desired: must be an object' }
   $known = @('binaryPath', 'args', 'startType', 'errorControl', 'displayName', 'description', 'account', 'dependencies', 'loadOrderGroup', 'failure', 'environment')
   foreach ($n in @(Get-PropNames $Desired)) {
@@ -198,12 +204,28 @@ function New-TargetConfig {
       $password = Get-Prop $acct 'password'
       if ($null -ne $password) { Assert-String $password 'desired.account.password' 256 -AllowEmpty }
     }
+    # A plan never carries the password: passwordAtApply says that apply will send one (the spec references it).
+    $atApply = Get-Prop $acct 'passwordAtApply' $false
+    if ($atApply -isnot [bool]) { Stop-Engine 'bad-request' 'field desired.account.passwordAtApply: must be true or false' }
+    $rotate = Get-Prop $acct 'rotatePassword' $false
+    if ($rotate -isnot [bool]) { Stop-Engine 'bad-request' 'field desired.account.rotatePassword: must be true or false' }
+    $hasPassword = ($null -ne $password -or $atApply)
     $kind = Get-AccountKind $name
-    if ($null -ne $password -and ($kind -eq 'virtual' -or $kind -eq 'managed')) {
+    if ($hasPassword -and ($kind -eq 'virtual' -or $kind -eq 'managed')) {
       Stop-Engine 'bad-request' ('field desired.account.password: ' + $name + ' is a ' + $kind + ' account; Windows manages its password, so it takes no password (one given breaks its logon with 1069)')
     }
-    if ($null -eq $password -and -not (Test-BuiltinAccount $name) -and -not (Test-SameValue 'account' $name $Current.account)) {
+    if ($rotate -and -not $hasPassword) { Stop-Engine 'bad-request' 'field desired.account.rotatePassword: rotating the password needs the password' }
+    $accountChanges = -not (Test-SameValue 'account' $name $Current.account)
+    if (-not $hasPassword -and -not (Test-BuiltinAccount $name) -and $accountChanges) {
       Stop-Engine 'password-required' ('changing the account to ' + $name + ' needs its password (only built-in, virtual and managed accounts run without one)')
+    }
+    if ($hasPassword -and ($accountChanges -or $rotate)) {
+      $passwordChange = 'rotate'
+      if ($accountChanges) { $passwordChange = 'set' }
+      $passwordPending = ($null -eq $password)
+    } else {
+      # Same account, no rotation asked for: the stored password stays (it cannot be compared, so it is not rewritten).
+      $password = $null
     }
     if (Test-Prop $acct 'rollbackPassword') {
       $rollbackPassword = Get-Prop $acct 'rollbackPassword'
@@ -275,13 +297,14 @@ function New-TargetConfig {
   # Windows never reveals a service password, so the backup cannot hold it: a rollback back to a password account
   # after its account or password changed cannot give it its password back.
   $losesPassword = ((Get-AccountKind ([string]$Current.account)) -eq 'user' -and
-    ($null -ne $password -or -not (Test-SameValue 'account' $t.account $Current.account)))
-  @{ config = $t; password = $password; rollbackLosesPassword = $losesPassword; rollbackPassword = $rollbackPassword; grantLogonRight = $grantLogonRight }
+    ($null -ne $passwordChange -or -not (Test-SameValue 'account' $t.account $Current.account)))
+  @{ config = $t; password = $password; passwordChange = $passwordChange; passwordPending = $passwordPending; rollbackLosesPassword = $losesPassword; rollbackPassword = $rollbackPassword; grantLogonRight = $grantLogonRight }
 }
 
-# Per-field before/after (protocol FieldChange). The password itself never appears: only that one is being set.
+# Per-field before/after (protocol FieldChange). The password itself never appears: account.password says only why
+# one is written, as '(set)' (with a new account) or '(rotate)' (PasswordChange, from New-TargetConfig).
 function Get-Diff {
-  param($Current, $Target, [bool]$PasswordGiven)
+  param($Current, $Target, [string]$PasswordChange = '')
   $changes = @(foreach ($f in $FieldRules) {
     $before = Get-FieldValue $Current $f.name
     $after = Get-FieldValue $Target $f.name
@@ -289,8 +312,8 @@ function Get-Diff {
       [ordered]@{ field = $f.name; before = $before; after = $after; restartNeeded = $f.restart }
     }
   })
-  if ($PasswordGiven) {
-    $changes += [ordered]@{ field = 'account.password'; before = $null; after = '[REDACTED]'; restartNeeded = $true }
+  if ($PasswordChange) {
+    $changes += [ordered]@{ field = 'account.password'; before = $null; after = ('(' + $PasswordChange + ')'); restartNeeded = $true }
   }
   @($changes)
 }

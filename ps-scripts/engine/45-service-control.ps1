@@ -16,6 +16,14 @@ function Get-ServiceStatus {
   @{ state = $state; pid = $procId; exitCode = $svc.ExitCode; checkPoint = $checkPoint; waitHint = $waitHint }
 }
 
+# ', service exit code N' when the evidence has a non-zero service-specific code (Windows sets it only with
+# ERROR_SERVICE_SPECIFIC_ERROR, 1066; the lab also puts a dead process's exit status there), else ''.
+function Format-ServiceExitCode {
+  param($Evidence)
+  if ($null -eq $Evidence -or $null -eq $Evidence.serviceExitCode -or $Evidence.serviceExitCode -eq 0) { return '' }
+  ', service exit code ' + $Evidence.serviceExitCode
+}
+
 # Progress of a pending state (SERVICE_STATUS dwCheckPoint / dwWaitHint; docs/reference/windows-services.md
 # "Pending states, checkpoint and wait hint"): a service that raises its checkpoint within each wait hint is
 # working. Returns the pause before the next look (a tenth of the wait hint, 200 ms to 1 s, as Microsoft's
@@ -137,8 +145,11 @@ function Stop-ServiceProcess {
 function Start-ServiceAndWait {
   param([string]$Name, [int]$TimeoutSeconds, [string]$Phase = 'start-service')
   Send-Event $Phase 'starting'
+  $startedAt = [DateTime]::UtcNow
+  $Ctx.LastStartAt = $startedAt
   $r = Invoke-Native 'sc.exe' @('start', $Name)
   if ($r.code -ne 0 -and $r.code -ne 1056) {
+    Save-StartEvidence $Name $startedAt
     Stop-Engine 'start-failed' ('sc.exe start failed with ' + $r.code + ': ' + $r.text) $r.code
   }
   $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
@@ -152,9 +163,11 @@ function Start-ServiceAndWait {
     if ($st.state -eq 'stopped') {
       $code = $null
       if ($null -ne $st.exitCode) { $code = [int]$st.exitCode }
-      Stop-Engine 'start-failed' ('the service stopped while starting (exit code ' + $code + ')') $code
+      Save-StartEvidence $Name $startedAt
+      Stop-Engine 'start-failed' ('the service stopped while starting (exit code ' + $code + (Format-ServiceExitCode $Ctx.Evidence) + ')') $code
     }
     if ([DateTime]::UtcNow -gt $deadline) {
+      Save-StartEvidence $Name $startedAt
       Stop-Engine 'start-timeout' ('the service did not reach RUNNING within ' + $TimeoutSeconds + ' s (still ' + $st.state + ')') 1053
     }
     Start-Sleep -Milliseconds (Step-PendingWait $watch $st $Phase)

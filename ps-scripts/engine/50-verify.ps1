@@ -106,7 +106,8 @@ function Test-ServiceGates {
     $st = Get-ServiceStatus $Name
     if ($st.state -eq 'running') { break }
     if ($st.state -eq 'stopped' -or [DateTime]::UtcNow -gt $deadline) {
-      Stop-Engine 'verify-running' ('the service is ' + $st.state + ', not RUNNING') $null
+      Save-StartEvidence $Name $Ctx.LastStartAt
+      Stop-Engine 'verify-running' ('the service is ' + $st.state + ', not RUNNING' + (Format-ServiceExitCode $Ctx.Evidence)) $null
     }
     Start-Sleep -Milliseconds 200
   }
@@ -154,6 +155,7 @@ function Test-ServiceGates {
       if ($st.state -ne 'running' -or $st.pid -ne $verifiedPid) {
         $nowPid = 'no process'
         if ($st.pid) { $nowPid = 'PID ' + $st.pid }
+        Save-StartEvidence $Name $Ctx.LastStartAt
         Stop-Engine 'verify-settle' ('the service did not stay up for ' + $Spec.settleSeconds + ' s: now ' + $st.state + ' (' + $nowPid + '; PID ' + $verifiedPid + ' when it was verified)')
       }
     }

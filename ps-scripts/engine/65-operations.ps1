@@ -50,8 +50,11 @@ function Get-Plan {
     $t.password = $null
     Stop-Engine 'rollback-password' ('a rollback to ' + $snap.config.account + ' could not give it its password back (Windows never reveals a service password, so no backup holds it); nothing was changed. Choose before applying: account.rollbackPassword: none (a rollback sets the account back without its password, and the service then fails to log on with 1069 until the password is set again), or rollback: never')
   }
+  if ($t.passwordPending -and $Op -ne 'plan') {
+    Stop-Engine 'password-required' ('desired.account.passwordAtApply: apply must carry the password of ' + $t.config.account + '; nothing was changed')
+  }
   $logon = Assert-AccountCanLogOn $snap.config $t ($Op -eq 'plan')
-  $diff = @(Get-Diff $snap.config $t.config ($null -ne $t.password))
+  $diff = @(Get-Diff $snap.config $t.config ([string]$t.passwordChange))
   $restartNeeded = (@($diff | Where-Object { $_.restartNeeded }).Count -gt 0)
   Send-Event 'plan' ($diff.Count.ToString() + ' field(s) differ') ([ordered]@{ fields = @($diff | ForEach-Object { $_.field }); restartNeeded = $restartNeeded })
   @{ snap = $snap; target = $t.config; password = $t.password; diff = $diff; restartNeeded = $restartNeeded; result = $null }
@@ -248,7 +251,7 @@ function Invoke-RollbackOp {
   $isRunning = ($now.state -eq 'running')
   $res = New-Result 'rollback' 'unchanged' ([ordered]@{ code = 'ok' }) ''
   $res.snapshot = [ordered]@{ config = $saved.config; configHash = $saved.configHash; state = $saved.state; pid = $saved.pid; takenAt = (Get-UtcStamp); findings = @() }
-  $res.diff = @(Get-Diff $now.config $saved.config $false)
+  $res.diff = @(Get-Diff $now.config $saved.config)
   Send-Event 'plan' ($fields.Count.ToString() + ' field(s) differ from ' + $source) ([ordered]@{ fields = $fields })
   if ($fields.Count -eq 0 -and $wantRunning -eq $isRunning) {
     $res.message = 'already matches ' + $source
@@ -338,6 +341,8 @@ function Invoke-Request {
     $acct = Get-Prop (Get-Prop $Request 'desired') 'account'
     if (Test-Prop $acct 'password') { $acct.password = $null }
   }
+  # What the service said when it failed to start (47-start-evidence.ps1): the first such failure of this call.
+  if ($null -ne $Ctx.Evidence -and $res.outcome -ne 'changed' -and $res.outcome -ne 'unchanged') { $res.evidence = $Ctx.Evidence }
   Send-Event 'done' ($res.outcome + ': ' + $res.message) ([ordered]@{ outcome = $res.outcome; reason = $res.reason })
   Write-Frame $res
   Get-ExitCode $res

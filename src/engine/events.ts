@@ -3,7 +3,7 @@
  * reporters) subscribe. Every event carries the run id and a monotonic sequence number so that the journal
  * can be replayed into any sink. Documented for users in docs/events.md; NDJSON prints these objects as-is.
  */
-import type { FieldChange, Outcome, RemotePhase } from '../remote/protocol.js';
+import type { FieldChange, Outcome, RemotePhase, StartEvidence } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
 
 /** Non-terminal per-host states, in order (see docs/events.md for the state machine). */
@@ -85,6 +85,16 @@ export interface HostDiffEvent extends EventBase {
   configHash: string;
   changes: FieldChange[];
 }
+/**
+ * What a service said when it failed to start or died during verify (exit codes and its last logged lines,
+ * bounded and scrubbed of secrets); sent just before that host's `host-done`.
+ */
+export interface HostEvidenceEvent extends EventBase {
+  type: 'host-evidence';
+  host: string;
+  service: string;
+  evidence: StartEvidence;
+}
 export interface HostDoneEvent extends EventBase {
   type: 'host-done';
   host: string;
@@ -131,6 +141,7 @@ export type FleetEvent =
   | HostPhaseEvent
   | HostLogEvent
   | HostDiffEvent
+  | HostEvidenceEvent
   | HostDoneEvent
   | BudgetEvent
   | RunPausedEvent

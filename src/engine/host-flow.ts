@@ -27,7 +27,8 @@ import { TransportError, type Deadlines, type Session } from '../transport/types
 import type { ActiveState, HostDoneEvent, RunAbortEvent, RunMode, TerminalState } from './events.js';
 import type { EventBody } from './bus.js';
 import { worstOutcome } from './outcome.js';
-import { scrubFieldChanges } from './scrub.js';
+import { boundEvidence, scrubFieldChanges } from './scrub.js';
+import { Secret } from '../util/secret.js';
 import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore } from './types.js';
 
 /** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
@@ -228,6 +229,7 @@ class HostRunner {
           break;
         }
         const o = rollbackOutcome(res);
+        if (o === 'rollback-failed') emitEvidence(this, item.service, res);
         outcomes.push(o);
         if (o === 'rollback-failed') reason = res.reason;
         if (o === 'rolled-back' && source) fromBackup = true;
@@ -244,6 +246,17 @@ class HostRunner {
   result(outcome: TerminalState, reason: HostDoneEvent['reason'], message: string, service?: string): HostResult {
     return { outcome, reason, message, attempts: this.attempts, applied: [...this.applied], ...(service ? { service } : {}) };
   }
+}
+
+/**
+ * What the service said when it failed to start (exit codes, last logged lines) as a `host-evidence` event, cut to
+ * the bounds and scrubbed of secrets here, whatever the host sent: the request's own password included.
+ */
+function emitEvidence(r: HostRunner, service: string, res: RemoteResult, change?: ServiceChange): void {
+  if (!res.evidence) return;
+  const pw = change?.desired?.account?.password;
+  const secrets = pw === undefined ? [] : [pw instanceof Secret ? pw.reveal() : pw];
+  r.ctx.emit({ type: 'host-evidence', host: r.ctx.task.host.name, service, evidence: boundEvidence(res.evidence, secrets) });
 }
 
 function rollbackOutcome(res: RemoteResult): TerminalState {
@@ -438,6 +451,7 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
         continue;
       }
       failing = { p, res };
+      emitEvidence(r, p.change.service, res, p.change);
       break;
     }
     if (!failing) {

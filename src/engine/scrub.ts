@@ -5,6 +5,7 @@
  * are kept: they are not secrets and `show` should say where the value came from.
  */
 import { isSecretVarName } from '../inventory/connection.js';
+import { PASSWORD_CHANGE_VALUES, type EvidenceLine, type StartEvidence } from '../remote/protocol.js';
 import { Secret } from '../util/secret.js';
 
 /** Inventory-style names (`db_password`, the inventory's own rule) and camelCase fields (`passphrase`, `apiToken`). */
@@ -41,11 +42,51 @@ function walk(value: unknown, key?: string): unknown {
   return value;
 }
 
-/** A diff entry for a secret field (`account.password`) keeps the field name, never the values. */
+/**
+ * A diff entry for a secret field (`account.password`) keeps the field name, never the values: only null and the
+ * engine's fixed words for why a password is written ('(set)', '(rotate)') survive.
+ */
 export function scrubFieldChanges<C extends { field: string; before: unknown; after: unknown }>(changes: C[]): C[] {
+  const marker = (v: unknown): unknown => (v === null || (typeof v === 'string' && PASSWORD_CHANGE_VALUES.includes(v)) ? v : Secret.redacted);
   return changes.map((c) => {
     const last = c.field.split('.').at(-1) ?? c.field;
-    if (isSecretKey(last)) return { ...c, before: Secret.redacted, after: Secret.redacted };
+    if (isSecretKey(last)) return { ...c, before: marker(c.before), after: marker(c.after) };
     return scrubSecrets(c);
   });
+}
+
+/** `password=…`, `token: …`, `--api-key …`: the value after a secret-looking name, in free text. */
+const SECRET_ASSIGNMENT =
+  /\b([A-Za-z0-9_.-]*(?:pass(?:word|phrase|wd)?|pwd|secret|token|credential|api[_-]?key|private[_-]?key))(\s*[=:]\s*|\s+)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
+
+/** Free text (a service's log line) with known secret values and `name=value` pairs of secret-looking names replaced. */
+export function scrubText(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 3) out = out.split(s).join(Secret.redacted);
+  return out.replace(SECRET_ASSIGNMENT, (_m, name: string, sep: string) => `${name}${sep}${Secret.redacted}`);
+}
+
+/** The bounds of start-failure evidence (the engine applies them too; a host is never trusted to). */
+export const EVIDENCE_LIMITS = { lines: 20, bytes: 4096, lineChars: 512 } as const;
+
+/** Start-failure evidence cut to EVIDENCE_LIMITS (newest lines kept) and scrubbed of secrets. */
+export function boundEvidence(ev: StartEvidence, secrets: readonly string[] = []): StartEvidence {
+  const lines: EvidenceLine[] = [];
+  let bytes = 0;
+  for (let i = ev.lines.length - 1; i >= 0 && lines.length < EVIDENCE_LIMITS.lines; i--) {
+    const l = ev.lines[i]!;
+    let text = scrubText(l.text, secrets);
+    if (text.length > EVIDENCE_LIMITS.lineChars) text = `${text.slice(0, EVIDENCE_LIMITS.lineChars - 1)}…`;
+    const n = Buffer.byteLength(text, 'utf8');
+    if (bytes + n > EVIDENCE_LIMITS.bytes) break;
+    bytes += n;
+    lines.unshift({ at: l.at, source: scrubText(l.source, secrets), id: l.id, text });
+  }
+  return {
+    service: ev.service,
+    win32ExitCode: ev.win32ExitCode,
+    serviceExitCode: ev.serviceExitCode,
+    lines,
+    truncated: ev.truncated || lines.length < ev.lines.length,
+  };
 }

@@ -15,7 +15,7 @@
  *   _negotiate_service, _negotiate_hostname_override
  * Values that are Jinja templates (`{{ … }}`) are refused: svcfleet never evaluates templates from inventories.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSettings, PwshSettings, SshSettings, TransportKind, WinrmSettings } from '../transport/types.js';
@@ -374,6 +374,13 @@ const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
  * error before anything is contacted, not an `unreachable [auth-failed]` after a connection.
  */
 export function sshCredentialProblem(settings: ConnectionSettings, env: Record<string, string | undefined>): string | undefined {
+  // A key file the inventory names but that cannot be read is a typo or a missing deployment step: say so before
+  // any host is contacted, not as `auth-failed` after the connection.
+  const keyFile = settings.transport === 'ssh' ? settings.ssh?.identityFile : settings.transport === 'pwsh' ? settings.pwsh?.keyFilePath : undefined;
+  if (keyFile) {
+    const problem = unreadableFile(keyFile);
+    if (problem) return `the SSH identity file ${keyFile} ${problem} (ansible_ssh_private_key_file / ssh.identityFile)`;
+  }
   if (settings.transport !== 'ssh' || settings.password || settings.ssh?.identityFile) return undefined;
   if (settings.ssh?.agent ?? env.SSH_AUTH_SOCK) return undefined;
   const home = env.HOME ?? env.USERPROFILE ?? homedir();
@@ -382,6 +389,18 @@ export function sshCredentialProblem(settings: ConnectionSettings, env: Record<s
     'no SSH credentials: set a password (ansible_password / password: { env: VAR }), an identity file ' +
     '(ansible_ssh_private_key_file / ssh.identityFile), an ssh-agent (SSH_AUTH_SOCK / ssh.agent), or create ~/.ssh/id_ed25519'
   );
+}
+
+/** Why `path` cannot be read as a file, or undefined when it can. */
+function unreadableFile(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return 'is not a file';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `cannot be read (${code ?? String(err)})`;
+  }
 }
 
 function expandHome(p: string, env: Record<string, string | undefined>): string {

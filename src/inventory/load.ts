@@ -278,11 +278,13 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
   };
   const hosts = names.map((n) => resolveHost(data, n, ctx));
   if (opts.requireCredentials) {
-    const lacking = hosts.filter((h) => sshCredentialProblem(h.connection, ctx.env));
-    if (lacking.length) {
-      const names = lacking.map((h) => h.name);
+    // The first problem found, with every host that has that same problem.
+    const problems = hosts.map((h) => ({ host: h.name, problem: sshCredentialProblem(h.connection, ctx.env) }));
+    const first = problems.find((p) => p.problem !== undefined);
+    if (first) {
+      const names = problems.filter((p) => p.problem === first.problem).map((p) => p.host);
       const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
-      throw new InputError(`${sshCredentialProblem(lacking[0]!.connection, ctx.env)!} (hosts ${shown})`, { host: names[0]! });
+      throw new InputError(`${first.problem!} (hosts ${shown})`, { host: names[0]! });
     }
   }
   return { source: data.model.sources.join(', ') || String(opts.sources), hosts, groups, warnings };

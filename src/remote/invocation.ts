@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Invocation } from '../transport/types.js';
 import { Secret } from '../util/secret.js';
-import type { DependentsPolicy, DesiredConfig, Payload, RemoteRequest, RestartPolicy, RollbackPolicy, VerifySpec } from './protocol.js';
+import type { AccountSetting, DependentsPolicy, DesiredConfig, Payload, RemoteRequest, RestartPolicy, RollbackPolicy, VerifySpec } from './protocol.js';
 import { loadPsScripts } from './scripts.js';
 
 /**
@@ -13,7 +13,7 @@ import { loadPsScripts } from './scripts.js';
  * (A plain string is accepted too, for requests read from a lab request file.)
  */
 export type OutgoingRequest = Omit<RemoteRequest, 'desired'> & {
-  desired?: Omit<DesiredConfig, 'account'> & { account?: { name: string; password?: string | Secret; rollbackPassword?: 'none'; grantLogonRight?: boolean } };
+  desired?: Omit<DesiredConfig, 'account'> & { account?: AccountSetting<string | Secret> };
 };
 
 /**

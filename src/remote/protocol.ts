@@ -79,6 +79,16 @@ export interface ArgsEdit {
   remove?: string[];
 }
 
+/** The account part of DesiredConfig; P is how the password is held (a string on the wire). */
+export interface AccountSetting<P> {
+  name: string;
+  password?: P;
+  passwordAtApply?: boolean;
+  rotatePassword?: boolean;
+  rollbackPassword?: 'none';
+  grantLogonRight?: boolean;
+}
+
 /** What the change spec wants; only the listed fields change. */
 export interface DesiredConfig {
   binaryPath?: string;
@@ -87,10 +97,14 @@ export interface DesiredConfig {
   errorControl?: ErrorControl;
   displayName?: string;
   description?: string;
-  /** The password travels only in the request; it is never echoed, logged, backed up or put in an event. */
-  /** rollbackPassword 'none': the caller accepts that a rollback to a password account cannot restore its password.
-   * grantLogonRight: apply may grant the account "Log on as a service" when it lacks it. */
-  account?: { name: string; password?: string; rollbackPassword?: 'none'; grantLogonRight?: boolean };
+  /**
+   * password: travels only in an apply request; it is never echoed, logged, backed up or put in an event. It is
+   * written only with a new account or when rotatePassword is true (Windows never reveals the stored one, so it
+   * cannot be compared). passwordAtApply (plan): apply will carry the password, so a plan needs none.
+   * rollbackPassword 'none': the caller accepts that a rollback to a password account cannot restore its password.
+   * grantLogonRight: apply may grant the account "Log on as a service" when it lacks it.
+   */
+  account?: AccountSetting<string>;
   dependencies?: string[];
   loadOrderGroup?: string;
   failure?: Partial<FailureSettings>;
@@ -150,6 +164,12 @@ export interface Payload {
 
 export type Outcome = 'unchanged' | 'changed' | 'rolled-back' | 'rollback-failed' | 'failed' | 'drifted';
 
+/**
+ * The only values an `account.password` FieldChange carries: why a password is written ('(set)': with a new
+ * account; '(rotate)': account.rotatePassword). The password itself never appears in a diff.
+ */
+export const PASSWORD_CHANGE_VALUES: readonly string[] = ['(set)', '(rotate)'];
+
 export interface FieldChange {
   /** Dotted field name, e.g. 'binaryPath', 'failure.actions', 'environment'. */
   field: string;
@@ -183,6 +203,31 @@ export interface RemoteEvent {
   data?: Record<string, unknown>;
 }
 
+/** One line logged about a service: an event-log entry (docs/reference/windows-services.md "Start-failure evidence"). */
+export interface EvidenceLine {
+  /** UTC ISO-8601. */
+  at: string;
+  /** 'System/Service Control Manager', or 'Application/<source>'. */
+  source: string;
+  /** The event id (0 for a line of the lab service program's own output). */
+  id: number;
+  text: string;
+}
+
+/**
+ * What a service said when it failed to start or died during verify: its SERVICE_STATUS exit codes
+ * (dwWin32ExitCode; dwServiceSpecificExitCode, meaningful when the Win32 code is 1066) and the last lines logged
+ * about it since the start. At most 20 lines and 4 KB of text (the engine cuts; the controller checks again).
+ */
+export interface StartEvidence {
+  service: string;
+  win32ExitCode: number | null;
+  serviceExitCode: number | null;
+  lines: EvidenceLine[];
+  /** Older lines were left out to stay within the bounds. */
+  truncated: boolean;
+}
+
 export interface RemoteResult {
   kind: 'result';
   op: Operation;
@@ -203,6 +248,8 @@ export interface RemoteResult {
   backupPath?: string;
   /** Present when an apply failed and a rollback was attempted. */
   rollback?: { ok: boolean; message: string; reason?: { code: string; win32?: number } };
+  /** Present when the service failed to start or died during verify (the first such failure of the call). */
+  evidence?: StartEvidence;
 }
 
 export type RemoteFrame = RemoteEvent | RemoteResult;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from './protocol.js';
-import type { RemoteEvent, RemoteRequest, RemoteResult, Snapshot } from './protocol.js';
+import type { RemoteEvent, RemoteRequest, RemoteResult, Snapshot, StartEvidence } from './protocol.js';
 
 const startType = z.enum(['boot', 'system', 'auto', 'delayed-auto', 'demand', 'disabled']);
 const errorControl = z.enum(['ignore', 'normal', 'severe', 'critical']);
@@ -48,6 +48,15 @@ export const snapshotSchema = z.object({
   findings: z.array(z.object({ code: z.string(), message: z.string() })),
 }) satisfies z.ZodType<Snapshot>;
 
+// Generous bounds: the engine keeps 20 lines and 4 KB; the controller cuts again (engine/scrub.ts boundEvidence).
+export const startEvidenceSchema = z.object({
+  service: z.string(),
+  win32ExitCode: z.number().int().nullable(),
+  serviceExitCode: z.number().int().nullable(),
+  lines: z.array(z.object({ at: z.string(), source: z.string(), id: z.number().int(), text: z.string() })).max(200),
+  truncated: z.boolean(),
+}) satisfies z.ZodType<StartEvidence>;
+
 export const remoteEventSchema = z.object({
   kind: z.literal('event'),
   phase,
@@ -71,6 +80,7 @@ export const remoteResultSchema = z.object({
   runningDependents: z.array(z.string()).optional(),
   backupPath: z.string().optional(),
   rollback: z.object({ ok: z.boolean(), message: z.string(), reason: reason.optional() }).optional(),
+  evidence: startEvidenceSchema.optional(),
 }) satisfies z.ZodType<RemoteResult>;
 
 export const remoteFrameSchema = z.discriminatedUnion('kind', [remoteEventSchema, remoteResultSchema]);
@@ -87,7 +97,16 @@ const desiredSchema = z.strictObject({
   errorControl: errorControl.optional(),
   displayName: z.string().min(1).max(256).optional(),
   description: z.string().optional(),
-  account: z.strictObject({ name: z.string().min(1), password: z.string().optional() }).optional(),
+  account: z
+    .strictObject({
+      name: z.string().min(1),
+      password: z.string().optional(),
+      passwordAtApply: z.boolean().optional(),
+      rotatePassword: z.boolean().optional(),
+      rollbackPassword: z.literal('none').optional(),
+      grantLogonRight: z.boolean().optional(),
+    })
+    .optional(),
   dependencies: z.array(z.string().min(1)).optional(),
   loadOrderGroup: z.string().optional(),
   failure: failureSettings.partial().strict().optional(),

@@ -3,7 +3,7 @@
  * controller never finished (crash, kill -9), which are named as such with what the journal knows about them.
  * `runs`: the journal's run list.
  */
-import type { FieldChange } from '../remote/protocol.js';
+import type { FieldChange, StartEvidence } from '../remote/protocol.js';
 import type { RunManifest, RunRecord } from '../journal/store.js';
 import { replayRun } from '../journal/replay.js';
 import { countsLine, formatDuration, reasonText } from './run-text.js';
@@ -21,6 +21,8 @@ export interface ShownHost {
   diffs: Record<string, FieldChange[]>;
   /** Services whose before-snapshot is in the journal (apply was, or may have been, sent). */
   snapshots: string[];
+  /** What the service said at its last failed start, when one was recorded. */
+  evidence?: StartEvidence;
 }
 
 export interface ShownRun {
@@ -37,7 +39,9 @@ export interface ShownRun {
 export function showRun(record: RunRecord): ShownRun {
   const replay = replayRun(record);
   const diffs = new Map<string, Record<string, FieldChange[]>>();
+  const evidence = new Map<string, StartEvidence>();
   for (const e of record.events) {
+    if (e.type === 'host-evidence') evidence.set(e.host, e.evidence);
     if (e.type !== 'host-diff') continue;
     let d = diffs.get(e.host);
     if (!d) diffs.set(e.host, (d = {}));
@@ -55,6 +59,7 @@ export function showRun(record: RunRecord): ShownRun {
       ...(st?.result ? { reason: st.result.reason, message: st.result.message } : {}),
       diffs: diffs.get(h.name) ?? {},
       snapshots: h.snapshotServices,
+      ...(evidence.has(h.name) ? { evidence: evidence.get(h.name)! } : {}),
     };
   });
   const m = record.manifest;
@@ -109,8 +114,22 @@ export function formatShow(run: ShownRun): string[] {
     for (const [service, changes] of Object.entries(h.diffs)) {
       for (const c of changes) lines.push(`${' '.repeat(width)}    ${service}: ${formatChange(c)}`);
     }
+    if (h.evidence) lines.push(...evidenceLines(h.evidence).map((l) => `${' '.repeat(width)}    ${l}`));
   }
   return lines;
+}
+
+/** Start-failure evidence as text: the exit codes, then the logged lines, oldest first. */
+export function evidenceLines(ev: StartEvidence): string[] {
+  const codes = [
+    ev.win32ExitCode !== null ? `Win32 exit code ${ev.win32ExitCode}` : '',
+    ev.serviceExitCode !== null && ev.serviceExitCode !== 0 ? `service exit code ${ev.serviceExitCode}` : '',
+  ].filter(Boolean);
+  const out = [`${ev.service} failed to start${codes.length ? `: ${codes.join(', ')}` : ''}; last lines logged about it:`];
+  if (ev.lines.length === 0) out.push('  (none found)');
+  if (ev.truncated) out.push('  … earlier lines left out');
+  for (const l of ev.lines) out.push(`  ${l.at.slice(11, 19)} ${l.source}${l.id ? ` ${l.id}` : ''}: ${l.text}`);
+  return out;
 }
 
 export function formatRuns(runs: (RunManifest & { interrupted: boolean })[]): string[] {

@@ -124,6 +124,9 @@ function renderService(spec: ChangeSpec, s: ServiceSpec, host: Pick<HostSpec, 'n
       fail(`${desired.account.name} is a ${kind} account: Windows manages its password, so it takes none`, ['set', 'account', 'password']);
     }
     if (secret) desired.account.password = secret;
+    // Without the resolved secret (plan, render) the engine is told that apply will carry one: a plan needs none.
+    else if (set.account.password) desired.account.passwordAtApply = true;
+    if (set.account.rotatePassword) desired.account.rotatePassword = true;
     if (set.account.rollbackPassword) desired.account.rollbackPassword = set.account.rollbackPassword;
     if (set.account.grantLogonRight !== undefined) desired.account.grantLogonRight = set.account.grantLogonRight;
   }

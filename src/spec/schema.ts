@@ -48,7 +48,11 @@ export const setSchema = z.strictObject({
       rollbackPassword: z.literal('none').optional(),
       // Apply may grant the account "Log on as a service" (SeServiceLogonRight) when it lacks it; off by default.
       grantLogonRight: z.boolean().optional(),
+      // Write the password again although the account stays the same. Windows never reveals a service password, so
+      // it cannot be compared: without this flag it is written only together with a new account (docs/spec.md).
+      rotatePassword: z.boolean().optional(),
     })
+    .refine((a) => !a.rotatePassword || a.password !== undefined, { message: 'rotatePassword needs a password', path: ['rotatePassword'] })
     .optional(),
   dependencies: z
     .array(

@@ -10,10 +10,11 @@
  * O(1) (plus O(batch size) for `batch-start`, once per batch). Memory per host is bounded: the log tail and the
  * phase timeline are rings of fixed size, and long log lines are cut.
  */
-import type { FieldChange, RemotePhase } from '../remote/protocol.js';
+import type { FieldChange, RemotePhase, StartEvidence } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
 import type { ActiveState, FleetEvent, HostDoneEvent, HostState, RunMode, TerminalState } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
+import { failureShape } from './failure-shape.js';
 
 /** Per-host states in the order the progress bar and the summary list them. */
 export const STATE_BUCKETS = [
@@ -96,6 +97,8 @@ export interface HostRunState {
   lastError?: HostError;
   /** Key into `errorIndex` while the host is in a problem state. */
   groupKey?: string;
+  /** What the service said at its last failed start (exit codes, last logged lines); kept as history on a retry. */
+  evidence?: StartEvidence;
 }
 
 export interface ErrorGroupState {
@@ -242,8 +245,9 @@ function addTimeline(s: RunState, h: HostRunState, entry: TimelineEntry): void {
   h.timelineDropped += pushBounded(h.timeline, entry, s.limits.timeline);
 }
 
+/** Failures group by outcome, reason and the message's shape (PIDs, ports, URLs, run ids … left out: failure-shape.ts). */
 export function groupKeyOf(outcome: TerminalState, e: HostError): string {
-  return JSON.stringify([outcome, e.code, e.win32 ?? null, e.errorClass ?? null, e.message]);
+  return JSON.stringify([outcome, e.code, e.win32 ?? null, e.errorClass ?? null, failureShape(e.message)]);
 }
 
 /** Apply one event to `state` (in place) and return it. Events with a seq already seen are ignored. */
@@ -314,6 +318,10 @@ export function applyEvent(s: RunState, e: FleetEvent): RunState {
       h.service = e.service;
       h.configHash = e.configHash;
       h.changes = e.changes;
+      break;
+    }
+    case 'host-evidence': {
+      ensureHost(s, e.host).evidence = e.evidence;
       break;
     }
     case 'host-done': {

@@ -81,6 +81,19 @@ export const eventSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     ...base,
+    type: z.literal('host-evidence'),
+    host: z.string(),
+    service: z.string(),
+    evidence: z.strictObject({
+      service: z.string(),
+      win32ExitCode: z.number().int().nullable(),
+      serviceExitCode: z.number().int().nullable(),
+      lines: z.array(z.strictObject({ at: z.string(), source: z.string(), id: z.number().int(), text: z.string().max(512) })).max(20),
+      truncated: z.boolean(),
+    }),
+  }),
+  z.strictObject({
+    ...base,
     type: z.literal('host-done'),
     host: z.string(),
     outcome: terminal,

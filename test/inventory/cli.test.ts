@@ -87,4 +87,34 @@ describe('hosts that cannot be reached as configured', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it.each([
+    ['missing', (dir: string) => join(dir, 'keys/nope')],
+    ['a directory, not a file', (dir: string) => join(dir, 'keys')],
+  ])('ping of an ssh host whose identity file is %s exits 1 naming the file, and contacts nothing', async (_what, keyOf) => {
+    let contacted = 0;
+    const server = createServer((c) => {
+      contacted++;
+      c.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const dir = tmpTree({ 'keys/.keep': '', 'journal/.keep': '' });
+    const key = keyOf(dir);
+    const inv = tmpTree({ 'hosts.ini': `keyed ansible_host=127.0.0.1 ansible_port=${port} ansible_user=x ansible_ssh_private_key_file=${key}\n` });
+    const saved = process.env.SVCFLEET_JOURNAL;
+    process.env.SVCFLEET_JOURNAL = join(dir, 'journal');
+    try {
+      const r = await runCli(['ping', '-i', join(inv, 'hosts.ini'), '--output', 'plain']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(key);
+      expect(r.stderr).toMatch(/identity file/);
+      expect(r.stdout + r.stderr).not.toMatch(/unreachable|auth-failed/);
+      expect(contacted).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.SVCFLEET_JOURNAL;
+      else process.env.SVCFLEET_JOURNAL = saved;
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });

@@ -99,16 +99,16 @@ describe('Ansible connection variables → ConnectionSettings', () => {
   });
 
   it('refuses an ssh host with no credentials at all before anything is contacted (for commands that connect)', () => {
-    const home = tmpTree({ '.keep': '' });
+    const home = tmpTree({ '.keep': '', k: 'key', id: 'key' });
     const env = { HOME: home };
     const dir = tmpTree({
-      'hosts.ini': 'bare\nkeyed ansible_ssh_private_key_file=/k\npw ansible_password=x\nwin ansible_connection=winrm ansible_password=x\n',
+      'hosts.ini': `bare\nkeyed ansible_ssh_private_key_file=${join(home, 'k')}\npw ansible_password=x\nwin ansible_connection=winrm ansible_password=x\n`,
     });
     const sources = join(dir, 'hosts.ini');
     expectInputError(() => loadInventory({ sources, env, requireCredentials: true }), { host: 'bare' }, /no SSH credentials.*\(hosts bare\)/);
     expect(loadInventory({ sources, env, requireCredentials: true, limit: 'keyed,pw,win' }).hosts).toHaveLength(3);
     expect(loadInventory({ sources, env: { ...env, SSH_AUTH_SOCK: '/run/agent.sock' }, requireCredentials: true }).hosts).toHaveLength(4);
-    expect(loadInventory({ sources, env, requireCredentials: true, connectionDefaults: { ssh: { identityFile: '/id' } } }).hosts).toHaveLength(4);
+    expect(loadInventory({ sources, env, requireCredentials: true, connectionDefaults: { ssh: { identityFile: join(home, 'id') } } }).hosts).toHaveLength(4);
     expect(loadInventory({ sources, env }).hosts).toHaveLength(4); // reading an inventory needs no credentials
     const withKey = tmpTree({ '.ssh/id_ed25519': 'key' });
     expect(loadInventory({ sources, env: { HOME: withKey }, requireCredentials: true }).hosts).toHaveLength(4);

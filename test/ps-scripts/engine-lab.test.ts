@@ -325,7 +325,7 @@ describe.concurrent('every setting, through the real engine', { timeout: 300_000
     expect(run.result.diff?.find((d) => d.field === 'account.password')).toEqual({
       field: 'account.password',
       before: null,
-      after: '[REDACTED]',
+      after: '(set)',
       restartNeeded: true,
     });
     for (const text of [run.raw, JSON.stringify(run.result), JSON.stringify(run.events), readFileSync(run.result.backupPath!, 'utf8')]) {

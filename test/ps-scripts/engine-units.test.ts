@@ -162,7 +162,7 @@ const diffCall = call('Get-Diff', [
     account: 'nt authority\\localservice',
     failure: { ...current.failure, nonCrashFailures: false },
   },
-  true,
+  'set',
 ]);
 const segments = ['MySvc', 'my svc', '..', '.hidden', 'a:b*c?', 'x_x41_'].map((s) => call('ConvertTo-FileSegment', [s]));
 
@@ -330,7 +330,7 @@ describe('diff', () => {
       ['failure.nonCrashFailures', false],
       ['account.password', true],
     ]);
-    expect(diff.at(-1)).toMatchObject({ before: null, after: '[REDACTED]' });
+    expect(diff.at(-1)).toMatchObject({ before: null, after: '(set)' });
   });
 });
 

@@ -277,7 +277,8 @@ describe('account passwords', () => {
 
   it('leaves the password out and says where it comes from when secrets are not resolved (plan)', () => {
     const reqs = renderHostRequests(spec, host('h'));
-    expect(reqs[0]!.desired!.account).toEqual({ name: '.\\svc' });
+    // The engine is told that apply will carry a password, so a plan of a new password account needs none.
+    expect(reqs[0]!.desired!.account).toEqual({ name: '.\\svc', passwordAtApply: true });
     expect(reqs[0]!.passwordRef).toEqual({ env: 'SVC_PW' });
   });
 
@@ -294,6 +295,15 @@ describe('account choices', () => {
     expect(req!.desired!.account).toEqual({ name: 'NT AUTHORITY\\LocalService', rollbackPassword: 'none', grantLogonRight: true });
     const payload = buildPayload({ v: 1, op: 'apply', nonce: 'n'.repeat(16), runId: 'r1', ...req! });
     expect(payload.request.desired!.account).toEqual({ name: 'NT AUTHORITY\\LocalService', rollbackPassword: 'none', grantLogonRight: true });
+  });
+
+  it('passes rotatePassword through, and refuses it without a password', () => {
+    const spec = parseSpec(`service: S\nset:\n  account: { name: '.\\svc', password: { env: PW }, rotatePassword: true, rollbackPassword: none }\n`, '/s.yml');
+    const [req] = renderHostRequests(spec, host('h'));
+    expect(req!.desired!.account).toEqual({ name: '.\\svc', passwordAtApply: true, rotatePassword: true, rollbackPassword: 'none' });
+    expectInputError(() => parseSpec(`service: S\nset:\n  account: { name: '.\\svc', rotatePassword: true }\n`, '/r.yml'), {
+      field: 'set.account.rotatePassword',
+    });
   });
 
   it('refuses a password for a virtual or managed account, and any rollbackPassword but none', () => {

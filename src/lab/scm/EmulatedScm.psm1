@@ -12,7 +12,7 @@
 # $PSNativeCommandArgumentPassing or $ErrorActionPreference. Real cmdlets and native programs do; unbound global
 # functions do too, and they forward to the module's implementation.
 
-foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls', 'NativeApi') {
+foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls', 'NativeApi', 'EventLog') {
     . ([IO.Path]::Combine($PSScriptRoot, 'parts', "$part.ps1"))
 }
 
@@ -24,7 +24,7 @@ Export-ModuleMember -Function @(
     'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage',
     'Test-LabNativeTypeSource', 'Add-LabNativeType', 'Invoke-LabEnableShutdownPrivilege', 'Invoke-LabChangeFailureActions',
     'Invoke-LabChangeDelayedAutoStart',
-    'Invoke-LabLogonUser', 'Invoke-LabGetLogonRight', 'Invoke-LabGrantLogonRight', 'Get-LabAcl'
+    'Invoke-LabLogonUser', 'Invoke-LabGetLogonRight', 'Invoke-LabGrantLogonRight', 'Get-LabAcl', 'Get-LabWinEvent'
 )
 
 # Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.

@@ -6,6 +6,7 @@ import { Box, Text } from 'ink';
 import { bucketOf, type HostRunState } from '../../state/run-state.js';
 import { hostElapsedMs } from '../../state/queries.js';
 import { formatDuration, reasonText } from '../../report/run-text.js';
+import { evidenceLines } from '../../report/show.js';
 import { BUCKET_COLOR, tint } from '../theme.js';
 import { useTheme } from '../theme-context.js';
 
@@ -46,6 +47,11 @@ export function detailLines(h: HostRunState, request: unknown, now: number, widt
   }
   if (h.lastError && h.result?.outcome !== undefined && h.lastError.message !== h.result.message) {
     out.push({ text: `Last error (earlier attempt): ${h.lastError.message} [${h.lastError.code}]`, dim: true });
+  }
+
+  if (h.evidence) {
+    out.push({ text: '' }, { text: 'Service evidence (last failed start)', bold: true });
+    for (const line of evidenceLines(h.evidence)) out.push({ text: `  ${line}`, color: line.startsWith(' ') ? undefined : 'red' });
   }
 
   out.push({ text: '' }, { text: 'Timeline', bold: true });

@@ -95,12 +95,16 @@ function New-LabStartRecord {
     [void][IO.Directory]::CreateDirectory($run)
     $stamp = Get-LabNowMs
     $base = [IO.Path]::Combine($run, "$(ConvertTo-LabFileName $Svc.name)-$stamp")
+    # Where this start's output begins in the service's log (its Application entries, parts/EventLog.ps1).
+    $log = [IO.Path]::Combine((Get-LabStateDir), 'logs', "$(ConvertTo-LabFileName $Svc.name).log")
+    $logOffset = 0
+    if ([IO.File]::Exists($log)) { $logOffset = ([IO.FileInfo]::new($log)).Length }
     @{
         state = 'start-pending'; pid = 0; procStart = $null
         win32ExitCode = 0; serviceExitCode = 0; startedAt = $stamp
         deadline = $stamp + [long]$State.startTimeoutMs
         pidFile = "$base.pid"; readyFile = "$base.ready"; exitFile = "$base.exit"; stopRequested = $false
-        args = @($ServiceArgs); environment = @($Environment)
+        args = @($ServiceArgs); environment = @($Environment); logOffset = $logOffset
     }
 }
 
@@ -188,6 +192,7 @@ function Update-LabStatus {
                 # The service never reported RUNNING in time: ERROR_SERVICE_REQUEST_TIMEOUT (1053, docs/reference/windows-services.md#win32-error-codes).
                 Stop-LabProcess -Status $st -Kill
                 Set-LabStopped -Svc $Svc -Win32ExitCode 1053
+                Add-LabStartTimeoutEvents -State $State -Svc $Svc
             }
         }
         'running' {
@@ -276,6 +281,7 @@ function Set-LabStopped {
         # A process that exits on its own is reported as ERROR_PROCESS_ABORTED (1067); the lab puts the process
         # exit code in SERVICE_EXIT_CODE so a failed start can be diagnosed (2 = rejected flag).
         $st.win32ExitCode = 1067; $st.serviceExitCode = $code
+        Add-LabDeathEvent -Svc $Svc
     } else {
         $st.win32ExitCode = $Win32ExitCode; $st.serviceExitCode = 0
     }

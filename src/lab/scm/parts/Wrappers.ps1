@@ -426,3 +426,13 @@ function Set-Service {
         EmulatedScm\Invoke-LabServiceCmdlet -Cmdlet $PSCmdlet -Verb Set -Name $__names -InputObject $InputObject -Settings $__s -PassThru:$PassThru
     }
 }
+
+function Get-WinEvent {
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)][hashtable[]]$FilterHashtable,
+        [long]$MaxEvents = 0,
+        [switch]$Oldest
+    )
+    foreach ($__f in $FilterHashtable) { EmulatedScm\Get-LabWinEvent -Cmdlet $PSCmdlet -FilterHashtable $__f -MaxEvents $MaxEvents }
+}
