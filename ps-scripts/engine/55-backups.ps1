@@ -224,7 +224,8 @@ function Write-TransactionRecord {
 function Find-TransactionRecord {
   param([string]$Service)
   # No ACL check here (plan calls this too): a record only says that an apply was interrupted; what is restored or
-  # compared comes from the backup, which Read-Backup checks.
+  # compared comes from the backup, which Read-Backup checks. Without %ProgramData% there are no backups either.
+  if ([string]::IsNullOrEmpty($env:ProgramData)) { return $null }
   $p = Get-BackupPath $Service 'x'
   if (-not [IO.Directory]::Exists($p.dir)) { return $null }
   $found = $null
