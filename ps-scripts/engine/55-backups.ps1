@@ -193,3 +193,55 @@ function ConvertFrom-SnapshotObject {
   if ($null -ne $p) { $p = [long]$p }
   @{ config = $c; state = $state; pid = $p; configHash = (Get-ConfigHash $c) }
 }
+
+# ---------------------------------------------------------------------------------------------------------------
+# The transaction record: %ProgramData%\svcfleet\backups\<service>\<runId>.txn, next to the backup of that run.
+# Written before an apply's first write and rewritten at each step (write, restart, verify, restore); removed once
+# the engine has a result to send. An engine that dies (a power cut, a killed session) leaves it behind, and the
+# backup of the same run holds the state before that apply: the next apply of the service finishes the change
+# against that original state (restart, start, verify), and a rollback removes it once the service is restored
+# (docs/remote-protocol.md "The transaction record"). Not a '.json' file, so Remove-OldBackups never counts it.
+# ---------------------------------------------------------------------------------------------------------------
+
+function Write-TransactionRecord {
+  param([string]$Service, [string]$RunId, [string]$Step)
+  $p = Get-BackupPath $Service $RunId
+  $file = Join-Path $p.dir ($RunId + '.txn')
+  $doc = [ordered]@{ kind = 'svcfleet-transaction'; version = 1; service = $Service; runId = $RunId; op = 'apply'; step = $Step; updatedAt = (Get-UtcStamp) }
+  $tmp = $file + '.tmp'
+  try {
+    [IO.File]::WriteAllText($tmp, (ConvertTo-Json -InputObject $doc -Compress), (New-Object System.Text.UTF8Encoding $false))
+    # Replace, not delete + move: a crash in between must not lose the record. (File.Move has no overwrite on 5.1.)
+    if ([IO.File]::Exists($file)) { [IO.File]::Replace($tmp, $file, [NullString]::Value) } else { [IO.File]::Move($tmp, $file) }
+  } catch {
+    Stop-Engine 'backup-failed' ('cannot write the transaction record ' + $file + ': ' + $_.Exception.Message) (Get-ExceptionWin32 $_.Exception)
+  }
+  $Ctx.Transaction = $true
+}
+
+# The record an earlier engine left for the service (the oldest when several runs left one), or $null.
+# -> @{ runId; step; path }
+function Find-TransactionRecord {
+  param([string]$Service)
+  # No ACL check here (plan calls this too): a record only says that an apply was interrupted; what is restored or
+  # compared comes from the backup, which Read-Backup checks. Without %ProgramData% there are no backups either.
+  if ([string]::IsNullOrEmpty($env:ProgramData)) { return $null }
+  $p = Get-BackupPath $Service 'x'
+  if (-not [IO.Directory]::Exists($p.dir)) { return $null }
+  $found = $null
+  foreach ($f in @(Get-ChildItem -LiteralPath $p.dir -Filter '*.txn' -File | Sort-Object LastWriteTimeUtc, Name)) {
+    $runId = [IO.Path]::GetFileNameWithoutExtension($f.Name)
+    $step = 'unknown'
+    try { $step = [string](Get-Prop (ConvertFrom-JsonText ([IO.File]::ReadAllText($f.FullName, [Text.Encoding]::UTF8))) 'step' 'unknown') } catch { }
+    $found = @{ runId = $runId; step = $step; path = $f.FullName }
+    break
+  }
+  $found
+}
+
+function Clear-TransactionRecords {
+  param([string]$Service)
+  $p = Get-BackupPath $Service 'x'
+  if (-not [IO.Directory]::Exists($p.dir)) { return }
+  foreach ($f in @(Get-ChildItem -LiteralPath $p.dir -Filter '*.txn' -File)) { Remove-Item -LiteralPath $f.FullName -Force }
+}

@@ -69,6 +69,13 @@ function Invoke-PlanOp {
   if ($p.diff.Count -gt 0) { $outcome = 'changed' }
   $res = New-Result 'plan' $outcome ([ordered]@{ code = 'ok' }) ($p.diff.Count.ToString() + ' field(s) would change')
   $res.snapshot = $p.snap
+  # An apply whose engine died left its record: an apply would finish it (restart, start, verify) even with no diff.
+  $txn = Find-TransactionRecord $Ctx.Service
+  if ($txn) {
+    $res.outcome = 'changed'
+    $res.interrupted = [ordered]@{ runId = $txn.runId; step = $txn.step }
+    $res.message += '; an apply of run ' + $txn.runId + ' was interrupted at its ' + $txn.step + ' step: apply finishes it'
+  }
   $res.diff = @($p.diff)
   $res.restartNeeded = $p.restartNeeded
   # What an apply would have to do about running dependents (the restart policy and running state as apply sees them).
@@ -98,16 +105,30 @@ function Invoke-ApplyOp {
   $p = Get-Plan $Request 'apply'
   if ($p.result) { return $p.result }
   $snap = $p.snap
-  $wasRunning = ($snap.state -eq 'running' -or $snap.state -eq 'start-pending')
+  # $orig: the service before this change. Normally the snapshot just read; after an engine died mid-apply (its
+  # transaction record is left), the backup that apply wrote: what has to be restarted, started or restored is
+  # decided against that, not against the half-changed state read now.
+  $orig = $snap
+  $origBackup = $snap
+  $restartNeeded = $p.restartNeeded
+  $txn = Find-TransactionRecord $Ctx.Service
+  if ($txn) {
+    $b = Read-Backup $Ctx.Service $txn.runId
+    $origBackup = $b.snapshot
+    $orig = ConvertFrom-SnapshotObject $b.snapshot $Ctx.Service 'backup.snapshot'
+    $restartNeeded = (@(Get-Diff $orig.config $p.target $false | Where-Object { $_.restartNeeded }).Count -gt 0)
+    Send-Event 'plan' ('an apply of run ' + $txn.runId + ' was interrupted at its ' + $txn.step + ' step; finishing it from ' + $b.path) ([ordered]@{ interrupted = [ordered]@{ runId = $txn.runId; step = $txn.step } })
+  }
+  $wasRunning = ($orig.state -eq 'running' -or $orig.state -eq 'start-pending')
   $spec = Get-VerifySpec $Request $wasRunning
-  $doRestart = ($policy -eq 'always') -or ($policy -eq 'if-needed' -and $p.restartNeeded)
+  $doRestart = ($policy -eq 'always') -or ($policy -eq 'if-needed' -and $restartNeeded)
 
   $res = New-Result 'apply' 'unchanged' ([ordered]@{ code = 'ok' }) ''
   $res.snapshot = $snap
   $res.diff = @($p.diff)
   $res.restartNeeded = $p.restartNeeded
   $res.restarted = $false
-  if ($p.diff.Count -eq 0 -and $policy -ne 'always') {
+  if ($p.diff.Count -eq 0 -and $policy -ne 'always' -and -not $txn) {
     $res.message = 'already as desired; nothing changed'
     return $res
   }
@@ -129,10 +150,11 @@ function Invoke-ApplyOp {
     Send-Event 'plan' ('the restart stops and restarts running dependents: ' + ($deps -join ', ')) ([ordered]@{ dependents = $deps; policy = $dependentsPolicy })
   }
 
-  $res.backupPath = Write-Backup $snap $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
+  $res.backupPath = Write-Backup $origBackup $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
   $password = $p.password
   $p.password = $null
   try {
+    Write-TransactionRecord $Ctx.Service ([string]$Request.runId) 'write'
     Set-ServiceConfig $Ctx.Service $snap.config $p.target $password 'apply'
     $password = $null
     $read = Get-ServiceSnapshot $Ctx.Service
@@ -143,16 +165,19 @@ function Invoke-ApplyOp {
     }
     Send-Event 'readback' 'every field reads back as written' ([ordered]@{ configHash = $read.configHash })
 
-    $oldPid = $snap.pid
+    $oldPid = $orig.pid
+    Write-TransactionRecord $Ctx.Service ([string]$Request.runId) 'restart'
     if ($doRestart -and $wasRunning) {
       Stop-Dependents $deps $timeouts 'stop' $stoppedDeps
       Stop-ServiceAndWait $Ctx.Service $timeouts.stop 'stop'
       [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
       $res.restarted = $true
-    } elseif (-not $wasRunning -and $spec.running -and $policy -ne 'never') {
+    } elseif ($spec.running -and $policy -ne 'never' -and (-not $wasRunning -or ($txn -and (Get-ServiceStatus $Ctx.Service).state -ne 'running'))) {
+      # Not running: it was stopped before the change, or the interrupted apply stopped it.
       [void](Start-ServiceAndWait $Ctx.Service $timeouts.start 'start-service')
       $res.restarted = $true
     }
+    Write-TransactionRecord $Ctx.Service ([string]$Request.runId) 'verify'
     if ($spec.running) {
       [void](Test-ServiceGates $Ctx.Service $spec $oldPid $res.restarted $p.target.dependencies 'verify')
     }
@@ -174,7 +199,7 @@ function Invoke-ApplyOp {
   # Nothing to undo when the failure left the config and the process exactly as they were.
   $now = $null
   try { $now = Get-ServiceSnapshot $Ctx.Service } catch { }
-  if ($null -ne $now -and $now.configHash -eq $snap.configHash -and $now.state -eq $snap.state -and $now.pid -eq $snap.pid) {
+  if ($null -ne $now -and $now.configHash -eq $orig.configHash -and $now.state -eq $orig.state -and $now.pid -eq $orig.pid) {
     $res.outcome = 'failed'
     $res.message += '; nothing was changed'
     $res.after = $now
@@ -187,8 +212,9 @@ function Invoke-ApplyOp {
     if ($null -ne $now) { $res.after = $now }
     return $res
   }
-  $saved = @{ config = $snap.config; state = 'stopped'; pid = $snap.pid }
+  $saved = @{ config = $orig.config; state = 'stopped'; pid = $orig.pid }
   if ($wasRunning) { $saved.state = 'running' }
+  Write-TransactionRecord $Ctx.Service ([string]$Request.runId) 'restore'
   try {
     # Dependents this apply stopped (and perhaps started again) are stopped before the restore and started after it,
     # in order.
@@ -256,6 +282,7 @@ function Invoke-RollbackOp {
   if ($fields.Count -eq 0 -and $wantRunning -eq $isRunning) {
     $res.message = 'already matches ' + $source
     $res.after = $now
+    $Ctx.Transaction = $true   # settled: an interrupted apply's record goes
     return $res
   }
   $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
@@ -265,6 +292,7 @@ function Invoke-RollbackOp {
   if ($isRunning -and @($res.diff | Where-Object { $_.restartNeeded }).Count -eq 0) { $target.pid = $now.pid }
   try {
     $r = Restore-Service $Ctx.Service $target 'rollback' 'rollback-verify' $timeouts 0
+    $Ctx.Transaction = $true
     $res.outcome = 'changed'
     $res.after = $r.after
     $res.restarted = $r.restarted
@@ -343,6 +371,10 @@ function Invoke-Request {
   }
   # What the service said when it failed to start (47-start-evidence.ps1): the first such failure of this call.
   if ($null -ne $Ctx.Evidence -and $res.outcome -ne 'changed' -and $res.outcome -ne 'unchanged') { $res.evidence = $Ctx.Evidence }
+  # This engine ran the service's transaction to a result (or restored it): no record of an unfinished one remains.
+  if ($Ctx.Transaction) {
+    try { Clear-TransactionRecords $Ctx.Service } catch { Send-Event 'done' ('cannot remove the transaction record: ' + $_.Exception.Message) $null 'warn' }
+  }
   Send-Event 'done' ($res.outcome + ': ' + $res.message) ([ordered]@{ outcome = $res.outcome; reason = $res.reason })
   Write-Frame $res
   Get-ExitCode $res

@@ -290,6 +290,8 @@ interface Planned {
   change: ServiceChange;
   snapshot: Snapshot;
   diff: FieldChange[];
+  /** An earlier apply died on the host mid-change: apply must run (and finish it) even with no diff. */
+  interrupted: boolean;
 }
 
 /** Run one host of a plan/apply/rollback run to its terminal state. Never throws. */
@@ -390,7 +392,7 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
       const diff = res.diff ?? [];
       // The remote engine never echoes a password; scrub anyway, since every sink sees this event.
       ctx.emit({ type: 'host-diff', host: task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: scrubFieldChanges(diff) });
-      planned.push({ change, snapshot: res.snapshot, diff });
+      planned.push({ change, snapshot: res.snapshot, diff, interrupted: res.interrupted !== undefined });
     }
 
     // 2. Saved-plan drift guard, before anything is sent: the plan was made against other configurations.
@@ -406,7 +408,7 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
       }
     }
 
-    const toApply = planned.filter((p) => p.diff.length > 0 || p.change.restart === 'always');
+    const toApply = planned.filter((p) => p.diff.length > 0 || p.change.restart === 'always' || p.interrupted);
     if (ctx.mode === 'plan') {
       if (toApply.length === 0) return r.result('unchanged', { code: 'no-change' }, 'no change needed');
       return r.result(

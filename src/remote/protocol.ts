@@ -246,6 +246,11 @@ export interface RemoteResult {
   runningDependents?: string[];
   /** Host path of the backup written before any change. */
   backupPath?: string;
+  /**
+   * plan/apply: an earlier apply of the service (run `runId`) died at `step` and left its transaction record on the
+   * host; an apply finishes it against that apply's backup (docs/remote-protocol.md "The transaction record").
+   */
+  interrupted?: { runId: string; step: string };
   /** Present when an apply failed and a rollback was attempted. */
   rollback?: { ok: boolean; message: string; reason?: { code: string; win32?: number } };
   /** Present when the service failed to start or died during verify (the first such failure of the call). */

@@ -79,6 +79,7 @@ export const remoteResultSchema = z.object({
   restarted: z.boolean().optional(),
   runningDependents: z.array(z.string()).optional(),
   backupPath: z.string().optional(),
+  interrupted: z.object({ runId: z.string(), step: z.string() }).optional(),
   rollback: z.object({ ok: z.boolean(), message: z.string(), reason: reason.optional() }).optional(),
   evidence: startEvidenceSchema.optional(),
 }) satisfies z.ZodType<RemoteResult>;

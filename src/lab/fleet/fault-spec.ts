@@ -9,7 +9,8 @@
  *             | winrm-500 | winrm-garbage-xml | winrm-truncated
  *
  * Host indexes are 1-based (`lab003` is index 3). SCM faults are the emulated SCM's (docs/lab.md "Faults"):
- * `scm:crash-after-start:afterMs=800`, `scm:start-timeout:contains=--workers%209`, `scm:access-denied:ops=config+start`;
+ * `scm:crash-after-start:afterMs=800`, `scm:start-timeout:contains=--workers%209`, `scm:access-denied:ops=config+start`,
+ * `scm:engine-dies:ops=config:nth=3:when=after` (the remote engine is killed once the 3rd config write is stored);
  * values are percent-decoded (write ',' ';' ':' '=' as %2C %3B %3A %3D). Any malformed token is an InputError
  * naming it.
  */
@@ -43,6 +44,8 @@ const SCM_KINDS: readonly LabFaultKind[] = [
   'logon-failure',
   'crash-after-start',
   'stuck-stop-pending',
+  'engine-dies',
+  'session-drops',
 ];
 const SCM_OPS: readonly LabFaultOp[] = ['query', 'config', 'start', 'stop', 'registry-read', 'registry-write'];
 
@@ -110,6 +113,14 @@ function parseScm(token: string, rest: string[]): LabFaultSpec {
         spec.ops = ops as LabFaultOp[];
         break;
       }
+      case 'when':
+        if (value !== 'before' && value !== 'after') throw bad(token, 'when must be before or after');
+        spec.when = value;
+        break;
+      case 'since':
+        if (!SCM_OPS.includes(value as LabFaultOp)) throw bad(token, `unknown op "${value}" (one of ${SCM_OPS.join(', ')})`);
+        spec.since = value as LabFaultOp;
+        break;
       case 'nth':
       case 'times':
       case 'afterMs':
@@ -117,7 +128,7 @@ function parseScm(token: string, rest: string[]): LabFaultSpec {
         spec[key] = Number(value);
         break;
       default:
-        throw bad(token, `unknown SCM fault option "${key}" (service, contains, ops, nth, times, afterMs)`);
+        throw bad(token, `unknown SCM fault option "${key}" (service, contains, ops, nth, times, afterMs, when, since)`);
     }
   }
   return spec;

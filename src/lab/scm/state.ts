@@ -123,7 +123,9 @@ export type LabFaultKind =
   | 'start-timeout'
   | 'logon-failure'
   | 'crash-after-start'
-  | 'stuck-stop-pending';
+  | 'stuck-stop-pending'
+  | 'engine-dies'
+  | 'session-drops';
 
 export type LabFaultOp = 'query' | 'config' | 'start' | 'stop' | 'registry-read' | 'registry-write';
 
@@ -140,6 +142,10 @@ export interface LabFaultSpec {
   times?: number;
   /** crash-after-start: ms after RUNNING (default 500). */
   afterMs?: number;
+  /** engine-dies / session-drops: die before the call (default) or once it has taken effect (written). */
+  when?: 'before' | 'after';
+  /** engine-dies / session-drops: count only calls after the first call of this op (e.g. start: the restart). */
+  since?: LabFaultOp;
 }
 
 export interface LabFault extends LabFaultSpec {

@@ -44,6 +44,12 @@ describe('selectors and faults', () => {
     expect(() => parseFaultSpec('1=winrm-truncated:5', names, 'both')).toThrow(/winrm-truncated takes no argument/);
   });
 
+  test('engine-dies / session-drops: the point of the transaction (nth, when, since)', () => {
+    const m = parseFaultSpec('lab002=scm:engine-dies:ops=config:nth=3:when=after;lab004=scm:session-drops:ops=query:since=start:nth=2', names, 'ssh');
+    expect(m.get('lab002')).toEqual({ scm: [{ kind: 'engine-dies', ops: ['config'], nth: 3, when: 'after' }] });
+    expect(m.get('lab004')).toEqual({ scm: [{ kind: 'session-drops', ops: ['query'], since: 'start', nth: 2 }] });
+  });
+
   test('empty spec and empty entries mean no faults', () => {
     expect(parseFaultSpec('', names, 'ssh').size).toBe(0);
     expect(parseFaultSpec(' ; ;', names, 'ssh').size).toBe(0);
@@ -62,6 +68,8 @@ describe('bad specs are InputErrors naming the token', () => {
     ['lab003=scm:meltdown', /token "scm:meltdown": unknown SCM fault "meltdown"/],
     ['lab003=scm:start-timeout:ops=config+reboot', /unknown op "reboot"/],
     ['lab003=scm:start-timeout:colour=red', /unknown SCM fault option "colour"/],
+    ['lab003=scm:engine-dies:when=later', /when must be before or after/],
+    ['lab003=scm:engine-dies:since=reboot', /unknown op "reboot"/],
     ['lab003=tls-untrusted', /token "tls-untrusted": tls-untrusted only applies to winrm hosts/],
     ['what?=refuse', /token "what\?": not a host selector/],
   ];

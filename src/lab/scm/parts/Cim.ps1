@@ -161,6 +161,7 @@ function Get-LabCimServices {
         $acc = @()
         $list = if ($null -ne $only) { @(Find-LabService -State $h -Name $only | Where-Object { $_ }) } else { @($h.services.Values) }
         foreach ($s in $list) {
+            if ($null -ne $only) { Invoke-LabDeathFault -State $h -Service $s.name -Op 'query' -Subject $s.name }
             if (Test-LabFault -State $h -Service $s.name -Op 'query' -Kinds 'no-such-service' -Subject $s.name) { continue }
             Update-LabStatus -State $h -Svc $s
             $acc += ConvertTo-LabCimService $s $h

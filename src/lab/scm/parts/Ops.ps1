@@ -73,6 +73,7 @@ function Open-LabService {
     param($State, [string]$Name, [string]$Op, [string]$Subject = '')
     $svc = Find-LabService -State $State -Name $Name
     if (-not $svc) { return @{ code = 1060; api = 'OpenService' } }
+    Invoke-LabDeathFault -State $State -Service $svc.name -Op $Op -Subject $Subject
     if (Test-LabFault -State $State -Service $svc.name -Op $Op -Kinds 'no-such-service' -Subject $Subject) { return @{ code = 1060; api = 'OpenService' } }
     if (Test-LabFault -State $State -Service $svc.name -Op $Op -Kinds 'access-denied' -Subject $Subject) { return @{ code = 5; api = 'OpenService' } }
     Update-LabStatus -State $State -Svc $svc

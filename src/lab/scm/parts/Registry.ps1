@@ -158,6 +158,7 @@ function Invoke-LabRegistry {
                 'get-values' { $items += @{ service = $svc.name; values = $vals } }
                 { $_ -in 'set', 'new', 'remove' } {
                     Set-LabDirty
+                    Invoke-LabDeathFault -State $h -Service $svc.name -Op 'registry-write' -Subject "$Name=$(@($Value) -join "`n")"
                     if (Test-LabFault -State $h -Service $svc.name -Op 'registry-write' -Kinds 'access-denied' -Subject "$Name=$(@($Value) -join "`n")") {
                         return @{ ok = $false; error = @{ kind = 'AccessDenied'; message = 'Requested registry access is not allowed.' } }
                     }

@@ -134,6 +134,59 @@ function Write-LabHostState {
     $script:LabCache = @{ path = $path; stamp = (Get-LabStateStamp $path); state = $State }
 }
 
+# engine-dies / session-drops (docs/lab.md "Faults"): the process calling the emulated SCM (the remote engine) is
+# killed with SIGKILL, as a power cut or a killed session would end it, at the nth matching call: before the call
+# (when=before, the default) or once its effect is written (when=after; Use-LabHost kills after writing the state).
+# The fault fires once; its counters are written first, so an engine run again (resume) passes the same point.
+$script:LabPendingDeath = $null
+function Invoke-LabDeathFault {
+    param($State, [string]$Service, [string]$Op, [string]$Subject = '')
+    if (-not $State.faults) { return }
+    foreach ($f in $State.faults) {
+        if ($f.kind -ne 'engine-dies' -and $f.kind -ne 'session-drops') { continue }
+        if ($f.service -and -not [string]::Equals($f.service, $Service, [StringComparison]::OrdinalIgnoreCase)) { continue }
+        if ($f['since'] -and -not $f['armed']) {
+            if ($Op -eq $f['since']) { $f['armed'] = $true; Set-LabDirty }
+            continue
+        }
+        $ops = if ($f.ops) { @($f.ops) } else { $script:LabFaultDefaultOps[$f.kind] }
+        if ($ops -notcontains $Op) { continue }
+        $needle = $f['contains']
+        if ($needle -and ([string]$Subject).IndexOf([string]$needle, [StringComparison]::OrdinalIgnoreCase) -lt 0) { continue }
+        Set-LabDirty
+        $f.calls = 1 + [int]$f.calls
+        $nth = if ($f.nth) { [int]$f.nth } else { 1 }
+        if ($f.calls -ne $nth -or [int]$f.fired -gt 0) { continue }
+        $f.fired = 1
+        if ($f['when'] -eq 'after') { $script:LabPendingDeath = $f.kind; return }
+        Write-LabHostState -State $State
+        Stop-LabCaller -Kind $f.kind
+    }
+}
+
+# session-drops kills the SSH session that runs this process (its nearest sshd ancestor): the connection drops, and
+# the lab's exec wrapper then kills the session's processes as Windows ends a session's job. engine-dies (and a
+# session-drops outside SSH) kills this process.
+function Stop-LabCaller {
+    param([string]$Kind)
+    if ($Kind -eq 'session-drops') {
+        $p = $PID
+        while ($p -gt 1) {
+            $comm = ''
+            try { $comm = [IO.File]::ReadAllText("/proc/$p/comm").Trim() } catch { break }
+            if ($comm -eq 'sshd') { ([System.Diagnostics.Process]::GetProcessById([int]$p)).Kill(); break }
+            $stat = [IO.File]::ReadAllText("/proc/$p/stat")
+            $p = [long](($stat.Substring($stat.LastIndexOf(')') + 2)).Split(' ')[1])
+        }
+        if ($p -gt 1) {
+            # The wrapper's guard notices within 0.25 s; the engine may go on a moment, as it would on Windows.
+            Start-Sleep -Milliseconds 100
+            return
+        }
+    }
+    [System.Diagnostics.Process]::GetCurrentProcess().Kill()
+}
+
 # Run $Body with the host state locked; $Body receives the state and returns a result. The state is written back
 # after $Body (it may have refreshed statuses or counted fault triggers even when the operation failed).
 function Use-LabHost {
@@ -151,6 +204,11 @@ function Use-LabHost {
         # A body that failed half-way may have changed the cached copy without writing it: forget it.
         if (-not $done) { $script:LabCache = $null }
         Exit-LabLock -Lock $lock
+        if ($script:LabPendingDeath) {
+            $kind = $script:LabPendingDeath
+            $script:LabPendingDeath = $null
+            Stop-LabCaller -Kind $kind
+        }
     }
 }
 
@@ -171,6 +229,8 @@ $script:LabFaultDefaultOps = @{
     'logon-failure'      = @('start')
     'crash-after-start'  = @('start')
     'stuck-stop-pending' = @('stop')
+    'engine-dies'        = @('config', 'start', 'stop', 'registry-write')
+    'session-drops'      = @('config', 'start', 'stop', 'registry-write')
 }
 
 # Returns the first fault of one of $Kinds that fires for this call (counting the call), else $null.
