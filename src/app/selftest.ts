@@ -53,8 +53,8 @@ export interface RunSelftestOptions {
 function withEngine(session: Session, engineScript: string): Session {
   return {
     exec: (invocation, options) => {
-      const line = JSON.parse(invocation.stdin.toString('ascii')) as { request: unknown };
-      const stdin = Buffer.from(`${asciiJson({ script: engineScript, request: line.request })}\n`, 'ascii');
+      const line = JSON.parse(invocation.stdin.toString('ascii')) as { native: string; request: unknown };
+      const stdin = Buffer.from(`${asciiJson({ script: engineScript, native: line.native, request: line.request })}\n`, 'ascii');
       return session.exec({ ...invocation, stdin }, options);
     },
     close: () => session.close(),

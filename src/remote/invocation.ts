@@ -58,21 +58,22 @@ function toWire(request: OutgoingRequest): RemoteRequest {
 }
 
 export function buildPayload(request: OutgoingRequest): Payload {
-  return { script: loadPsScripts().engine, request: toWire(request) };
+  const { engine, native } = loadPsScripts();
+  return { script: engine, native, request: toWire(request) };
 }
 
 /**
  * The constant parts of every invocation, encoded once per process: escaping the ~80 KB engine script for each
  * host cost about 1.2 ms of controller CPU per host (bench/fleet).
  */
-let constant: { encodedCommand: string; scriptJson: string } | undefined;
+let constant: { encodedCommand: string; scriptJson: string; nativeJson: string } | undefined;
 
 export function buildInvocation(request: OutgoingRequest): Invocation {
   if (!constant) {
-    const { bootstrap, engine } = loadPsScripts();
-    constant = { encodedCommand: encodeCommand(bootstrap), scriptJson: asciiJson(engine) };
+    const { bootstrap, engine, native } = loadPsScripts();
+    constant = { encodedCommand: encodeCommand(bootstrap), scriptJson: asciiJson(engine), nativeJson: asciiJson(native) };
   }
   // Byte-identical to asciiJson(buildPayload(request)): the same keys in the same order.
-  const line = `{"script":${constant.scriptJson},"request":${asciiJson(toWire(request))}}`;
+  const line = `{"script":${constant.scriptJson},"native":${constant.nativeJson},"request":${asciiJson(toWire(request))}}`;
   return { encodedCommand: constant.encodedCommand, stdin: Buffer.from(`${line}\n`, 'ascii') };
 }
