@@ -18,7 +18,7 @@ import { loadPsScripts } from '../../src/remote/scripts.js';
 import { Secret } from '../../src/util/secret.js';
 
 // The strings of SuspiciousContentChecker.LookupHash, in its order.
-export const SUSPICIOUS = [
+const SUSPICIOUS = [
   'Add-Type',
   'DllImport',
   'DefineDynamicAssembly',
@@ -141,7 +141,7 @@ export const SUSPICIOUS = [
 ];
 
 /** Every "line: keyword in word" of `text` that the checker would flag. */
-export function suspiciousIn(text: string): string[] {
+function suspiciousIn(text: string): string[] {
   const found: string[] = [];
   const needles = SUSPICIOUS.map((s) => [s, s.toLowerCase()] as const);
   text.split('\n').forEach((line, i) => {
