@@ -1,5 +1,6 @@
-# svcfleet bootstrap: sent as -EncodedCommand, identical on every transport. Reads ONE JSON line
-# {script, request} from stdin; runs the static engine text with the request as a parameter (data, never code).
+# svcfleet bootstrap: sent base64-encoded on the command line, identical on every transport. Reads ONE JSON line
+# {script, native, request} from stdin; runs the static engine text with the request as a parameter (data, never
+# code) and the static native code piece beside it, which the engine loads only when a request needs it.
 # Exit: the engine's code; 21 no/bad payload; 22 engine crashed (docs/remote-protocol.md).
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -19,9 +20,9 @@ try {
     $l = $null; $o = $null; $x = $null
     if ($p.script -is [string] -and $null -ne $p.request) {
       $e = [ScriptBlock]::Create($p.script)
-      $r = $p.request; $p = $null
+      $r = $p.request; $n = $p.native; $p = $null
       $c = 22
-      $v = @(& $e $r)
+      $v = @(& $e $r $n)
       if ($v.Count -and $v[-1] -is [int]) { $c = $v[-1] }
     }
   }

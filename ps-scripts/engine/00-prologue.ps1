@@ -2,14 +2,16 @@
 #
 # Runs unchanged on Windows PowerShell 5.1 and PowerShell 7 (test/ps-scripts/compat.test.ts parses this file and
 # rejects 6+/7-only syntax, cmdlets and parameters). The bootstrap (bootstrap.ps1) creates a ScriptBlock from this
-# static text and invokes it with the request object: request values are data and never become script text.
+# static text and invokes it with the request object: request values are data and never become script text. The
+# second argument is the native code piece (ps-scripts/native.ps1, static text too), loaded only when a request needs
+# it (12-native-code.ps1).
 #
 # Output: framed JSON lines on [Console]::Out (one per step, then exactly one result; docs/remote-protocol.md).
 # The pipeline output of this script is the process exit code. Dot-sourced without a request (unit tests), it only
 # defines its functions.
 #
 # Facts are cited as docs/reference/<file>.md#<heading> (see docs/reference/README.md).
-param($Request)
+param($Request, $NativeCode)
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

@@ -7,7 +7,18 @@ function Test-Prop {
   param($Object, [string]$Name)
   if ($null -eq $Object -or $Object -is [string] -or $Object -is [ValueType]) { return $false }
   if ($Object -is [System.Collections.IDictionary]) { return $Object.Contains($Name) }
-  $null -ne $Object.PSObject.Properties[$Name]
+  $null -ne (Get-PropMember $Object $Name)
+}
+
+# A PSObject's property (a note property of a PSCustomObject) by name, or $null. Through PSObject.Members, not the
+# PSObject collection of property members only: that collection's name is on PowerShell's list of suspicious script
+# content, and the engine must not be logged as a warning for it (docs/reference/powershell.md "Script block logging
+# and suspicious content"). A method of the same name is not a property.
+function Get-PropMember {
+  param($Object, [string]$Name)
+  $m = $Object.PSObject.Members[$Name]
+  if ($m -is [System.Management.Automation.PSPropertyInfo]) { return $m }
+  $null
 }
 
 # Returns the value as ONE object (the leading comma stops PowerShell from unrolling an array into the pipeline,
@@ -17,7 +28,7 @@ function Get-Prop {
   param($Object, [string]$Name, $Default = $null)
   if (Test-Prop $Object $Name) {
     if ($Object -is [System.Collections.IDictionary]) { return , $Object[$Name] }
-    return , $Object.PSObject.Properties[$Name].Value
+    return , (Get-PropMember $Object $Name).Value
   }
   , $Default
 }
@@ -26,7 +37,7 @@ function Get-PropNames {
   param($Object)
   if ($null -eq $Object) { return }
   if ($Object -is [System.Collections.IDictionary]) { foreach ($k in $Object.Keys) { [string]$k }; return }
-  foreach ($p in $Object.PSObject.Properties) { [string]$p.Name }
+  foreach ($p in $Object.PSObject.Members) { if ($p -is [System.Management.Automation.PSPropertyInfo]) { [string]$p.Name } }
 }
 
 # ConvertFrom-Json that keeps date-like strings as strings where this PowerShell can (7.5+ -DateKind String).

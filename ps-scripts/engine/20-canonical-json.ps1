@@ -42,7 +42,5 @@ function ConvertTo-CanonicalJson {
 function Get-ConfigHash {
   param($Config)
   $bytes = [Text.Encoding]::UTF8.GetBytes((ConvertTo-CanonicalJson $Config))
-  $sha = [Security.Cryptography.SHA256]::Create()
-  try { $digest = $sha.ComputeHash($bytes) } finally { $sha.Dispose() }
-  ([BitConverter]::ToString($digest) -replace '-', '').ToLowerInvariant()
+  Get-Sha256Hex $bytes
 }

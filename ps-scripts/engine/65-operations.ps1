@@ -258,6 +258,8 @@ function Restore-Dependents {
 function Invoke-RollbackOp {
   param($Request)
   $timeouts = Get-Timeouts $Request
+  $dependentsPolicy = [string](Get-Prop $Request 'dependents' 'refuse')
+  Assert-OneOf $dependentsPolicy 'dependents' @('refuse', 'stop-and-restart')
   $restore = Get-Prop $Request 'restore'
   if ($null -eq $restore) { Stop-Engine 'bad-request' 'field restore: rollback needs restore.snapshot or restore.fromRunId' }
   $source = ''
@@ -285,23 +287,53 @@ function Invoke-RollbackOp {
     $Ctx.Transaction = $true   # settled: an interrupted apply's record goes
     return $res
   }
-  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
   $target = @{ config = $saved.config; state = 'stopped'; pid = $null }
   if ($wantRunning) { $target.state = 'running' }
   # A running process is replaced when restored fields only take effect at the next start.
   if ($isRunning -and @($res.diff | Where-Object { $_.restartNeeded }).Count -eq 0) { $target.pid = $now.pid }
+
+  # The restore stops the service when it replaces its process or leaves it stopped; running dependents make that
+  # stop fail with 1051, so they are handled as apply handles them, before anything is written.
+  $deps = @()
+  if ($now.state -ne 'stopped' -and ($target.state -eq 'stopped' -or $null -eq $target.pid)) { $deps = @(Get-RunningDependents $Ctx.Service) }
+  if ($deps.Count -gt 0) {
+    $res.runningDependents = $deps
+    if ($dependentsPolicy -eq 'refuse') {
+      $res.outcome = 'failed'
+      $res.reason = [ordered]@{ code = 'dependents-running'; win32 = 1051 }
+      $res.message = 'restoring ' + $Ctx.Service + ' stops it while services that depend on it run (' + ($deps -join ', ') + '); dependents: refuse, so nothing was changed (dependents: stop-and-restart stops them and starts them again)'
+      Send-Event 'plan' $res.message ([ordered]@{ dependents = $deps; policy = $dependentsPolicy }) 'error'
+      $res.after = $now
+      return $res
+    }
+    Send-Event 'plan' ('the restore stops and restarts running dependents: ' + ($deps -join ', ')) ([ordered]@{ dependents = $deps; policy = $dependentsPolicy })
+  }
+
+  $res.backupPath = Write-Backup $now $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
+  $stoppedDeps = New-Object System.Collections.ArrayList
   try {
+    Stop-Dependents $deps $timeouts 'rollback' $stoppedDeps
     $r = Restore-Service $Ctx.Service $target 'rollback' 'rollback-verify' $timeouts 0
     $Ctx.Transaction = $true
     $res.outcome = 'changed'
     $res.after = $r.after
     $res.restarted = $r.restarted
     $res.message = 'restored ' + $fields.Count + ' field(s) from ' + $source
+    if ($stoppedDeps.Count -gt 0) {
+      if ($target.state -eq 'running') {
+        Start-Dependents $stoppedDeps $timeouts 'rollback'
+        $res.message += '; started the dependents again: ' + (@($stoppedDeps) -join ', ')
+      } else {
+        # Starting a dependent starts the services it depends on, so they stay stopped with the restored service.
+        $res.message += '; the restored state is stopped, so its dependents stay stopped: ' + (@($stoppedDeps) -join ', ')
+      }
+    }
   } catch {
     $rb = Get-Reason $_
     $res.outcome = 'rollback-failed'
     $res.reason = $rb.reason
     $res.message = $rb.message
+    if ($stoppedDeps.Count -gt 0) { $res.message += Restore-Dependents $stoppedDeps $timeouts 'rollback' }
     try { $res.after = Get-ServiceSnapshot $Ctx.Service } catch { }
   }
   $res

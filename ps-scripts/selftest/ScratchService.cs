@@ -3,7 +3,8 @@
 // again when the selftest ends.
 //
 // It takes the same command line as the lab's service program (src/lab/scm/svcprogram.mjs), parsed like Go's
-// `flag` package: --port int, --config string (must exist), --log-level debug|info|warn|error, --workers int;
+// `flag` package: --port int, --config string (must exist), --log-level debug|info|warn|error, --workers int,
+// --stop-ms int (the stop handler blocks that long before the service stops: "stuck STOP_PENDING");
 // -flag value, --flag value and --flag=value; "--" or the first non-flag ends the flags. An unknown flag, a
 // missing value or a bad value exits with status 2 (a bad hot-fix really fails to start); a missing config file
 // exits with 1. Like the lab's program it reads SVCFLEET_LAB_CRASH_AFTER_MS from its environment and exits with
@@ -27,6 +28,7 @@ public static class SvcfleetScratchProgram
     public static string Config = "";
     public static string LogLevel = "info";
     public static int Workers = 1;
+    public static int StopMs = 0;
 
     static readonly string[] Levels = { "debug", "info", "warn", "error" };
 
@@ -34,7 +36,7 @@ public static class SvcfleetScratchProgram
     static int Usage(string message)
     {
         Console.Error.WriteLine(message);
-        Console.Error.WriteLine("Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -workers int");
+        Console.Error.WriteLine("Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -stop-ms int\n  -workers int");
         return 2;
     }
 
@@ -51,7 +53,7 @@ public static class SvcfleetScratchProgram
             int eq = name.IndexOf('=');
             if (eq >= 0) { value = name.Substring(eq + 1); name = name.Substring(0, eq); }
             if (name == "h" || name == "help") { Usage(""); return 0; }
-            if (name != "port" && name != "config" && name != "log-level" && name != "workers")
+            if (name != "port" && name != "config" && name != "log-level" && name != "workers" && name != "stop-ms")
                 return Usage("flag provided but not defined: -" + name);
             if (value == null)
             {
@@ -63,8 +65,9 @@ public static class SvcfleetScratchProgram
             {
                 case "port":
                 case "workers":
+                case "stop-ms":
                     if (!int.TryParse(value, out n)) return Usage("invalid value \"" + value + "\" for flag -" + name + ": parse error");
-                    if (name == "port") Port = n; else Workers = n;
+                    if (name == "port") Port = n; else if (name == "workers") Workers = n; else StopMs = n;
                     break;
                 case "log-level":
                     if (Array.IndexOf(Levels, value) < 0) return Usage("invalid value \"" + value + "\" for flag -log-level: must be one of debug|info|warn|error");
@@ -76,6 +79,7 @@ public static class SvcfleetScratchProgram
             }
         }
         if (Port < 0 || Port > 65535) return Usage("invalid value \"" + Port + "\" for flag -port: out of range");
+        if (StopMs < 0) return Usage("invalid value \"" + StopMs + "\" for flag -stop-ms: must be >= 0");
         if (Workers < 1) return Usage("invalid value \"" + Workers + "\" for flag -workers: must be >= 1");
         if (Config.Length > 0 && !File.Exists(Config))
         {
@@ -149,6 +153,9 @@ public class SvcfleetScratchService : ServiceBase
 
     protected override void OnStop()
     {
+        // ServiceBase reports STOP_PENDING before it calls OnStop and STOPPED after it returns: a handler that
+        // blocks leaves the service in STOP_PENDING with a checkpoint that does not move.
+        if (SvcfleetScratchProgram.StopMs > 0) Thread.Sleep(SvcfleetScratchProgram.StopMs);
         TcpListener l = listener;
         listener = null;
         if (l != null) l.Stop();

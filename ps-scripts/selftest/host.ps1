@@ -9,10 +9,15 @@
 #
 # Operations (request.op):
 #   census  the host's service names and the files under %ProgramData%\svcfleet and the selftest's build folder
-#   create  compile the scratch service (ScratchService.cs, sent as request.source) and register + start it
+#   create  compile the scratch service (ScratchService.cs, sent as request.source) and register + start it;
+#           with request.dependsOn: a second scratch service on the same executable that depends on that one
 #   read    sc.exe qc / qdescription / qfailure / qfailureflag / queryex of request.name, raw, plus the registry
 #           values DisplayName, Description, ImagePath, Environment and FailureActions as stored
-#   delete  stop and delete request.name, remove its backups, its build folder and the folders request.remove
+#   delete  stop and delete request.name, remove its backups, its build folder (unless request.keepDir) and the
+#           folders request.remove
+#   acl     grant (request.grant) or remove a read entry for Users (S-1-5-32-545) on the scratch service's own
+#           backup folder, %ProgramData%\svcfleet\backups\<request.name>: the backup folder guard scenario. Only
+#           that folder, which the selftest removes at the end, is ever touched.
 #
 # On an emulated host (the lab: src/lab/, which exposes itself as the EmulatedScm module and SVCFLEET_LAB_STATE)
 # there is no sc.exe create/delete and every service process is the lab's own service program
@@ -92,10 +97,10 @@ function Invoke-Census {
 
 function Invoke-LabScratch {
   # The emulator's own state function, called in the module's scope (Use-LabHost writes only what it marks dirty).
-  param([string]$Verb, [string]$Name, [string]$BinaryPath, [string]$Image)
+  param([string]$Verb, [string]$Name, [string]$BinaryPath, [string]$Image, [string[]]$Dependencies)
   $m = Get-Module -Name EmulatedScm
   & $m {
-    param($Verb, $Name, $BinaryPath, $Image)
+    param($Verb, $Name, $BinaryPath, $Image, $Dependencies)
     Use-LabHost -Body {
       param($h)
       if ($Verb -eq 'create') {
@@ -103,21 +108,21 @@ function Invoke-LabScratch {
         $h.services[$Name] = @{
           name = $Name; displayName = $Name; description = ''; binaryPath = $BinaryPath; serviceType = 16
           startType = 'demand'; delayedAutoStart = $false; errorControl = 1; account = 'LocalSystem'; passwordSha256 = $null
-          dependencies = @(); loadOrderGroup = ''; tag = 0
+          dependencies = @($Dependencies | Where-Object { $_ }); loadOrderGroup = ''; tag = 0
           failure = @{ resetPeriod = 0; rebootMessage = ''; command = ''; actions = @(); nonCrashFailures = $false }
           failureConfigured = $false; registry = @{}; registryDeleted = @(); virtual = $false; stoppable = $true
           status = @{ state = 'stopped'; pid = 0; procStart = $null; win32ExitCode = 0; serviceExitCode = 0 }
         }
-        $h.installedFiles = @($h.installedFiles) + $Image
+        if ($Image) { $h.installedFiles = @($h.installedFiles) + $Image }
       } else {
         $key = $null
         foreach ($k in @($h.services.Keys)) { if ([string]::Equals($k, $Name, [StringComparison]::OrdinalIgnoreCase)) { $key = $k } }
         if ($key) { $h.services.Remove($key) }
-        $h.installedFiles = @($h.installedFiles | Where-Object { $_ -ne $Image })
+        if ($Image) { $h.installedFiles = @($h.installedFiles | Where-Object { $_ -ne $Image }) }
       }
       Set-LabDirty
     } | Out-Null
-  } $Verb $Name $BinaryPath $Image
+  } $Verb $Name $BinaryPath $Image $Dependencies
 }
 
 function Wait-State {
@@ -139,9 +144,16 @@ function Invoke-Create {
   $dir = Join-Path (Get-SelftestRoot) ([string]$Request.id)
   $exe = Join-Path $dir 'scratch.exe'
   $binaryPath = $exe + ' --port ' + $port
+  $dependsOn = [string]$Request.dependsOn
   if (Test-EmulatedHost) {
-    Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image $exe
+    if ($dependsOn) { Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image '' -Dependencies @($dependsOn) }
+    else { Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image $exe }
     $program = 'lab-svcprogram'
+  } elseif ($dependsOn) {
+    # The same executable as the service it depends on, already built.
+    $r = Invoke-Raw 'sc.exe' @('create', $name, 'binPath=', $binaryPath, 'start=', 'demand', 'DisplayName=', $name, 'depend=', $dependsOn)
+    if ($r.exit -ne 0) { return @{ ok = $false; message = ('sc.exe create failed (' + $r.exit + '): ' + ($r.lines -join ' | ')) } }
+    $program = 'scratch-service'
   } else {
     [void][IO.Directory]::CreateDirectory($dir)
     $cs = Join-Path $dir 'ScratchService.cs'
@@ -193,7 +205,9 @@ function Invoke-Delete {
     if ($st.exit -ne 0 -and $st.exit -ne 1062) { $notes += ('sc.exe stop: ' + $st.exit) }
     if (-not (Wait-State $name 'STOPPED' 60)) { $notes += 'the scratch service did not stop in 60 s' }
     if (Test-EmulatedHost) {
-      Invoke-LabScratch -Verb 'delete' -Name $name -BinaryPath '' -Image (Join-Path $dir 'scratch.exe')
+      $image = Join-Path $dir 'scratch.exe'
+      if ($Request.keepDir) { $image = '' }
+      Invoke-LabScratch -Verb 'delete' -Name $name -BinaryPath '' -Image $image
     } else {
       $d = Invoke-Raw 'sc.exe' @('delete', $name)
       if ($d.exit -ne 0) { $notes += ('sc.exe delete failed (' + $d.exit + '): ' + ($d.lines -join ' | ')) }
@@ -203,7 +217,9 @@ function Invoke-Delete {
     }
   }
   $backups = Join-Path (Join-Path (Join-Path $env:ProgramData 'svcfleet') 'backups') $name
-  foreach ($p in @($backups, $dir)) {
+  $gone = @($backups)
+  if (-not $Request.keepDir) { $gone += $dir }
+  foreach ($p in $gone) {
     if (Test-Path -LiteralPath $p) { Remove-Item -LiteralPath $p -Recurse -Force }
   }
   # Folders the selftest created (absent in the census before): removed when empty, deepest first.
@@ -215,6 +231,14 @@ function Invoke-Delete {
   @{ ok = ($notes.Count -eq 0); notes = $notes }
 }
 
+function Invoke-Acl {
+  $dir = Join-Path (Join-Path (Join-Path $env:ProgramData 'svcfleet') 'backups') ([string]$Request.name)
+  if (-not (Test-Path -LiteralPath $dir)) { return @{ ok = $false; message = ('no backup folder ' + $dir) } }
+  if ($Request.grant) { $r = Invoke-Raw 'icacls.exe' @($dir, '/grant', '*S-1-5-32-545:(R)') }
+  else { $r = Invoke-Raw 'icacls.exe' @($dir, '/remove:g', '*S-1-5-32-545') }
+  @{ ok = ($r.exit -eq 0); exit = $r.exit; message = ($r.lines -join ' | ') }
+}
+
 if ($null -eq $Request) { return }
 try {
   $result = switch ([string]$Request.op) {
@@ -222,6 +246,7 @@ try {
     'create' { Invoke-Create }
     'read' { Invoke-Read }
     'delete' { Invoke-Delete }
+    'acl' { Invoke-Acl }
     default { @{ ok = $false; message = ('unknown op ' + [string]$Request.op) } }
   }
   Write-SelftestFrame $result

@@ -30,7 +30,7 @@ export interface RenderedRequest {
   passwordFrom: unknown;
   encodedCommand: string;
   bootstrap: string;
-  payload: { script: string; request: unknown };
+  payload: { script: string; native: string; request: unknown };
 }
 
 export interface RenderResult {
@@ -62,8 +62,12 @@ export async function render(options: RenderOptions, ctx: AppContext): Promise<R
     const invocation = buildInvocation(request);
     const shown = redactRequest(request);
     const payload = options.full
-      ? { script: scripts.engine, request: shown }
-      : { script: `<ps-scripts/engine.ps1: ${scripts.engine.length} characters; --full prints it>`, request: shown };
+      ? { script: scripts.engine, native: scripts.native, request: shown }
+      : {
+          script: `<ps-scripts/engine.ps1: ${scripts.engine.length} characters; --full prints it>`,
+          native: `<ps-scripts/native.ps1: ${scripts.native.length} characters, loaded only for a request that needs native code; --full prints it>`,
+          request: shown,
+        };
     return { service: r.service, passwordFrom: r.passwordRef, encodedCommand: invocation.encodedCommand, bootstrap: scripts.bootstrap, payload };
   });
   return { host, requests: rendered };

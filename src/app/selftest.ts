@@ -38,6 +38,8 @@ export interface RunSelftestOptions {
   id?: string;
   /** TCP port of the scratch service on the host's loopback (default random in 41000-48999). */
   port?: number;
+  /** TCP port of a second scratch service (running dependents; default port + 1). */
+  otherPort?: number;
   /**
    * Replace the engine text sent in each engine call (tests prove a broken engine fails the selftest). The request
    * path is unchanged: runRemote builds the invocation, then only the `script` of its stdin line is swapped.
@@ -51,8 +53,8 @@ export interface RunSelftestOptions {
 function withEngine(session: Session, engineScript: string): Session {
   return {
     exec: (invocation, options) => {
-      const line = JSON.parse(invocation.stdin.toString('ascii')) as { request: unknown };
-      const stdin = Buffer.from(`${asciiJson({ script: engineScript, request: line.request })}\n`, 'ascii');
+      const line = JSON.parse(invocation.stdin.toString('ascii')) as { native: string; request: unknown };
+      const stdin = Buffer.from(`${asciiJson({ script: engineScript, native: line.native, request: line.request })}\n`, 'ascii');
       return session.exec({ ...invocation, stdin }, options);
     },
     close: () => session.close(),
@@ -71,6 +73,7 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
   const id = options.id ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const service = `svcfleet-selftest-${id}`;
   const port = options.port ?? 41000 + (randomBytes(2).readUInt16LE(0) % 8000);
+  const otherPort = options.otherPort ?? port + 1;
   const log = options.log ?? (() => undefined);
   const engineSession = options.engineScript ? withEngine(session, options.engineScript) : session;
   const cases: SelftestCase[] = [];
@@ -82,6 +85,13 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
     return runRemote(engineSession, request, { host, commandMs });
   };
   const runIds = new WeakMap<RemoteResult, string>();
+  /** Second scratch services still on the host, removed before the scratch service (they depend on it). */
+  const extra: string[] = [];
+  const removeService = async (name: string): Promise<DeleteAnswer> => {
+    const del = await runHostScript<DeleteAnswer>(session, { op: 'delete', id, name, remove: [], keepDir: true }, commandMs);
+    if (del.ok) extra.splice(extra.indexOf(name), 1);
+    return del;
+  };
 
   const before = await runHostScript<CensusAnswer>(session, { op: 'census' }, commandMs);
   if (!before.ok) throw new Error(`${host}: selftest census failed: sc.exe query exited ${before.exit}${before.message ? `: ${before.message}` : ''}`);
@@ -107,12 +117,29 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
           runIds.set(r, runId);
           return r;
         },
-        async rollbackTo(result) {
+        otherPort,
+        async rollbackTo(result, more) {
           const fromRunId = runIds.get(result);
           if (!fromRunId) throw new Error('rollbackTo: not a result of ctx.apply');
-          return engine('rollback', { restore: { fromRunId }, restart: 'if-needed', verify: { port } });
+          return engine('rollback', { restore: { fromRunId }, restart: 'if-needed', verify: { port }, ...more });
         },
         read: () => runHostScript<ReadAnswer>(session, { op: 'read', name: service }, commandMs),
+        readService: (name) => runHostScript<ReadAnswer>(session, { op: 'read', name }, commandMs),
+        async addDependent(depPort) {
+          const name = `${service}-dep`;
+          extra.push(name);
+          const made = await runHostScript<CreateAnswer>(session, { op: 'create', id, name, port: depPort, dependsOn: service }, commandMs);
+          if (!made.ok || !made.binaryPath) throw new Error(`could not create the dependent scratch service ${name}: ${made.message ?? 'create failed'}`);
+          return { name, binaryPath: made.binaryPath };
+        },
+        async removeService(name) {
+          const del = await removeService(name);
+          if (!del.ok) throw new Error(`could not remove ${name}: ${(del.notes ?? [del.message]).join('; ')}`);
+        },
+        async backupFolderAcl(grant) {
+          const r = await runHostScript<{ ok: boolean; exit?: number; message?: string }>(session, { op: 'acl', name: service, grant }, commandMs);
+          if (!r.ok) throw new Error(`icacls on the scratch service's backup folder failed (${r.exit ?? '?'}): ${r.message ?? ''}`);
+        },
       };
       for (const s of options.scenarios ?? SCENARIOS) {
         const started = Date.now();
@@ -145,6 +172,10 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
       ...(had.has('svcfleet-selftest/') ? [] : ['svcfleet-selftest']),
     ];
     try {
+      for (const name of [...extra].reverse()) {
+        const d = await removeService(name);
+        check.that(d.ok, `the second scratch service ${name} is removed`, d.notes ?? d.message);
+      }
       const del = await runHostScript<DeleteAnswer>(session, { op: 'delete', id, name: service, remove }, commandMs);
       check.that(del.ok, `the scratch service, its backups and its build folder are removed`, del.notes ?? del.message);
       const after = await runHostScript<CensusAnswer>(session, { op: 'census' }, commandMs);
@@ -177,6 +208,8 @@ export interface SelftestOptions extends ConfigOptions {
   scenarios?: readonly Scenario[];
   /** Scratch service port (default random). */
   port?: number;
+  /** Second scratch service port (default port + 1). */
+  otherPort?: number;
 }
 
 export interface SelftestResult {
@@ -214,6 +247,7 @@ export async function selftest(options: SelftestOptions, ctx: AppContext): Promi
         ...(options.engineScript ? { engineScript: options.engineScript } : {}),
         ...(options.scenarios ? { scenarios: options.scenarios } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
+        ...(options.otherPort !== undefined ? { otherPort: options.otherPort } : {}),
       });
     } finally {
       await session.close();

@@ -221,7 +221,9 @@ class HostRunner {
         const source = restore.fromRunId ? `from the host's own backup of run ${restore.fromRunId} (no journaled before-snapshot)` : '';
         let res: RemoteResult;
         try {
-          res = await this.call(session, 'rollback', item.service, { restore }, signal, this.ctx.rollbackMs);
+          // The apply's policy for running dependents holds for its restore too (a restore restarts the service).
+          const dependents = this.ctx.task.changes?.find((c) => c.service === item.service)?.dependents;
+          res = await this.call(session, 'rollback', item.service, { restore, ...(dependents ? { dependents } : {}) }, signal, this.ctx.rollbackMs);
         } catch (err) {
           outcomes.push('unknown');
           messages.push(`${item.service}: rollback interrupted: ${errMessage(err)}`);

@@ -213,6 +213,10 @@ function launch(stateDir: string, state: LabHostState, svc: LabServiceRecord): v
   const image = resolveImage(svc.binaryPath, state.installedFiles);
   if (!image) throw new Error(`svcfleet lab: the executable of ${svc.name}'s binary path is not an installed file: ${svc.binaryPath}`);
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // The lab's controls never leak in from the caller; the crash flag in the service's own Environment is honoured
+  // (as ps-scripts/selftest/ScratchService.cs reads it), the hang flag is a lab fault only.
+  delete env['SVCFLEET_LAB_HANG'];
+  delete env['SVCFLEET_LAB_CRASH_AFTER_MS'];
   const envValue = svc.registry['Environment'];
   const environment = envValue && envValue.kind === 'MultiString' ? (envValue.value as string[]) : [];
   for (const e of environment) {
@@ -231,7 +235,6 @@ function launch(stateDir: string, state: LabHostState, svc: LabServiceRecord): v
     SVCFLEET_LAB_SERVICE: svc.name,
   });
   delete env['SVCFLEET_LAB_HANG'];
-  delete env['SVCFLEET_LAB_CRASH_AFTER_MS'];
   const fd = fs.openSync(log, 'a');
   try {
     const child = spawn(process.execPath, [labScmFiles.svcprogram, ...image.args], { detached: true, stdio: ['ignore', fd, fd], env });

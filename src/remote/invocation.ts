@@ -58,7 +58,8 @@ function toWire(request: OutgoingRequest): RemoteRequest {
 }
 
 export function buildPayload(request: OutgoingRequest): Payload {
-  return { script: loadPsScripts().engine, request: toWire(request) };
+  const { engine, native } = loadPsScripts();
+  return { script: engine, native, request: toWire(request) };
 }
 
 /**
@@ -70,8 +71,11 @@ let constant: { encodedCommand: string; head: Buffer } | undefined;
 
 export function buildInvocation(request: OutgoingRequest): Invocation {
   if (!constant) {
-    const { bootstrap, engine } = loadPsScripts();
-    constant = { encodedCommand: encodeCommand(bootstrap), head: Buffer.from(`{"script":${asciiJson(engine)},"request":`, 'ascii') };
+    const { bootstrap, engine, native } = loadPsScripts();
+    constant = {
+      encodedCommand: encodeCommand(bootstrap),
+      head: Buffer.from(`{"script":${asciiJson(engine)},"native":${asciiJson(native)},"request":`, 'ascii'),
+    };
   }
   // Byte-identical to asciiJson(buildPayload(request)) and a newline: the same keys in the same order.
   const tail = Buffer.from(`${asciiJson(toWire(request))}}\n`, 'ascii');

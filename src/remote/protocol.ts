@@ -159,6 +159,8 @@ export interface RemoteRequest {
 /** Exactly what goes to the remote process's stdin, as UTF-8 JSON. `script` is a static ps-scripts file. */
 export interface Payload {
   script: string;
+  /** ps-scripts/native.ps1, static: the engine loads it only for a request that needs native code. */
+  native: string;
   request: RemoteRequest;
 }
 

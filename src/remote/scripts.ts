@@ -18,6 +18,11 @@ export interface PsScripts {
   bootstrap: string;
   /** The assembled engine (ps-scripts/engine/*.ps1 in order): sent in the payload as `script`. */
   engine: string;
+  /**
+   * ps-scripts/native.ps1: the engine's P/Invoke types, sent in the payload as `native` and loaded by the engine only
+   * when a request needs one (docs/reference/powershell.md "Script block logging and suspicious content").
+   */
+  native: string;
   /** Absolute path of the directory they were read from (psScriptsDir()). */
   dir: string;
   /** 'built': dist/ps-scripts/engine.ps1 as the build wrote it; 'parts': assembled now from ps-scripts/engine/. */
@@ -55,6 +60,7 @@ export function loadPsScripts(): PsScripts {
     cached = {
       dir,
       bootstrap: readFileSync(join(dir, 'bootstrap.ps1'), 'utf8'),
+      native: readFileSync(join(dir, 'native.ps1'), 'utf8'),
       engine: fromBuilt ? readFileSync(built, 'utf8') : assembleEngine(join(dir, 'engine')),
       from: fromBuilt ? 'built' : 'parts',
     };

@@ -230,4 +230,54 @@ describe('running dependents (a stop fails with 1051 while they run)', { timeout
     expect(dep.service('Base').binaryPath).toBe(app(port.base!, ' --workers 2'));
     expect(running()).toEqual(['running', 'running', 'running']);
   });
+
+  it('rollback with running dependents, dependents: refuse (default): nothing changed, a clear reason, no backup', async () => {
+    const base = dep.service('Base').binaryPath;
+    const applied = await dep.run({
+      op: 'apply',
+      runId: 'deps-apply',
+      service: 'Base',
+      desired: { args: { set: { workers: '4' } } },
+      dependents: 'stop-and-restart',
+    });
+    expectOutcome(applied, 'changed', 'ok');
+    const before = pids();
+    const run = await dep.run({ op: 'rollback', service: 'Base', restore: { fromRunId: 'deps-apply' } });
+    expectOutcome(run, 'failed', 'dependents-running');
+    expect(run.result.reason.win32).toBe(1051);
+    expect(run.result.message).toMatch(/Dep2, Dep1.*nothing was changed/);
+    expect(run.result.runningDependents).toEqual(['Dep2', 'Dep1']);
+    expect(run.result.backupPath).toBeUndefined();
+    expect(dep.service('Base').binaryPath).not.toBe(base);
+    expect(pids()).toEqual(before);
+    expect(running()).toEqual(['running', 'running', 'running']);
+  });
+
+  it('rollback with dependents: stop-and-restart: stopped in order before the restart, started after it', async () => {
+    const before = pids();
+    const snapshot = (await dep.run({ op: 'snapshot', service: 'Base' })).result.snapshot!;
+    const run = await dep.run({ op: 'rollback', service: 'Base', restore: { fromRunId: 'deps-apply' }, dependents: 'stop-and-restart' });
+    expectOutcome(run, 'changed', 'ok');
+    expect(run.result.restarted).toBe(true);
+    expect(run.result.runningDependents).toEqual(['Dep2', 'Dep1']);
+    expect(run.result.message).toMatch(/started the dependents again: Dep2, Dep1/);
+    const steps = run.events.filter((e) => e.data?.dependent || e.message === 'stopping' || e.message === 'starting').map((e) => e.message);
+    expect(steps).toEqual([
+      'stopping dependent Dep2',
+      'stopping',
+      'stopping dependent Dep1',
+      'stopping',
+      'stopping',
+      'starting',
+      'starting dependent Dep1',
+      'starting',
+      'starting dependent Dep2',
+      'starting',
+    ]);
+    expect(dep.service('Base').binaryPath).not.toBe(snapshot.config.binaryPath);
+    expect(dep.service('Base').binaryPath).not.toMatch(/--workers 4/);
+    expect(running()).toEqual(['running', 'running', 'running']);
+    const after = pids();
+    for (const n of ['Base', 'Dep1', 'Dep2']) expect(after[n], n).not.toBe(before[n]);
+  });
 });

@@ -30,6 +30,9 @@ export function assembledEngineFile(): string {
 
 export const enginePath = assembledEngineFile();
 
+/** ps-scripts/native.ps1, the native code piece sent beside the engine (the engine's $NativeCode). */
+export const nativePath = join(loadPsScripts().dir, 'native.ps1');
+
 export interface PwshRun {
   code: number | null;
   stdout: string;

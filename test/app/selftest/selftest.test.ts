@@ -98,7 +98,7 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
     try {
       const before = hostView(h.stateDir);
       const lines: string[] = [];
-      const report = await runSelftest({ session: h.session, host: 'lab', port: await freePort(), log: (l) => lines.push(l) });
+      const report = await runSelftest({ session: h.session, host: 'lab', port: await freePort(), otherPort: await freePort(), log: (l) => lines.push(l) });
       const failed = report.cases.filter((c) => c.status === 'failed');
       expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
       expect(report.ok).toBe(true);
@@ -112,7 +112,12 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
         'failure actions incl. NONE and reboot (written, read back, never fired)',
         'environment',
         'a change the program rejects (exit 2) -> automatic rollback',
+        'a crash after start -> automatic rollback',
         'account matrix (built-in accounts)',
+        'account matrix (virtual account)',
+        'stuck STOP_PENDING on a dedicated process',
+        'running dependents',
+        'backup folder guard',
         HOST_AS_FOUND,
       ];
       expect(passed).toEqual(implemented);
@@ -156,6 +161,38 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
     }
   });
 
+  it('fails with an engine whose rollback ignores running dependents (1051), and still leaves the host as found', async () => {
+    const dir = join(psScriptsDir(), 'engine');
+    const parts = engineParts(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+    const good = "($target.state -eq 'stopped' -or $null -eq $target.pid)) { $deps = @(Get-RunningDependents $Ctx.Service) }";
+    const i = parts.findIndex((p) => p.includes(good));
+    expect(i, 'the running-dependents check of the rollback operation').toBeGreaterThanOrEqual(0);
+    parts[i] = parts[i]!.replace(good, '$false) { }');
+    const broken = assembleTexts(parts);
+
+    const h = await labHost();
+    try {
+      const before = hostView(h.stateDir);
+      const only = SCENARIOS.filter((s) => s.name === 'running dependents');
+      const report = await runSelftest({
+        session: h.session,
+        host: 'lab',
+        port: await freePort(),
+        otherPort: await freePort(),
+        engineScript: broken,
+        scenarios: only,
+      });
+      expect(report.ok).toBe(false);
+      const deps = report.cases.find((c) => c.name === 'running dependents')!;
+      expect(deps.status).toBe('failed');
+      expect(deps.message).toMatch(/rollback with dependents: stop-and-restart: the engine reports changed.*1051/);
+      expect(report.cases.find((c) => c.name === HOST_AS_FOUND)?.status, JSON.stringify(report.cases.at(-1))).toBe('passed');
+      expect(hostView(h.stateDir)).toEqual(before);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('the command: one host from an inventory, plain lines, JUnit written, exit 0 when nothing failed', async () => {
     const h = await labHost();
     try {
@@ -182,7 +219,7 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
           limit: 'lab01',
           junit: 'selftest.xml',
           out: (l) => out.push(l),
-          scenarios: SCENARIOS.filter((s) => s.name === 'environment' || s.name.startsWith('stuck')),
+          scenarios: SCENARIOS.filter((s) => s.name === 'environment' || s.name.startsWith('account matrix (local user')),
           port: await freePort(),
         },
         {

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
-import { enginePath } from '../../ps-scripts/pwsh.js';
+import { enginePath, nativePath } from '../../ps-scripts/pwsh.js';
 import { removeHost, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = '"C:\\Program Files\\App\\app.exe"';
@@ -27,10 +27,14 @@ beforeAll(async () => {
     faults: [{ kind: 'access-denied', service: 'Denied', ops: ['config'] }],
   });
   const engine = enginePath.replace(/'/g, "''");
+  const native = nativePath.replace(/'/g, "''");
   r = runProbes(
     stateDir,
     String.raw`
 . '${engine}'
+# The native code piece, as the bootstrap hands it to the engine; dot-sourced, it defines the C# sources.
+$NativeCode = [IO.File]::ReadAllText('${native}')
+. ([ScriptBlock]::Create($NativeCode))
 function Look($n) {
   $c = Get-CimInstance Win32_Service -Filter "Name='$n'"
   $p = Get-ItemProperty -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$n"

@@ -9,7 +9,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
-import { enginePath } from '../../ps-scripts/pwsh.js';
+import { enginePath, nativePath } from '../../ps-scripts/pwsh.js';
 import { removeHost, runProbes, tempDir } from './helpers.js';
 
 const IMAGE = '"C:\\Program Files\\App\\app.exe"';
@@ -35,10 +35,14 @@ beforeAll(async () => {
     ],
   });
   const engine = enginePath.replace(/'/g, "''");
+  const native = nativePath.replace(/'/g, "''");
   r = runProbes(
     stateDir,
     String.raw`
 . '${engine}'
+# The native code piece, as the bootstrap hands it to the engine; dot-sourced, it defines the C# sources.
+$NativeCode = [IO.File]::ReadAllText('${native}')
+. ([ScriptBlock]::Create($NativeCode))
 $src = $NativeFailureActionsSource
 $key = 'HKLM:\SYSTEM\CurrentControlSet\Services\Nat'
 # Write() as the engine calls it, -> @{ code; api }.

@@ -49,10 +49,18 @@ function Add-LabStartTimeoutEvents {
 
 function New-LabEventRecord {
     param([long]$Id, [string]$Provider, [string]$Log, [DateTime]$TimeUtc, [string]$Message, [string[]]$Params)
-    [pscustomobject]@{
+    # Like System.Diagnostics.Eventing.Reader.EventRecord: ToXml() gives the event's XML, whose EventData holds
+    # one <Data> element per insertion string (learn.microsoft.com: EventRecord.ToXml; docs/reference/windows-services.md
+    # "Start-failure evidence").
+    $n = 0
+    $data = (@(foreach ($p in @($Params)) { $n++; "<Data Name='param$n'>" + [Security.SecurityElement]::Escape([string]$p) + '</Data>' }) -join '')
+    $xml = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='" +
+        [Security.SecurityElement]::Escape($Provider) + "'/><EventID>$Id</EventID></System><EventData>$data</EventData></Event>"
+    $record = [pscustomobject]@{
         Id = $Id; ProviderName = $Provider; LogName = $Log; TimeCreated = $TimeUtc.ToLocalTime(); Message = $Message
-        Properties = @(foreach ($p in @($Params)) { [pscustomobject]@{ Value = $p } })
     }
+    $record | Add-Member -MemberType ScriptMethod -Name ToXml -Value ([scriptblock]::Create("'" + $xml.Replace("'", "''") + "'"))
+    $record
 }
 
 # A service's Application entries: its program's output lines since its last start, each stamped with the time the

@@ -122,6 +122,12 @@ function Start-LabProcess {
     foreach ($a in @('-c', $script, 'sh', 'setsid', (Get-LabNodePath),
             [IO.Path]::Combine($PSScriptRoot, '..', 'svcprogram.mjs'))) { $psi.ArgumentList.Add($a) }
     foreach ($a in @($Status.args)) { $psi.ArgumentList.Add($a) }
+    # The lab's own controls never leak in from the caller's environment. The crash flag in the service's own
+    # Environment value is honoured, as the selftest's scratch service (ps-scripts/selftest/ScratchService.cs) reads
+    # it: a service process gets the SCM's environment plus that value (docs/reference/windows-services.md
+    # "Environment value"); the hang flag is a lab fault only.
+    [void]$psi.Environment.Remove('SVCFLEET_LAB_HANG')
+    [void]$psi.Environment.Remove('SVCFLEET_LAB_CRASH_AFTER_MS')
     foreach ($e in @($Status.environment)) {
         $eq = ([string]$e).IndexOf('=')
         if ($eq -gt 0) { $psi.Environment[$e.Substring(0, $eq)] = $e.Substring($eq + 1) }
@@ -132,7 +138,7 @@ function Start-LabProcess {
     $psi.Environment['SVCFLEET_LAB_EXIT_FILE'] = $Status.exitFile
     $psi.Environment['SVCFLEET_LAB_SERVICE'] = $Svc.name
     if ($Hang) { $psi.Environment['SVCFLEET_LAB_HANG'] = '1' } else { [void]$psi.Environment.Remove('SVCFLEET_LAB_HANG') }
-    if ($CrashAfterMs -gt 0) { $psi.Environment['SVCFLEET_LAB_CRASH_AFTER_MS'] = "$CrashAfterMs" } else { [void]$psi.Environment.Remove('SVCFLEET_LAB_CRASH_AFTER_MS') }
+    if ($CrashAfterMs -gt 0) { $psi.Environment['SVCFLEET_LAB_CRASH_AFTER_MS'] = "$CrashAfterMs" }
     $p = [Diagnostics.Process]::Start($psi)
     $Status.pid = $p.Id
     $Status.procStart = Get-LabProcStart -ProcessId $p.Id
