@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { RunDoneEvent } from '../engine/events.js';
 import { newRunId } from '../engine/run-id.js';
 import type { HostTask } from '../engine/types.js';
 import type { GroupTree } from '../inventory/pattern.js';
@@ -17,7 +16,8 @@ import { InputError } from '../util/errors.js';
 import { type ConfigOptions, loadAppConfig } from './config.js';
 import { type AppContext, note } from './context.js';
 import { checkWritableFile, journalHost, openJournal } from './journal.js';
-import { type LiveOptions, type RunView, groupsLookup, renderAll, requestLookup, runPrepared, selectView, stripRef, usingEngineIO } from './run.js';
+import { fileDigest, type InputsOf, runInputs } from './run-inputs.js';
+import { type LiveOptions, type RunResult, renderAll, runJournaled, selectView, stripRef } from './run.js';
 import { promptOf, secretContext } from './secrets.js';
 import { type TargetOptions, absoluteSources, limitField, loadHosts, strategyFor } from './targets.js';
 
@@ -26,14 +26,7 @@ export interface ApplyOptions extends ConfigOptions, TargetOptions, LiveOptions 
   input: string;
 }
 
-export interface RunResult {
-  runId: string;
-  exitCode: number;
-  done: RunDoneEvent;
-  view: RunView;
-  /** The run's journal directory. */
-  journalDir: string;
-}
+export type { RunResult } from './run.js';
 
 /** A saved plan is JSON with kind svcfleet-plan; anything else is read as a change spec. */
 function isPlanFile(file: string): boolean {
@@ -62,6 +55,7 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   let inventorySource: string;
   let inventorySources: string[];
   let groups: GroupTree;
+  let journaled: Pick<InputsOf, 'source' | 'passwordRefOf'>;
   if (isPlanFile(file)) {
     const saved = loadPlanFile(file);
     planFile = file;
@@ -79,19 +73,23 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     hosts = planned.map((h) => byName.get(h.host)!);
     tasks = planned.map((h) => ({ host: byName.get(h.host)!, ...planHostTask(unsealPlanHost(saved, h, byName.get(h.host)!), secrets) }));
     specDoc = { plan: file, spec: saved.spec };
+    const refs = new Map(saved.hosts.flatMap((h) => h.services.map((sv) => [`${h.host}\0${sv.service}`, sv.passwordRef] as const)));
+    journaled = { source: { kind: 'plan', file, digest: fileDigest(file) ?? '', spec: saved.spec }, passwordRefOf: (h, sv) => refs.get(`${h}\0${sv}`) };
   } else {
     const inv = await loadHosts(options, config, ctx);
     inventorySource = inv.source;
     inventorySources = absoluteSources(ctx, options.inventory);
     groups = inv.groups;
     const spec = loadSpec(file);
-    renderAll(spec, inv.hosts); // every host renders before a password is asked for or a host contacted
+    const unresolved = renderAll(spec, inv.hosts); // every host renders before a password is asked for or a host contacted
     const secrets = await resolveSpecSecrets(spec, { env: ctx.env, prompt: promptOf(ctx) });
     const rendered = renderAll(spec, inv.hosts, secrets);
     hosts = inv.hosts;
     tasks = inv.hosts.map((h) => ({ host: h, changes: rendered.get(h.name)!.map(stripRef) }));
     specDoc = spec.doc.value;
     specFile = spec.file;
+    const refOf = (h: string, sv: string) => unresolved.get(h)?.find((r) => r.service === sv)?.passwordRef;
+    journaled = { source: { kind: 'spec', file: spec.file, digest: spec.digest }, passwordRefOf: refOf };
   }
   const strategy = strategyFor(
     config,
@@ -100,36 +98,42 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   );
   const journal = openJournal(config, ctx);
   const runId = newRunId();
-  return usingEngineIO(ctx, config, hosts, async (io) => {
-    const writer = await journal.createRun({
-      runId,
-      mode: 'apply',
-      spec: specDoc,
-      ...(specFile ? { specFile } : {}),
-      ...(planFile ? { planFile } : {}),
-      inventorySource,
-      inventorySources,
-      ...limitField(options),
-      hosts: tasks.map((t) => journalHost(t.host, t.changes, t.plannedHashes)),
-    });
-    if (view !== 'ndjson') note(ctx, `svcfleet: run ${runId}, journal ${writer.dir}`);
-    const { done } = await runPrepared(
-      {
-        mode: 'apply',
-        runId,
-        tasks,
-        strategy,
-        config,
-        view,
-        ...(junit ? { junit } : {}),
-        groupsOf: groupsLookup(hosts),
-        requestFor: requestLookup(tasks),
-        writer,
-        ...(specFile ? { specFile } : {}),
-      },
-      io,
-      ctx,
-    );
-    return { runId, exitCode: done.exitCode, done, view, journalDir: writer.dir };
+  const names = hosts.map((h) => h.name);
+  const inputs = runInputs({
+    config,
+    canaryHosts: strategy.canary ?? [],
+    hosts: names,
+    inventory: inventorySources,
+    ...limitField(options),
+    tasks,
+    ...journaled,
   });
+  return runJournaled(
+    {
+      mode: 'apply',
+      runId,
+      hosts,
+      tasks,
+      strategy,
+      config,
+      view,
+      ...(junit ? { junit } : {}),
+      ...(specFile ? { specFile } : {}),
+      openWriter: () =>
+        journal.createRun({
+          runId,
+          mode: 'apply',
+          spec: specDoc,
+          ...(specFile ? { specFile } : {}),
+          ...(planFile ? { planFile } : {}),
+          inventorySource,
+          inventorySources,
+          ...limitField(options),
+          hosts: tasks.map((t) => journalHost(t.host, t.changes, t.plannedHashes)),
+          inputs,
+        }),
+      announce: (writer) => `svcfleet: run ${runId}, journal ${writer.dir}`,
+    },
+    ctx,
+  );
 }
