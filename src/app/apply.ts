@@ -14,7 +14,7 @@ import { loadSpec } from '../spec/load.js';
 import { resolveSpecSecrets } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
 import { type ConfigOptions, loadAppConfig } from './config.js';
-import { type AppContext, note } from './context.js';
+import type { AppContext } from './context.js';
 import { checkWritableFile, journalHost, openJournal } from './journal.js';
 import { fileDigest, type InputsOf, runInputs } from './run-inputs.js';
 import { type LiveOptions, type RunResult, renderAll, runJournaled, selectView, stripRef } from './run.js';

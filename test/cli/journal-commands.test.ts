@@ -42,7 +42,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const runIdIn = (text: string): string => /(\d{8}T\d{6}Z-[0-9a-f]{4})/.exec(text)![1]!;
 
 describe('journal commands', () => {
   it('retry --failed re-runs only the hosts that did not make it, in the same run', async () => {
