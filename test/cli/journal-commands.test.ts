@@ -42,7 +42,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe('journal commands', () => {
   it('retry --failed re-runs only the hosts that did not make it, in the same run', async () => {
     const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { unreachable: Infinity }, web03: { verifyFails: true } });
