@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RunDoneEvent } from '../engine/events.js';
 import { newRunId } from '../engine/run-id.js';
 import type { HostTask } from '../engine/types.js';
 import type { GroupTree } from '../inventory/pattern.js';
@@ -14,10 +13,11 @@ import { loadSpec } from '../spec/load.js';
 import { resolveSpecSecrets } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
 import { type ConfigOptions, loadAppConfig } from './config.js';
-import { type AppContext, note } from './context.js';
+import type { AppContext } from './context.js';
 import { checkWritableFile, journalHost, openJournal } from './journal.js';
-import { type LiveOptions, type RunView, groupsLookup, renderAll, requestLookup, runPrepared, selectView, stripRef, usingEngineIO } from './run.js';
 import { loadBoundPlan } from './plan-binding.js';
+import { fileDigest, type InputsOf, runInputs } from './run-inputs.js';
+import { type LiveOptions, type RunResult, renderAll, runJournaled, selectView, stripRef } from './run.js';
 import { promptOf } from './secrets.js';
 import { type TargetOptions, absoluteSources, limitField, loadHosts, strategyFor } from './targets.js';
 
@@ -28,14 +28,7 @@ export interface ApplyOptions extends ConfigOptions, TargetOptions, LiveOptions 
   expectDigest?: string;
 }
 
-export interface RunResult {
-  runId: string;
-  exitCode: number;
-  done: RunDoneEvent;
-  view: RunView;
-  /** The run's journal directory. */
-  journalDir: string;
-}
+export type { RunResult } from './run.js';
 
 /** A saved plan is JSON with kind svcfleet-plan; anything else is read as a change spec. */
 function isPlanFile(file: string): boolean {
@@ -65,6 +58,7 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   let inventorySource: string;
   let inventorySources: string[];
   let groups: GroupTree;
+  let journaled: Pick<InputsOf, 'source' | 'passwordRefOf'>;
   if (isPlanFile(file)) {
     const bound = await loadBoundPlan(file, options, config, ctx);
     planFile = file;
@@ -76,6 +70,12 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     hosts = bound.hosts;
     tasks = bound.tasks;
     specDoc = { plan: file, digest: bound.digest, spec: bound.plan.spec };
+    const refs = new Map(bound.plan.hosts.flatMap((h) => h.services.map((sv) => [`${h.host}\0${sv.service}`, sv.passwordRef] as const)));
+    journaled = {
+      // The file's bytes, as for a spec: what `resume` compares to tell whether the plan file changed since.
+      source: { kind: 'plan', file, digest: fileDigest(file) ?? '', spec: bound.plan.spec },
+      passwordRefOf: (h, sv) => refs.get(`${h}\0${sv}`),
+    };
   } else {
     if (options.expectDigest !== undefined)
       throw new InputError('--expect-digest pins a saved plan: svcfleet apply PLAN.json --expect-digest D', { field: '--expect-digest' });
@@ -84,13 +84,15 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
     inventorySources = absoluteSources(ctx, options.inventory);
     groups = inv.groups;
     const spec = loadSpec(file);
-    renderAll(spec, inv.hosts); // every host renders before a password is asked for or a host contacted
+    const unresolved = renderAll(spec, inv.hosts); // every host renders before a password is asked for or a host contacted
     const secrets = await resolveSpecSecrets(spec, { env: ctx.env, prompt: promptOf(ctx) });
     const rendered = renderAll(spec, inv.hosts, secrets);
     hosts = inv.hosts;
     tasks = inv.hosts.map((h) => ({ host: h, changes: rendered.get(h.name)!.map(stripRef) }));
     specDoc = spec.doc.value;
     specFile = spec.file;
+    const refOf = (h: string, sv: string) => unresolved.get(h)?.find((r) => r.service === sv)?.passwordRef;
+    journaled = { source: { kind: 'spec', file: spec.file, digest: spec.digest }, passwordRefOf: refOf };
   }
   const strategy = strategyFor(
     config,
@@ -99,37 +101,43 @@ export async function apply(options: ApplyOptions, ctx: AppContext): Promise<Run
   );
   const journal = openJournal(config, ctx);
   const runId = newRunId();
-  return usingEngineIO(ctx, config, hosts, async (io) => {
-    const writer = await journal.createRun({
-      runId,
-      mode: 'apply',
-      spec: specDoc,
-      ...(specFile ? { specFile } : {}),
-      ...(planFile ? { planFile } : {}),
-      inventorySource,
-      inventorySources,
-      ...limitField(options),
-      hosts: tasks.map((t) => journalHost(t.host, t.changes, t.plannedHashes)),
-    });
-    if (view !== 'ndjson') note(ctx, `svcfleet: run ${runId}, journal ${writer.dir}`);
-    const { done } = await runPrepared(
-      {
-        mode: 'apply',
-        runId,
-        tasks,
-        strategy,
-        config,
-        view,
-        ...(junit ? { junit } : {}),
-        groupsOf: groupsLookup(hosts),
-        requestFor: requestLookup(tasks),
-        writer,
-        ...(specFile ? { specFile } : {}),
-        ...(planDigest ? { planDigest } : {}),
-      },
-      io,
-      ctx,
-    );
-    return { runId, exitCode: done.exitCode, done, view, journalDir: writer.dir };
+  const names = hosts.map((h) => h.name);
+  const inputs = runInputs({
+    config,
+    canaryHosts: strategy.canary ?? [],
+    hosts: names,
+    inventory: inventorySources,
+    ...limitField(options),
+    tasks,
+    ...journaled,
   });
+  return runJournaled(
+    {
+      mode: 'apply',
+      runId,
+      hosts,
+      tasks,
+      strategy,
+      config,
+      view,
+      ...(junit ? { junit } : {}),
+      ...(specFile ? { specFile } : {}),
+      ...(planDigest ? { planDigest } : {}),
+      openWriter: () =>
+        journal.createRun({
+          runId,
+          mode: 'apply',
+          spec: specDoc,
+          ...(specFile ? { specFile } : {}),
+          ...(planFile ? { planFile } : {}),
+          inventorySource,
+          inventorySources,
+          ...limitField(options),
+          hosts: tasks.map((t) => journalHost(t.host, t.changes, t.plannedHashes)),
+          inputs,
+        }),
+      announce: (writer) => `svcfleet: run ${runId}, journal ${writer.dir}`,
+    },
+    ctx,
+  );
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ServiceChange } from '../engine/types.js';
 import type { HostSpec } from '../inventory/types.js';
+import { hostsRolledBack, type RolledBackHost } from '../journal/replay.js';
 import { Journal, type JournalHost } from '../journal/store.js';
 import type { OutgoingRequest } from '../remote/invocation.js';
 import { PROTOCOL_VERSION } from '../remote/protocol.js';
@@ -20,6 +21,16 @@ export function openJournal(config: ResolvedConfig, ctx: AppContext): Journal {
     throw new InputError(`cannot use the journal directory ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { field: '--journal' });
   }
   return new Journal(root);
+}
+
+/**
+ * Hosts that rollback runs of `runId` took back, found by scanning the journal's run manifests (a rollback run
+ * names its parent), so that continuing the run can leave them alone.
+ */
+export async function laterRollbacks(journal: Journal, runId: string): Promise<Map<string, RolledBackHost>> {
+  const rollbacks = [];
+  for (const m of await journal.listRuns()) if (m.mode === 'rollback' && m.parentRunId === runId) rollbacks.push(await journal.readRun(m.runId));
+  return hostsRolledBack(rollbacks);
 }
 
 /** A host as the journal records it: its changes redacted like the request that is sent. */

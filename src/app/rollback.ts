@@ -8,11 +8,11 @@ import { rollbackTargets } from '../journal/replay.js';
 import { foldHosts } from '../util/hostrange.js';
 import { ExitCode } from '../engine/events.js';
 import { InputError } from '../util/errors.js';
-import type { RunResult } from './apply.js';
 import { type ConfigOptions, loadAppConfig } from './config.js';
-import { type AppContext, note } from './context.js';
+import { type AppContext, note, warn } from './context.js';
 import { checkWritableFile, journalHost, openJournal } from './journal.js';
-import { type LiveOptions, groupsLookup, requestLookup, runPrepared, selectView, usingEngineIO } from './run.js';
+import { runInputs, withRunRollout } from './run-inputs.js';
+import { type LiveOptions, type RunResult, runJournaled, selectView } from './run.js';
 import { type TargetOptions, absoluteSources, everyHostStrategy, hostsFromInventory, selectRunHosts } from './targets.js';
 
 export interface RollbackOptions extends ConfigOptions, TargetOptions, LiveOptions {
@@ -32,11 +32,15 @@ export type RollbackResult = (RunResult & { untouched: string[] }) | (NothingToD
 
 export async function rollback(options: RollbackOptions, ctx: AppContext): Promise<RollbackResult> {
   const parentId = options.run;
-  const config = await loadAppConfig(options, ctx);
+  const loaded = await loadAppConfig(options, ctx);
+  const journal = openJournal(loaded, ctx);
+  const record = await journal.readRun(parentId);
+  // The parent's concurrency, retries and deadlines (flags given now override them); its canary, batches and
+  // budget do not apply: a rollback restores every host it can.
+  const rollout = record.inputs ? withRunRollout(loaded, record.inputs.rollout, options.settings ?? {}) : undefined;
+  const config = rollout?.config ?? loaded;
   const view = selectView(options.view, config, ctx);
   const junit = checkWritableFile(ctx, options.junit, '--junit');
-  const journal = openJournal(config, ctx);
-  const record = await journal.readRun(parentId);
   if (record.manifest.mode !== 'apply')
     throw new InputError(`run ${parentId} is a ${record.manifest.mode} run: nothing it did can be rolled back`, { field: 'RUN' });
   if (record.manifest.status === 'running' && !record.interrupted) {
@@ -58,33 +62,37 @@ export async function rollback(options: RollbackOptions, ctx: AppContext): Promi
   // A rollback does not stop at the first host it cannot restore: every other host still deserves it.
   const strategy = everyHostStrategy(config);
   const runId = newRunId();
-  return usingEngineIO(ctx, config, hosts, async (io) => {
-    const writer = await journal.createRun({
-      runId,
+  if (rollout) {
+    note(ctx, `svcfleet: rollback of run ${parentId} with the run's concurrency ${config.concurrency}, retries ${config.retries.count}`);
+    for (const o of rollout.overrides) note(ctx, `svcfleet: ${o} overrides the run's setting (given on the command line)`);
+  } else {
+    warn(ctx, `run ${parentId} was journaled without its inputs (an older svcfleet): rollback uses today's settings and flags`);
+  }
+  const inventorySources = options.inventory?.length ? absoluteSources(ctx, options.inventory) : (record.manifest.inventorySources ?? []);
+  const result = await runJournaled(
+    {
       mode: 'rollback',
-      parentRunId: parentId,
-      spec: { rollbackOf: parentId },
-      ...(record.manifest.inventorySource ? { inventorySource: record.manifest.inventorySource } : {}),
-      inventorySources: options.inventory?.length ? absoluteSources(ctx, options.inventory) : (record.manifest.inventorySources ?? []),
-      hosts: hosts.map((h) => journalHost(h)),
-    });
-    if (view !== 'ndjson') note(ctx, `svcfleet: rollback of run ${parentId} as run ${runId}: ${foldHosts(names)}`);
-    const { done } = await runPrepared(
-      {
-        mode: 'rollback',
-        runId,
-        tasks,
-        strategy,
-        config,
-        view,
-        ...(junit ? { junit } : {}),
-        groupsOf: groupsLookup(hosts),
-        requestFor: requestLookup(tasks),
-        writer,
-      },
-      io,
-      ctx,
-    );
-    return { runId, exitCode: done.exitCode, done, view, journalDir: writer.dir, untouched };
-  });
+      runId,
+      hosts,
+      tasks,
+      strategy,
+      config,
+      view,
+      ...(junit ? { junit } : {}),
+      openWriter: () =>
+        journal.createRun({
+          runId,
+          mode: 'rollback',
+          parentRunId: parentId,
+          spec: { rollbackOf: parentId },
+          ...(record.manifest.inventorySource ? { inventorySource: record.manifest.inventorySource } : {}),
+          inventorySources,
+          hosts: hosts.map((h) => journalHost(h)),
+          inputs: runInputs({ config, canaryHosts: [], hosts: names, inventory: inventorySources }),
+        }),
+      announce: () => `svcfleet: rollback of run ${parentId} as run ${runId}: ${foldHosts(names)}`,
+    },
+    ctx,
+  );
+  return { ...result, untouched };
 }

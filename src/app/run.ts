@@ -19,7 +19,7 @@ import { attachOutputs, type LiveView } from '../report/outputs.js';
 import type { ChangeSpec } from '../spec/load.js';
 import { renderHostRequests, type HostServiceRequest } from '../spec/render.js';
 import { InputError } from '../util/errors.js';
-import type { AppContext } from './context.js';
+import { type AppContext, note } from './context.js';
 import { journalHost } from './journal.js';
 import { deadlinesOf } from './targets.js';
 
@@ -136,6 +136,35 @@ export interface PreparedRun {
   seqStart?: number;
   /** Sees every event (after the context's onEvent). */
   observe?: (e: FleetEvent) => void;
+}
+
+/** What a run command (apply, resume, retry, rollback) returns once its run is over. */
+export interface RunResult {
+  runId: string;
+  exitCode: number;
+  done: RunDoneEvent;
+  view: RunView;
+  /** The run's journal directory. */
+  journalDir: string;
+}
+
+export interface JournaledRun extends Omit<PreparedRun, 'writer' | 'groupsOf' | 'requestFor'> {
+  hosts: readonly HostSpec[];
+  /** Creates (or reopens) the run in the journal; called once the hosts' transports are ready. */
+  openWriter: () => Promise<RunWriter>;
+  /** The line said on stderr once the run is journaled (not with NDJSON, whose stdout is the record). */
+  announce: (writer: RunWriter) => string;
+}
+
+/** apply, resume, retry and rollback: reach the hosts, journal the run, run it with its outputs, return its result. */
+export async function runJournaled(p: JournaledRun, ctx: AppContext): Promise<RunResult> {
+  const { hosts, openWriter, announce, ...run } = p;
+  return usingEngineIO(ctx, p.config, hosts, async (io) => {
+    const writer = await openWriter();
+    if (p.view !== 'ndjson') note(ctx, announce(writer));
+    const { done } = await runPrepared({ ...run, groupsOf: groupsLookup(hosts), requestFor: requestLookup(p.tasks), writer }, io, ctx);
+    return { runId: p.runId, exitCode: done.exitCode, done, view: p.view, journalDir: writer.dir };
+  });
 }
 
 export interface FinishedRun {

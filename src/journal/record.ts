@@ -3,8 +3,10 @@
  * the hosts of the run, the log records and the whole run as read. Types and one constant only, so that the
  * reader side (replay) and the writer side (store) both depend on this file and not on each other.
  */
+import type { Size } from '../config/strategy.js';
 import type { FleetEvent, RunMode, TerminalState } from '../engine/events.js';
 import type { Snapshot } from '../remote/protocol.js';
+import type { SecretRef } from '../util/secret-ref.js';
 
 export const MANIFEST_FORMAT = 'svcfleet-run';
 
@@ -53,6 +55,52 @@ type RunOrigin = Pick<RunManifest, 'runId' | 'mode' | 'specFile' | 'inventorySou
 export interface RunInit extends RunOrigin {
   spec?: unknown;
   hosts: JournalHost[];
+  /** What the run applies and how it rolls out (inputs.json); written before any host is contacted. */
+  inputs?: RunInputs;
+}
+
+/**
+ * The settings that shape a rollout, as the run resolved them (flags over environment over config file over
+ * defaults). `resume`, `retry` and `rollback` of the run use these, not whatever the configuration says today.
+ */
+export interface RolloutSettings {
+  concurrency: number;
+  handshakeConcurrency: number;
+  failureBudget: Size;
+  /** The canary entries as given (counts, percentages or host patterns)... */
+  canary: string[];
+  /** ...and the hosts they selected in this run. */
+  canaryHosts: string[];
+  batches: Size[];
+  unreachableCountsAsFailure: boolean;
+  rollbackBatchOnBudget: boolean;
+  onFailure: 'continue' | 'ask';
+  retries: { count: number; backoffMs: number; maxBackoffMs: number };
+  deadlines: { connectMs: number; authMs: number; commandMs: number; hostMs: number };
+}
+
+/**
+ * One service request of one host as the run rendered it, never holding a secret: the account password is
+ * `passwordRef` (where it comes from, resolved again by whoever runs the request), and secret-looking
+ * environment values are sealed (filled again from the spec only while its digest is unchanged).
+ */
+export type JournaledRequest = Record<string, unknown> & { service: string; passwordRef?: SecretRef };
+
+/** Where a run's change came from: a spec file, or a saved plan (and the spec the plan names). */
+export type RunSource = { kind: 'spec'; file: string; digest: string } | { kind: 'plan'; file: string; digest: string; spec: { file: string; digest: string } };
+
+/** The reviewed inputs of a run (inputs.json), so that continuing or undoing it does exactly what ran. */
+export interface RunInputs {
+  format: 'svcfleet-run-inputs';
+  version: 1;
+  source?: RunSource;
+  /** Every host of the run, in run order, and how it was selected. */
+  selection: { hosts: string[]; inventory: string[]; limit?: string };
+  rollout: RolloutSettings;
+  /** apply runs: host -> its requests, in spec order. */
+  requests?: Record<string, JournaledRequest[]>;
+  /** apply runs from a plan: host -> service -> the configuration hash the plan saw (the drift guard). */
+  plannedHashes?: Record<string, Record<string, string>>;
 }
 
 export interface RunRecord {
@@ -61,6 +109,10 @@ export interface RunRecord {
   interrupted: boolean;
   spec: unknown;
   hosts: JournalHost[];
+  /** Undefined for runs journaled before svcfleet recorded them (or when inputs.json is unreadable). */
+  inputs?: RunInputs;
+  /** inputs.json exists but did not read back: the run cannot be continued as reviewed. */
+  inputsDamaged?: boolean;
   events: FleetEvent[];
   /** host -> service -> the FIRST before-snapshot this run journaled (what rollback restores). */
   snapshots: Map<string, Map<string, Snapshot>>;

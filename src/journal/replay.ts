@@ -126,3 +126,24 @@ export function servicesOf(record: RunRecord): string[] {
   for (const h of record.hosts) for (const c of (h.changes ?? []) as { service?: string }[]) if (c.service) set.add(c.service);
   return [...set];
 }
+
+/** A host that a rollback run of this run worked on, and how that ended. */
+export interface RolledBackHost {
+  rollbackRunId: string;
+  /** The rollback run's outcome for the host; undefined when that run stopped before the host finished. */
+  outcome?: TerminalState;
+}
+
+/**
+ * Hosts that later rollback runs (`rollbacks`: runs whose parent is this run) took back. `resume` and `retry`
+ * leave them alone whatever the rollback's outcome: someone decided to undo the change there, and continuing
+ * the run must not quietly redo it. The latest rollback run wins when several covered the same host.
+ */
+export function hostsRolledBack(rollbacks: readonly RunRecord[]): Map<string, RolledBackHost> {
+  const out = new Map<string, RolledBackHost>();
+  const byAge = [...rollbacks].sort((a, b) => (a.manifest.runId < b.manifest.runId ? -1 : 1));
+  for (const rb of byAge) {
+    for (const h of replayRun(rb).hosts) out.set(h.name, { rollbackRunId: rb.manifest.runId, ...(h.outcome ? { outcome: h.outcome } : {}) });
+  }
+  return out;
+}

@@ -5,6 +5,7 @@
  *   spec.json       the change spec as loaded (secrets scrubbed)                        (written atomically, once)
  *   hosts.json      the resolved inventory of the run: hosts, groups, connection settings
  *                   without secrets, and each host's rendered change (secrets scrubbed)   (written atomically, once)
+ *   inputs.json     what the run applies and how it rolls out (inputs.ts)                 (written atomically, once)
  *   journal.ndjson  append-only, checksummed lines (log.ts): every event of the run, and every before-snapshot,
  *                   synced to disk before the apply request of that host is sent
  *
@@ -23,6 +24,7 @@ import type { SnapshotStore } from '../engine/types.js';
 import type { Snapshot } from '../remote/protocol.js';
 import { InputError } from '../util/errors.js';
 import { fsyncDir, writeFileAtomic } from '../util/fsutil.js';
+import { readRunInputs, writeRunInputs } from './inputs.js';
 import { AppendLog, JournalWriteError, readLog } from './log.js';
 import { scrubSecrets } from '../engine/scrub.js';
 import { MANIFEST_FORMAT, type JournalHost, type JournalRecord, type RunInit, type RunManifest, type RunRecord } from './record.js';
@@ -82,7 +84,7 @@ export class Journal {
     await mkdir(dir, { mode: 0o700 });
     await fsyncDir(this.runsDir);
     const now = new Date().toISOString();
-    const { spec, hosts, ...origin } = init;
+    const { spec, hosts, inputs, ...origin } = init;
     const manifest: RunManifest = {
       format: MANIFEST_FORMAT,
       version: 1,
@@ -97,6 +99,7 @@ export class Journal {
     };
     await writeFileAtomic(join(dir, 'spec.json'), JSON.stringify(scrubSecrets(spec ?? null), null, 2));
     await writeFileAtomic(join(dir, 'hosts.json'), JSON.stringify(scrubSecrets(hosts), null, 2));
+    if (inputs) await writeRunInputs(dir, inputs);
     const log = await AppendLog.open(join(dir, 'journal.ndjson'));
     await fsyncDir(dir);
     // The manifest goes last: a run directory without one is an aborted creation and is not listed.
@@ -148,6 +151,7 @@ export class Journal {
     const manifest = await readManifest(dir);
     const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8')) as unknown;
     const hosts = JSON.parse(await readFile(join(dir, 'hosts.json'), 'utf8')) as JournalHost[];
+    const { inputs, damaged: inputsDamaged } = await readRunInputs(dir);
     const log = existsSync(join(dir, 'journal.ndjson'))
       ? await readLog<JournalRecord>(join(dir, 'journal.ndjson'))
       : { records: [], damaged: 0, tornTail: false };
@@ -164,7 +168,19 @@ export class Journal {
         if (!per.has(rec.service)) per.set(rec.service, rec.snapshot);
       }
     }
-    return { manifest, interrupted: isInterrupted(manifest), spec, hosts, events, snapshots, damaged: log.damaged, tornTail: log.tornTail, lastSeq };
+    return {
+      manifest,
+      interrupted: isInterrupted(manifest),
+      spec,
+      hosts,
+      ...(inputs ? { inputs } : {}),
+      ...(inputsDamaged ? { inputsDamaged } : {}),
+      events,
+      snapshots,
+      damaged: log.damaged,
+      tornTail: log.tornTail,
+      lastSeq,
+    };
   }
 }
 

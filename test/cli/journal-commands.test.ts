@@ -42,8 +42,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const runIdIn = (text: string): string => /(\d{8}T\d{6}Z-[0-9a-f]{4})/.exec(text)![1]!;
-
 describe('journal commands', () => {
   it('retry --failed re-runs only the hosts that did not make it, in the same run', async () => {
     const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { unreachable: Infinity }, web03: { verifyFails: true } });
@@ -106,6 +104,8 @@ describe('journal commands', () => {
 
     const r = await cli(['resume', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
     expect(r.code, r.stderr).toBe(0);
+    // Journaled without the run's inputs (as an older svcfleet did): resumed from the spec file, with a warning.
+    expect(r.stderr).toMatch(/warning: run \S+ was journaled without its inputs \(an older svcfleet\): resume reads the spec or plan file as it is now/);
     const { lastOutcome, events } = validateStream(r.stdout);
     expect(Object.fromEntries(lastOutcome)).toEqual({ web02: 'changed', web03: 'changed', web04: 'changed' });
     expect(events.find((e) => e.type === 'host-done' && e.host === 'web02')).toMatchObject({ reason: { code: 'applied-earlier' } });
@@ -117,7 +117,7 @@ describe('journal commands', () => {
     const rb = await cli(['rollback', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
     expect(rb.code, rb.stderr).toBe(0);
     for (const h of HOSTS) expect([h, fleet.config(h).binaryPath]).toEqual([h, 'C:\\app\\app.exe --port 1']);
-    expect(runIdIn(rb.stderr + rb.stdout)).not.toBe(runId);
+    expect(validateStream(rb.stdout).events[0]!.runId).not.toBe(runId);
   });
 
   it("rollback --hosts restores from the journal, or from the host's own backup when the journal has no snapshot", async () => {
@@ -298,5 +298,128 @@ describe('rollback --hosts over hosts the run never changed', () => {
     expect(Object.fromEntries(validateStream(r.stdout).lastOutcome)).toEqual({ web01: 'rolled-back', web02: 'rolled-back', web03: 'rolled-back' });
     expect(fleet.calls.slice(before).map((c) => c.host)).not.toContain('web04');
     for (const h of HOSTS.slice(0, 3)) expect([h, fleet.config(h).binaryPath]).toEqual([h, 'C:\\app\\app.exe --port 1']);
+  });
+});
+
+describe('resume, retry and rollback use what the run was reviewed with', () => {
+  const PORT2 = 'C:\\app\\app.exe --port 2';
+  const PORT3 = 'C:\\app\\app.exe --port 3';
+  const editSpec = (): void => writeFileSync(spec, "service: Svc\nset:\n  binaryPath: 'C:\\app\\app.exe --port 3'\n  description: edited\n");
+  const runStart = (stdout: string) =>
+    validateStream(stdout).events[0] as { type: string; hosts: string[]; strategy: { concurrency: number; failureBudget: number } };
+
+  it('journals the change, selection and rollout before any host is contacted, with no secret value', async () => {
+    writeFileSync(
+      spec,
+      [
+        'service: Svc',
+        'set:',
+        "  binaryPath: 'C:\\app\\app.exe --port 2'",
+        '  account: { name: .\\svc, password: { env: SVC_PW } }',
+        '  environment: { DB_PASSWORD: hunter2-in-spec, MODE: fast }',
+        '',
+      ].join('\n'),
+    );
+    const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { verifyFails: true } });
+    const env = { SVC_PW: 'pw-from-env-7731' };
+    const a = await cli(
+      ['apply', spec, '-i', inv, '--limit', 'web01:web02', '--journal', journal, '--output', 'ndjson', '-c', '1', '--max-failures', '10'],
+      fleet.io,
+      env,
+    );
+    expect(a.code).toBe(2);
+    const runId = validateStream(a.stdout).events[0]!.runId;
+    const text = readFileSync(join(journal, 'runs', runId, 'inputs.json'), 'utf8');
+    expect(text).not.toMatch(/pw-from-env-7731|hunter2-in-spec/);
+    const inputs = JSON.parse(text);
+    expect(inputs).toMatchObject({
+      source: { kind: 'spec', file: spec },
+      selection: { hosts: ['web01', 'web02'], inventory: [inv], limit: 'web01:web02' },
+      rollout: { concurrency: 1, failureBudget: { kind: 'count', n: 10 }, canaryHosts: [] },
+    });
+    expect(inputs.requests.web02[0]).toMatchObject({
+      service: 'Svc',
+      passwordRef: { env: 'SVC_PW' },
+      desired: { binaryPath: PORT2, account: { name: '.\\svc' }, environment: { DB_PASSWORD: '[REDACTED]', MODE: 'fast' } },
+    });
+    // retry sends the journaled change again: the password resolved from its reference, the sealed value from
+    // the (unchanged) spec.
+    fleet.setFaults('web02', {});
+    const r = await cli(['retry', runId, '--journal', journal, '--output', 'ndjson'], fleet.io, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fleet.config('web02').environment).toEqual({ DB_PASSWORD: 'hunter2-in-spec', MODE: 'fast' });
+    // What the host received on the wire (the fake fleet reveals the Secret as the transport would).
+    expect((fleet.config('web02').account as unknown as { password: string }).password).toBe('pw-from-env-7731');
+  });
+
+  it('resume applies the journaled change at the run’s concurrency and budget; the edited spec is reported and ignored', async () => {
+    const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { dropAfterApply: true } });
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson', '-c', '1', '--max-failures', '3', '--retries', '1'], fleet.io);
+    const first = validateStream(a.stdout);
+    expect(first.lastOutcome.get('web02')).toBe('unknown');
+    const runId = first.events[0]!.runId;
+    editSpec();
+    fleet.setFaults('web02', {});
+    const r = await cli(['resume', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(r.code, r.stderr).toBe(0);
+    expect(runStart(r.stdout)).toMatchObject({ hosts: ['web02'], strategy: { concurrency: 1, failureBudget: 3 } });
+    expect(fleet.config('web02').binaryPath).toBe(PORT2);
+    expect(r.stderr).toMatch(/spec\.yaml changed on disk since the run started; it is ignored: resume applies the change run \S+ journaled \(pass --spec FILE/);
+    expect(r.stderr).toMatch(
+      /resume of run \S+ with the run's rollout: concurrency 1, max-failures 3, canary none, batches 100%, retries 1, deadline none, on-failure continue/,
+    );
+  });
+
+  it('retry: flags given again override the run’s and are reported; --spec given applies that file, loudly', async () => {
+    const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { verifyFails: true } });
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson', '-c', '1', '--max-failures', '10'], fleet.io);
+    expect(a.code).toBe(2);
+    const runId = validateStream(a.stdout).events[0]!.runId;
+    editSpec();
+    fleet.setFaults('web02', {});
+    const r = await cli(['retry', runId, '--spec', spec, '-c', '2', '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(r.code, r.stderr).toBe(0);
+    expect(runStart(r.stdout)).toMatchObject({ hosts: ['web02'], strategy: { concurrency: 2, failureBudget: 10 } });
+    expect(fleet.config('web02').binaryPath).toBe(PORT3);
+    expect(r.stderr).toMatch(/--concurrency 2 \(the run had 1\) overrides the run's setting/);
+    expect(r.stderr).toMatch(
+      /warning: --spec \S+spec\.yaml: retry applies this file, NOT the change run \S+ journaled \(the file differs from what the run applied\)/,
+    );
+  });
+
+  it('never resumes or retries a host that a later rollback run took back', async () => {
+    const fleet = new FakeFleet(HOSTS, ['Svc'], { web02: { verifyFails: true }, web03: { dropAfterApply: true } });
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson', '--max-failures', '10'], fleet.io);
+    const first = validateStream(a.stdout);
+    expect(Object.fromEntries(first.lastOutcome)).toMatchObject({ web02: 'rolled-back', web03: 'unknown' });
+    const runId = first.events[0]!.runId;
+    const rb = await cli(['rollback', runId, '--hosts', 'web02:web03', '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(rb.code, rb.stderr).toBe(0);
+    const rbId = validateStream(rb.stdout).events[0]!.runId;
+    expect(fleet.config('web03').binaryPath).toBe('C:\\app\\app.exe --port 1');
+    fleet.setFaults('web02', {});
+    fleet.setFaults('web03', {});
+
+    const before = fleet.calls.length;
+    const resumed = await cli(['resume', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`not resuming web03: rollback run ${rbId} took them back; run apply again to change them`));
+    expect(resumed.stderr).toMatch(/nothing to resume in run \S+: every remaining host was taken back by a rollback run/);
+    const retried = await cli(['retry', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stderr).toMatch(new RegExp(`not retrying web\\[02-03\\]: rollback run ${rbId} took them back`));
+    expect(fleet.calls.length).toBe(before); // nothing contacted
+    for (const h of ['web02', 'web03']) expect([h, fleet.config(h).binaryPath]).toEqual([h, 'C:\\app\\app.exe --port 1']);
+  });
+
+  it('rollback uses the run’s concurrency unless given again', async () => {
+    const fleet = new FakeFleet(HOSTS, ['Svc'], {});
+    const a = await cli(['apply', spec, '-i', inv, '--journal', journal, '--output', 'ndjson', '-c', '1'], fleet.io);
+    expect(a.code, a.stderr).toBe(0);
+    const runId = validateStream(a.stdout).events[0]!.runId;
+    const rb = await cli(['rollback', runId, '--journal', journal, '--output', 'ndjson'], fleet.io);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(runStart(rb.stdout).strategy.concurrency).toBe(1);
+    expect(rb.stderr).toMatch(/rollback of run \S+ with the run's concurrency 1/);
   });
 });

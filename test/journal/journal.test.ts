@@ -207,3 +207,56 @@ describe('scrubSecrets', () => {
     });
   });
 });
+
+describe('journal: a run’s inputs (inputs.json)', () => {
+  const rollout = {
+    concurrency: 1,
+    handshakeConcurrency: 8,
+    failureBudget: { kind: 'count' as const, n: 10 },
+    canary: ['1'],
+    canaryHosts: ['web01'],
+    batches: [{ kind: 'percent' as const, pct: 100 }],
+    unreachableCountsAsFailure: false,
+    rollbackBatchOnBudget: false,
+    onFailure: 'continue' as const,
+    retries: { count: 2, backoffMs: 1000, maxBackoffMs: 10_000 },
+    deadlines: { connectMs: 10_000, authMs: 10_000, commandMs: 300_000, hostMs: 0 },
+  };
+
+  it('are written with the run, before its manifest, and read back; a secret slipped in is scrubbed', async () => {
+    const j = new Journal(tmp());
+    const runId = newRunId();
+    const w = await j.createRun({
+      runId,
+      mode: 'apply',
+      hosts: [{ name: 'web01', groups: [], vars: {}, connection: {} }],
+      inputs: {
+        format: 'svcfleet-run-inputs',
+        version: 1,
+        source: { kind: 'spec', file: '/x/spec.yaml', digest: 'a'.repeat(64) },
+        selection: { hosts: ['web01'], inventory: ['/x/inv.yaml'] },
+        rollout,
+        requests: { web01: [{ service: 'Svc', desired: { account: { name: 'svc', password: new Secret('leaked-7') } }, passwordRef: { env: 'PW' } }] },
+      },
+    });
+    await w.close();
+    const text = readFileSync(join(j.runDir(runId), 'inputs.json'), 'utf8');
+    expect(text).not.toContain('leaked-7');
+    const back = await j.readRun(runId);
+    expect(back.inputs).toMatchObject({ rollout, selection: { hosts: ['web01'] }, requests: { web01: [{ passwordRef: { env: 'PW' } }] } });
+    expect(back.inputsDamaged).toBeUndefined();
+  });
+
+  it('a run without them (an older journal) reads back without; a damaged file is flagged, not thrown', async () => {
+    const j = new Journal(tmp());
+    const runId = newRunId();
+    await (await j.createRun({ runId, mode: 'apply', hosts: [] })).close();
+    const back = await j.readRun(runId);
+    expect(back.inputs).toBeUndefined();
+    expect(back.inputsDamaged).toBeUndefined();
+    writeFileSync(join(j.runDir(runId), 'inputs.json'), '{"format":"svcfleet-run-inputs","vers');
+    const damaged = await j.readRun(runId);
+    expect(damaged.inputs).toBeUndefined();
+    expect(damaged.inputsDamaged).toBe(true);
+  });
+});

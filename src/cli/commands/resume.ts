@@ -10,7 +10,7 @@ export function registerResume(program: Command, cli: CliContext): void {
       .command('resume')
       .description('Finish an interrupted apply run: hosts without an outcome, hosts left unknown, and hosts a Ctrl-C or abort left skipped.')
       .argument('<run>', 'run id')
-      .option('--spec <file>', 'the change spec, if it moved since the run')
+      .option('--spec <file>', "apply this spec instead of the run's journaled change (said on stderr)")
       .option('--hosts <pattern>', 'only these hosts of the run'),
     { run: true },
   )
@@ -21,6 +21,9 @@ Examples:
   svcfleet resume 20260125T140312Z-3fa9
   svcfleet resume 20260125T140312Z-3fa9 --hosts 'web1*'    # also hosts a budget/canary stop left skipped
 Hosts skipped because the failure budget was exceeded or a canary failed are resumed only when --hosts names them.
+The run's journaled change and rollout flags (-c, --max-failures, --batches, --canary, --retries, --deadline ...)
+are used, not the spec on disk or today's config; flags given here override them (each is reported). Hosts a later
+\`svcfleet rollback RUN\` took back are never resumed.
 The run keeps its id: \`svcfleet show RUN\` and \`svcfleet rollback RUN\` cover every host, whichever session changed it.`,
     )
     .action(async (run: string, f: RunFlags) => {

@@ -19,7 +19,8 @@ Examples:
   svcfleet rollback 20260125T140312Z-3fa9
   svcfleet rollback 20260125T140312Z-3fa9 --hosts 'web0[1-5]'
 Without --hosts, every host with a journaled before-snapshot is restored (a host already at it stays unchanged).
-With --hosts, a selected host without a journaled snapshot is restored from its own backup of that run.`,
+With --hosts, a selected host without a journaled snapshot is restored from its own backup of that run.
+The rollback runs with the run's journaled concurrency, retries and deadlines unless given here.`,
     )
     .action(async (run: string, f: RunFlags) => {
       const result = await rollback({ ...runOptions(f), run, ...(f.hosts !== undefined ? { hosts: f.hosts } : {}) }, cli.app);

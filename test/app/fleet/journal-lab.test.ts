@@ -50,6 +50,51 @@ async function show(runId: string, journal: string): Promise<Shown> {
 /** The `--port N --flag V ...` arguments after the executable, as the emulated SCM's registry holds them. */
 const argsOf = (binaryPath: string): string => binaryPath.replace(/^"[^"]*"\s*/, '');
 
+/**
+ * `apply` as a child process, killed with SIGKILL once `after` hosts' outcomes are in the journal; waits for the
+ * killed controller's pwsh workers to finish the op they were running. Returns the events it printed (whole
+ * lines only: the kill may cut the last one).
+ */
+async function applyKilledAfter(after: number, args: string[], journal: string): Promise<{ runId: string; order: string[]; seq: number }> {
+  const child = spawnCli(['apply', ...args, '--journal', journal, '--output', 'ndjson'], { SVCFLEET_LAB_RUNNER: 'pool', SVCFLEET_LAB_POOL_SIZE: '1' });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  let out = '';
+  let workers: number[] = [];
+  // Events are group-committed a few ms after stdout shows them; a host whose outcome never reached the
+  // journal is unfinished as far as the run knows.
+  const journaledDone = (): number => {
+    const runId = /"runId":"([^"]+)"/.exec(out)?.[1];
+    if (!runId) return 0;
+    try {
+      return (readFileSync(join(journal, 'runs', runId, 'journal.ndjson'), 'utf8').match(/"type":"host-done"/g) ?? []).length;
+    } catch {
+      return 0;
+    }
+  };
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (journaledDone() < after) return;
+      clearInterval(poll);
+      workers = pwshDescendants(child.pid!);
+      child.kill('SIGKILL');
+      resolve();
+    }, 5);
+    void exited.then(() => {
+      clearInterval(poll);
+      reject(new Error(`the controller ended before it could be killed:\n${out}`));
+    });
+  });
+  expect(await exited).toBe(null); // killed, no exit code
+  // The killed controller's pwsh worker finishes the op it was running (as a remote host would).
+  await waitProcessesGone(workers, 60_000);
+  const killed = out
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => JSON.parse(l) as { type: string; runId: string; seq: number; hosts?: string[] });
+  return { runId: killed[0]!.runId, order: killed[0]!.hosts!, seq: Math.max(...killed.map((e) => e.seq)) };
+}
+
 beforeAll(async () => {
   requireBuiltCli();
   fleet = await createLabFleet({ dir: mkdtempSync(join(tmpdir(), 'svcfleet-jlab-')), count: 4, prefix: 'jl', args: '--log-level info' });
@@ -67,49 +112,8 @@ describe('journal commands on emulated hosts', () => {
     const spec = writeSpec(fleet.dir, 'resume.yaml', argSpec('workers', '7'));
     const before = new Map(fleet.names.map((n) => [n, fleet.binaryPath(n)]));
     // One host at a time, so "the first two finished, the others had not" is a clean cut.
-    const child = spawnCli(['apply', spec, '-i', fleet.inventory, '--journal', journal, '--output', 'ndjson', '-c', '1', '--retries', '0'], {
-      SVCFLEET_LAB_RUNNER: 'pool',
-      SVCFLEET_LAB_POOL_SIZE: '1',
-    });
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    let out = '';
-    let workers: number[] = [];
-    // Kill it once two hosts' outcomes are in the journal (events are group-committed a few ms after stdout
-    // shows them; a host whose outcome never reached the journal is unfinished as far as the run knows).
-    const journaledDone = (): number => {
-      const runId = /"runId":"([^"]+)"/.exec(out)?.[1];
-      if (!runId) return 0;
-      try {
-        return (readFileSync(join(journal, 'runs', runId, 'journal.ndjson'), 'utf8').match(/"type":"host-done"/g) ?? []).length;
-      } catch {
-        return 0;
-      }
-    };
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (journaledDone() < 2) return;
-        clearInterval(poll);
-        workers = pwshDescendants(child.pid!);
-        child.kill('SIGKILL');
-        resolve();
-      }, 5);
-      void exited.then(() => {
-        clearInterval(poll);
-        reject(new Error(`the controller ended before it could be killed:\n${out}`));
-      });
-    });
-    expect(await exited).toBe(null); // killed, no exit code
-    // The killed controller's pwsh worker finishes the op it was running (as a remote host would).
-    await waitProcessesGone(workers, 60_000);
-
-    // Whole lines only: the kill may have cut the last one.
-    const killed = out
-      .split('\n')
-      .slice(0, -1)
-      .map((l) => JSON.parse(l) as { type: string; runId: string; seq: number; hosts?: string[] });
-    const runId = killed[0]!.runId;
-    const order = killed[0]!.hosts!; // the run's host order (inventory order)
+    const killed = await applyKilledAfter(2, [spec, '-i', fleet.inventory, '-c', '1', '--retries', '0'], journal);
+    const { runId, order } = killed; // the run's host order (inventory order)
 
     // Before resume: the run reads back as interrupted and show accounts for every host.
     const mid = await show(runId, journal);
@@ -154,7 +158,7 @@ describe('journal commands on emulated hosts', () => {
       expect([n, await fleet.runningArgs(n)]).toEqual([n, argsOf(fleet.binaryPath(n)).split(' ')]);
     }
     // The sequence numbers continue the killed segment's.
-    expect(events[0]!.seq).toBeGreaterThan(Math.max(...killed.map((e) => e.seq)));
+    expect(events[0]!.seq).toBeGreaterThan(killed.seq);
 
     const after = await show(runId, journal);
     expect(after.status).toBe('done');
@@ -250,4 +254,90 @@ describe('journal commands on emulated hosts', () => {
     expect(Object.fromEntries(after.hosts.map((h) => [h.name, h.outcome]))).toEqual({ jl03: 'changed', jl04: 'changed' });
     expect(after.manifest).toMatchObject({ segments: 2, counts: { changed: 2 }, exitCode: 0 });
   }, 60_000);
+});
+
+describe('resume, retry and rollback use what the run was reviewed with', () => {
+  it('retry applies the journaled change with the run’s rollout flags, ignoring the spec edited since', async () => {
+    const journal = join(fleet.dir, 'journal-replay-retry');
+    const hosts = ['jl03', 'jl04'];
+    fleet.setFaults('jl04', [{ kind: 'start-timeout', contains: '--workers 3' }]);
+    const spec = writeSpec(fleet.dir, 'replay-retry.yaml', argSpec('workers', '3'));
+    const a = await cli(
+      ['apply', spec, '-i', fleet.inventory, '--limit', hosts.join(':'), '--journal', journal, '--output', 'ndjson', '-c', '1', '--max-failures', '10'],
+      lab.transport,
+    );
+    const first = validateStream(a.stdout);
+    expect(Object.fromEntries(first.lastOutcome)).toEqual({ jl03: 'changed', jl04: 'rolled-back' });
+    const runId = first.events[0]!.runId;
+
+    // After review and run, someone edits the spec on disk.
+    writeSpec(fleet.dir, 'replay-retry.yaml', argSpec('workers', '99'));
+    fleet.setFaults('jl04', []);
+    const r = await cli(['retry', runId, '--journal', journal, '--output', 'ndjson'], lab.transport);
+    expect(r.code, r.stderr).toBe(0);
+    const { lastOutcome, events } = validateStream(r.stdout);
+    expect(Object.fromEntries(lastOutcome)).toEqual({ jl04: 'changed' });
+    // The run's -c 1 and --max-failures 10, not today's defaults (20 and 0).
+    expect(events[0]).toMatchObject({ type: 'run-start', runId, hosts: ['jl04'], strategy: { concurrency: 1, failureBudget: 10 } });
+    expect(fleet.binaryPath('jl04')).toMatch(/--workers 3$/);
+    expect(await fleet.runningArgs('jl04')).toEqual(argsOf(fleet.binaryPath('jl04')).split(' '));
+    expect(r.stderr).toMatch(/replay-retry\.yaml changed on disk since the run started; it is ignored: retry applies the change run \S+ journaled/);
+    expect(r.stderr).toMatch(/retry of run \S+ with the run's rollout: concurrency 1, max-failures 10/);
+  }, 180_000);
+
+  it('retry leaves alone a host that a later rollback run took back', async () => {
+    const journal = join(fleet.dir, 'journal-replay-rollback');
+    const hosts = ['jl01', 'jl02'];
+    fleet.setFaults('jl02', [{ kind: 'start-timeout', contains: '--workers 5' }]);
+    const spec = writeSpec(fleet.dir, 'replay-rollback.yaml', argSpec('workers', '5'));
+    const a = await cli(
+      ['apply', spec, '-i', fleet.inventory, '--limit', hosts.join(':'), '--journal', journal, '--output', 'ndjson', '--max-failures', '1'],
+      lab.transport,
+    );
+    const first = validateStream(a.stdout);
+    expect(Object.fromEntries(first.lastOutcome)).toEqual({ jl01: 'changed', jl02: 'rolled-back' });
+    const runId = first.events[0]!.runId;
+    const rb = await cli(['rollback', runId, '--hosts', 'jl02', '--journal', journal, '--output', 'ndjson'], lab.transport);
+    expect(rb.code, rb.stderr).toBe(0);
+    const rbId = validateStream(rb.stdout).events[0]!.runId;
+
+    fleet.setFaults('jl02', []);
+    const jl02Raw = fleet.raw('jl02');
+    const r = await cli(['retry', runId, '--journal', journal, '--output', 'ndjson'], lab.transport);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`not retrying jl02: rollback run ${rbId} took them back`));
+    expect(r.stderr).toMatch(/nothing to retry/);
+    expect(fleet.raw('jl02')).toBe(jl02Raw); // not contacted
+    expect(fleet.binaryPath('jl02')).not.toMatch(/--workers 5/);
+  }, 180_000);
+
+  it('resume after kill -9: the journaled change at the run’s concurrency, not the edited spec, and never a host a rollback took back', async () => {
+    const journal = join(fleet.dir, 'journal-replay-resume');
+    const spec = writeSpec(fleet.dir, 'replay-resume.yaml', argSpec('workers', '4'));
+    const { runId, order } = await applyKilledAfter(1, [spec, '-i', fleet.inventory, '-c', '1'], journal);
+    writeSpec(fleet.dir, 'replay-resume.yaml', argSpec('workers', '12'));
+    // The first host without an outcome was in flight or queued when the controller died: roll it back.
+    const mid = await show(runId, journal);
+    const unfinished = order.filter((n) => mid.hosts.find((h) => h.name === n)!.outcome === null);
+    expect(unfinished.length).toBeGreaterThanOrEqual(2);
+    const [takenBackHost, ...rest] = unfinished as [string, ...string[]];
+    const rb = await cli(['rollback', runId, '--hosts', takenBackHost, '--journal', journal, '--output', 'ndjson'], lab.transport);
+    expect([0, 4], rb.stderr).toContain(rb.code); // restored, or nothing of the run's to restore from on the host
+    const rbId = validateStream(rb.stdout).events[0]!.runId;
+    const takenBack = fleet.raw(takenBackHost);
+
+    const r = await cli(['resume', runId, '--journal', journal, '--output', 'ndjson', '--retries', '1'], lab.transport);
+    expect(r.code, r.stderr).toBe(0);
+    const { lastOutcome, events } = validateStream(r.stdout);
+    expect(events[0]).toMatchObject({ type: 'run-start', runId, hosts: rest, strategy: { concurrency: 1 } });
+    expect(Object.fromEntries(lastOutcome)).toEqual(Object.fromEntries(rest.map((n) => [n, 'changed'])));
+    for (const n of rest) expect([n, fleet.binaryPath(n)]).toEqual([n, expect.stringMatching(/--workers 4$/)]);
+    expect(fleet.raw(takenBackHost)).toBe(takenBack);
+    expect(r.stderr).toMatch(new RegExp(`not resuming ${takenBackHost}: rollback run ${rbId} took them back`));
+    expect(r.stderr).toMatch(/replay-resume\.yaml changed on disk since the run started; it is ignored/);
+    expect(r.stderr).toMatch(/--retries 1 \(the run had 2\) overrides the run's setting/);
+    const after = await show(runId, journal);
+    expect(after.hosts.find((h) => h.name === takenBackHost)!.outcome).toBe(null);
+  }, 240_000);
 });
