@@ -113,7 +113,10 @@ export function configFlags(f: RunFlags): ConfigInput {
     }
     flags.concurrency = Number(f.concurrency);
   }
-  if (f.deadline !== undefined) flags.deadlines = { host: parseDuration(f.deadline, '--deadline') };
+  if (f.deadline !== undefined) {
+    parseDuration(f.deadline, '--deadline'); // refused here, under the flag's name
+    flags.deadlines = { host: f.deadline }; // the text: the config schema reads a bare number as seconds
+  }
   if (f.retries !== undefined) {
     if (!/^\d+$/.test(f.retries) || Number(f.retries) > 20)
       throw new InputError(`expected a whole number from 0 to 20, got ${JSON.stringify(f.retries)}`, { field: '--retries' });

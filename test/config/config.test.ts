@@ -1,6 +1,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configFlags } from '../../src/cli/flags.js';
 import { configLeaves, loadConfig } from '../../src/config/load.js';
 import { DEFAULT_DEADLINES } from '../../src/transport/types.js';
 import { expectInputErrorAsync, tmpTree } from '../inventory/helpers.js';
@@ -182,5 +183,13 @@ describe('configuration is bounded', () => {
     expect(fromFlags).toMatch(/accept-new.*command line/);
     expect(fromFlags).toMatch(/certValidation: ignore.*command line/);
     expect((await loadConfig({ cwd: bare, env: {} })).warnings).toEqual([]);
+  });
+
+  it('--deadline 90s is a 90-second host deadline (the flag passes its text; a bare number in config means seconds)', async () => {
+    const cwd = tmpTree({});
+    const c = await loadConfig({ cwd, env: {}, flags: configFlags({ deadline: '90s' }) });
+    expect(c.deadlines.hostMs).toBe(90_000);
+    const m = await loadConfig({ cwd, env: {}, flags: configFlags({ deadline: '250ms' }) });
+    expect(m.deadlines.hostMs).toBe(250);
   });
 });
