@@ -16,7 +16,8 @@
  * svcfleet stops with the parse error: a rollout must not silently target nothing (or half of the fleet).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import type { ConnectionSettings } from '../transport/types.js';
 import { parseYamlDocument } from '../util/document.js';
 import { InputError } from '../util/errors.js';
 import type { HostSpec, Inventory } from './types.js';
@@ -276,7 +277,8 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
       if (!warnings.includes(m)) warnings.push(m);
     },
   };
-  const hosts = names.map((n) => resolveHost(data, n, ctx));
+  const cwd = opts.cwd ?? process.cwd();
+  const hosts = names.map((n) => keyFilesFrom(resolveHost(data, n, ctx), cwd));
   if (opts.requireCredentials) {
     // The first problem found, with every host that has that same problem.
     const problems = hosts.map((h) => ({ host: h.name, problem: sshCredentialProblem(h.connection, ctx.env) }));
@@ -288,4 +290,22 @@ export function loadInventory(opts: LoadInventoryOptions): LoadedInventory {
     }
   }
   return { source: data.model.sources.join(', ') || String(opts.sources), hosts, groups, warnings };
+}
+
+/**
+ * A relative key file from an Ansible variable (`ansible_ssh_private_key_file=keys/id`) means what it means to
+ * ssh: relative to the directory the command runs in — made absolute here, so the credential check and the
+ * transport read the same file whoever's process directory it is (native inventories already resolve theirs
+ * against the inventory file).
+ */
+function keyFilesFrom<T extends { connection: ConnectionSettings }>(host: T, cwd: string): T {
+  const c = host.connection;
+  const abs = (p: string): string => (isAbsolute(p) || p.startsWith('~') ? p : resolve(cwd, p));
+  if (c.ssh?.identityFile && abs(c.ssh.identityFile) !== c.ssh.identityFile) {
+    return { ...host, connection: { ...c, ssh: { ...c.ssh, identityFile: abs(c.ssh.identityFile) } } };
+  }
+  if (c.pwsh?.keyFilePath && abs(c.pwsh.keyFilePath) !== c.pwsh.keyFilePath) {
+    return { ...host, connection: { ...c, pwsh: { ...c.pwsh, keyFilePath: abs(c.pwsh.keyFilePath) } } };
+  }
+  return host;
 }

@@ -85,12 +85,13 @@ describe('every concrete example runs as written', () => {
   const ran = new Set<string>(); // DocExample.text
   let applyRun: string | undefined; // the README's apply run, which the cli.md examples go on with
   /** Runs an example (RUN → `runId`) and records it as run. */
-  const run = async (text: string, runId?: string) => {
+  const run = async (text: string, runId?: string, digest?: string) => {
     const words = shellWords(text.replace(/^svcfleet\s+/, '')).join('\0');
     const e = examples.find((x) => x.argv.join('\0') === words);
     if (!e) throw new Error(`no such example in the docs: ${text}`);
     ran.add(e.text);
-    const argv = e.argv.map((w) => (w === 'RUN' ? runId! : w));
+    // RUN is the run id the previous example printed; a documented plan digest is the one this plan printed.
+    const argv = e.argv.map((w, i) => (w === 'RUN' ? runId! : e.argv[i - 1] === '--expect-digest' && digest ? digest : w));
     return world.run(argv);
   };
 
@@ -130,7 +131,9 @@ describe('every concrete example runs as written', () => {
   it('README: plan → apply the saved plan with canary, batches and budget → show → roll back three hosts', async () => {
     const plan = await run("svcfleet plan hotfix.yml -i inventory/hosts.ini --limit 'web:&prod' -o plan.json");
     expect(plan.code, plan.stderr).toBe(0);
-    const apply = await run('svcfleet apply plan.json -i inventory/hosts.ini --canary 1 --batches 1,5,25%,100% --max-failures 2%');
+    const digest = /plan digest ([0-9a-f]{12})/.exec(plan.stdout + plan.stderr)?.[1];
+    expect(digest, plan.stdout + plan.stderr).toBeDefined();
+    const apply = await run('svcfleet apply plan.json  --expect-digest 3f1c0a9b2e7d --canary 1 --batches 1,5,25%,100% --max-failures 2%', undefined, digest);
     expect(apply.code, apply.stderr + apply.stdout).toBe(0);
     const runId = /\b(\d{8}T\d{6}Z-[0-9a-f]{4})\b/.exec(apply.stdout + apply.stderr)?.[1];
     expect(runId).toBeDefined();
