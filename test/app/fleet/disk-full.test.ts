@@ -112,8 +112,12 @@ describe('the journal disk fills mid-run', () => {
     // host whose snapshot could not be written failed with nothing changed, the rest were never started.
     expect(lastOutcome.size).toBe(fleet.names.length);
     expect(lastOutcome.get(filledAt!)).toBe('changed');
+    // The host caught writing its snapshot fails; a host still connecting or planning when the abort lands ends
+    // skipped (an abort stops every host that has not sent a change): which of the two a second in-flight host
+    // meets depends on which record hits the full disk first, and both leave it untouched.
     const refused = [...lastOutcome].filter(([, o]) => o === 'failed').map(([n]) => n);
-    expect(refused.length).toBeGreaterThanOrEqual(1);
+    const stopped = [...lastOutcome].filter(([, o]) => o === 'skipped').map(([n]) => n);
+    expect(refused.length + stopped.length).toBeGreaterThanOrEqual(1);
     for (const n of refused) {
       const done = events.find((e) => e.type === 'host-done' && e.host === n) as { message: string };
       expect(done.message).toContain(`cannot write the journal ${jfile}: no space left`);
