@@ -169,10 +169,14 @@ describe('vaulted inventories and vars files', () => {
     // Alter one ciphertext digit of the inline value.
     const hv = join(dir, 'host_vars/w1.yml');
     const lines = readFileSync(hv, 'utf8').split('\n');
-    const last = lines.findIndex((l) => l.startsWith('note:')) - 1;
-    // Each pair of the envelope's hex is one hex digit of the body ('30'-'39', '61'-'66'): change one to another.
+    // Each pair of the envelope's hex is one hex digit of the body ('30'-'39', '61'-'66'): change one to another,
+    // in the ciphertext (the envelope's end). The last line can be short and hold no digit that can be raised
+    // (only '39'/'66' pairs, or just the tail): look upwards from it for one that does.
+    const digit = /^(3[0-8]|6[1-5])$/;
+    let last = lines.findIndex((l) => l.startsWith('note:')) - 1;
+    while (!(lines[last]!.trim().match(/../g) ?? []).some((p) => digit.test(p))) last--;
     const pairs = lines[last]!.trim().match(/../g)!;
-    const j = pairs.findLastIndex((p) => /^(3[0-8]|6[1-5])$/.test(p));
+    const j = pairs.findLastIndex((p) => digit.test(p));
     pairs[j] = `${pairs[j]![0]}${Number(pairs[j]![1]) + 1}`;
     lines[last] = `        ${pairs.join('')}`;
     writeFileSync(hv, lines.join('\n'));
