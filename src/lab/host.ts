@@ -394,7 +394,38 @@ export function readLabHost(stateDir: string): LabHostState {
   });
 }
 
-/** Kill every service process of the host (TERM, then KILL after `graceMs`) and mark them STOPPED. */
+/**
+ * Live processes started for this host's services, found by what every one of them carries in its environment (its
+ * ready file under the host's run dir), not by the host's records: a record can lose its process (a start whose
+ * caller died before it stored the PID and whose process came up after the grace period, a PID overwritten by a
+ * later start), and such a process still writes its exit file and log into the state dir after a stop.
+ */
+function hostProcesses(stateDir: string): { pid: number; start: number | null }[] {
+  const marker = Buffer.from(`\0SVCFLEET_LAB_READY_FILE=${path.join(path.resolve(stateDir), 'run')}${path.sep}`);
+  const found: { pid: number; start: number | null }[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = Buffer.concat([Buffer.from([0]), fs.readFileSync(`/proc/${e}/environ`)]);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (environ.includes(marker)) found.push({ pid: Number(e), start: procStart(Number(e)) });
+  }
+  return found;
+}
+
+/**
+ * Kill every service process of the host (TERM, then KILL after `graceMs`) and mark them STOPPED: the recorded ones,
+ * and any other process started for the host (hostProcesses), so that nothing writes into the state dir afterwards.
+ */
 export async function stopLabHost(stateDir: string, graceMs = 2000): Promise<void> {
   if (!fs.existsSync(hostFile(stateDir))) return;
   const victims = withHostLock(stateDir, () => {
@@ -414,6 +445,15 @@ export async function stopLabHost(stateDir: string, graceMs = 2000): Promise<voi
       s.status.stopRequested = s.status.state !== 'stopped';
     }
     writeHostState(stateDir, st);
+    for (const p of hostProcesses(stateDir)) {
+      if (p.start === null || list.some((v) => v.pid === p.pid)) continue;
+      list.push(p);
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
     return list;
   });
   const until = Date.now() + graceMs;

@@ -2,7 +2,7 @@
  * The TypeScript side of the lab: initLabHost / readLabHost / stopLabHost, the Windows command-line rules shared with
  * the module (fixtures/cmdline-vectors.json), the lab service program, and `--fault` parsing. No pwsh here.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -94,6 +94,30 @@ describe('initLabHost / readLabHost / stopLabHost', () => {
     } finally {
       fs.rmSync(path.dirname(stateDir), { recursive: true, force: true });
     }
+  });
+
+  it('stop also ends a service process its record lost, so nothing writes into the state dir afterwards', async () => {
+    const stateDir = tempDir('host-lost');
+    hosts.push(stateDir);
+    const port = await freePort();
+    await initLabHost({ stateDir, services: [{ name: 'AppSvc', binaryPath: `C:\\svc\\app.exe --port ${port}` }] });
+    // A second process of the service that no record holds (as a start whose caller died and whose process came up
+    // after the grace period leaves one): same program, same run dir, its own ready and exit files.
+    const run = path.join(stateDir, 'run');
+    const lost = spawn(process.execPath, [labScmFiles.svcprogram, '--port', String(await freePort())], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, SVCFLEET_LAB_READY_FILE: path.join(run, 'AppSvc-lost.ready'), SVCFLEET_LAB_EXIT_FILE: path.join(run, 'AppSvc-lost.exit') },
+    });
+    lost.unref();
+    for (const until = Date.now() + 20_000; !fs.existsSync(path.join(run, 'AppSvc-lost.ready')); ) {
+      if (Date.now() > until) throw new Error('the unrecorded service process never became ready');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await stopLabHost(stateDir);
+    expect(processAlive(lost.pid!, null)).toBe(false);
+    // It took the stop through its handler (exit file written during the stop, not after it).
+    expect(fs.readFileSync(path.join(run, 'AppSvc-lost.exit'), 'utf8')).toBe('0');
   });
 
   it('does not start disabled services, and a password is stored only as a hash', async () => {
