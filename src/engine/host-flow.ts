@@ -154,7 +154,7 @@ class HostRunner {
       this.attempts++;
       this.phase('connecting');
       try {
-        return await io.openSession(task.host, { signal, deadlines });
+        return await io.openSession(task.host, { signal, deadlines, onWarning: (m) => this.log('warn', m) });
       } catch (err) {
         if (signal.aborted || !isRetryableConnectError(err) || attempt > retries) throw err;
         // Exponential backoff with full jitter: many hosts failing together do not retry in lock-step.

@@ -176,6 +176,12 @@ export interface Session {
 export interface OpenOptions {
   signal?: AbortSignal;
   deadlines: Deadlines;
+  /**
+   * Where this host's session reports what weakens its security or a fallback it took (TLS verification off,
+   * Kerberos falling back to NTLM, a cleanup that failed). The engine turns it into the host's `host-log` warn
+   * event, so every sink shows it and the journal keeps it; without it the transport's own default applies.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface Transport {

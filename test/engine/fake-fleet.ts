@@ -27,6 +27,8 @@ export interface Faults {
   noService?: boolean;
   /** Extra latency per op, ms. */
   latencyMs?: number;
+  /** The session reports this warning while it opens (as a transport reports TLS verification switched off). */
+  openWarning?: string;
   /** Only for this service (multi-service tests). */
   service?: string;
 }
@@ -111,6 +113,7 @@ export class FakeFleet {
       const h = this.hosts.get(host.name)!;
       this.calls.push({ host: host.name, op: 'open', at: tick++ });
       await delay(h.faults.latencyMs ?? 0, options.signal, 'connect');
+      if (h.faults.openWarning) options.onWarning?.(h.faults.openWarning);
       if (h.faults.authFailed) throw new TransportError('auth-failed', 'auth', 'access denied');
       if (h.faults.unreachable && h.connectFailures < h.faults.unreachable) {
         h.connectFailures++;

@@ -130,6 +130,13 @@ describe('engine: per-host flow', () => {
     expect(r4.done.exitCode).toBe(4);
   });
 
+  it("turns what a host's transport warns about while connecting into that host's warn log line", async () => {
+    const fleet = new FakeFleet(['a', 'b'], ['Svc'], { a: { openWarning: 'TLS certificate verification is DISABLED' } });
+    const r = await run(fleet, ['a', 'b']);
+    const warned = r.events.flatMap((e) => (e.type === 'host-log' && e.level === 'warn' ? [[e.host, e.text]] : []));
+    expect(warned).toEqual([['a', 'TLS certificate verification is DISABLED']]);
+  });
+
   it('retries a host that is unreachable for a while, and counts the attempts', async () => {
     const fleet = new FakeFleet(['a'], ['Svc'], { a: { unreachable: 2 } });
     const r = await run(fleet, ['a'], { retries: 2 });

@@ -25,8 +25,9 @@ import { WinrsClient } from './winrs.js';
 
 export interface WinrmTransportOptions {
   /**
-   * Where security warnings go (certificate verification switched off, cleanup that failed). Default: a line on
-   * stderr, so an opt-out of TLS verification is never silent (not process.emitWarning: NODE_NO_WARNINGS hides it).
+   * Where security warnings go when open() is given no OpenOptions.onWarning (the engine always gives one, which
+   * makes them the host's warn log lines). Default: a line on stderr, so an opt-out of TLS verification is never
+   * silent (not process.emitWarning: NODE_NO_WARNINGS hides it).
    */
   onWarning?: (host: string, message: string) => void;
   /** Budget for Signal + Delete after each command (default 15 s). */
@@ -76,6 +77,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
       await credentials.dispose();
     },
     async open(host: string, settings: ConnectionSettings, open: OpenOptions): Promise<Session> {
+      const say = (message: string): void => (open.onWarning ? open.onWarning(message) : warn(host, message));
       const w: WinrmSettings = settings.winrm ?? { scheme: 'http', auth: 'ntlm' };
       const scheme = w.scheme ?? 'http';
       const auth = chooseAuth(host, w, settings);
@@ -105,13 +107,10 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
         }
       }
       if (scheme === 'https' && !verifyTls) {
-        warn(
-          host,
-          'TLS certificate verification is DISABLED (winrm.certValidation: ignore): the server is not authenticated and credentials can be intercepted',
-        );
+        say('TLS certificate verification is DISABLED (winrm.certValidation: ignore): the server is not authenticated and credentials can be intercepted');
       }
       if (scheme === 'http' && auth === 'basic') {
-        warn(host, 'Basic authentication over plain HTTP (winrm.allowUnencryptedBasic): password and payload travel in clear text');
+        say('Basic authentication over plain HTTP (winrm.allowUnencryptedBasic): password and payload travel in clear text');
       }
       const port = settings.port ?? (scheme === 'https' ? 5986 : 5985);
       const path = w.path ?? '/wsman';
@@ -159,7 +158,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
         if (!(err instanceof KerberosError) || !fallbackToNtlm || auth !== 'kerberos') throw err;
         // Kerberos not set up here at all: fall back quietly, as Windows does; anything else is worth a warning.
         if (err.code !== 'krb-binding-missing' && err.code !== 'krb-no-credentials') {
-          warn(host, `Kerberos failed, falling back to NTLM (winrm.auth: negotiate): ${err.message}`);
+          say(`Kerberos failed, falling back to NTLM (winrm.auth: negotiate): ${err.message}`);
         }
         channel = new WinrmChannel({ ...base, auth: 'ntlm' });
         try {
@@ -176,7 +175,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
         maxEnvelopeSize: MAX_ENVELOPE_SIZE,
         readMarginMs: READ_MARGIN_MS,
         cleanupMs: options.cleanupMs ?? 15_000,
-        onWarning: (m) => warn(host, m),
+        onWarning: say,
       });
       return new WinrmSession(channel, winrs, tickets);
     },

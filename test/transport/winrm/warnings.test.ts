@@ -34,3 +34,27 @@ describe('WinRM security warnings without an onWarning handler', () => {
     expect(written.join('')).toMatch(/svcfleet: warning: plain: Basic authentication over plain HTTP/);
   });
 });
+
+describe('WinRM security warnings with an onWarning handler (what the engine gives every host)', () => {
+  it('go to the handler only: the engine makes them host-log warn lines, so a dashboard is never torn by stderr', async () => {
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const port = await closedPort();
+    const settings = { transport: 'winrm' as const, address: '127.0.0.1', port, user: 'u', password: new Secret('p') };
+    const transport = createWinrmTransport();
+    const said: string[] = [];
+    await expect(
+      transport.open(
+        'tls-off',
+        { ...settings, winrm: { scheme: 'https', auth: 'ntlm', certValidation: 'ignore' } },
+        { deadlines: DEFAULT_DEADLINES, onWarning: (m) => said.push(m) },
+      ),
+    ).rejects.toThrow();
+    await transport.dispose?.();
+    expect(said).toEqual([expect.stringMatching(/^TLS certificate verification is DISABLED/)]);
+    expect(written.join('')).toBe('');
+  });
+});
