@@ -5,7 +5,8 @@
 #                             openssh-server, python3-winrm, ansible-core, pdsh, tmux, iproute2, and for
 #                             Kerberos: an MIT KDC + kadmin.local (the tests run a throwaway realm), kinit,
 #                             libkrb5-dev (the optional `kerberos` npm binding compiles against it) and
-#                             python3-requests-kerberos (pywinrm's Kerberos transport, the conformance peer);
+#                             python3-requests-kerberos (pywinrm's Kerberos transport, the conformance peer),
+#                             python3-gssapi (an independent Kerberos client with channel binding, for the tests);
 #                             then builds native/gssapi-cb (Kerberos channel binding, scripts/build-gssapi-cb.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ fi
 # --- Debian peers, only when asked (tests) ---
 if (( want_peers )); then
   pkgs=(openssh-server openssh-client python3-winrm ansible-core pdsh tmux iproute2
-        krb5-kdc krb5-admin-server krb5-user libkrb5-dev python3-requests-kerberos)
+        krb5-kdc krb5-admin-server krb5-user libkrb5-dev python3-requests-kerberos python3-gssapi)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

@@ -12,7 +12,9 @@
  *     with bindings-required.
  * The tests fail (never skip) when the KDC packages, the binding or the addon are missing.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
@@ -28,10 +30,28 @@ import { isGssCallError, loadGssCb } from '../../../src/transport/winrm/gssapi-c
 import { KerberosError } from '../../../src/transport/winrm/gssapi.js';
 import { createWinrmTransport, type WinrmSession } from '../../../src/transport/winrm/index.js';
 import { type ConnectionSettings, DEFAULT_DEADLINES } from '../../../src/transport/types.js';
-import { runPywinrm, tempDir } from './helpers.js';
+import { PYTHON, runPywinrm, tempDir } from './helpers.js';
 
 const ALICE_PW = 'alice-cbt-pw';
 const HOST = 'localhost'; // in the lab certificate; SPN HTTP/localhost
+
+const GSSAPI_CLIENT = fileURLToPath(new URL('./fixtures/gssapi_cbt_client.py', import.meta.url));
+
+/** Debian's python3-gssapi as an independent channel-binding client (fixtures/gssapi_cbt_client.py). */
+function runGssapiClient(args: Record<string, unknown>): Promise<{ status?: number; mutual?: boolean; error?: string; detail?: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [GSSAPI_CLIENT, JSON.stringify(args)], { timeout: 30_000 }, (err, stdout, stderr) => {
+      try {
+        const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { error?: string; detail?: string };
+        if (parsed.error === 'import')
+          reject(new Error(`python3-gssapi is missing (${parsed.detail}): apt-get install -y python3-gssapi (scripts/setup.sh --peers)`));
+        else resolve(parsed);
+      } catch {
+        reject(new Error(`gssapi client failed (${err?.message ?? 'no output'}): ${stderr}`));
+      }
+    });
+  });
+}
 
 /** A TLS-terminating proxy on loopback: presents `material` to the client, re-encrypts to the real listener. */
 async function startTlsProxy(material: { keyPem: string; certPem: string }, target: number): Promise<{ port: number; close(): Promise<void> }> {
@@ -198,5 +218,23 @@ describe('Kerberos channel binding (tls-server-end-point) against a real MIT KDC
     expect(r.error).toBeDefined();
     expect(strict.stats().kerberosRefusals['bindings-required']).toBeGreaterThan(before['bindings-required']);
     expect(strictErrors.at(-1)).toMatch(/CbtHardeningLevel=Strict.*\[bindings-required\]/);
+  });
+
+  const gssapiClient = (port: number, bindings: string) => runGssapiClient({ host: HOST, port, ca: pki.caFile, spn: `HTTP@${HOST}`, bindings });
+
+  it('an independent bound client (python3-gssapi + requests-kerberos certificate hash) is accepted by a Strict listener, with mutual authentication', async () => {
+    const before = strict.stats().channelBoundHandshakes;
+    expect(await gssapiClient(strict.port, 'peer')).toEqual({ status: 200, mutual: true });
+    expect(strict.stats().channelBoundHandshakes - before).toBe(1);
+  });
+
+  it('the independent client bound to another certificate is refused (bad-bindings), and unbound is refused by Strict only', async () => {
+    const before = strict.stats().kerberosRefusals;
+    expect(await gssapiClient(strict.port, pki.rogue.certPem)).toMatchObject({ status: 401 });
+    expect(await gssapiClient(strict.port, 'none')).toMatchObject({ status: 401 });
+    const after = strict.stats().kerberosRefusals;
+    expect(after['bad-bindings'] - before['bad-bindings']).toBe(1);
+    expect(after['bindings-required'] - before['bindings-required']).toBe(1);
+    expect(await gssapiClient(relaxed.port, 'none')).toEqual({ status: 200, mutual: true });
   });
 });
