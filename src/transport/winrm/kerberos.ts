@@ -4,7 +4,8 @@
  * Tickets come from the user's credential cache (after their own kinit), or svcfleet runs MIT's kinit — with the
  * password on its standard input, never on a command line, or with -k -t <keytab> — into a cache in a private
  * temporary directory that lives as long as the sessions using it and is removed afterwards (and at exit).
- * The security context itself is the binding's (gssapi.ts): SPNEGO carrying Kerberos, mutual authentication.
+ * The security context itself is the binding's (gssapi.ts), or svcfleet's addon (gssapi-cb.ts) when it is bound to
+ * the TLS channel: SPNEGO carrying Kerberos, mutual authentication.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -155,12 +155,27 @@ describe('Kerberos channel binding (tls-server-end-point) against a real MIT KDC
     expect(isGssCallError(cause) && cause.routine).toBe(gss.ROUTINE_BAD_BINDINGS);
     expect((bad as Error).message).toMatch(/Incorrect channel bindings|channel binding/i);
 
+    const ignored = await new KerberosAcceptor({ keytab: serviceKeytab, cbtHardeningLevel: 'none' }).accept(await token(other), mine);
+    expect(ignored.channelBound).toBe(false); // 'none' passes no bindings to MIT: a bound token is not checked
+
     const unboundRelaxed = await acceptor('relaxed').accept(await token(null), mine);
     expect(unboundRelaxed.channelBound).toBe(false);
     const unboundStrict = await acceptor('strict')
       .accept(await token(null), mine)
       .catch((e: unknown) => e);
     expect((unboundStrict as KerberosRefusal).code).toBe('bindings-required');
+  });
+
+  it('a missing addon is krb-binding-missing, naming the build command', () => {
+    let err: unknown;
+    try {
+      loadGssCb(join(lab.dir, 'no-such-addon.node'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KerberosError);
+    expect((err as KerberosError).code).toBe('krb-binding-missing');
+    expect((err as Error).message).toMatch(/scripts\/build-gssapi-cb\.sh/);
   });
 
   it('our client binds its ticket to the TLS certificate: a Strict listener accepts it', async () => {
