@@ -5,7 +5,9 @@
 #                             openssh-server, python3-winrm, ansible-core, pdsh, tmux, iproute2, and for
 #                             Kerberos: an MIT KDC + kadmin.local (the tests run a throwaway realm), kinit,
 #                             libkrb5-dev (the optional `kerberos` npm binding compiles against it) and
-#                             python3-requests-kerberos (pywinrm's Kerberos transport, the conformance peer)
+#                             python3-requests-kerberos (pywinrm's Kerberos transport, the conformance peer),
+#                             python3-gssapi (an independent Kerberos client with channel binding, for the tests);
+#                             then builds native/gssapi-cb (Kerberos channel binding, scripts/build-gssapi-cb.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +31,7 @@ fi
 # --- Debian peers, only when asked (tests) ---
 if (( want_peers )); then
   pkgs=(openssh-server openssh-client python3-winrm ansible-core pdsh tmux iproute2
-        krb5-kdc krb5-admin-server krb5-user libkrb5-dev python3-requests-kerberos)
+        krb5-kdc krb5-admin-server krb5-user libkrb5-dev python3-requests-kerberos python3-gssapi)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -56,4 +58,9 @@ fi
 if (( want_peers )) && [[ ! -f node_modules/kerberos/build/Release/kerberos.node ]]; then
   log "building the kerberos (GSSAPI) binding"
   npm rebuild kerberos >/dev/null 2>&1 || log "could not build the kerberos binding: run npm rebuild kerberos --foreground-scripts to see why"
+fi
+# svcfleet's own addon for Kerberos channel binding (one C file; skipped when it is up to date). Tried whenever
+# libkrb5-dev is there; without it Kerberos works unbound (a warning per host), so only --peers insists.
+if (( want_peers )) || command -v krb5-config >/dev/null 2>&1; then
+  bash scripts/build-gssapi-cb.sh
 fi

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { SetExit } from './set-exit.js';
 import { InputError } from '../../util/errors.js';
 import type { LabTransportSet } from '../fleet/fault-spec.js';
+import type { CbtHardeningLevel } from '../winrm/kerberos-acceptor.js';
 import { detachLabUp, labDown, runLabUp, type LabUpOptions } from '../fleet/supervisor.js';
 
 interface UpFlags {
@@ -14,6 +15,7 @@ interface UpFlags {
   detach?: boolean;
   winrmScheme?: string;
   auth?: string;
+  cbtHardening?: string;
 }
 
 function upOptions(f: UpFlags): LabUpOptions {
@@ -30,6 +32,7 @@ function upOptions(f: UpFlags): LabUpOptions {
     ...(f.dir !== undefined ? { dir: f.dir } : {}),
     ...(f.winrmScheme !== undefined ? { winrmScheme: f.winrmScheme as 'http' | 'https' } : {}),
     ...(f.auth !== undefined ? { auth: f.auth as 'ntlm' | 'kerberos' } : {}),
+    ...(f.cbtHardening !== undefined ? { cbtHardening: f.cbtHardening as CbtHardeningLevel } : {}),
   };
 }
 
@@ -44,6 +47,10 @@ export function registerLabFleetCommands(lab: Command, _setExit: SetExit): void 
     .option('--dir <dir>', 'lab directory (default: <inventory dir>/.lab/<inventory name>)')
     .option('--winrm-scheme <scheme>', 'https (default; NTLM, lab CA) or http (NTLM with message encryption)')
     .option('--auth <kind>', 'WinRM authentication: ntlm (default) or kerberos (starts a lab KDC on loopback; https only)')
+    .option(
+      '--cbt-hardening <level>',
+      'with --auth kerberos: channel binding the listeners demand, like WinRM CbtHardeningLevel: relaxed (default), strict or none',
+    )
     .option('--detach', 'run in the background and return once the lab is up')
     .addHelpText(
       'after',
@@ -55,7 +62,8 @@ tls-untrusted, slow-receive[:ms], scm:KIND[:key=value] (docs/lab-fleet.md).
 Examples:
   svcfleet lab up --hosts 10 --inventory lab.yml
   svcfleet lab up --hosts 20 --transport both --faults 'lab003=refuse;lab010-012=hostkey-changed' --inventory lab.yml --detach
-  svcfleet lab up --hosts 3 --transport winrm --auth kerberos --inventory lab.yml --detach`,
+  svcfleet lab up --hosts 3 --transport winrm --auth kerberos --inventory lab.yml --detach
+  svcfleet lab up --hosts 3 --transport winrm --auth kerberos --cbt-hardening strict --inventory lab.yml --detach`,
     )
     .action(async (flags: UpFlags) => {
       const o = upOptions(flags);

@@ -22,7 +22,7 @@ import { labScmFiles } from '../scm/state.js';
 import { prepareSshLab, startSshLabHost, type SshLabEnv, type SshLabHost } from '../ssh/lab-host.js';
 import { ensureLabPki } from '../winrm/certs.js';
 import type { PowerShellHandler } from '../winrm/executor.js';
-import type { LabKerberosOptions } from '../winrm/kerberos-acceptor.js';
+import type { CbtHardeningLevel, LabKerberosOptions } from '../winrm/kerberos-acceptor.js';
 import { startLabWinrmServer, type LabWinrmFaults, type LabWinrmServer } from '../winrm/server.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import type { HostFaults, LabTransportSet } from './fault-spec.js';
@@ -58,6 +58,8 @@ export interface LabFleetOptions {
    * realm on loopback and a GSSAPI acceptor per listener (HTTPS only: docs/transport-winrm.md "Kerberos").
    */
   winrmAuth?: 'ntlm' | 'kerberos';
+  /** With kerberos: what the listeners do with channel bindings (WinRM CbtHardeningLevel); default relaxed. */
+  winrmCbtHardening?: CbtHardeningLevel;
   /**
    * 'scm' (default): hosts run the emulated SCM (state dir + service process per host).
    * 'responder': no SCM; the ssh shim and the winrm PowerShell handler are the given stand-ins (benchmarks).
@@ -258,7 +260,9 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
         const serviceKeytab = await kdc.addService('HTTP/localhost');
         const keytab = await kdc.addService(LAB_WINRM_USER, join(kdc.dir, 'controller.keytab'));
         kerberos = { realm: kdc.realm, krb5Config: kdc.krb5Config, keytab, kdcPid: kdc.pid, hostname: 'localhost' };
-        kerberosAuth = { kerberos: { keytab: serviceKeytab, krb5Config: kdc.krb5Config } };
+        kerberosAuth = {
+          kerberos: { keytab: serviceKeytab, krb5Config: kdc.krb5Config, ...(o.winrmCbtHardening ? { cbtHardeningLevel: o.winrmCbtHardening } : {}) },
+        };
       }
       say(`starting ${hosts.length} WinRM listeners`);
       for (const h of hosts) {

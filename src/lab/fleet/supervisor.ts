@@ -16,6 +16,7 @@ import { stopSshdTree } from '../ssh/sshd.js';
 import { parseFaultSpec, type LabTransportSet } from './fault-spec.js';
 import { labHostNames, startLabFleet, type LabFleet } from './fleet.js';
 import { labDirOfInventory, renderLabInventory } from './inventory.js';
+import type { CbtHardeningLevel } from '../winrm/kerberos-acceptor.js';
 
 export const LAB_STATE_FILE = 'lab.json';
 
@@ -40,6 +41,8 @@ export interface LabUpOptions {
   winrmScheme?: 'http' | 'https';
   /** How WinRM hosts authenticate: ntlm (default) or kerberos (a lab KDC; https only). */
   auth?: 'ntlm' | 'kerberos';
+  /** With kerberos: the channel binding the listeners demand (WinRM CbtHardeningLevel); default relaxed. */
+  cbtHardening?: CbtHardeningLevel;
   out?: (line: string) => void;
 }
 
@@ -80,6 +83,12 @@ export async function validateLabUp(o: LabUpOptions): Promise<{ dir: string; inv
   }
   if (o.auth === 'kerberos' && (o.transport === 'ssh' || o.winrmScheme === 'http')) {
     throw new InputError('--auth kerberos needs WinRM over https (--transport winrm or both, and not --winrm-scheme http)', { field: '--auth' });
+  }
+  if (o.cbtHardening !== undefined) {
+    if (!['strict', 'relaxed', 'none'].includes(o.cbtHardening)) {
+      throw new InputError(`--cbt-hardening must be strict, relaxed or none, not ${String(o.cbtHardening)}`, { field: '--cbt-hardening' });
+    }
+    if (o.auth !== 'kerberos') throw new InputError('--cbt-hardening applies to --auth kerberos only', { field: '--cbt-hardening' });
   }
   const inventory = resolve(o.inventory);
   if (existsSync(inventory) && (await labDirOfInventory(inventory)) === undefined) {
@@ -133,6 +142,7 @@ export async function runLabUp(o: LabUpOptions, hooks: { onReady?: (fleet: LabFl
       faults,
       ...(o.winrmScheme ? { winrmScheme: o.winrmScheme } : {}),
       ...(o.auth ? { winrmAuth: o.auth } : {}),
+      ...(o.cbtHardening ? { winrmCbtHardening: o.cbtHardening } : {}),
       onProgress: (m) => say(`lab: ${m}`),
     });
     await mkdir(dirname(inventory), { recursive: true });
@@ -184,6 +194,7 @@ export async function detachLabUp(o: LabUpOptions, timeoutMs = 300_000): Promise
   if (o.faults) args.push('--faults', o.faults);
   if (o.winrmScheme) args.push('--winrm-scheme', o.winrmScheme);
   if (o.auth) args.push('--auth', o.auth);
+  if (o.cbtHardening) args.push('--cbt-hardening', o.cbtHardening);
   await mkdir(dirname(dir), { recursive: true });
   const logFile = `${dir}.log`;
   const log = openSync(logFile, 'w');

@@ -19,7 +19,7 @@ import { child, children, find, path } from '../../transport/winrm/xml.js';
 import { ensureLabPki, type TlsMaterial } from './certs.js';
 import { createLabExecutor, LabStartError, type LabExecutor, type PowerShellHandler } from './executor.js';
 import { NtlmAcceptor } from './ntlm-acceptor.js';
-import { isNtlmToken, KerberosAcceptor, type LabKerberosOptions } from './kerberos-acceptor.js';
+import { isNtlmToken, KerberosAcceptor, KerberosRefusal, type KerberosRefusalCode, type LabKerberosOptions } from './kerberos-acceptor.js';
 import { labPowerShell } from './lab-powershell.js';
 import type { LabRunner } from '../runner/index.js';
 import {
@@ -105,13 +105,15 @@ export interface LabWinrmStats {
   runningCommands: number;
   connections: number;
   requests: number;
-  /** Completed NTLM handshakes. */
+  /** Completed NTLM and Kerberos handshakes. */
   handshakes: number;
   commandsStarted: number;
   /** WS-Man requests that arrived NTLM-sealed (multipart/encrypted). */
   sealedRequests: number;
-  /** NTLM handshakes bound to the TLS certificate (channel binding checked). */
+  /** NTLM and Kerberos handshakes bound to the TLS certificate (channel binding checked and matched). */
   channelBoundHandshakes: number;
+  /** Kerberos tokens refused, by cause (bad-bindings: bound to another certificate; bindings-required: strict, none sent). */
+  kerberosRefusals: Record<KerberosRefusalCode, number>;
   /** Receives answered with the w:TimedOut fault. */
   timedOutReceives: number;
 }
@@ -193,7 +195,15 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
   const shells = new Map<string, LabShell>();
   const conns = new WeakMap<object, ConnState>();
   const sockets = new Set<net.Socket>();
-  const counters = { requests: 0, handshakes: 0, commandsStarted: 0, sealedRequests: 0, channelBoundHandshakes: 0, timedOutReceives: 0 };
+  const counters = {
+    requests: 0,
+    handshakes: 0,
+    commandsStarted: 0,
+    sealedRequests: 0,
+    channelBoundHandshakes: 0,
+    timedOutReceives: 0,
+    kerberosRefusals: { 'bad-bindings': 0, 'bindings-required': 0, rejected: 0 },
+  };
   const onError = o.onError ?? (() => undefined);
 
   const lookupPassword = (user: string, domain: string): string | undefined => {
@@ -367,7 +377,7 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     if (krbHeader && !isNtlmToken(Buffer.from(krbHeader[2]!, 'base64'))) {
       // Kerberos: one leg; the connection is authenticated and the AP-REP rides on this request's answer.
       try {
-        const accepted = await kerberos!.accept(Buffer.from(krbHeader[2]!, 'base64'));
+        const accepted = await kerberos!.accept(Buffer.from(krbHeader[2]!, 'base64'), scheme === 'https' ? tlsBindings() : undefined);
         const at = accepted.principal.lastIndexOf('@');
         const name = at >= 0 ? accepted.principal.slice(0, at) : accepted.principal;
         if (lookupPassword(name, '') === undefined) throw new Error(`${accepted.principal} is not a user of ${computerName}`);
@@ -375,9 +385,11 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
         conn.acceptor = undefined;
         conn.security = undefined;
         counters.handshakes++;
+        if (accepted.channelBound) counters.channelBoundHandshakes++;
         if (accepted.response) res.setHeader('WWW-Authenticate', `${krbHeader[1]} ${accepted.response}`);
       } catch (err) {
         onError(err);
+        if (err instanceof KerberosRefusal) counters.kerberosRefusals[err.code]++;
         conn.user = undefined;
         return unauthorized(res);
       }
@@ -544,6 +556,7 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
       commandsStarted: counters.commandsStarted,
       sealedRequests: counters.sealedRequests,
       channelBoundHandshakes: counters.channelBoundHandshakes,
+      kerberosRefusals: { ...counters.kerberosRefusals },
       timedOutReceives: counters.timedOutReceives,
     }),
     setFaults(f: LabWinrmFaults): void {

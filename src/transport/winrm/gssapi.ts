@@ -3,8 +3,9 @@
  * it is an optionalDependency built with node-gyp against libkrb5-dev, so a machine without it still runs every
  * other transport, and only asking for Kerberos turns its absence into an error.
  *
- * What the binding does NOT offer, and therefore what svcfleet cannot do yet (docs/transport-winrm.md):
- *   - channel bindings: gss_init_sec_context/gss_accept_sec_context get GSS_C_NO_CHANNEL_BINDINGS;
+ * What the binding does NOT offer (docs/transport-winrm.md):
+ *   - channel bindings: gss_init_sec_context/gss_accept_sec_context get GSS_C_NO_CHANNEL_BINDINGS; svcfleet's own
+ *     addon (gssapi-cb.ts) does the bound contexts;
  *   - gss_wrap_iov: only gss_wrap/gss_unwrap on the client and nothing on the server, so no WinRM message
  *     encryption (HTTP + Kerberos is refused);
  *   - a credential cache or keytab per call: MIT reads KRB5CCNAME / KRB5_KTNAME from the process environment

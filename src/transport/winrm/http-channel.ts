@@ -33,8 +33,11 @@ export interface ChannelConfig {
   user: string;
   /** NTLM and Basic only. */
   password?: Secret;
-  /** Kerberos only: a fresh exchange (new authenticator) for each connection. */
-  kerberos?: { spn: string; begin(): Promise<KerberosExchange> };
+  /**
+   * Kerberos only: a fresh exchange (new authenticator) for each connection, bound to that connection's TLS
+   * certificate when `bind` is true and the scheme is https.
+   */
+  kerberos?: { spn: string; bind: boolean; begin(channelBindings?: Buffer): Promise<KerberosExchange> };
   /** Trusted CA certificates (PEM); undefined = Node's default roots. */
   ca?: Buffer;
   /** false only for the explicit certValidation: 'ignore' opt-in. */
@@ -243,11 +246,7 @@ export class WinrmChannel {
       }
       throw new TransportError('protocol', 'auth', `${this.#where()}: expected an NTLM challenge, got HTTP ${negotiateRes.status}`);
     }
-    let channelBindings: Buffer | undefined;
-    if (this.#cfg.scheme === 'https') {
-      const cert = (conn.socket as TLSSocket).getPeerCertificate?.(true);
-      if (cert?.raw) channelBindings = tlsServerEndPoint(cert.raw);
-    }
+    const channelBindings = this.#channelBindings(conn);
     let auth: ReturnType<NtlmInitiator['authenticate']>;
     try {
       auth = initiator.authenticate(token, { channelBindings });
@@ -266,13 +265,24 @@ export class WinrmChannel {
   }
 
   /**
-   * Kerberos over HTTPS. The binding cannot pass channel bindings (gssapi.ts), so the token is not bound to the
-   * TLS certificate: a listener with CbtHardeningLevel=Strict refuses it (docs/transport-winrm.md).
+   * RFC 5929 tls-server-end-point application data for this connection: the certificate the TLS session presented
+   * (already verified by then, unless certValidation: ignore), or undefined over plain HTTP.
+   */
+  #channelBindings(conn: Http1Connection): Buffer | undefined {
+    if (this.#cfg.scheme !== 'https') return undefined;
+    const cert = (conn.socket as TLSSocket).getPeerCertificate?.(true);
+    return cert?.raw ? tlsServerEndPoint(cert.raw) : undefined;
+  }
+
+  /**
+   * Kerberos over HTTPS: one round trip, the token bound to this connection's certificate (channel binding, what a
+   * listener with CbtHardeningLevel=Strict demands) unless the addon that binds is missing (transport.ts warns).
    */
   async #kerberosHandshake(conn: Http1Connection, signal?: AbortSignal): Promise<void> {
     const k = this.#cfg.kerberos!;
     const spn = k.spn.replace('@', '/');
-    const exchange = await k.begin();
+    const bindings = k.bind ? this.#channelBindings(conn) : undefined;
+    const exchange = await k.begin(bindings);
     const res = await conn.request(this.#head({ Authorization: 'Negotiate ' + exchange.token }, 0), Buffer.alloc(0), {
       readTimeoutMs: this.#cfg.authMs,
       signal,
@@ -282,7 +292,10 @@ export class WinrmChannel {
       throw new KerberosError(
         'krb-rejected',
         `${this.#where()}: the host refused the Kerberos ticket for ${spn} (HTTP 401; offered: ${offered.join(', ') || 'none'}); ` +
-          'check that the SPN belongs to this host and its keytab is current',
+          'check that the SPN belongs to this host and its keytab is current' +
+          (bindings
+            ? '; the ticket was bound to the certificate this connection presented (channel binding): a TLS-terminating proxy or load balancer in between makes a host that checks it refuse'
+            : '; it was not bound to the TLS certificate (channel binding), which a host with CbtHardeningLevel=Strict refuses'),
       );
     }
     if (res.status < 200 || res.status >= 300) {

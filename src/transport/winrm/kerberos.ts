@@ -4,7 +4,8 @@
  * Tickets come from the user's credential cache (after their own kinit), or svcfleet runs MIT's kinit — with the
  * password on its standard input, never on a command line, or with -k -t <keytab> — into a cache in a private
  * temporary directory that lives as long as the sessions using it and is removed afterwards (and at exit).
- * The security context itself is the binding's (gssapi.ts): SPNEGO carrying Kerberos, mutual authentication.
+ * The security context itself is the binding's (gssapi.ts), or svcfleet's addon (gssapi-cb.ts) when it is bound to
+ * the TLS channel: SPNEGO carrying Kerberos, mutual authentication.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import type { KerberosSettings } from '../types.js';
 import type { Secret } from '../../util/secret.js';
 import { type GssBinding, KerberosError, kerberosError, loadGssapi, withKrb5Env } from './gssapi.js';
+import { type GssCbAddon, loadGssCb } from './gssapi-cb.js';
 
 export type KerberosCredentialSource = 'cache' | 'password' | 'keytab';
 
@@ -200,8 +202,14 @@ export function targetFor(address: string, settings: KerberosSettings | undefine
   };
 }
 
-/** Make the first token for `target` with the tickets in `ccache` (this asks the KDC for the service ticket). */
-export async function beginExchange(target: KerberosTarget, ccache: string | undefined): Promise<KerberosExchange> {
+/**
+ * Make the first token for `target` with the tickets in `ccache` (this asks the KDC for the service ticket).
+ * `channelBindings` (HTTPS: "tls-server-end-point:" + certificate hash, cbt.ts) binds the token to the TLS
+ * connection it is sent on; those contexts go through svcfleet's addon (gssapi-cb.ts), unbound ones through the
+ * `kerberos` package.
+ */
+export async function beginExchange(target: KerberosTarget, ccache: string | undefined, channelBindings?: Buffer): Promise<KerberosExchange> {
+  if (channelBindings) return beginBoundExchange(target, ccache, channelBindings);
   const gss: GssBinding = await loadGssapi();
   const flags = gss.GSS_C_MUTUAL_FLAG | gss.GSS_C_SEQUENCE_FLAG | (target.delegation ? gss.GSS_C_DELEG_FLAG : 0);
   // Both legs run with the same library environment: verifying the host's answer (mutual authentication) reads
@@ -232,6 +240,38 @@ export async function beginExchange(target: KerberosTarget, ccache: string | und
         }
       }
       if (!client.contextComplete) throw new KerberosError('krb-rejected', `mutual authentication with ${target.spn.replace('@', '/')} did not complete`);
+    },
+  };
+}
+
+/** The same exchange with channel bindings, through the addon: SPNEGO, the same flags, the bindings on both legs. */
+async function beginBoundExchange(target: KerberosTarget, ccache: string | undefined, appData: Buffer): Promise<KerberosExchange> {
+  const gss: GssCbAddon = loadGssCb();
+  const flags = gss.GSS_C_MUTUAL_FLAG | gss.GSS_C_SEQUENCE_FLAG | (target.delegation ? gss.GSS_C_DELEG_FLAG : 0);
+  const env = { KRB5CCNAME: ccache, KRB5_CONFIG: target.krb5Config };
+  const spn = target.spn.replace('@', '/');
+  const first = await withKrb5Env(env, async () => {
+    try {
+      return await gss.initSecContext(null, target.spn, flags, 1, null, appData);
+    } catch (err) {
+      throw kerberosError(`Kerberos ticket for ${spn}`, err);
+    }
+  });
+  if (!first.token) throw new KerberosError('krb-failed', `GSSAPI produced no token for ${target.spn}`);
+  let state = first;
+  return {
+    token: first.token.toString('base64'),
+    async finish(serverToken: string | undefined): Promise<void> {
+      if (!state.complete) {
+        if (!serverToken) throw new KerberosError('krb-rejected', `the host did not authenticate itself as ${spn} (no Negotiate token in its answer)`);
+        try {
+          state = await withKrb5Env(env, () => gss.initSecContext(state.context, target.spn, flags, 1, Buffer.from(serverToken, 'base64'), appData));
+        } catch (err) {
+          const e = kerberosError(`mutual authentication with ${spn}`, err);
+          throw e.code === 'krb-failed' ? new KerberosError('krb-rejected', e.detail, { cause: err }) : e;
+        }
+      }
+      if (!state.complete) throw new KerberosError('krb-rejected', `mutual authentication with ${spn} did not complete`);
     },
   };
 }

@@ -20,6 +20,7 @@ import {
 } from '../types.js';
 import { type ChannelConfig, WinrmChannel } from './http-channel.js';
 import { KerberosError } from './gssapi.js';
+import { gssCbAvailable } from './gssapi-cb.js';
 import { beginExchange, type CredentialHandle, credentialSource, KerberosCredentials, targetFor } from './kerberos.js';
 import { WinrsClient } from './winrs.js';
 
@@ -141,7 +142,16 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
             open.deadlines.authMs,
           );
           const ccache = tickets.ccache;
-          channel = new WinrmChannel({ ...base, kerberos: { spn: target.spn, begin: () => beginExchange(target, ccache) } });
+          // Channel binding needs svcfleet's addon; without it Kerberos still works against listeners that do not
+          // demand it (CbtHardeningLevel Relaxed, Windows' default), so say so instead of refusing.
+          const bind = gssCbAvailable();
+          if (!bind) {
+            warn(
+              host,
+              'Kerberos over HTTPS without channel binding: the GSSAPI addon is not built (bash scripts/build-gssapi-cb.sh); a host with CbtHardeningLevel=Strict will refuse the ticket',
+            );
+          }
+          channel = new WinrmChannel({ ...base, kerberos: { spn: target.spn, bind, begin: (cb) => beginExchange(target, ccache, cb) } });
         } else {
           channel = new WinrmChannel(base);
         }

@@ -1,6 +1,7 @@
 /**
  * `svcfleet lab up --auth kerberos`: a lab realm (a real MIT krb5kdc on loopback) and WinRM listeners that accept
- * only Kerberos, driven through the built CLI as a user would: the written inventory authenticates by keytab,
+ * only Kerberos — here with `--cbt-hardening strict`, so every ticket must be bound to the listener's TLS certificate
+ * (channel binding) — driven through the built CLI as a user would: the written inventory authenticates by keytab,
  * `ping` and `apply` work, a stale keytab ends the host with the specific Kerberos code in the run report
  * (`show`, NDJSON) rather than a bare `auth-failed`, and `lab down` stops the KDC.
  */
@@ -44,10 +45,31 @@ describe('svcfleet lab up --auth kerberos', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--auth kerberos needs WinRM over https/);
     expect(existsSync(join(dir, 'x.yml'))).toBe(false);
+    const bad = svcfleet(['lab', 'up', '--hosts', '1', '--transport', 'winrm', '--auth', 'kerberos', '--cbt-hardening', 'loose', '--inventory', 'x.yml']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--cbt-hardening must be strict, relaxed or none, not loose/);
+    const ntlm = svcfleet(['lab', 'up', '--hosts', '1', '--transport', 'winrm', '--cbt-hardening', 'strict', '--inventory', 'x.yml']);
+    expect(ntlm.status).toBe(1);
+    expect(ntlm.stderr).toMatch(/--cbt-hardening applies to --auth kerberos only/);
+    expect(existsSync(join(dir, 'x.yml'))).toBe(false);
   });
 
   test('the lab realm authenticates ping and apply; a stale keytab is reported as krb-bad-password; lab down stops the KDC', () => {
-    const up = svcfleet(['lab', 'up', '--hosts', '2', '--transport', 'winrm', '--auth', 'kerberos', '--inventory', 'lab.yml', '--detach']);
+    const up = svcfleet([
+      'lab',
+      'up',
+      '--hosts',
+      '2',
+      '--transport',
+      'winrm',
+      '--auth',
+      'kerberos',
+      '--cbt-hardening',
+      'strict',
+      '--inventory',
+      'lab.yml',
+      '--detach',
+    ]);
     expect(up.stderr).toBe('');
     expect(up.status).toBe(0);
     const labDir = join(dir, '.lab', 'lab');
@@ -61,6 +83,7 @@ describe('svcfleet lab up --auth kerberos', () => {
 
     const ping = svcfleet(['ping', '-i', 'lab.yml', '-l', 'all']);
     expect(ping.stdout).toMatch(/2\/2 hosts answered/);
+    expect(ping.stdout + ping.stderr).not.toMatch(/without channel binding/);
     expect(ping.status).toBe(0);
 
     writeFileSync(join(dir, 'spec.yml'), 'service: MyGoService\nset:\n  description: kerberos was here\nverify: { running: true }\n');
