@@ -146,8 +146,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
           // demand it (CbtHardeningLevel Relaxed, Windows' default), so say so instead of refusing.
           const bind = gssCbAvailable();
           if (!bind) {
-            warn(
-              host,
+            say(
               'Kerberos over HTTPS without channel binding: the GSSAPI addon is not built (bash scripts/build-gssapi-cb.sh); a host with CbtHardeningLevel=Strict will refuse the ticket',
             );
           }
