@@ -104,6 +104,14 @@ export function isRetryableConnectError(err: unknown): boolean {
   );
 }
 
+/**
+ * A connection or remote process lost mid-command (ssh: the session or connection dropped; winrm: reset, closed).
+ * Before the apply request nothing on the host is changed by the lost command, so it is safe to run it again.
+ */
+function lostBeforeChange(err: unknown): boolean {
+  return err instanceof TransportError && err.phase === 'command' && err.errorClass === 'remote-failed';
+}
+
 class HostRunner {
   attempts = 0;
   #state: ActiveState | undefined;
@@ -157,13 +165,28 @@ class HostRunner {
         return await io.openSession(task.host, { signal, deadlines });
       } catch (err) {
         if (signal.aborted || !isRetryableConnectError(err) || attempt > retries) throw err;
-        // Exponential backoff with full jitter: many hosts failing together do not retry in lock-step.
-        const cap = Math.min(10_000, this.ctx.retryBaseMs * 2 ** (attempt - 1));
-        const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);
-        this.log('warn', `connect attempt ${attempt} failed: ${errMessage(err)}; retrying in ${delay} ms`);
-        await this.ctx.sleep(delay, signal);
+        await this.backoff(attempt, `connect attempt ${attempt} failed: ${errMessage(err)}`, signal);
       }
     }
+  }
+
+  /** Exponential backoff with full jitter: many hosts failing together do not retry in lock-step. */
+  async backoff(attempt: number, why: string, signal: AbortSignal): Promise<void> {
+    const cap = Math.min(10_000, this.ctx.retryBaseMs * 2 ** (attempt - 1));
+    const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);
+    this.log('warn', `${why}; retrying in ${delay} ms`);
+    await this.ctx.sleep(delay, signal);
+  }
+
+  /**
+   * The connection was lost while only reading the host (before any apply request), e.g. its sshd restarted:
+   * a new session, within what is left of the host's connect retries. Returns undefined when none are left.
+   */
+  async reconnectBeforeChange(err: unknown, signal: AbortSignal): Promise<Session | undefined> {
+    const left = this.ctx.retries - this.attempts;
+    if (left < 0 || signal.aborted || !lostBeforeChange(err)) return undefined;
+    await this.backoff(this.attempts, `connection lost while reading the host, before any change was sent (${errMessage(err)})`, signal);
+    return this.connect(signal, left);
   }
 
   async call(
@@ -369,6 +392,25 @@ function abortedBeforeChange(r: HostRunner): HostResult {
   return r.result('skipped', { code: 'cancelled' }, 'cancelled before any change; nothing changed');
 }
 
+/** Snapshot + diff of every service of the host (read-only), or the host's result when one cannot be read. */
+async function planServices(r: HostRunner, session: Session, readOnly: AbortSignal): Promise<Planned[] | HostResult> {
+  const { ctx } = r;
+  const planned: Planned[] = [];
+  for (const change of ctx.task.changes ?? []) {
+    if (r.halted()) return haltedBeforeChange(r);
+    r.phase('snapshot', undefined, change.service);
+    const res = await r.call(session, 'plan', change.service, requestFields(change), readOnly);
+    if (res.outcome === 'failed' || !res.snapshot) {
+      return r.result('failed', res.reason, `${change.service}: ${res.message}`, change.service);
+    }
+    const diff = res.diff ?? [];
+    // The remote engine never echoes a password; scrub anyway, since every sink sees this event.
+    ctx.emit({ type: 'host-diff', host: ctx.task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: scrubFieldChanges(diff) });
+    planned.push({ change, snapshot: res.snapshot, diff, interrupted: res.interrupted !== undefined });
+  }
+  return planned;
+}
+
 async function changeFlow(r: HostRunner): Promise<HostResult> {
   const { ctx } = r;
   const { task, signal } = ctx;
@@ -383,19 +425,26 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
   }
   try {
     // 1. Read-only: snapshot + diff of every service first, so nothing changes on a host where any is unreadable.
-    const planned: Planned[] = [];
-    for (const change of changes) {
-      if (r.halted()) return haltedBeforeChange(r);
-      r.phase('snapshot', undefined, change.service);
-      const res = await r.call(session, 'plan', change.service, requestFields(change), readOnly);
-      if (res.outcome === 'failed' || !res.snapshot) {
-        return r.result('failed', res.reason, `${change.service}: ${res.message}`, change.service);
+    // A connection lost here is retried like a connect error (--retries): nothing that changes the host was sent.
+    let read: Planned[] | HostResult;
+    for (;;) {
+      try {
+        read = await planServices(r, session, readOnly);
+        break;
+      } catch (err) {
+        let again: Session | undefined;
+        try {
+          again = await r.reconnectBeforeChange(err, readOnly);
+        } catch (connectErr) {
+          return connectFailure(r, connectErr);
+        }
+        if (!again) throw err;
+        await closeQuietly(session);
+        session = again;
       }
-      const diff = res.diff ?? [];
-      // The remote engine never echoes a password; scrub anyway, since every sink sees this event.
-      ctx.emit({ type: 'host-diff', host: task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: scrubFieldChanges(diff) });
-      planned.push({ change, snapshot: res.snapshot, diff, interrupted: res.interrupted !== undefined });
     }
+    if (!Array.isArray(read)) return read;
+    const planned = read;
 
     // 2. Saved-plan drift guard, before anything is sent: the plan was made against other configurations.
     for (const p of planned) {
