@@ -149,7 +149,14 @@ describe('--fault parsing', () => {
     expect(parseFault('session-drops:ops=query,since=start,nth=2')).toEqual({ kind: 'session-drops', ops: ['query'], since: 'start', nth: 2 });
   });
   it('refuses unknown kinds, keys and ops with an InputError naming --fault', () => {
-    for (const bad of ['explode', 'start-timeout:when=1', 'engine-dies:since=reboot', 'access-denied:ops=delete', 'crash-after-start:afterMs=-1', '{bad json']) {
+    for (const bad of [
+      'explode',
+      'start-timeout:when=1',
+      'engine-dies:since=reboot',
+      'access-denied:ops=delete',
+      'crash-after-start:afterMs=-1',
+      '{bad json',
+    ]) {
       let err: unknown;
       try {
         parseFault(bad);
