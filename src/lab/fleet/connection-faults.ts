@@ -2,9 +2,11 @@
  * The lab fleet's connection faults, set off by the remote engine itself at an exact point of its transaction:
  *
  *   sshd-restart  the host's sshd is restarted (stopped with every session it carries, then started again on the
- *                 same address, port, config and host key): the engine's session is cut under it
+ *                 same address, port, config and host key): the engine's session is cut under it. A plain service
+ *                 restart would leave the session running (docs/reference/ssh.md#restarting-sshd-and-established-sessions)
  *   winrm-reset   the host's WS-Management listener resets its connections (TCP RST) while a Receive waits on
- *                 one, or at the next Receive; the engine runs on and completes
+ *                 one, or at the next Receive; the engine runs on and completes, as a WinRS command outlives
+ *                 its connection (docs/reference/winrm.md#a-shell-outlives-its-connection)
  *   link-stall    the proxy between controller and host stops passing bytes both ways on the open connections and
  *                 keeps them open; the engine runs on and completes, its output goes nowhere
  *
