@@ -5,8 +5,8 @@
  *                 same address, port, config and host key): the engine's session is cut under it. A plain service
  *                 restart would leave the session running (docs/reference/ssh.md#restarting-sshd-and-established-sessions)
  *   winrm-reset   the host's WS-Management listener resets its connections (TCP RST) while a Receive waits on
- *                 one, or at the next Receive; the engine runs on and completes, as a WinRS command outlives
- *                 its connection (docs/reference/winrm.md#a-shell-outlives-its-connection)
+ *                 one, or at the next Receive; the command runs on, as a WinRS command outlives its connection
+ *                 (docs/reference/winrm.md#a-shell-outlives-its-connection), until the client's cleanup ends it
  *   link-stall    the proxy between controller and host stops passing bytes both ways on the open connections and
  *                 keeps them open; the engine runs on and completes, its output goes nowhere
  *

@@ -127,13 +127,13 @@ export interface LabWinrmServer {
   stats(): LabWinrmStats;
   /** Replace the fault set (listening faults — refuse — only apply at start). */
   setFaults(faults: LabWinrmFaults): void;
-  /** Destroy every open connection (idle keep-alive ones included), as a restarting listener would. */
   /**
    * The lab's `winrm-reset` fault: resets (TCP RST) the listener's connections while a Receive of a running command
    * is waiting on one, or, when none is, as soon as the next Receive arrives: the client learns nothing of the
    * command's end, which runs on (docs/lab-fleet.md).
    */
   resetOnReceive(): void;
+  /** Destroy every open connection (idle keep-alive ones included), as a restarting listener would. */
   dropConnections(): void;
   close(): Promise<void>;
 }
