@@ -50,10 +50,10 @@ export function registerLabFleetCommands(lab: Command, _setExit: SetExit): void 
       `
 Runs until \`svcfleet lab down --inventory FILE\` or Ctrl-C, which stop every server and service process and
 remove the lab dir and the inventory. Faults: refuse, slow-connect[:ms], drop, auth-fail, hostkey-changed,
-tls-untrusted, slow-receive[:ms], winrm-500, winrm-garbage-xml, winrm-truncated, scm:KIND[:key=value] (KIND:
-${SCM_KINDS.join(', ')}), and the connection faults sshd-restart, winrm-reset and
-link-stall, set off at a call of the remote engine chosen by the same keys (ops, nth, when, since; see
-docs/lab-fleet.md).
+tls-untrusted, slow-receive[:ms], winrm-500, winrm-garbage-xml, winrm-truncated, scm:KIND[:key=value], and the
+connection faults sshd-restart, winrm-reset and link-stall, set off at a call of the remote engine chosen by the
+SCM keys (ops, nth, when, since). See docs/lab-fleet.md.
+SCM fault kinds: ${SCM_KINDS.join(', ')}.
 
 Examples:
   svcfleet lab up --hosts 10 --inventory lab.yml
