@@ -8,281 +8,34 @@
  *
  * Safety rules this file exists to keep:
  * - No apply request leaves before the before-snapshot of that host is on disk (SnapshotStore resolves after fsync).
- * - Only connection errors before anything changed are retried (TransportError in the connect/auth phase).
+ * - Only connection errors before anything changed are retried (TransportError in the connect/auth phase, or a
+ *   connection lost while the host is only read: the plan).
  * - A host whose apply was sent and whose connection then failed ends `unknown`, never `failed`: its state
  *   is not known; `resume` / `rollback` settle it from the journaled snapshot.
  * - Several services on one host change as a unit: when one fails, those already changed are restored.
  */
-import {
-  PROTOCOL_VERSION,
-  type FieldChange,
-  type Operation,
-  type RemoteEvent,
-  type RemotePhase,
-  type RemoteResult,
-  type Snapshot,
-} from '../remote/protocol.js';
-import { newNonce, type OutgoingRequest } from '../remote/invocation.js';
-import { TransportError, type Deadlines, type Session } from '../transport/types.js';
-import type { ActiveState, HostDoneEvent, RunAbortEvent, RunMode, TerminalState } from './events.js';
-import type { EventBody } from './bus.js';
+import type { FieldChange, RemoteResult, Snapshot } from '../remote/protocol.js';
+import type { OutgoingRequest } from '../remote/invocation.js';
+import { TransportError, type Session } from '../transport/types.js';
+import type { TerminalState } from './events.js';
 import { worstOutcome } from './outcome.js';
-import { boundEvidence, scrubFieldChanges } from './scrub.js';
-import { Secret } from '../util/secret.js';
-import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore } from './types.js';
+import { scrubFieldChanges } from './scrub.js';
+import type { ServiceChange } from './types.js';
+import {
+  closeQuietly,
+  emitEvidence,
+  errClass,
+  errMessage,
+  HostRunner,
+  type AppliedService,
+  type HostAbortReason,
+  type HostContext,
+  type HostHaltReason,
+  type HostResult,
+} from './host-runner.js';
 
-/** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
-export type HostAbortReason = { kind: 'cancel' } | { kind: 'deadline' };
-
-/** Why a host's `halt` signal fired: the run was aborted (Ctrl-C, a signal, the dashboard, the failure budget). */
-export interface HostHaltReason {
-  kind: 'halt';
-  abort: RunAbortEvent['reason'];
-}
-
-export interface HostContext {
-  runId: string;
-  mode: RunMode;
-  task: HostTask;
-  io: EngineIO;
-  snapshots?: SnapshotStore;
-  deadlines: Deadlines;
-  retries: number;
-  retryBaseMs: number;
-  rollbackMs: number;
-  /** Fires on cancel or on the host deadline; `signal.reason` is a HostAbortReason. */
-  signal: AbortSignal;
-  /** Epoch ms after which the host's deadline has passed (Infinity: none). */
-  deadlineAt: number;
-  /**
-   * Fires when the run is aborted; `signal.reason` is a HostHaltReason. A host that has not sent an apply request
-   * yet (connecting, in retry backoff, planning) stops there and ends `skipped`: an abort means no host starts
-   * changing any more. Once a change was sent, the host finishes it.
-   */
-  halt?: AbortSignal;
-  emit: (body: EventBody) => void;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-/** A service whose apply request was sent, with the durable before-snapshot it can be restored to. */
-export interface AppliedService {
-  service: string;
-  snapshot: Snapshot;
-}
-
-export interface HostResult {
-  outcome: TerminalState;
-  reason: HostDoneEvent['reason'];
-  message: string;
-  attempts: number;
-  service?: string;
-  /** Services whose apply was sent (changed or maybe changed), for a later rollback command. */
-  applied: AppliedService[];
-}
-
-const PHASE_STATE: Record<RemotePhase, ActiveState | undefined> = {
-  start: undefined,
-  snapshot: 'snapshot',
-  plan: 'snapshot',
-  backup: 'backup',
-  apply: 'applying',
-  readback: 'applying',
-  stop: 'restarting',
-  'start-service': 'restarting',
-  verify: 'verifying',
-  rollback: 'rolling-back',
-  'rollback-verify': 'rolling-back',
-  done: undefined,
-};
-
-/** Connection errors worth another try: nothing reached the host, or it did not answer in time. */
-export function isRetryableConnectError(err: unknown): boolean {
-  // auth-failed / hostkey-unknown / hostkey-mismatch / tls-untrusted are not retried: they cannot heal by themselves, and
-  // repeating a bad password is how accounts get locked out.
-  return (
-    err instanceof TransportError && (err.phase === 'connect' || err.phase === 'auth') && (err.errorClass === 'unreachable' || err.errorClass === 'timeout')
-  );
-}
-
-class HostRunner {
-  attempts = 0;
-  #state: ActiveState | undefined;
-  #remotePhase: RemotePhase | undefined;
-  readonly applied: AppliedService[] = [];
-  readonly #host: string;
-
-  constructor(readonly ctx: HostContext) {
-    this.#host = ctx.task.host.name;
-  }
-
-  /** The run was aborted and this host has sent no change yet: it must not send one. */
-  halted(): boolean {
-    return this.applied.length === 0 && this.ctx.halt?.aborted === true;
-  }
-
-  /** For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt. */
-  beforeChangeSignal(): AbortSignal {
-    const { signal, halt } = this.ctx;
-    return halt ? AbortSignal.any([signal, halt]) : signal;
-  }
-
-  phase(state: ActiveState, remotePhase?: RemotePhase, service?: string): void {
-    if (state === this.#state && remotePhase === this.#remotePhase) return;
-    this.#state = state;
-    this.#remotePhase = remotePhase;
-    this.ctx.emit({
-      type: 'host-phase',
-      host: this.#host,
-      state,
-      ...(remotePhase ? { remotePhase } : {}),
-      ...(service ? { service } : {}),
-    });
-  }
-
-  log(level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
-    this.ctx.emit({ type: 'host-log', host: this.#host, level, text });
-  }
-
-  commandMs(): number {
-    const left = this.ctx.deadlineAt - Date.now();
-    return Math.max(1, Math.min(this.ctx.deadlines.commandMs, left));
-  }
-
-  async connect(signal: AbortSignal, retries: number): Promise<Session> {
-    const { io, task, deadlines } = this.ctx;
-    for (let attempt = 1; ; attempt++) {
-      this.attempts++;
-      this.phase('connecting');
-      try {
-        return await io.openSession(task.host, { signal, deadlines, onWarning: (m) => this.log('warn', m) });
-      } catch (err) {
-        if (signal.aborted || !isRetryableConnectError(err) || attempt > retries) throw err;
-        // Exponential backoff with full jitter: many hosts failing together do not retry in lock-step.
-        const cap = Math.min(10_000, this.ctx.retryBaseMs * 2 ** (attempt - 1));
-        const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);
-        this.log('warn', `connect attempt ${attempt} failed: ${errMessage(err)}; retrying in ${delay} ms`);
-        await this.ctx.sleep(delay, signal);
-      }
-    }
-  }
-
-  async call(
-    session: Session,
-    op: Operation,
-    service: string,
-    fields: Partial<OutgoingRequest>,
-    signal: AbortSignal,
-    commandMs = this.commandMs(),
-  ): Promise<RemoteResult> {
-    const { io, runId } = this.ctx;
-    const request: OutgoingRequest = {
-      v: PROTOCOL_VERSION,
-      op,
-      nonce: io.newNonce ? io.newNonce() : newNonce(),
-      runId,
-      service,
-      ...fields,
-    };
-    const onEvent = (ev: RemoteEvent): void => {
-      const state = op === 'rollback' ? 'rolling-back' : PHASE_STATE[ev.phase];
-      if (state) this.phase(state, ev.phase, service);
-      if (ev.message) this.log(ev.level ?? 'info', ev.message);
-    };
-    return io.runRemote(session, request, { host: this.#host, signal, commandMs, onEvent });
-  }
-
-  /**
-   * Restore services to their before-snapshots over a fresh session, outside the host's (fired) signal and
-   * within the rollback budget. Used after a cancel or deadline, for the earlier services of a multi-service
-   * host whose later service failed, and by the rollback command.
-   */
-  async restore(items: ServiceRestore[], session?: Session): Promise<HostResult> {
-    const signal = AbortSignal.timeout(this.ctx.rollbackMs);
-    let own: Session | undefined;
-    try {
-      if (!session) own = session = await this.connect(signal, this.ctx.retries);
-    } catch (err) {
-      return this.result(
-        'unknown',
-        { code: 'rollback-unreachable', ...errClass(err) },
-        `could not reconnect to roll back: ${errMessage(err)}; the before-snapshot is journaled, run \`svcfleet rollback ${this.ctx.runId}\``,
-      );
-    }
-    try {
-      const outcomes: TerminalState[] = [];
-      const messages: string[] = [];
-      let reason: HostDoneEvent['reason'] = { code: 'ok' };
-      let fromBackup = false;
-      for (const item of items) {
-        this.phase('rolling-back', undefined, item.service);
-        const restore = item.snapshot ? { snapshot: item.snapshot } : { fromRunId: item.fromRunId ?? this.ctx.runId };
-        // Say where the restored configuration came from in the controller's own words: the remote engine's
-        // message only names a file path, and the journal's record of the rollback must say which source it used.
-        const source = restore.fromRunId ? `from the host's own backup of run ${restore.fromRunId} (no journaled before-snapshot)` : '';
-        let res: RemoteResult;
-        try {
-          // The apply's policy for running dependents holds for its restore too (a restore restarts the service).
-          const dependents = this.ctx.task.changes?.find((c) => c.service === item.service)?.dependents;
-          res = await this.call(session, 'rollback', item.service, { restore, ...(dependents ? { dependents } : {}) }, signal, this.ctx.rollbackMs);
-        } catch (err) {
-          outcomes.push('unknown');
-          messages.push(`${item.service}: rollback interrupted: ${errMessage(err)}`);
-          reason = { code: 'rollback-interrupted', ...errClass(err) };
-          break;
-        }
-        const o = rollbackOutcome(res);
-        if (o === 'rollback-failed') emitEvidence(this, item.service, res);
-        outcomes.push(o);
-        if (o === 'rollback-failed') reason = res.reason;
-        if (o === 'rolled-back' && source) fromBackup = true;
-        messages.push(`${item.service}: ${source ? `${source}: ` : ''}${res.message}`);
-      }
-      const outcome = worstOutcome(outcomes);
-      const okCode = outcome === 'unchanged' ? 'already-restored' : fromBackup ? 'restored-from-host-backup' : 'restored';
-      return this.result(outcome, outcome === 'rollback-failed' || outcome === 'unknown' ? reason : { code: okCode }, messages.join('; '));
-    } finally {
-      await closeQuietly(own);
-    }
-  }
-
-  result(outcome: TerminalState, reason: HostDoneEvent['reason'], message: string, service?: string): HostResult {
-    return { outcome, reason, message, attempts: this.attempts, applied: [...this.applied], ...(service ? { service } : {}) };
-  }
-}
-
-/**
- * What the service said when it failed to start (exit codes, last logged lines) as a `host-evidence` event, cut to
- * the bounds and scrubbed of secrets here, whatever the host sent: the request's own password included.
- */
-function emitEvidence(r: HostRunner, service: string, res: RemoteResult, change?: ServiceChange): void {
-  if (!res.evidence) return;
-  const pw = change?.desired?.account?.password;
-  const secrets = pw === undefined ? [] : [pw instanceof Secret ? pw.reveal() : pw];
-  r.ctx.emit({ type: 'host-evidence', host: r.ctx.task.host.name, service, evidence: boundEvidence(res.evidence, secrets) });
-}
-
-function rollbackOutcome(res: RemoteResult): TerminalState {
-  if (res.outcome === 'rolled-back' || res.outcome === 'changed') return 'rolled-back';
-  if (res.outcome === 'unchanged') return 'unchanged';
-  return 'rollback-failed';
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function errClass(err: unknown): { errorClass?: TransportError['errorClass'] } {
-  return err instanceof TransportError ? { errorClass: err.errorClass } : {};
-}
-
-async function closeQuietly(session: Session | undefined): Promise<void> {
-  if (!session) return;
-  try {
-    await session.close();
-  } catch {
-    // The session is already broken; closing is best effort.
-  }
-}
+export { isRetryableConnectError } from './host-runner.js';
+export type { AppliedService, HostAbortReason, HostContext, HostHaltReason, HostResult } from './host-runner.js';
 
 function diffSummary(changes: FieldChange[]): string {
   return changes.map((c) => c.field).join(', ');
@@ -369,6 +122,25 @@ function abortedBeforeChange(r: HostRunner): HostResult {
   return r.result('skipped', { code: 'cancelled' }, 'cancelled before any change; nothing changed');
 }
 
+/** Snapshot + diff of every service of the host (read-only), or the host's result when one cannot be read. */
+async function planServices(r: HostRunner, session: Session, readOnly: AbortSignal): Promise<Planned[] | HostResult> {
+  const { ctx } = r;
+  const planned: Planned[] = [];
+  for (const change of ctx.task.changes ?? []) {
+    if (r.halted()) return haltedBeforeChange(r);
+    r.phase('snapshot', undefined, change.service);
+    const res = await r.call(session, 'plan', change.service, requestFields(change), readOnly);
+    if (res.outcome === 'failed' || !res.snapshot) {
+      return r.result('failed', res.reason, `${change.service}: ${res.message}`, change.service);
+    }
+    const diff = res.diff ?? [];
+    // The remote engine never echoes a password; scrub anyway, since every sink sees this event.
+    ctx.emit({ type: 'host-diff', host: ctx.task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: scrubFieldChanges(diff) });
+    planned.push({ change, snapshot: res.snapshot, diff, interrupted: res.interrupted !== undefined });
+  }
+  return planned;
+}
+
 async function changeFlow(r: HostRunner): Promise<HostResult> {
   const { ctx } = r;
   const { task, signal } = ctx;
@@ -383,19 +155,26 @@ async function changeFlow(r: HostRunner): Promise<HostResult> {
   }
   try {
     // 1. Read-only: snapshot + diff of every service first, so nothing changes on a host where any is unreadable.
-    const planned: Planned[] = [];
-    for (const change of changes) {
-      if (r.halted()) return haltedBeforeChange(r);
-      r.phase('snapshot', undefined, change.service);
-      const res = await r.call(session, 'plan', change.service, requestFields(change), readOnly);
-      if (res.outcome === 'failed' || !res.snapshot) {
-        return r.result('failed', res.reason, `${change.service}: ${res.message}`, change.service);
+    // A connection lost here is retried like a connect error (--retries): nothing that changes the host was sent.
+    let read: Planned[] | HostResult;
+    for (;;) {
+      try {
+        read = await planServices(r, session, readOnly);
+        break;
+      } catch (err) {
+        let again: Session | undefined;
+        try {
+          again = await r.reconnectBeforeChange(err, readOnly);
+        } catch (connectErr) {
+          return connectFailure(r, connectErr);
+        }
+        if (!again) throw err;
+        await closeQuietly(session);
+        session = again;
       }
-      const diff = res.diff ?? [];
-      // The remote engine never echoes a password; scrub anyway, since every sink sees this event.
-      ctx.emit({ type: 'host-diff', host: task.host.name, service: change.service, configHash: res.snapshot.configHash, changes: scrubFieldChanges(diff) });
-      planned.push({ change, snapshot: res.snapshot, diff, interrupted: res.interrupted !== undefined });
     }
+    if (!Array.isArray(read)) return read;
+    const planned = read;
 
     // 2. Saved-plan drift guard, before anything is sent: the plan was made against other configurations.
     for (const p of planned) {

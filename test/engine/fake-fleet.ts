@@ -19,6 +19,8 @@ export interface Faults {
   verifyFails?: boolean;
   /** ...and the restore fails too → rollback-failed. */
   rollbackFails?: boolean;
+  /** The connection drops during this many plan calls (read-only, before any apply request). */
+  dropDuringPlan?: number;
   /** The connection drops right after the apply changed the config. */
   dropAfterApply?: boolean;
   /** Apply changes the config and then hangs until aborted. */
@@ -169,6 +171,7 @@ export class FakeFleet {
         return { kind: 'result', op: 'snapshot', outcome: 'unchanged', reason: { code: 'ok' }, message: 'ok', snapshot: snap };
       case 'plan': {
         ev('snapshot');
+        if (f.dropDuringPlan && f.dropDuringPlan-- > 0) throw new TransportError('remote-failed', 'command', 'connection lost mid-command');
         const diff = diffOf(cfg, req.desired ?? {});
         return { kind: 'result', op: 'plan', outcome: diff.length ? 'changed' : 'unchanged', reason: { code: 'ok' }, message: 'planned', snapshot: snap, diff };
       }

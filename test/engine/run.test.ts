@@ -145,6 +145,20 @@ describe('engine: per-host flow', () => {
     expect(r.events.filter((e) => e.type === 'host-log' && /retrying/.test(e.text))).toHaveLength(2);
   });
 
+  it('connects again when the connection drops while the host is only read (plan), within the retries', async () => {
+    const fleet = new FakeFleet(['a', 'b'], ['Svc'], { a: { dropDuringPlan: 1 }, b: { dropDuringPlan: 5 } });
+    const r = await run(fleet, ['a', 'b'], { retries: 2, maxFailures: { kind: 'count', n: 5 } });
+    expect(r.outcome('a')).toBe('changed');
+    expect(r.doneEvents.find((e) => e.host === 'a')!.attempts).toBe(2);
+    expect(
+      r.events.some((e) => e.type === 'host-log' && e.host === 'a' && /connection lost while reading the host, before any change was sent/.test(e.text)),
+    ).toBe(true);
+    // Retries spent: the host fails as before, nothing sent, nothing changed.
+    const b = r.doneEvents.find((e) => e.host === 'b')!;
+    expect([b.outcome, b.attempts, b.message]).toEqual(['failed', 3, expect.stringMatching(/nothing changed$/)]);
+    expect(fleet.applied()).toEqual(['a']);
+  });
+
   it('leaves a host whose configuration changed since the saved plan as drifted, sending no apply', async () => {
     const fleet = new FakeFleet(['a', 'b']);
     const planned = { a: hashConfig(fleet.config('a')), b: hashConfig(fleet.config('b')) };

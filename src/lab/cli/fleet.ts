@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { SetExit } from './set-exit.js';
 import { InputError } from '../../util/errors.js';
-import type { LabTransportSet } from '../fleet/fault-spec.js';
+import { SCM_KINDS, type LabTransportSet } from '../fleet/fault-spec.js';
 import type { CbtHardeningLevel } from '../winrm/kerberos-acceptor.js';
 import { detachLabUp, labDown, runLabUp, type LabUpOptions } from '../fleet/supervisor.js';
 
@@ -57,11 +57,15 @@ export function registerLabFleetCommands(lab: Command, _setExit: SetExit): void 
       `
 Runs until \`svcfleet lab down --inventory FILE\` or Ctrl-C, which stop every server and service process and
 remove the lab dir and the inventory. Faults: refuse, slow-connect[:ms], drop, auth-fail, hostkey-changed,
-tls-untrusted, slow-receive[:ms], scm:KIND[:key=value] (docs/lab-fleet.md).
+tls-untrusted, slow-receive[:ms], winrm-500, winrm-garbage-xml, winrm-truncated, scm:KIND[:key=value], and the
+connection faults sshd-restart, winrm-reset and link-stall, set off at a call of the remote engine chosen by the
+SCM keys (ops, nth, when, since). See docs/lab-fleet.md.
+SCM fault kinds: ${SCM_KINDS.join(', ')}.
 
 Examples:
   svcfleet lab up --hosts 10 --inventory lab.yml
   svcfleet lab up --hosts 20 --transport both --faults 'lab003=refuse;lab010-012=hostkey-changed' --inventory lab.yml --detach
+  svcfleet lab up --hosts 4 --faults 'lab002=scm:engine-dies:ops=config:nth=2:when=after;lab003=link-stall:ops=stop' --inventory lab.yml
   svcfleet lab up --hosts 3 --transport winrm --auth kerberos --inventory lab.yml --detach
   svcfleet lab up --hosts 3 --transport winrm --auth kerberos --cbt-hardening strict --inventory lab.yml --detach`,
     )

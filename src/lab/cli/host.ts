@@ -7,25 +7,16 @@ import type { Command } from 'commander';
 import type { SetExit } from './set-exit.js';
 import { InputError } from '../../util/errors.js';
 import type { StartType } from '../../remote/protocol.js';
-import { initLabHost, readLabHost, stopLabHost, type LabFaultSpec } from '../host.js';
+import { initLabHost, readLabHost, stopLabHost, type LabFaultOp, type LabFaultSpec } from '../host.js';
+import { SCM_KINDS as FAULT_KINDS, SCM_OPS as FAULT_OPS } from '../fleet/fault-spec.js';
 
-const FAULT_KINDS = [
-  'access-denied',
-  'no-such-service',
-  'marked-for-delete',
-  'start-timeout',
-  'logon-failure',
-  'crash-after-start',
-  'stuck-stop-pending',
-] as const;
-const FAULT_OPS = ['query', 'config', 'start', 'stop', 'registry-read', 'registry-write'] as const;
 const START_TYPES: readonly StartType[] = ['boot', 'system', 'auto', 'delayed-auto', 'demand', 'disabled'];
 
 /** Default binary path when only --port is given: a quoted path with spaces, like a typical installed service. */
 export const DEFAULT_IMAGE = 'C:\\Program Files\\Svcfleet Lab\\app.exe';
 
 /**
- * A fault as `KIND[:key=value,...]` (keys: service, ops (a+b), contains, nth, times, afterMs) or as JSON.
+ * A fault as `KIND[:key=value,...]` (keys: service, ops (a+b), contains, nth, times, afterMs, when, since) or as JSON.
  * `contains` takes the rest of the text after `contains=` so it may hold commas.
  */
 export function parseFault(text: string): LabFaultSpec {
@@ -58,10 +49,10 @@ export function parseFault(text: string): LabFaultSpec {
     }
   }
   const kind = spec['kind'];
-  if (!FAULT_KINDS.includes(kind as (typeof FAULT_KINDS)[number]))
+  if (!FAULT_KINDS.includes(kind as LabFaultSpec['kind']))
     throw new InputError(`unknown fault kind ${JSON.stringify(kind)} (one of ${FAULT_KINDS.join(', ')})`, { field });
   for (const key of Object.keys(spec)) {
-    if (!['kind', 'service', 'ops', 'contains', 'nth', 'times', 'afterMs'].includes(key))
+    if (!['kind', 'service', 'ops', 'contains', 'nth', 'times', 'afterMs', 'when', 'since'].includes(key))
       throw new InputError(`unknown fault key ${JSON.stringify(key)}`, { field });
   }
   for (const key of ['nth', 'times', 'afterMs']) {
@@ -69,9 +60,13 @@ export function parseFault(text: string): LabFaultSpec {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0)) throw new InputError(`${key} must be a non-negative integer`, { field });
   }
   if (spec['ops'] !== undefined) {
-    if (!Array.isArray(spec['ops']) || spec['ops'].some((o) => !FAULT_OPS.includes(o as (typeof FAULT_OPS)[number]))) {
+    if (!Array.isArray(spec['ops']) || spec['ops'].some((o) => !FAULT_OPS.includes(o as LabFaultOp))) {
       throw new InputError(`ops must be a list of ${FAULT_OPS.join(', ')}`, { field });
     }
+  }
+  if (spec['when'] !== undefined && spec['when'] !== 'before' && spec['when'] !== 'after') throw new InputError('when must be before or after', { field });
+  if (spec['since'] !== undefined && !FAULT_OPS.includes(spec['since'] as LabFaultOp)) {
+    throw new InputError(`since must be one of ${FAULT_OPS.join(', ')}`, { field });
   }
   return spec as unknown as LabFaultSpec;
 }
@@ -110,7 +105,11 @@ export function registerLabHostCommands(lab: Command, setExit: SetExit): void {
     .option('--start-type <type>', `one of ${START_TYPES.join(', ')} (default auto)`)
     .option('--depend <name>', 'service dependency (repeatable; +Group for a group)', collect)
     .option('--env <NAME=value>', 'entry of the Environment value (repeatable)', collect)
-    .option('--fault <spec>', 'fault: KIND[:service=S,ops=start+stop,nth=N,times=N,afterMs=N,contains=TEXT] or JSON (repeatable)', collect)
+    .option(
+      '--fault <spec>',
+      `fault: KIND[:service=S,ops=start+stop,nth=N,times=N,afterMs=N,when=before|after,since=OP,contains=TEXT] or JSON (repeatable); KIND is one of ${FAULT_KINDS.join(', ')}`,
+      collect,
+    )
     .option('--start-timeout-ms <ms>', 'StartService timeout (default 30000)')
     .option('--replace', 'recreate the host if the state directory already holds one')
     .addHelpText(
@@ -120,7 +119,9 @@ Examples:
   svcfleet lab host init --state /tmp/lab/web01 --service AppSvc --port 18001
   svcfleet lab host init --state /tmp/lab/web02 --service AppSvc \\
       --binary-path '"C:\\Program Files\\App\\app.exe" --port 18002 --log-level info' \\
-      --fault 'start-timeout:contains=--workers 8' --start-timeout-ms 3000`,
+      --fault 'start-timeout:contains=--workers 8' --start-timeout-ms 3000
+  svcfleet lab host init --state /tmp/lab/web03 --service AppSvc --port 18003 \\
+      --fault 'engine-dies:ops=config,nth=2,when=after'`,
     )
     .action(async (flags: InitFlags) => {
       let binaryPath = flags.binaryPath;

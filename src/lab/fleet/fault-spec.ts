@@ -7,12 +7,14 @@
  *   FAULT    := refuse | slow-connect[:MS] | drop | auth-fail | hostkey-changed | tls-untrusted
  *             | slow-receive[:MS] | scm:KIND[:KEY=VALUE]...
  *             | winrm-500 | winrm-garbage-xml | winrm-truncated
+ *             | (sshd-restart | winrm-reset | link-stall)[:KEY=VALUE]...
  *
  * Host indexes are 1-based (`lab003` is index 3). SCM faults are the emulated SCM's (docs/lab.md "Faults"):
  * `scm:crash-after-start:afterMs=800`, `scm:start-timeout:contains=--workers%209`, `scm:access-denied:ops=config+start`,
  * `scm:engine-dies:ops=config:nth=3:when=after` (the remote engine is killed once the 3rd config write is stored);
  * values are percent-decoded (write ',' ';' ':' '=' as %2C %3B %3A %3D). Any malformed token is an InputError
- * naming it.
+ * naming it. The connection faults (sshd-restart, winrm-reset, link-stall) happen at a call of the remote engine, chosen
+ * with the SCM fault keys (`link-stall:ops=config:nth=2:when=after`): see connection-faults.ts.
  */
 import type { LabFaultKind, LabFaultOp, LabFaultSpec } from '../scm/state.js';
 import { InputError } from '../../util/errors.js';
@@ -31,12 +33,17 @@ export interface HostFaults {
   scm?: LabFaultSpec[];
   /** The WinRM listener answers every request broken (src/lab/winrm/faults.ts). */
   winrmBadReply?: LabBadReply;
+  /** Set off at a call of the remote engine (an SCM `connection-fault`): connection-faults.ts. */
+  connection?: ConnectionFaultKind;
 }
+
+export type ConnectionFaultKind = 'sshd-restart' | 'winrm-reset' | 'link-stall';
 
 export const DEFAULT_SLOW_CONNECT_MS = 5_000;
 export const DEFAULT_SLOW_RECEIVE_MS = 5_000;
 
-const SCM_KINDS: readonly LabFaultKind[] = [
+/** The emulated SCM's fault kinds a spec may name (`svcfleet lab host --fault` takes the same). */
+export const SCM_KINDS: readonly LabFaultKind[] = [
   'access-denied',
   'no-such-service',
   'marked-for-delete',
@@ -47,7 +54,7 @@ const SCM_KINDS: readonly LabFaultKind[] = [
   'engine-dies',
   'session-drops',
 ];
-const SCM_OPS: readonly LabFaultOp[] = ['query', 'config', 'start', 'stop', 'registry-read', 'registry-write'];
+export const SCM_OPS: readonly LabFaultOp[] = ['query', 'config', 'start', 'stop', 'registry-read', 'registry-write'];
 
 /** Which transports a fault acts on (the lab must run at least one of them). */
 const NEEDS: Record<string, LabTransportSet> = {
@@ -62,6 +69,9 @@ const NEEDS: Record<string, LabTransportSet> = {
   'winrm-500': 'winrm',
   'winrm-garbage-xml': 'winrm',
   'winrm-truncated': 'winrm',
+  'sshd-restart': 'ssh',
+  'winrm-reset': 'winrm',
+  'link-stall': 'both',
 };
 
 /** The broken-reply faults of the WinRM listener, by token. */
@@ -88,9 +98,9 @@ function decode(token: string, v: string): string {
   }
 }
 
-function parseScm(token: string, rest: string[]): LabFaultSpec {
+function parseScm(token: string, rest: string[], kinds: readonly LabFaultKind[] = SCM_KINDS): LabFaultSpec {
   const [kind, ...opts] = rest;
-  if (!kind || !SCM_KINDS.includes(kind as LabFaultKind)) {
+  if (!kind || !kinds.includes(kind as LabFaultKind)) {
     throw bad(token, `unknown SCM fault "${kind ?? ''}" (one of ${SCM_KINDS.join(', ')})`);
   }
   const spec: LabFaultSpec = { kind: kind as LabFaultKind };
@@ -141,14 +151,15 @@ function applyFault(target: HostFaults, token: string, transports: LabTransportS
   if (!need) {
     throw bad(
       token,
-      'unknown fault (refuse, slow-connect[:ms], drop, auth-fail, hostkey-changed, tls-untrusted, slow-receive[:ms], scm:KIND, winrm-500, winrm-garbage-xml, winrm-truncated)',
+      'unknown fault (refuse, slow-connect[:ms], drop, auth-fail, hostkey-changed, tls-untrusted, slow-receive[:ms], scm:KIND, winrm-500, winrm-garbage-xml, winrm-truncated, sshd-restart, winrm-reset, link-stall)',
     );
   }
   if (need !== 'both' && transports !== 'both' && need !== transports) {
     throw bad(token, `${name} only applies to ${need} hosts; start the lab with --transport ${need} or both`);
   }
   const arg = parts.slice(1);
-  if (name !== 'scm' && name !== 'slow-connect' && name !== 'slow-receive' && arg.length) {
+  const connection = name === 'sshd-restart' || name === 'winrm-reset' || name === 'link-stall';
+  if (!connection && name !== 'scm' && name !== 'slow-connect' && name !== 'slow-receive' && arg.length) {
     throw bad(token, `${name} takes no argument`);
   }
   switch (name) {
@@ -177,6 +188,14 @@ function applyFault(target: HostFaults, token: string, transports: LabTransportS
       break;
     case 'scm':
       (target.scm ??= []).push(parseScm(token, arg));
+      break;
+    case 'sshd-restart':
+    case 'winrm-reset':
+    case 'link-stall':
+      // One trigger file per host (connection-faults.ts): a second connection fault could not be told apart.
+      if (target.connection) throw bad(token, `the host already has the connection fault ${target.connection}`);
+      target.connection = name;
+      (target.scm ??= []).push(parseScm(token, ['connection-fault', ...arg], ['connection-fault']));
       break;
     default:
       target.winrmBadReply = WINRM_BAD_REPLIES[name];

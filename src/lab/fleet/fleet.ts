@@ -24,6 +24,7 @@ import { ensureLabPki } from '../winrm/certs.js';
 import type { PowerShellHandler } from '../winrm/executor.js';
 import type { CbtHardeningLevel, LabKerberosOptions } from '../winrm/kerberos-acceptor.js';
 import { startLabWinrmServer, type LabWinrmFaults, type LabWinrmServer } from '../winrm/server.js';
+import { watchConnectionFault } from './connection-faults.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import type { HostFaults, LabTransportSet } from './fault-spec.js';
 import { releasePorts, reservePorts } from './ports.js';
@@ -162,6 +163,13 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
       return h;
     });
     const limit = pLimit(o.startConcurrency ?? 8);
+    // link-stall: the proxies in front of each host's listeners, stalled together when the engine says so.
+    const proxies = new Map<string, DelayProxy[]>();
+    const proxiesOf = (h: LabFleetHost): DelayProxy[] => {
+      let list = proxies.get(h.name);
+      if (!list) proxies.set(h.name, (list = []));
+      return list;
+    };
 
     // 1. Emulated hosts (state + running service).
     if (emulation.kind === 'scm') {
@@ -202,7 +210,9 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
               return;
             }
             const slow = h.faults.slowConnectMs;
-            const sshdPort = slow ? (ssh.sshdPort as number) : ssh.port;
+            // A proxy in front of sshd: to hold connections silent (slow-connect) or to stall them (link-stall).
+            const proxied = slow !== undefined || h.faults.connection === 'link-stall';
+            const sshdPort = proxied ? (ssh.sshdPort as number) : ssh.port;
             const host: SshLabHost = await startSshLabHost({
               env,
               name: h.name,
@@ -218,16 +228,29 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
               ...(o.maxStartups ? { maxStartups: o.maxStartups } : {}),
             });
             ssh.sshdPid = host.sshd.pid;
-            if (!slow) delete ssh.sshdPort;
+            if (!proxied) delete ssh.sshdPort;
             stoppers.push(() => host.stop());
-            if (slow) {
+            if (proxied) {
               const proxy: DelayProxy = await startDelayProxy({
                 address: h.address,
                 port: ssh.port,
                 target: { host: h.address, port: sshdPort },
-                delayMs: slow,
+                delayMs: slow ?? 0,
               });
               stoppers.push(() => proxy.close());
+              proxiesOf(h).push(proxy);
+            }
+            if (h.faults.connection === 'sshd-restart') {
+              const watch = watchConnectionFault({
+                stateDir: h.stateDir,
+                endsCaller: true,
+                act: async () => {
+                  await host.sshd.restart();
+                  ssh.sshdPid = host.sshd.pid;
+                },
+                onError: (err) => say(`${h.name}: sshd-restart: ${(err as Error).message}`),
+              });
+              stoppers.push(async () => watch.close());
             }
           }),
         ),
@@ -276,9 +299,11 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
           ...(h.faults.slowReceiveMs ? { receiveDelayMs: h.faults.slowReceiveMs } : {}),
           ...(h.faults.winrmBadReply ? { badReply: h.faults.winrmBadReply } : {}),
         };
+        // link-stall: the listener takes a port of its own, the host's port is the proxy's.
+        const stall = h.faults.connection === 'link-stall';
         const server: LabWinrmServer = await startLabWinrmServer({
           host: h.address,
-          port: w.port,
+          ...(stall ? {} : { port: w.port }),
           ...(pki ? { https: { labDir: pkiDir } } : {}),
           auth: kerberosAuth ?? { ntlm: true },
           users: { [LAB_WINRM_USER]: password },
@@ -287,8 +312,23 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
           faults,
         });
         stoppers.push(() => server.close());
+        if (stall) {
+          const proxy = await startDelayProxy({ address: h.address, port: w.port, target: { host: h.address, port: server.port }, delayMs: 0 });
+          stoppers.push(() => proxy.close());
+          proxiesOf(h).push(proxy);
+        }
+        if (h.faults.connection === 'winrm-reset') {
+          const watch = watchConnectionFault({ stateDir: h.stateDir, endsCaller: false, act: () => server.resetOnReceive() });
+          stoppers.push(async () => watch.close());
+        }
       }
       winrm = { scheme, ...(pki ? { caFile: pki.caFile } : {}), user: LAB_WINRM_USER, passwordFile, ...(kerberos ? { kerberos } : {}) };
+    }
+
+    for (const h of hosts) {
+      if (h.faults.connection !== 'link-stall') continue;
+      const watch = watchConnectionFault({ stateDir: h.stateDir, endsCaller: false, act: () => proxiesOf(h).forEach((p) => p.stall()) });
+      stoppers.push(async () => watch.close());
     }
 
     return {

@@ -125,7 +125,9 @@ export type LabFaultKind =
   | 'crash-after-start'
   | 'stuck-stop-pending'
   | 'engine-dies'
-  | 'session-drops';
+  | 'session-drops'
+  /** Sets off the host's connection fault of the lab fleet (sshd-restart, winrm-reset, link-stall) at this call. */
+  | 'connection-fault';
 
 export type LabFaultOp = 'query' | 'config' | 'start' | 'stop' | 'registry-read' | 'registry-write';
 
@@ -142,9 +144,9 @@ export interface LabFaultSpec {
   times?: number;
   /** crash-after-start: ms after RUNNING (default 500). */
   afterMs?: number;
-  /** engine-dies / session-drops: die before the call (default) or once it has taken effect (written). */
+  /** engine-dies / session-drops / connection-fault: act before the call (default) or once it has taken effect (written). */
   when?: 'before' | 'after';
-  /** engine-dies / session-drops: count only calls after the first call of this op (e.g. start: the restart). */
+  /** engine-dies / session-drops / connection-fault: count only calls after the first call of this op (e.g. start: the restart). */
   since?: LabFaultOp;
 }
 

@@ -33,6 +33,11 @@ export interface LabSshd {
   readonly configFile: string;
   readonly logFile: string;
   stop(): Promise<void>;
+  /**
+   * Stops sshd with its connections' processes (as stop() does: every session ends) and starts it again on the
+   * same address, port, config and host keys; `pid` is the new listener's afterwards.
+   */
+  restart(): Promise<void>;
 }
 
 const LISTENING = /Server listening on/;
@@ -74,15 +79,15 @@ export async function startLabSshd(o: LabSshdOptions): Promise<LabSshd> {
     mode: 0o600,
   });
 
-  let child: ChildProcess;
   const args = ['-D', '-e', '-f', configFile];
+  let argv: [string, string[]] = [sshd, args];
   if (o.password) {
     if (process.getuid?.() !== 0) throw new Error('a password-login lab sshd needs root (private mount namespace)');
     const shadow = join(o.dir, 'shadow');
     const pam = join(o.dir, 'pam-sshd');
     await writeFile(shadow, await labShadow(o.user, o.password), { mode: 0o600 });
     await writeFile(pam, LAB_PAM, { mode: 0o644 });
-    child = spawn(
+    argv = [
       'unshare',
       [
         '--mount',
@@ -98,52 +103,61 @@ export async function startLabSshd(o: LabSshdOptions): Promise<LabSshd> {
         sshd,
         ...args,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-  } else {
-    child = spawn(sshd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    ];
   }
 
   const log = createWriteStream(logFile, { flags: 'a' });
-  let head = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sshd on ${o.address}:${o.port} did not start in time:\n${head}`));
-    }, o.startTimeoutMs ?? 10_000);
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString();
-      if (LISTENING.test(head)) {
+  /** Starts sshd and resolves once it listens (again, for a restart: same config, address, port and host keys). */
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(argv[0], argv[1], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let head = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`sshd on ${o.address}:${o.port} did not start in time:\n${head}`));
+      }, o.startTimeoutMs ?? 10_000);
+      const onData = (chunk: Buffer): void => {
+        head += chunk.toString();
+        if (LISTENING.test(head)) {
+          clearTimeout(timer);
+          child.stderr?.removeListener('data', onData);
+          resolve();
+        }
+      };
+      child.stderr?.on('data', onData);
+      // end: false: a restarted sshd writes on into the same log.
+      child.stderr?.pipe(log, { end: false });
+      child.once('error', (err) => {
         clearTimeout(timer);
-        child.stderr?.removeListener('data', onData);
-        resolve();
-      }
-    };
-    child.stderr?.on('data', onData);
-    child.stderr?.pipe(log);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
+        reject(err);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sshd on ${o.address}:${o.port} exited (${code}):\n${head.trim()}`));
+      });
     });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sshd on ${o.address}:${o.port} exited (${code}):\n${head.trim()}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  child.removeAllListeners('error');
-  child.on('error', () => undefined);
-  const pid = child.pid as number;
+    child.removeAllListeners('exit');
+    child.removeAllListeners('error');
+    child.on('error', () => undefined);
+    return child;
+  };
+  let child = await launch();
 
   return {
-    pid,
+    get pid() {
+      return child.pid as number;
+    },
     address: o.address,
     port: o.port,
     configFile,
     logFile,
     stop: async () => {
-      await stopSshdTree(pid, child);
+      await stopSshdTree(child.pid as number, child);
       log.end();
+    },
+    restart: async () => {
+      await stopSshdTree(child.pid as number, child);
+      child = await launch();
     },
   };
 }

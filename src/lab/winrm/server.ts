@@ -129,6 +129,12 @@ export interface LabWinrmServer {
   stats(): LabWinrmStats;
   /** Replace the fault set (listening faults — refuse — only apply at start). */
   setFaults(faults: LabWinrmFaults): void;
+  /**
+   * The lab's `winrm-reset` fault: resets (TCP RST) the listener's connections while a Receive of a running command
+   * is waiting on one, or, when none is, as soon as the next Receive arrives: the client learns nothing of the
+   * command's end, which runs on (docs/lab-fleet.md).
+   */
+  resetOnReceive(): void;
   /** Destroy every open connection (idle keep-alive ones included), as a restarting listener would. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -195,6 +201,14 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
   const shells = new Map<string, LabShell>();
   const conns = new WeakMap<object, ConnState>();
   const sockets = new Set<net.Socket>();
+  // winrm-reset: Receives waiting for output now, and whether the next one (or a waiting one) resets the connection.
+  let receiving = 0;
+  let resetArmed = false;
+  /** RST on the raw TCP sockets (a TLS socket has no reset of its own): the client sees ECONNRESET. */
+  const resetConnections = (): void => {
+    resetArmed = false;
+    for (const s of sockets) s.resetAndDestroy();
+  };
   const counters = {
     requests: 0,
     handshakes: 0,
@@ -292,6 +306,10 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
         const cmd = shell!.commands.get(commandId);
         if (!cmd) return fault(messageId, Faults.unknownCommand(computerName));
         cmd.receives++;
+        if (resetArmed) {
+          resetConnections();
+          return 'dropped';
+        }
         const drop = faults.dropMidCommand;
         if (drop && !cmd.done && (drop === true || cmd.receives <= drop)) {
           setTimeout(() => ctx.socket.destroy(), 20);
@@ -305,7 +323,8 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
           return fault(messageId, Faults.operationTimeout(computerName));
         }
         const wait = Math.min(operationTimeoutMs, faults.maxOperationTimeoutMs ?? Infinity);
-        const ready = await cmd.waitForOutput(wait, ctx.closed);
+        receiving++;
+        const ready = await cmd.waitForOutput(wait, ctx.closed).finally(() => receiving--);
         if (ctx.closed.aborted) return 'dropped';
         if (!ready) {
           counters.timedOutReceives++;
@@ -562,6 +581,10 @@ export async function startLabWinrmServer(o: LabWinrmServerOptions): Promise<Lab
     setFaults(f: LabWinrmFaults): void {
       faults = { ...f };
       applyFaults();
+    },
+    resetOnReceive(): void {
+      resetArmed = true;
+      if (receiving > 0) resetConnections();
     },
     dropConnections(): void {
       for (const s of sockets) s.destroy();

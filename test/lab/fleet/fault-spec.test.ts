@@ -50,6 +50,19 @@ describe('selectors and faults', () => {
     expect(m.get('lab004')).toEqual({ scm: [{ kind: 'session-drops', ops: ['query'], since: 'start', nth: 2 }] });
   });
 
+  test('connection faults: sshd-restart (ssh), winrm-reset (winrm), link-stall (both), at an SCM point of the engine', () => {
+    const m = parseFaultSpec('lab001=sshd-restart:ops=config:nth=1:when=after;lab002=winrm-reset;lab003=link-stall:ops=stop', names, 'both');
+    expect(m.get('lab001')).toEqual({ connection: 'sshd-restart', scm: [{ kind: 'connection-fault', ops: ['config'], nth: 1, when: 'after' }] });
+    expect(m.get('lab002')).toEqual({ connection: 'winrm-reset', scm: [{ kind: 'connection-fault' }] });
+    expect(m.get('lab003')).toEqual({ connection: 'link-stall', scm: [{ kind: 'connection-fault', ops: ['stop'] }] });
+    expect(() => parseFaultSpec('1=sshd-restart', names, 'winrm')).toThrow(/sshd-restart only applies to ssh hosts/);
+    expect(() => parseFaultSpec('1=winrm-reset', names, 'ssh')).toThrow(/winrm-reset only applies to winrm hosts/);
+    expect(() => parseFaultSpec('1=link-stall,link-stall', names, 'ssh')).toThrow(/already has the connection fault link-stall/);
+    expect(() => parseFaultSpec('1=link-stall:colour=red', names, 'ssh')).toThrow(/unknown SCM fault option "colour"/);
+    // The SCM side of a connection fault is not a fault of its own: without the lab acting on it, it would only wait.
+    expect(() => parseFaultSpec('1=scm:connection-fault', names, 'ssh')).toThrow(/unknown SCM fault "connection-fault"/);
+  });
+
   test('empty spec and empty entries mean no faults', () => {
     expect(parseFaultSpec('', names, 'ssh').size).toBe(0);
     expect(parseFaultSpec(' ; ;', names, 'ssh').size).toBe(0);

@@ -144,9 +144,19 @@ describe('--fault parsing', () => {
       contains: '--a, b',
     });
     expect(parseFault('{"kind":"crash-after-start","afterMs":200}')).toEqual({ kind: 'crash-after-start', afterMs: 200 });
+    // The transaction points of the remote engine (docs/lab.md "Faults"), as `svcfleet lab up --faults` takes them.
+    expect(parseFault('engine-dies:ops=config,nth=2,when=after')).toEqual({ kind: 'engine-dies', ops: ['config'], nth: 2, when: 'after' });
+    expect(parseFault('session-drops:ops=query,since=start,nth=2')).toEqual({ kind: 'session-drops', ops: ['query'], since: 'start', nth: 2 });
   });
   it('refuses unknown kinds, keys and ops with an InputError naming --fault', () => {
-    for (const bad of ['explode', 'start-timeout:when=1', 'access-denied:ops=delete', 'crash-after-start:afterMs=-1', '{bad json']) {
+    for (const bad of [
+      'explode',
+      'start-timeout:when=1',
+      'engine-dies:since=reboot',
+      'access-denied:ops=delete',
+      'crash-after-start:afterMs=-1',
+      '{bad json',
+    ]) {
       let err: unknown;
       try {
         parseFault(bad);

@@ -138,12 +138,15 @@ function Write-LabHostState {
 # killed with SIGKILL, as a power cut or a killed session would end it, at the nth matching call: before the call
 # (when=before, the default) or once its effect is written (when=after; Use-LabHost kills after writing the state).
 # The fault fires once; its counters are written first, so an engine run again (resume) passes the same point.
+# connection-fault fires the same way, but the caller neither dies nor kills: it sets off the host's connection fault
+# of the lab (sshd-restart, winrm-reset, link-stall: docs/lab-fleet.md) and waits until the lab has acted.
+$script:LabCallerFaults = @('engine-dies', 'session-drops', 'connection-fault')
 $script:LabPendingDeath = $null
 function Invoke-LabDeathFault {
     param($State, [string]$Service, [string]$Op, [string]$Subject = '')
     if (-not $State.faults) { return }
     foreach ($f in $State.faults) {
-        if ($f.kind -ne 'engine-dies' -and $f.kind -ne 'session-drops') { continue }
+        if ($script:LabCallerFaults -notcontains $f.kind) { continue }
         if ($f.service -and -not [string]::Equals($f.service, $Service, [StringComparison]::OrdinalIgnoreCase)) { continue }
         if ($f['since'] -and -not $f['armed']) {
             if ($Op -eq $f['since']) { $f['armed'] = $true; Set-LabDirty }
@@ -169,6 +172,7 @@ function Invoke-LabDeathFault {
 # session-drops outside SSH) kills this process.
 function Stop-LabCaller {
     param([string]$Kind)
+    if ($Kind -eq 'connection-fault') { Wait-LabConnectionFault; return }
     if ($Kind -eq 'session-drops') {
         $p = $PID
         while ($p -gt 1) {
@@ -185,6 +189,17 @@ function Stop-LabCaller {
         }
     }
     [System.Diagnostics.Process]::GetCurrentProcess().Kill()
+}
+
+# The lab (src/lab/fleet/connection-faults.ts) watches the state dir for this file, acts on the host's connection
+# (an sshd restart ends this caller with its session), then removes the file: the caller goes on only then, so the
+# point where the connection fails is exact. Without a lab watching (a bare `lab host`), the caller goes on after 30 s.
+function Wait-LabConnectionFault {
+    $file = [IO.Path]::Combine((Get-LabStateDir), 'connection-fault')
+    [IO.File]::WriteAllText("$file.$PID.tmp", "$PID")
+    [IO.File]::Move("$file.$PID.tmp", $file, $true)
+    $deadline = [DateTime]::UtcNow.AddSeconds(30)
+    while ([IO.File]::Exists($file) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
 }
 
 # Run $Body with the host state locked; $Body receives the state and returns a result. The state is written back
@@ -231,6 +246,7 @@ $script:LabFaultDefaultOps = @{
     'stuck-stop-pending' = @('stop')
     'engine-dies'        = @('config', 'start', 'stop', 'registry-write')
     'session-drops'      = @('config', 'start', 'stop', 'registry-write')
+    'connection-fault'   = @('config', 'start', 'stop', 'registry-write')
 }
 
 # Returns the first fault of one of $Kinds that fires for this call (counting the call), else $null.
