@@ -7,6 +7,7 @@
  */
 import type { RemoteResult, StartType } from '../../remote/protocol.js';
 import type { ReadAnswer } from './host-script.js';
+import { localUser, sharedProcess } from './scenarios-process-account.js';
 import {
   decodeFailureActions,
   parseFailureFlag,
@@ -38,8 +39,10 @@ export interface ScenarioContext {
   baseBinaryPath: string;
   port: number;
   program: 'scratch-service' | 'lab-svcprogram';
-  /** plan, then apply with expectedHash (what `svcfleet apply` sends per service). */
-  apply(fields: ApplyFields): Promise<RemoteResult>;
+  /** plan, then apply with expectedHash (what `svcfleet apply` sends per service); `service` by default. */
+  apply(fields: ApplyFields, target?: string): Promise<RemoteResult>;
+  /** apply without a plan first (the hash from a snapshot): proves apply's own refusal when plan would refuse too. */
+  applyUnplanned(fields: ApplyFields, target?: string): Promise<RemoteResult>;
   /** rollback to the backup the apply of `result` wrote on the host (what `svcfleet rollback` sends). */
   rollbackTo(result: RemoteResult, fields?: RollbackFields): Promise<RemoteResult>;
   read(): Promise<ReadAnswer>;
@@ -55,11 +58,25 @@ export interface ScenarioContext {
   backupFolderAcl(grant: boolean): Promise<void>;
   /** A free TCP port on the host's loopback, for a second scratch service. */
   otherPort: number;
+  /**
+   * Two scratch services of type 0x20 in ONE process of the scratch program (`--services slow,other`), created and
+   * started: `slow`'s stop handler takes `stopMs` (--stop-ms-service), `other` stops at once. runSelftest removes them
+   * at the end if the scenario did not.
+   */
+  addShared(port: number): Promise<{ slow: string; other: string; binaryPath: string; stopMs: number }>;
+  /** A scratch local user without "Log on as a service"; removed at the end if the scenario did not. */
+  addUser(): Promise<{ account: string; password: string }>;
+  /** The independent reading (LSA on Windows) of whether the scratch user exists and holds the right. */
+  userRight(): Promise<{ exists: boolean; granted: boolean }>;
+  /** LsaRemoveAccountRights(SeServiceLogonRight) for the scratch user; true when it held the right. */
+  revokeUserRight(): Promise<boolean>;
+  /** Revoke the right if held, remove the user's profile, delete the user. */
+  removeUser(): Promise<void>;
 }
 
 type Request = import('../../remote/invocation.js').OutgoingRequest;
 export type ApplyFields = Pick<Request, 'desired' | 'restart' | 'verify' | 'rollback' | 'timeouts' | 'dependents'>;
-export type RollbackFields = Pick<Request, 'timeouts' | 'dependents'>;
+export type RollbackFields = Pick<Request, 'timeouts' | 'dependents' | 'restart' | 'verify'>;
 
 /** Collects checks; a scenario fails when one of them failed. */
 export class Checks {
@@ -421,10 +438,6 @@ const backupGuard: Scenario = {
   },
 };
 
-function notYet(name: string, reason: string): Scenario {
-  return { name, notRun: () => reason, run: async () => undefined };
-}
-
 /** In the order they run; later scenarios rely on earlier ones leaving the service RUNNING as created. */
 export const SCENARIOS: readonly Scenario[] = [
   fields,
@@ -435,12 +448,9 @@ export const SCENARIOS: readonly Scenario[] = [
   crash,
   accounts,
   virtualAccount,
-  notYet(
-    'account matrix (local user with and without the logon right)',
-    'not implemented in selftest yet: needs a scratch local user (and its logon right revoked before it is deleted) created and removed by the host script',
-  ),
+  localUser,
   stuckStop,
-  notYet('shared-process guard', 'not implemented in selftest yet: needs a second scratch service in the same process (type share)'),
+  sharedProcess,
   dependents,
   backupGuard,
 ];
