@@ -6,7 +6,7 @@
  * right and the profiles too).
  */
 import type { ReadAnswer } from './host-script.js';
-import type { Checks, Scenario, ScenarioContext } from './scenarios.js';
+import type { Checks, Scenario, ScenarioContext } from './scenario-kit.js';
 import { parseQc, parseQueryEx } from './sc-output.js';
 
 async function state(ctx: ScenarioContext, name: string | undefined, check: Checks, step: string, want = 'RUNNING') {
@@ -27,18 +27,18 @@ export const localUser: Scenario = {
 
     // Without the right: plan refuses, and apply itself refuses before it writes anything, even with restart: never
     // (where nothing would start to reveal it: Windows only checks the right at start, 1069).
-    const plan = await ctx.apply({ desired: { account }, restart: 'never' });
+    const planned = await ctx.apply({ desired: { account }, restart: 'never' });
+    check.that(planned.outcome !== 'changed', 'restart: never: apply does not report changed', planned.outcome);
     check.that(
-      plan.outcome === 'failed' && plan.reason.code === 'logon-right-missing',
-      'plan refuses: logon-right-missing',
-      `${plan.outcome}/${plan.reason.code}`,
+      planned.reason.code === 'logon-right-missing',
+      'refused (plan, as svcfleet apply runs it): logon-right-missing',
+      `${planned.outcome}/${planned.reason.code}`,
     );
-    const refused = await ctx.applyUnplanned({ desired: { account }, restart: 'never' });
-    check.that(refused.outcome !== 'changed', 'restart: never: apply does not report changed', refused.outcome);
+    const direct = await ctx.applyUnplanned({ desired: { account }, restart: 'never' });
     check.that(
-      refused.outcome === 'failed' && refused.reason.code === 'logon-right-missing',
-      'apply refuses: logon-right-missing',
-      `${refused.outcome}/${refused.reason.code}: ${refused.message}`,
+      direct.outcome === 'failed' && direct.reason.code === 'logon-right-missing',
+      'apply itself, without a plan, refuses: logon-right-missing',
+      `${direct.outcome}/${direct.reason.code}: ${direct.message}`,
     );
     const qc = parseQc((await ctx.read()).qc);
     check.that(qc.account.toLowerCase() === 'localsystem', 'nothing written: sc.exe qc SERVICE_START_NAME still LocalSystem', qc.account);
