@@ -265,11 +265,9 @@ namespace SvcfleetSelftest
 {
     public static class Lsa
     {
-        [StructLayout(LayoutKind.Sequential)]
-        struct UnicodeString { public ushort Length; public ushort MaximumLength; public IntPtr Buffer; }
+        [StructLayout(LayoutKind.Sequential)] struct UnicodeString { public ushort Length; public ushort MaximumLength; public IntPtr Buffer; }
 
-        [StructLayout(LayoutKind.Sequential)]
-        struct ObjectAttributes { public int Length; public IntPtr RootDirectory; public IntPtr ObjectName; public uint Attributes; public IntPtr SecurityDescriptor; public IntPtr SecurityQualityOfService; }
+        [StructLayout(LayoutKind.Sequential)] struct ObjectAttributes { public int Length; public IntPtr RootDirectory; public IntPtr ObjectName; public uint Attributes; public IntPtr SecurityDescriptor; public IntPtr SecurityQualityOfService; }
 
         [DllImport("advapi32.dll")] static extern uint LsaOpenPolicy(IntPtr systemName, ref ObjectAttributes attributes, uint access, out IntPtr policy);
         [DllImport("advapi32.dll")] static extern uint LsaEnumerateAccountsWithUserRight(IntPtr policy, ref UnicodeString right, out IntPtr buffer, out uint count);
@@ -281,10 +279,8 @@ namespace SvcfleetSelftest
         [DllImport("advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)] static extern bool ConvertSidToStringSidW(IntPtr sid, out IntPtr text);
         [DllImport("kernel32.dll")] static extern IntPtr LocalFree(IntPtr mem);
 
-        const uint POLICY_VIEW_LOCAL_INFORMATION = 0x1;
-        const uint POLICY_LOOKUP_NAMES = 0x800;
-        const uint STATUS_NO_MORE_ENTRIES = 0x8000001A;
-        const uint STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034;
+        const uint POLICY_VIEW_LOCAL_INFORMATION = 0x1, POLICY_LOOKUP_NAMES = 0x800;
+        const uint STATUS_NO_MORE_ENTRIES = 0x8000001A, STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034;
 
         static IntPtr Open()
         {
@@ -322,8 +318,7 @@ namespace SvcfleetSelftest
             UnicodeString u = Text(right);
             try
             {
-                IntPtr buffer;
-                uint count;
+                IntPtr buffer; uint count;
                 uint st = LsaEnumerateAccountsWithUserRight(policy, ref u, out buffer, out count);
                 if (st == STATUS_NO_MORE_ENTRIES) return new string[0];
                 if (st != 0) throw Failed("LsaEnumerateAccountsWithUserRight", LsaNtStatusToWinError(st));
@@ -344,8 +339,7 @@ namespace SvcfleetSelftest
             IntPtr policy = Open();
             try
             {
-                IntPtr buffer;
-                uint count;
+                IntPtr buffer; uint count;
                 uint st = LsaEnumerateAccountRights(policy, sid, out buffer, out count);
                 if (st == STATUS_OBJECT_NAME_NOT_FOUND) return false;
                 if (st != 0) throw Failed("LsaEnumerateAccountRights", LsaNtStatusToWinError(st));
@@ -445,9 +439,16 @@ function Invoke-User {
       }
       $sid = Get-UserSid $name
       if ($null -ne $sid) {
-        # The profile a service logon created, removed while the user still exists (Win32_UserProfile Delete).
+        # The profile a service logon created, removed while the user still exists (Win32_UserProfile Delete). The SCM
+        # may hold it loaded for a moment after the service stopped running as the user: retried for up to 30 s.
+        $until = [DateTime]::UtcNow.AddSeconds(30)
         foreach ($p in @(Get-CimInstance -ClassName Win32_UserProfile -ErrorAction SilentlyContinue | Where-Object { [string]$_.SID -eq $sid.text })) {
-          try { Remove-CimInstance -InputObject $p -ErrorAction Stop } catch { $notes += ('removing the profile ' + $p.LocalPath + ' failed: ' + $_.Exception.Message) }
+          while ($true) {
+            try { Remove-CimInstance -InputObject $p -ErrorAction Stop; break } catch {
+              if ([DateTime]::UtcNow -gt $until) { $notes += ('removing the profile ' + $p.LocalPath + ' failed: ' + $_.Exception.Message); break }
+              Start-Sleep -Seconds 1
+            }
+          }
         }
         try { (Get-LocalComputer).Delete('User', $name) } catch { $notes += ('deleting the user failed: ' + $_.Exception.Message) }
       }

@@ -239,14 +239,15 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
         const d = await removeService(name);
         check.that(d.ok, `the second scratch service ${name} is removed`, d.notes ?? d.message);
       }
+      const del = await runHostScript<DeleteAnswer>(session, { op: 'delete', id, name: service, remove }, commandMs);
+      check.that(del.ok, `the scratch service, its backups and its build folder are removed`, del.notes ?? del.message);
       if (user) {
-        // Revoked before it is deleted (host.ps1 "remove"), so that no orphaned SID stays in the rights policy.
+        // After the service that may still run as it. Revoked before it is deleted (host.ps1 "remove"), so that no
+        // orphaned SID stays in the rights policy.
         const u = await userOp('remove');
         check.that(u.ok, `the scratch user ${user.name} and its logon right are removed`, u.notes ?? u.message);
         if (u.ok) user = undefined;
       }
-      const del = await runHostScript<DeleteAnswer>(session, { op: 'delete', id, name: service, remove }, commandMs);
-      check.that(del.ok, `the scratch service, its backups and its build folder are removed`, del.notes ?? del.message);
       const after = await runHostScript<CensusAnswer>(session, { op: 'census' }, commandMs);
       const services = diffList(before.services, after.services);
       const files = diffList(before.files, after.files);
