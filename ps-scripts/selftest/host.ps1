@@ -8,13 +8,20 @@
 # a reading path that shares no code with the engine's reader (CIM + registry).
 #
 # Operations (request.op):
-#   census  the host's service names and the files under %ProgramData%\svcfleet and the selftest's build folder
+#   census  the host's service names, the files under %ProgramData%\svcfleet and the selftest's build folder, the
+#           local users, who holds "Log on as a service" (SIDs, orphans included) and the user profiles
 #   create  compile the scratch service (ScratchService.cs, sent as request.source) and register + start it;
-#           with request.dependsOn: a second scratch service on the same executable that depends on that one
+#           with request.dependsOn: a second scratch service on the same executable that depends on that one;
+#           with request.share: a scratch service of type 0x20 (SERVICE_WIN32_SHARE_PROCESS) on the same executable
+#           and request.binaryPath (every service of one shared process has the same one)
 #   read    sc.exe qc / qdescription / qfailure / qfailureflag / queryex of request.name, raw, plus the registry
 #           values DisplayName, Description, ImagePath, Environment and FailureActions as stored
 #   delete  stop and delete request.name, remove its backups, its build folder (unless request.keepDir) and the
 #           folders request.remove
+#   user    the scratch local user (request.verb): create it with request.password (ADSI WinNT: the password is a .NET
+#           method argument, never a command line), right (does it exist, does it hold "Log on as a service"),
+#           revoke (LsaRemoveAccountRights(SeServiceLogonRight)), remove (revoke if held, its profile, then the user:
+#           revoked FIRST, or its SID would stay in the rights policy as an orphan)
 #   acl     grant (request.grant) or remove a read entry for Users (S-1-5-32-545) on the scratch service's own
 #           backup folder, %ProgramData%\svcfleet\backups\<request.name>: the backup folder guard scenario. Only
 #           that folder, which the selftest removes at the end, is ever touched.
@@ -92,21 +99,25 @@ function Invoke-Census {
   $files = @()
   $files += Get-FileList (Join-Path $env:ProgramData 'svcfleet') 'svcfleet'
   $files += Get-FileList (Get-SelftestRoot) 'svcfleet-selftest'
-  @{ ok = ($q.exit -eq 0); exit = $q.exit; services = $names; files = $files; emulated = (Test-EmulatedHost) }
+  $accounts = Get-AccountCensus
+  @{
+    ok = ($q.exit -eq 0); exit = $q.exit; services = $names; files = $files; emulated = (Test-EmulatedHost)
+    users = @($accounts.users); logonRight = @($accounts.logonRight); profiles = @($accounts.profiles)
+  }
 }
 
 function Invoke-LabScratch {
   # The emulator's own state function, called in the module's scope (Use-LabHost writes only what it marks dirty).
-  param([string]$Verb, [string]$Name, [string]$BinaryPath, [string]$Image, [string[]]$Dependencies)
+  param([string]$Verb, [string]$Name, [string]$BinaryPath, [string]$Image, [string[]]$Dependencies, [int]$ServiceType = 16)
   $m = Get-Module -Name EmulatedScm
   & $m {
-    param($Verb, $Name, $BinaryPath, $Image, $Dependencies)
+    param($Verb, $Name, $BinaryPath, $Image, $Dependencies, $ServiceType)
     Use-LabHost -Body {
       param($h)
       if ($Verb -eq 'create') {
         if (Find-LabService -State $h -Name $Name) { throw "the service $Name exists" }
         $h.services[$Name] = @{
-          name = $Name; displayName = $Name; description = ''; binaryPath = $BinaryPath; serviceType = 16
+          name = $Name; displayName = $Name; description = ''; binaryPath = $BinaryPath; serviceType = $ServiceType
           startType = 'demand'; delayedAutoStart = $false; errorControl = 1; account = 'LocalSystem'; passwordSha256 = $null
           dependencies = @($Dependencies | Where-Object { $_ }); loadOrderGroup = ''; tag = 0
           failure = @{ resetPeriod = 0; rebootMessage = ''; command = ''; actions = @(); nonCrashFailures = $false }
@@ -122,7 +133,7 @@ function Invoke-LabScratch {
       }
       Set-LabDirty
     } | Out-Null
-  } $Verb $Name $BinaryPath $Image $Dependencies
+  } $Verb $Name $BinaryPath $Image $Dependencies $ServiceType
 }
 
 function Wait-State {
@@ -145,7 +156,17 @@ function Invoke-Create {
   $exe = Join-Path $dir 'scratch.exe'
   $binaryPath = $exe + ' --port ' + $port
   $dependsOn = [string]$Request.dependsOn
-  if (Test-EmulatedHost) {
+  if ($Request.share) {
+    # A service of a shared process: the executable built for the scratch service, with the one command line every
+    # service of that process shares (it names them all: --services).
+    $binaryPath = [string]$Request.binaryPath
+    if (Test-EmulatedHost) { Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image '' -ServiceType 0x20; $program = 'lab-svcprogram' }
+    else {
+      $r = Invoke-Raw 'sc.exe' @('create', $name, 'type=', 'share', 'binPath=', $binaryPath, 'start=', 'demand', 'DisplayName=', $name)
+      if ($r.exit -ne 0) { return @{ ok = $false; message = ('sc.exe create failed (' + $r.exit + '): ' + ($r.lines -join ' | ')) } }
+      $program = 'scratch-service'
+    }
+  } elseif (Test-EmulatedHost) {
     if ($dependsOn) { Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image '' -Dependencies @($dependsOn) }
     else { Invoke-LabScratch -Verb 'create' -Name $name -BinaryPath $binaryPath -Image $exe }
     $program = 'lab-svcprogram'
@@ -231,6 +252,229 @@ function Invoke-Delete {
   @{ ok = ($notes.Count -eq 0); notes = $notes }
 }
 
+# --- the scratch local user and "Log on as a service" -----------------------------------------------------------
+# Read and revoked through LSA directly (docs/reference/windows-services.md "Local users and the logon right"): the
+# policy holds rights by SID, and LsaEnumerateAccountsWithUserRight lists them all, orphaned SIDs of deleted accounts
+# included, which is what "as it was" must compare. C# 5 for Windows PowerShell 5.1's Add-Type; compiled only for a
+# census or a user operation on a real host. NEVER RUN ON WINDOWS so far: written from Microsoft's documentation.
+$script:LsaSource = @'
+using System;
+using System.Runtime.InteropServices;
+
+namespace SvcfleetSelftest
+{
+    public static class Lsa
+    {
+        [StructLayout(LayoutKind.Sequential)] struct UnicodeString { public ushort Length; public ushort MaximumLength; public IntPtr Buffer; }
+
+        [StructLayout(LayoutKind.Sequential)] struct ObjectAttributes { public int Length; public IntPtr RootDirectory; public IntPtr ObjectName; public uint Attributes; public IntPtr SecurityDescriptor; public IntPtr SecurityQualityOfService; }
+
+        [DllImport("advapi32.dll")] static extern uint LsaOpenPolicy(IntPtr systemName, ref ObjectAttributes attributes, uint access, out IntPtr policy);
+        [DllImport("advapi32.dll")] static extern uint LsaEnumerateAccountsWithUserRight(IntPtr policy, ref UnicodeString right, out IntPtr buffer, out uint count);
+        [DllImport("advapi32.dll")] static extern uint LsaEnumerateAccountRights(IntPtr policy, byte[] sid, out IntPtr rights, out uint count);
+        [DllImport("advapi32.dll")] static extern uint LsaRemoveAccountRights(IntPtr policy, byte[] sid, [MarshalAs(UnmanagedType.U1)] bool allRights, UnicodeString[] rights, uint count);
+        [DllImport("advapi32.dll")] static extern uint LsaFreeMemory(IntPtr buffer);
+        [DllImport("advapi32.dll")] static extern uint LsaClose(IntPtr policy);
+        [DllImport("advapi32.dll")] static extern int LsaNtStatusToWinError(uint status);
+        [DllImport("advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)] static extern bool ConvertSidToStringSidW(IntPtr sid, out IntPtr text);
+        [DllImport("kernel32.dll")] static extern IntPtr LocalFree(IntPtr mem);
+
+        const uint POLICY_VIEW_LOCAL_INFORMATION = 0x1, POLICY_LOOKUP_NAMES = 0x800;
+        const uint STATUS_NO_MORE_ENTRIES = 0x8000001A, STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034;
+
+        static IntPtr Open()
+        {
+            ObjectAttributes a = new ObjectAttributes();
+            a.Length = Marshal.SizeOf(typeof(ObjectAttributes));
+            IntPtr policy;
+            uint st = LsaOpenPolicy(IntPtr.Zero, ref a, POLICY_VIEW_LOCAL_INFORMATION | POLICY_LOOKUP_NAMES, out policy);
+            if (st != 0) throw Failed("LsaOpenPolicy", LsaNtStatusToWinError(st));
+            return policy;
+        }
+
+        static Exception Failed(string api, int code) { return new InvalidOperationException(api + " failed: Win32 error " + code); }
+
+        static string SidText(IntPtr sid)
+        {
+            IntPtr text;
+            if (!ConvertSidToStringSidW(sid, out text)) throw Failed("ConvertSidToStringSid", Marshal.GetLastWin32Error());
+            try { return Marshal.PtrToStringUni(text); }
+            finally { LocalFree(text); }
+        }
+
+        static UnicodeString Text(string s)
+        {
+            UnicodeString u = new UnicodeString();
+            u.Buffer = Marshal.StringToHGlobalUni(s);
+            u.Length = (ushort)(s.Length * 2);
+            u.MaximumLength = (ushort)(s.Length * 2 + 2);
+            return u;
+        }
+
+        // The SIDs that hold the right (STATUS_NO_MORE_ENTRIES: none).
+        public static string[] AccountsWithRight(string right)
+        {
+            IntPtr policy = Open();
+            UnicodeString u = Text(right);
+            try
+            {
+                IntPtr buffer; uint count;
+                uint st = LsaEnumerateAccountsWithUserRight(policy, ref u, out buffer, out count);
+                if (st == STATUS_NO_MORE_ENTRIES) return new string[0];
+                if (st != 0) throw Failed("LsaEnumerateAccountsWithUserRight", LsaNtStatusToWinError(st));
+                try
+                {
+                    string[] sids = new string[count];
+                    for (int i = 0; i < count; i++) sids[i] = SidText(Marshal.ReadIntPtr(buffer, i * IntPtr.Size));
+                    return sids;
+                }
+                finally { LsaFreeMemory(buffer); }
+            }
+            finally { Marshal.FreeHGlobal(u.Buffer); LsaClose(policy); }
+        }
+
+        // Whether the SID holds the right (an account with no rights at all: STATUS_OBJECT_NAME_NOT_FOUND).
+        public static bool HasRight(byte[] sid, string right)
+        {
+            IntPtr policy = Open();
+            try
+            {
+                IntPtr buffer; uint count;
+                uint st = LsaEnumerateAccountRights(policy, sid, out buffer, out count);
+                if (st == STATUS_OBJECT_NAME_NOT_FOUND) return false;
+                if (st != 0) throw Failed("LsaEnumerateAccountRights", LsaNtStatusToWinError(st));
+                try
+                {
+                    int size = Marshal.SizeOf(typeof(UnicodeString));
+                    for (int i = 0; i < count; i++)
+                    {
+                        UnicodeString u = (UnicodeString)Marshal.PtrToStructure(IntPtr.Add(buffer, i * size), typeof(UnicodeString));
+                        if (string.Equals(Marshal.PtrToStringUni(u.Buffer, u.Length / 2), right, StringComparison.OrdinalIgnoreCase)) return true;
+                    }
+                    return false;
+                }
+                finally { LsaFreeMemory(buffer); }
+            }
+            finally { LsaClose(policy); }
+        }
+
+        // LsaRemoveAccountRights for one right; the Win32 error code (0: removed, or not held).
+        public static int RemoveRight(byte[] sid, string right)
+        {
+            IntPtr policy = Open();
+            UnicodeString[] rights = new UnicodeString[] { Text(right) };
+            try { return LsaNtStatusToWinError(LsaRemoveAccountRights(policy, sid, false, rights, 1)); }
+            finally { Marshal.FreeHGlobal(rights[0].Buffer); LsaClose(policy); }
+        }
+    }
+}
+'@
+
+function Get-Lsa {
+  if (-not ('SvcfleetSelftest.Lsa' -as [type])) { Add-Type -TypeDefinition $script:LsaSource }
+  'SvcfleetSelftest.Lsa' -as [type]
+}
+
+function Get-LocalComputer { [ADSI]('WinNT://' + $env:COMPUTERNAME + ',computer') }
+
+# -> the user's SID as bytes and text, or $null when there is no such local user.
+function Get-UserSid {
+  param([string]$Name)
+  try { $sid = (New-Object Security.Principal.NTAccount($env:COMPUTERNAME, $Name)).Translate([Security.Principal.SecurityIdentifier]) } catch { return $null }
+  $bytes = New-Object byte[] $sid.BinaryLength
+  $sid.GetBinaryForm($bytes, 0)
+  @{ bytes = $bytes; text = $sid.Value }
+}
+
+function Invoke-LabAccounts {
+  # The emulator's own account functions, in the module's scope (src/lab/scm/parts/Accounts.ps1).
+  param([string]$Command, [hashtable]$Arguments = @{})
+  $m = Get-Module -Name EmulatedScm
+  & $m { param($Command, $Arguments) & $Command @Arguments } $Command $Arguments
+}
+
+function Get-AccountCensus {
+  if (Test-EmulatedHost) {
+    $c = Invoke-LabAccounts 'Get-LabAccountCensus'
+    return @{ users = @($c.users); logonRight = @($c.logonRight); profiles = @() }
+  }
+  $users = @((Get-LocalComputer).Children | Where-Object { $_.SchemaClassName -eq 'User' } | ForEach-Object { [string]$_.psbase.Name } | Sort-Object)
+  $holders = @((Get-Lsa)::AccountsWithRight('SeServiceLogonRight') | Sort-Object)
+  # A service that logs on as a user gets a profile (C:\Users\<name>): it outlives the user unless removed.
+  $profiles = @(Get-CimInstance -ClassName Win32_UserProfile -ErrorAction Stop | ForEach-Object { [string]$_.SID } | Sort-Object)
+  @{ users = $users; logonRight = $holders; profiles = $profiles }
+}
+
+function Invoke-User {
+  $name = [string]$Request.name
+  $verb = [string]$Request.verb
+  $emulated = Test-EmulatedHost
+  switch ($verb) {
+    'create' {
+      if ($emulated) {
+        $r = Invoke-LabAccounts 'Add-LabLocalUser' @{ Name = $name; Password = [string]$Request.password }
+        return @{ ok = ($r.code -eq 0); code = $r.code; account = ('.\' + $name) }
+      }
+      $u = (Get-LocalComputer).Create('User', $name)
+      $u.SetPassword([string]$Request.password)
+      $u.Put('Description', 'svcfleet selftest scratch user: deleted when the selftest ends')
+      $u.SetInfo()
+      return @{ ok = $true; code = 0; account = ('.\' + $name) }
+    }
+    'right' {
+      if ($emulated) { $r = Invoke-LabAccounts 'Get-LabAccountRight' @{ Account = ('.\' + $name) }; return @{ ok = $true; exists = [bool]$r.exists; granted = [bool]$r.granted } }
+      $sid = Get-UserSid $name
+      if ($null -eq $sid) { return @{ ok = $true; exists = $false; granted = $false } }
+      return @{ ok = $true; exists = $true; granted = [bool]((Get-Lsa)::HasRight($sid.bytes, 'SeServiceLogonRight')); sid = $sid.text }
+    }
+    'revoke' { return (Remove-UserRight $name) }
+    'remove' {
+      $notes = @()
+      $rv = Remove-UserRight $name
+      if (-not $rv.ok) { $notes += ('revoking "Log on as a service" failed: ' + $rv.code) }
+      if ($emulated) {
+        $r = Invoke-LabAccounts 'Remove-LabLocalUser' @{ Name = $name }
+        if ($r.code -ne 0 -and $r.code -ne 2221) { $notes += ('deleting the user failed: ' + $r.code) }
+        return @{ ok = ($notes.Count -eq 0); notes = $notes; revoked = $rv.revoked }
+      }
+      $sid = Get-UserSid $name
+      if ($null -ne $sid) {
+        # The profile a service logon created, removed while the user still exists (Win32_UserProfile Delete). The SCM
+        # may hold it loaded for a moment after the service stopped running as the user: retried for up to 30 s.
+        $until = [DateTime]::UtcNow.AddSeconds(30)
+        foreach ($p in @(Get-CimInstance -ClassName Win32_UserProfile -ErrorAction SilentlyContinue | Where-Object { [string]$_.SID -eq $sid.text })) {
+          while ($true) {
+            try { Remove-CimInstance -InputObject $p -ErrorAction Stop; break } catch {
+              if ([DateTime]::UtcNow -gt $until) { $notes += ('removing the profile ' + $p.LocalPath + ' failed: ' + $_.Exception.Message); break }
+              Start-Sleep -Seconds 1
+            }
+          }
+        }
+        try { (Get-LocalComputer).Delete('User', $name) } catch { $notes += ('deleting the user failed: ' + $_.Exception.Message) }
+      }
+      return @{ ok = ($notes.Count -eq 0); notes = $notes; revoked = $rv.revoked }
+    }
+    default { return @{ ok = $false; message = ('unknown user verb ' + $verb) } }
+  }
+}
+
+# Revoke SeServiceLogonRight from the scratch user when it holds it. -> ok, code, revoked.
+function Remove-UserRight {
+  param([string]$Name)
+  if (Test-EmulatedHost) {
+    $held = Invoke-LabAccounts 'Get-LabAccountRight' @{ Account = ('.\' + $Name) }
+    if (-not $held.granted) { return @{ ok = $true; code = 0; revoked = $false } }
+    $r = Invoke-LabAccounts 'Invoke-LabRevokeLogonRight' @{ Account = ('.\' + $Name) }
+    return @{ ok = ($r.code -eq 0); code = $r.code; revoked = ($r.code -eq 0) }
+  }
+  $sid = Get-UserSid $Name
+  if ($null -eq $sid) { return @{ ok = $true; code = 0; revoked = $false } }
+  $lsa = Get-Lsa
+  if (-not $lsa::HasRight($sid.bytes, 'SeServiceLogonRight')) { return @{ ok = $true; code = 0; revoked = $false } }
+  $code = $lsa::RemoveRight($sid.bytes, 'SeServiceLogonRight')
+  @{ ok = ($code -eq 0); code = $code; revoked = ($code -eq 0) }
+}
+
 function Invoke-Acl {
   $dir = Join-Path (Join-Path (Join-Path $env:ProgramData 'svcfleet') 'backups') ([string]$Request.name)
   if (-not (Test-Path -LiteralPath $dir)) { return @{ ok = $false; message = ('no backup folder ' + $dir) } }
@@ -247,6 +491,7 @@ try {
     'read' { Invoke-Read }
     'delete' { Invoke-Delete }
     'acl' { Invoke-Acl }
+    'user' { Invoke-User }
     default { @{ ok = $false; message = ('unknown op ' + [string]$Request.op) } }
   }
   Write-SelftestFrame $result

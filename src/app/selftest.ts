@@ -20,7 +20,15 @@ import { writeFileAtomic } from '../util/fsutil.js';
 import { type ConfigOptions, loadAppConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { loadHosts } from './targets.js';
-import { runHostScript, selftestFiles, type CensusAnswer, type CreateAnswer, type DeleteAnswer, type ReadAnswer } from './selftest/host-script.js';
+import {
+  runHostScript,
+  selftestFiles,
+  type CensusAnswer,
+  type CreateAnswer,
+  type DeleteAnswer,
+  type ReadAnswer,
+  type UserAnswer,
+} from './selftest/host-script.js';
 import { selftestJunitXml } from './selftest/junit.js';
 import { Checks, SCENARIOS, type ApplyFields, type Scenario, type ScenarioContext, type SelftestCase } from './selftest/scenarios.js';
 
@@ -28,6 +36,9 @@ import { HOST_AS_FOUND, type SelftestReport } from './selftest/report.js';
 
 export type { SelftestCase } from './selftest/scenarios.js';
 export { HOST_AS_FOUND, type SelftestReport } from './selftest/report.js';
+
+/** How long the slow service of the shared process takes to stop (--stop-ms): longer than the rollback's stop wait. */
+const SHARED_STOP_MS = 12_000;
 
 export interface RunSelftestOptions {
   /** An open session to the host (any transport). The caller closes it. */
@@ -80,11 +91,19 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
   const report: SelftestReport = { host, service, cases, ok: false };
   let calls = 0;
 
-  const engine = async (op: Operation, fields: Partial<OutgoingRequest>): Promise<RemoteResult> => {
-    const request: OutgoingRequest = { v: PROTOCOL_VERSION, op, nonce: newNonce(), runId: `selftest-${id}-${++calls}`, service, ...fields };
+  const engine = async (op: Operation, fields: Partial<OutgoingRequest>, target = service): Promise<RemoteResult> => {
+    const request: OutgoingRequest = { v: PROTOCOL_VERSION, op, nonce: newNonce(), runId: `selftest-${id}-${++calls}`, service: target, ...fields };
     return runRemote(engineSession, request, { host, commandMs });
   };
-  const runIds = new WeakMap<RemoteResult, string>();
+  const runIds = new WeakMap<RemoteResult, { runId: string; service: string }>();
+  const applied = (r: RemoteResult, runId: string, target: string): RemoteResult => {
+    runIds.set(r, { runId, service: target });
+    return r;
+  };
+  // The scratch local user (at most one): created by a scenario, removed by it or, whatever happened, below.
+  let user: { name: string; account: string; password: string } | undefined;
+  const userOp = (verb: string, more: Record<string, unknown> = {}) =>
+    runHostScript<UserAnswer>(session, { op: 'user', verb, name: user?.name ?? '', ...more }, commandMs);
   /** Second scratch services still on the host, removed before the scratch service (they depend on it). */
   const extra: string[] = [];
   const removeService = async (name: string): Promise<DeleteAnswer> => {
@@ -109,19 +128,23 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
         baseBinaryPath: created.binaryPath,
         port,
         program: created.program,
-        async apply(fields: ApplyFields) {
-          const plan = await engine('plan', fields);
+        async apply(fields: ApplyFields, target = service) {
+          const plan = await engine('plan', fields, target);
           if (plan.outcome === 'failed' || !plan.snapshot) return plan;
           const runId = `selftest-${id}-${calls + 1}`;
-          const r = await engine('apply', { ...fields, expectedHash: plan.snapshot.configHash });
-          runIds.set(r, runId);
-          return r;
+          return applied(await engine('apply', { ...fields, expectedHash: plan.snapshot.configHash }, target), runId, target);
+        },
+        async applyUnplanned(fields: ApplyFields, target = service) {
+          const snap = await engine('snapshot', {}, target);
+          if (!snap.snapshot) return snap;
+          const runId = `selftest-${id}-${calls + 1}`;
+          return applied(await engine('apply', { ...fields, expectedHash: snap.snapshot.configHash }, target), runId, target);
         },
         otherPort,
         async rollbackTo(result, more) {
-          const fromRunId = runIds.get(result);
-          if (!fromRunId) throw new Error('rollbackTo: not a result of ctx.apply');
-          return engine('rollback', { restore: { fromRunId }, restart: 'if-needed', verify: { port }, ...more });
+          const from = runIds.get(result);
+          if (!from) throw new Error('rollbackTo: not a result of ctx.apply');
+          return engine('rollback', { restore: { fromRunId: from.runId }, restart: 'if-needed', verify: { port }, ...more }, from.service);
         },
         read: () => runHostScript<ReadAnswer>(session, { op: 'read', name: service }, commandMs),
         readService: (name) => runHostScript<ReadAnswer>(session, { op: 'read', name }, commandMs),
@@ -131,6 +154,46 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
           const made = await runHostScript<CreateAnswer>(session, { op: 'create', id, name, port: depPort, dependsOn: service }, commandMs);
           if (!made.ok || !made.binaryPath) throw new Error(`could not create the dependent scratch service ${name}: ${made.message ?? 'create failed'}`);
           return { name, binaryPath: made.binaryPath };
+        },
+        async addShared(sharedPort) {
+          // Two services of one process: the same executable and the same command line, which names them both.
+          const names = [`${service}-sa`, `${service}-sb`];
+          const exe = created.binaryPath!.replace(/ --port \d+$/, '');
+          const binaryPath = `${exe} --port ${sharedPort} --services ${names.join(',')} --stop-ms ${SHARED_STOP_MS} --stop-ms-service ${names[0]}`;
+          for (const name of names) {
+            extra.push(name);
+            const made = await runHostScript<CreateAnswer>(session, { op: 'create', id, name, port: sharedPort, share: true, binaryPath }, commandMs);
+            if (!made.ok) throw new Error(`could not create the shared-process scratch service ${name}: ${made.message ?? 'create failed'}`);
+          }
+          return { slow: names[0]!, other: names[1]!, binaryPath, stopMs: SHARED_STOP_MS };
+        },
+        async addUser() {
+          if (user) throw new Error('addUser: the scratch user exists already');
+          // A local user name has at most 20 characters; the password meets Windows' complexity rule. Both are
+          // throwaway: the user is deleted when the scenario (or the selftest) ends.
+          const name = `svcfleet-st-${randomBytes(3).toString('hex')}`;
+          user = { name, account: `.\\${name}`, password: `${randomBytes(18).toString('base64url')}aA1!` };
+          const made = await userOp('create', { password: user.password });
+          if (!made.ok) {
+            user = undefined;
+            throw new Error(`could not create the scratch user: ${made.message ?? `code ${made.code ?? '?'}`}`);
+          }
+          return { account: user.account, password: user.password };
+        },
+        async userRight() {
+          const r = await userOp('right');
+          if (!r.ok) throw new Error(`could not read the scratch user's rights: ${r.message ?? ''}`);
+          return { exists: r.exists === true, granted: r.granted === true };
+        },
+        async revokeUserRight() {
+          const r = await userOp('revoke');
+          if (!r.ok) throw new Error(`could not revoke "Log on as a service" from the scratch user: ${r.message ?? `code ${r.code ?? '?'}`}`);
+          return r.revoked === true;
+        },
+        async removeUser() {
+          const r = await userOp('remove');
+          if (!r.ok) throw new Error(`could not remove the scratch user: ${(r.notes ?? [r.message]).join('; ')}`);
+          user = undefined;
         },
         async removeService(name) {
           const del = await removeService(name);
@@ -178,11 +241,28 @@ export async function runSelftest(options: RunSelftestOptions): Promise<Selftest
       }
       const del = await runHostScript<DeleteAnswer>(session, { op: 'delete', id, name: service, remove }, commandMs);
       check.that(del.ok, `the scratch service, its backups and its build folder are removed`, del.notes ?? del.message);
+      if (user) {
+        // After the service that may still run as it. Revoked before it is deleted (host.ps1 "remove"), so that no
+        // orphaned SID stays in the rights policy.
+        const u = await userOp('remove');
+        check.that(u.ok, `the scratch user ${user.name} and its logon right are removed`, u.notes ?? u.message);
+        if (u.ok) user = undefined;
+      }
       const after = await runHostScript<CensusAnswer>(session, { op: 'census' }, commandMs);
       const services = diffList(before.services, after.services);
       const files = diffList(before.files, after.files);
       check.that(services.added.length === 0 && services.removed.length === 0, `the same ${before.services.length} services as before`, services);
       check.that(files.added.length === 0 && files.removed.length === 0, `the same svcfleet files as before (${before.files.length})`, files);
+      const users = diffList(before.users ?? [], after.users ?? []);
+      check.that(users.added.length === 0 && users.removed.length === 0, `the same ${(before.users ?? []).length} local users as before`, users);
+      const right = diffList(before.logonRight ?? [], after.logonRight ?? []);
+      check.that(
+        right.added.length === 0 && right.removed.length === 0,
+        `the same ${(before.logonRight ?? []).length} holders of "Log on as a service" as before (no orphaned SID)`,
+        right,
+      );
+      const profiles = diffList(before.profiles ?? [], after.profiles ?? []);
+      check.that(profiles.added.length === 0 && profiles.removed.length === 0, `the same user profiles as before`, profiles);
     } catch (err) {
       check.that(false, `cleanup ran to its end: ${(err as Error).message}`);
     }

@@ -82,6 +82,12 @@ export interface CensusAnswer {
   exit: number;
   services: string[];
   files: string[];
+  /** Local user names. */
+  users?: string[];
+  /** Who holds "Log on as a service": SIDs (orphaned ones included); on the lab, names for accounts without a SID. */
+  logonRight?: string[];
+  /** SIDs of the user profiles (Win32_UserProfile); empty on the lab. */
+  profiles?: string[];
   emulated: boolean;
   message?: string;
 }
@@ -95,6 +101,17 @@ export interface CreateAnswer {
 
 export interface DeleteAnswer {
   ok: boolean;
+  notes?: string[];
+  message?: string;
+}
+
+/** host.ps1 `user`: the scratch local user. */
+export interface UserAnswer {
+  ok: boolean;
+  code?: number;
+  exists?: boolean;
+  granted?: boolean;
+  revoked?: boolean;
   notes?: string[];
   message?: string;
 }

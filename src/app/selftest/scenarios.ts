@@ -5,8 +5,9 @@
  * values), never through what the engine reports about itself. A scenario the host (or the lab) cannot exercise
  * today is reported as not run, with the reason: never as a pass.
  */
-import type { RemoteResult, StartType } from '../../remote/protocol.js';
-import type { ReadAnswer } from './host-script.js';
+import type { StartType } from '../../remote/protocol.js';
+import type { Checks, Scenario, ScenarioContext } from './scenario-kit.js';
+import { localUser, sharedProcess } from './scenarios-process-account.js';
 import {
   decodeFailureActions,
   parseFailureFlag,
@@ -19,69 +20,7 @@ import {
   scTextMatches,
 } from './sc-output.js';
 
-export type CaseStatus = 'passed' | 'failed' | 'not-run';
-
-export interface SelftestCase {
-  name: string;
-  status: CaseStatus;
-  /** Failed: what differed; not run: why. */
-  message: string;
-  /** Every check made, in order (for --junit system-out and the plain report on failure). */
-  details: string[];
-  ms: number;
-}
-
-/** What a scenario may do on the host. */
-export interface ScenarioContext {
-  service: string;
-  /** The scratch service's binary path as created (`<exe> --port N`). */
-  baseBinaryPath: string;
-  port: number;
-  program: 'scratch-service' | 'lab-svcprogram';
-  /** plan, then apply with expectedHash (what `svcfleet apply` sends per service). */
-  apply(fields: ApplyFields): Promise<RemoteResult>;
-  /** rollback to the backup the apply of `result` wrote on the host (what `svcfleet rollback` sends). */
-  rollbackTo(result: RemoteResult, fields?: RollbackFields): Promise<RemoteResult>;
-  read(): Promise<ReadAnswer>;
-  /** The independent reader for another scratch service (one made by addDependent). */
-  readService(name: string): Promise<ReadAnswer>;
-  /**
-   * A second scratch service on the same program and `port`, depending on the scratch service, created and started
-   * (`<service>-dep`). runSelftest removes it at the end if the scenario did not (before the scratch service).
-   */
-  addDependent(port: number): Promise<{ name: string; binaryPath: string }>;
-  removeService(name: string): Promise<void>;
-  /** Grant (true) or remove a read entry for Users on the scratch service's own backup folder. */
-  backupFolderAcl(grant: boolean): Promise<void>;
-  /** A free TCP port on the host's loopback, for a second scratch service. */
-  otherPort: number;
-}
-
-type Request = import('../../remote/invocation.js').OutgoingRequest;
-export type ApplyFields = Pick<Request, 'desired' | 'restart' | 'verify' | 'rollback' | 'timeouts' | 'dependents'>;
-export type RollbackFields = Pick<Request, 'timeouts' | 'dependents'>;
-
-/** Collects checks; a scenario fails when one of them failed. */
-export class Checks {
-  readonly details: string[] = [];
-  readonly failures: string[] = [];
-  that(ok: boolean, what: string, got?: unknown): boolean {
-    const line = ok ? `ok: ${what}` : `FAILED: ${what}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
-    this.details.push(line);
-    if (!ok) this.failures.push(line.slice('FAILED: '.length));
-    return ok;
-  }
-  outcome(r: RemoteResult, want: string, step: string): boolean {
-    return this.that(r.outcome === want, `${step}: the engine reports ${want}`, `${r.outcome}/${r.reason.code}: ${r.message}`);
-  }
-}
-
-export interface Scenario {
-  name: string;
-  /** Returns a reason when the scenario cannot run on this host. */
-  notRun?(ctx: ScenarioContext): string | undefined;
-  run(ctx: ScenarioContext, check: Checks): Promise<void>;
-}
+export { Checks, type ApplyFields, type CaseStatus, type RollbackFields, type Scenario, type ScenarioContext, type SelftestCase } from './scenario-kit.js';
 
 // Awkward values: spaces, straight and smart quotes, non-ASCII letters, %VAR% (must stay literal), shell metas.
 export const AWKWARD = {
@@ -421,10 +360,6 @@ const backupGuard: Scenario = {
   },
 };
 
-function notYet(name: string, reason: string): Scenario {
-  return { name, notRun: () => reason, run: async () => undefined };
-}
-
 /** In the order they run; later scenarios rely on earlier ones leaving the service RUNNING as created. */
 export const SCENARIOS: readonly Scenario[] = [
   fields,
@@ -435,12 +370,9 @@ export const SCENARIOS: readonly Scenario[] = [
   crash,
   accounts,
   virtualAccount,
-  notYet(
-    'account matrix (local user with and without the logon right)',
-    'not implemented in selftest yet: needs a scratch local user (and its logon right revoked before it is deleted) created and removed by the host script',
-  ),
+  localUser,
   stuckStop,
-  notYet('shared-process guard', 'not implemented in selftest yet: needs a second scratch service in the same process (type share)'),
+  sharedProcess,
   dependents,
   backupGuard,
 ];

@@ -12,7 +12,7 @@
 # $PSNativeCommandArgumentPassing or $ErrorActionPreference. Real cmdlets and native programs do; unbound global
 # functions do too, and they forward to the module's implementation.
 
-foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls', 'NativeApi', 'EventLog') {
+foreach ($part in 'State', 'Process', 'Ops', 'Native', 'ScExe', 'Cim', 'Registry', 'Services', 'Icacls', 'NativeApi', 'EventLog', 'Accounts') {
     . ([IO.Path]::Combine($PSScriptRoot, 'parts', "$part.ps1"))
 }
 

@@ -163,7 +163,11 @@ export interface LabHostState {
   /** Windows paths of the host's executables; every one runs the lab service program. */
   installedFiles: string[];
   /** serviceLogonRight: the account holds "Log on as a service" (SeServiceLogonRight); absent = true. */
-  accounts: Record<string, { passwordSha256: string; serviceLogonRight?: boolean }>;
+  accounts: Record<string, { passwordSha256: string; serviceLogonRight?: boolean; sid?: string }>;
+  /** SIDs (or names) left holding "Log on as a service" by accounts deleted while they held it (parts/Accounts.ps1). */
+  logonRightOrphans?: string[];
+  /** The RID of the next local user made by parts/Accounts.ps1 (never reused). */
+  nextLocalRid?: number;
   faults: LabFault[];
   /** The emulated resource DLLs: `path,-id` (with `%VAR%` as in the indirect string) -> text. Indirect display names
    * and descriptions (`@path,-id`) resolve through these where Windows resolves them (parts/Registry.ps1). */

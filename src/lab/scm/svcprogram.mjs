@@ -6,13 +6,16 @@
 import http from 'node:http';
 import fs from 'node:fs';
 
-const KNOWN = { port: 'int', config: 'string', 'log-level': 'level', workers: 'int', 'stop-ms': 'int' };
+// --services and --stop-ms-service name the services of a shared process (ps-scripts/selftest/ScratchService.cs hosts
+// them all in one process). Here the emulated SCM models the sharing and the per-service stop delay (parts/Ops.ps1
+// Stop-LabServiceCore), so the program only accepts them, with the same checks.
+const KNOWN = { port: 'int', config: 'string', 'log-level': 'level', workers: 'int', 'stop-ms': 'int', services: 'names', 'stop-ms-service': 'string' };
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 function fail(message, code = 2) {
   // Go's flag package: message, then usage, exit status 2 (0 for -h/-help).
   process.stderr.write(
-    `${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -stop-ms int\n  -workers int\n`,
+    `${message ? `${message}\n` : ''}Usage of svcprogram:\n  -config string\n  -log-level string\n  -port int\n  -services string\n  -stop-ms int\n  -stop-ms-service string\n  -workers int\n`,
   );
   finish(code);
 }
@@ -35,7 +38,7 @@ function finish(code) {
   process.exit(code);
 }
 
-const opts = { port: 0, config: '', 'log-level': 'info', workers: 1, 'stop-ms': 0 };
+const opts = { port: 0, config: '', 'log-level': 'info', workers: 1, 'stop-ms': 0, services: [], 'stop-ms-service': '' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -59,6 +62,10 @@ for (let i = 0; i < argv.length; i++) {
   if (kind === 'int') {
     if (!/^-?\d+$/.test(value)) fail(`invalid value "${value}" for flag -${name}: parse error`);
     opts[name] = Number(value);
+  } else if (kind === 'names') {
+    const names = value.split(',');
+    if (names.some((n) => n.trim() === '')) fail(`invalid value "${value}" for flag -${name}: empty service name`);
+    opts[name] = names;
   } else if (kind === 'level') {
     if (!LEVELS.includes(value)) fail(`invalid value "${value}" for flag -${name}: must be one of ${LEVELS.join('|')}`);
     opts[name] = value;

@@ -38,19 +38,42 @@ function files(root: string): string[] {
 }
 
 /** The emulated host as a test sees it: service names (with their config) and its file system. */
-function hostView(stateDir: string): { services: Record<string, unknown>; installed: string[]; files: string[] } {
+function hostView(stateDir: string) {
   const st = readLabHost(stateDir);
   const services = Object.fromEntries(
     Object.entries(st.services).map(([k, s]) => [k, { binaryPath: s.binaryPath, startType: s.startType, account: s.account, state: s.status.state }]),
   );
-  return { services, installed: [...st.installedFiles].sort(), files: files(join(stateDir, 'fs')) };
+  // The local users with their rights, and what the rights policy still holds for deleted ones.
+  return {
+    services,
+    installed: [...st.installedFiles].sort(),
+    files: files(join(stateDir, 'fs')),
+    accounts: st.accounts,
+    orphans: st.logonRightOrphans ?? [],
+  };
+}
+
+/** The engine with `good` replaced by `bad` (it must be there), built from the real parts. */
+function brokenEngine(edits: Array<[good: string, bad: string]>): string {
+  const dir = join(psScriptsDir(), 'engine');
+  const parts = engineParts(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+  for (const [good, bad] of edits) {
+    const i = parts.findIndex((p) => p.includes(good));
+    expect(i, good).toBeGreaterThanOrEqual(0);
+    parts[i] = parts[i]!.replace(good, bad);
+  }
+  return assembleTexts(parts);
 }
 
 async function labHost(extra: LabServiceSpec[] = []): Promise<{ stateDir: string; session: Session; close(): Promise<void> }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'svcfleet-selftest-'));
   const other = await freePort();
-  // A service of the user's that the selftest must leave alone.
-  await initLabHost({ stateDir, services: [{ name: 'UserApp', binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${other}` }, ...extra] });
+  // A service of the user's that the selftest must leave alone, and a user account of theirs (with the right).
+  await initLabHost({
+    stateDir,
+    services: [{ name: 'UserApp', binaryPath: `"C:\\Program Files\\App\\app.exe" --port ${other}` }, ...extra],
+    accounts: { '.\\appuser': 'app-pw' },
+  });
   const transport = createLocalTransport({ labRunner: runner });
   const session = await transport.open(
     'lab',
@@ -93,7 +116,7 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
     }
   });
 
-  it('passes every implemented scenario, reports the rest as not run, writes JUnit, leaves the host as found', async () => {
+  it('passes every scenario, writes JUnit, leaves the host as found (services, files, users, the logon right)', async () => {
     const h = await labHost();
     try {
       const before = hostView(h.stateDir);
@@ -115,20 +138,22 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
         'a crash after start -> automatic rollback',
         'account matrix (built-in accounts)',
         'account matrix (virtual account)',
+        'account matrix (local user with and without the logon right)',
         'stuck STOP_PENDING on a dedicated process',
+        'shared-process guard',
         'running dependents',
         'backup folder guard',
         HOST_AS_FOUND,
       ];
       expect(passed).toEqual(implemented);
-      for (const c of report.cases.filter((x) => x.status === 'not-run')) expect(c.message).toBeTruthy();
+      expect(report.cases.filter((x) => x.status === 'not-run')).toEqual([]);
       // Checked here, not by the selftest's own census: same services (same config and state), same files.
       expect(hostView(h.stateDir)).toEqual(before);
       expect(readLabHost(h.stateDir).services[report.service]).toBeUndefined();
 
       const xml = selftestJunitXml(report);
       expect(xml).toContain(`<testcase name="every start-type transition" classname="svcfleet.selftest.lab"`);
-      expect(xml).toMatch(/<skipped message="not run: /);
+      expect(xml).not.toContain('<skipped');
       expect(xml.split('<failure ').length - 1).toBe(failed.length);
       expect(lines.some((l) => l.includes('field round-trip with awkward values: passed'))).toBe(true);
     } finally {
@@ -193,6 +218,55 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
     }
   });
 
+  it('fails with an engine that writes an account lacking the logon right, and still leaves the host as found', async () => {
+    // No logon check before the write (the engine before it had one): with restart: never nothing starts to reveal
+    // that the account cannot log on, and apply reports changed.
+    const broken = brokenEngine([["$logon = Assert-AccountCanLogOn $snap.config $t ($Op -eq 'plan')", '$logon = $null']]);
+    const h = await labHost();
+    try {
+      const before = hostView(h.stateDir);
+      const only = SCENARIOS.filter((s) => s.name === 'account matrix (local user with and without the logon right)');
+      const report = await runSelftest({ session: h.session, host: 'lab', port: await freePort(), engineScript: broken, scenarios: only });
+      expect(report.ok).toBe(false);
+      const acct = report.cases.find((c) => c.name === only[0]!.name)!;
+      expect(acct.status).toBe('failed');
+      expect(acct.message).toMatch(/restart: never: apply does not report changed/);
+      expect(report.cases.find((c) => c.name === HOST_AS_FOUND)?.status, JSON.stringify(report.cases.at(-1))).toBe('passed');
+      expect(hostView(h.stateDir)).toEqual(before);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('fails with an engine that treats a shared process as its own (PID gate, kill), and still leaves the host as found', async () => {
+    const broken = brokenEngine([
+      ['$why = @(Get-ProcessSharing $Name $verifiedPid)', '$why = @()'],
+      ['$why = @(Get-ProcessSharing $Name $ProcessId)', '$why = @()'],
+    ]);
+    const h = await labHost();
+    try {
+      const before = hostView(h.stateDir);
+      const only = SCENARIOS.filter((s) => s.name === 'shared-process guard');
+      const report = await runSelftest({
+        session: h.session,
+        host: 'lab',
+        port: await freePort(),
+        otherPort: await freePort(),
+        engineScript: broken,
+        scenarios: only,
+      });
+      expect(report.ok).toBe(false);
+      const shared = report.cases.find((c) => c.name === 'shared-process guard')!;
+      expect(shared.status).toBe('failed');
+      expect(shared.message).toMatch(/a restarting change to \S+-sb: the engine reports changed.*verify-pid/);
+      expect(shared.message).toMatch(/reason kill-refused/);
+      expect(report.cases.find((c) => c.name === HOST_AS_FOUND)?.status, JSON.stringify(report.cases.at(-1))).toBe('passed');
+      expect(hostView(h.stateDir)).toEqual(before);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('the command: one host from an inventory, plain lines, JUnit written, exit 0 when nothing failed', async () => {
     const h = await labHost();
     try {
@@ -230,9 +304,9 @@ describe.concurrent('svcfleet selftest on a lab host', { timeout: 600_000 }, () 
         },
       );
       expect(code, out.join('\n')).toBe(0);
-      expect(out.at(-1)).toBe('selftest lab01: 2 passed, 0 failed, 1 not run');
+      expect(out.at(-1)).toBe('selftest lab01: 3 passed, 0 failed, 0 not run');
       const xml = readFileSync(join(dir, 'selftest.xml'), 'utf8');
-      expect(xml).toContain('<testsuite name="svcfleet.selftest.lab01" tests="3" failures="0" errors="0" skipped="1"');
+      expect(xml).toContain('<testsuite name="svcfleet.selftest.lab01" tests="3" failures="0" errors="0" skipped="0"');
       expect(xml).toContain('<testcase name="environment"');
       expect(hostView(h.stateDir)).toEqual(before);
       rmSync(dir, { recursive: true, force: true });

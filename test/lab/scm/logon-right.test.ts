@@ -28,6 +28,24 @@ P wrongPw { @{ change = (Change WrongPw @{ StartName = '.\\runner'; StartPasswor
 P logon { @{ ok = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\runner' -Password 'pw-run').code; wrong = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\runner' -Password 'x').code; unknown = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\ghost' -Password 'x').code; noRight = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\plain' -Password 'pw-plain').code } }
 P rights { @{ runner = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\runner').granted; plain = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\plain').granted; ghost = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\ghost').code } }
 P grant { $g = (EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\plain').code; @{ grant = $g; now = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\plain').granted; start = (StartRc NoRight) } }
+function Lab([scriptblock]$b) { & (Get-Module EmulatedScm) $b }
+P users {
+  $before = Lab { Get-LabAccountCensus }
+  $made = Lab { Add-LabLocalUser -Name 'tidy' -Password 'pw-t1' }
+  $again = (Lab { Add-LabLocalUser -Name 'tidy' -Password 'x' }).code
+  $fresh = (Lab { Get-LabAccountRight -Account '.\\tidy' }).granted
+  $logon = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\tidy' -Password 'pw-t1').code
+  [void](EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\tidy')
+  $revoke = (Lab { Invoke-LabRevokeLogonRight -Account '.\\tidy' }).code
+  $del = (Lab { Remove-LabLocalUser -Name 'tidy' }).code
+  $tidy = Lab { Get-LabAccountCensus }
+  [void](Lab { Add-LabLocalUser -Name 'sloppy' -Password 'pw-s1' })
+  [void](EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\sloppy')
+  [void](Lab { Remove-LabLocalUser -Name 'sloppy' })
+  $sloppy = Lab { Get-LabAccountCensus }
+  @{ before = $before; sid = $made.sid; again = $again; fresh = $fresh; logon = $logon; revoke = $revoke; del = $del; tidy = $tidy; sloppy = $sloppy
+     gone = (Lab { Remove-LabLocalUser -Name 'sloppy' }).code; unknown = (Lab { Invoke-LabRevokeLogonRight -Account '.\\ghost' }).code }
+}
 `,
   );
 }, 120_000);
@@ -45,6 +63,17 @@ describe('log on as a service', () => {
 
   it('LogonUser(LOGON32_LOGON_SERVICE) tells a wrong password (1326) from a missing right (1385)', () => {
     expect(r['logon']).toEqual({ ok: 0, wrong: 1326, unknown: 1326, noRight: 1385 });
+  });
+
+  it('a new local user lacks the right; revoked then deleted it leaves nothing, deleted holding it leaves its SID', () => {
+    const u = r['users'];
+    const census = { users: ['.\\plain', '.\\runner'], logonRight: ['.\\plain', '.\\runner'] };
+    expect(u.before).toEqual(census);
+    expect(u.sid).toMatch(/^S-1-5-21-\d+-\d+-\d+-1000$/);
+    expect(u).toMatchObject({ again: 2224, fresh: false, logon: 1385, revoke: 0, del: 0, gone: 2221, unknown: 1332 });
+    expect(u.tidy).toEqual(census);
+    // LsaEnumerateAccountsWithUserRight still lists the deleted user's SID: an orphan in the policy.
+    expect(u.sloppy).toEqual({ users: census.users, logonRight: [...census.logonRight, 'S-1-5-21-3000000000-3000000001-3000000002-1001'].sort() });
   });
 
   it('the rights of an account can be read and the right granted; then the service starts', () => {

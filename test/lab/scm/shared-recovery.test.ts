@@ -15,18 +15,23 @@ import { freePort, removeHost, runProbes, tempDir } from './helpers.js';
 
 const SHARED = '"C:\\Program Files\\App\\shared.exe"';
 const APP = '"C:\\Program Files\\App\\app.exe"';
+const SLOW = '"C:\\Program Files\\App\\slow.exe"';
 let stateDir: string;
 let r: Record<string, any>;
 
 beforeAll(async () => {
   stateDir = tempDir('shared');
   const p = await freePort();
+  const p2 = await freePort();
   await initLabHost({
     stateDir,
     faults: [{ kind: 'stuck-stop-pending', service: 'Stk' }],
     services: [
       { name: 'ShA', binaryPath: `${SHARED} --port ${p}`, serviceType: 0x20, start: false },
       { name: 'ShB', binaryPath: `${SHARED} --port ${p}`, serviceType: 0x20, start: false },
+      // One process, two services; only SlA's stop handler takes its time (svcprogram/ScratchService --stop-ms-service).
+      { name: 'SlA', binaryPath: `${SLOW} --port ${p2} --services SlA,SlB --stop-ms 1500 --stop-ms-service SlA`, serviceType: 0x20, start: false },
+      { name: 'SlB', binaryPath: `${SLOW} --port ${p2} --services SlA,SlB --stop-ms 1500 --stop-ms-service SlA`, serviceType: 0x20, start: false },
       { name: 'Own', binaryPath: `${APP} --workers 2`, start: false },
       {
         name: 'Rst',
@@ -66,6 +71,12 @@ P reboot { $id = Kill Rb; $s = Wait Rb Stopped; Start-Sleep -Milliseconds 1200; 
 P stuck { $o = SC stop Stk; $p = St Stk; $id = Kill Stk; $s = Wait Stk Stopped; Start-Sleep -Milliseconds 1700; $q = Wait Stk Running; @{ pending = $p; stopped = $s; q = $q } }
 P suspended { $o = SC failure Sus reset= 0 actions= '""'; $id = Kill Sus; $s = Wait Sus Stopped; Start-Sleep -Milliseconds 300; @{ rc = $o.rc; stopped = $s; q = (St Sus) } }
 P clean { $o = SC stop Clean; $s = Wait Clean Stopped; Start-Sleep -Milliseconds 300; @{ stopped = $s; q = (St Clean) } }
+P slowShared {
+  $o = SC start SlA; [void](Wait SlA Running); $o = SC start SlB; $b0 = Wait SlB Running
+  $o = SC stop SlA; $pending = St SlA; $b1 = St SlB; $a = Wait SlA Stopped; $b2 = St SlB
+  $o = SC stop SlB; $t = [DateTime]::UtcNow; $b3 = Wait SlB Stopped
+  @{ b0 = $b0; rc = $o.rc; pending = $pending; b1 = $b1; a = $a; b2 = $b2; b3 = $b3; fastMs = [int]([DateTime]::UtcNow - $t).TotalMilliseconds; alive = [bool](Get-Process -Id $b0.pid -ErrorAction SilentlyContinue) }
+}
 P fired { Fired }
 `,
   );
@@ -76,6 +87,17 @@ afterAll(async () => {
 });
 
 describe('shared processes (type 0x20)', () => {
+  it('one service of a shared process whose stop handler takes its time: STOP_PENDING, the others run on; the last one ends the process', () => {
+    const x = r.slowShared;
+    expect(x.pending).toMatchObject({ state: 'Stop Pending', pid: x.b0.pid });
+    expect(x.b1).toMatchObject({ state: 'Running', pid: x.b0.pid });
+    expect(x.a).toMatchObject({ state: 'Stopped', pid: 0, exit: 0 });
+    expect(x.b2).toMatchObject({ state: 'Running', pid: x.b0.pid });
+    expect(x.b3).toMatchObject({ state: 'Stopped', exit: 0 });
+    expect(x.fastMs).toBeLessThan(1500);
+    expect(x.alive).toBe(false);
+  });
+
   it('a second share-process service of the same image joins the running process and reports its PID', () => {
     expect(r.startA).toMatchObject({ state: 'Running', type: 'Share Process' });
     expect(r.startA.pid).toBeGreaterThan(0);

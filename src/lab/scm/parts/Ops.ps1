@@ -279,17 +279,22 @@ function Find-LabShareHost {
     $null
 }
 
-# The lab program's --stop-ms value among a service's arguments (Go flag syntax: -x N, --x N, -x=N), else 0.
+# The lab program's --stop-ms value among a service's arguments (Go flag syntax: -x N, --x N, -x=N), else 0. With
+# --stop-ms-service NAME only that service's stop handler takes that long (the others of a shared process stop at
+# once), as in ps-scripts/selftest/ScratchService.cs.
 function Get-LabStopMs {
-    param([string[]]$ServiceArgs)
+    param([string[]]$ServiceArgs, [string]$Service = '')
     $a = @($ServiceArgs)
+    $ms = 0; $only = ''
     for ($i = 0; $i -lt $a.Count; $i++) {
-        if ($a[$i] -match '^--?stop-ms(=(\d+))?$') {
-            if ($Matches[2]) { return [long]$Matches[2] }
-            if ($i + 1 -lt $a.Count -and $a[$i + 1] -match '^\d+$') { return [long]$a[$i + 1] }
+        if ($a[$i] -match '^--?(stop-ms|stop-ms-service)(=(.*))?$') {
+            $flag = $Matches[1]
+            $value = if ($Matches[2]) { $Matches[3] } elseif ($i + 1 -lt $a.Count) { $a[$i + 1] } else { '' }
+            if ($flag -eq 'stop-ms' -and $value -match '^\d+$') { $ms = [long]$value } elseif ($flag -eq 'stop-ms-service') { $only = $value }
         }
     }
-    0
+    if ($only -and $Service -and -not [string]::Equals($only, $Service, [StringComparison]::OrdinalIgnoreCase)) { return 0 }
+    $ms
 }
 
 # Other services whose status reports the same live process as $Svc.
@@ -340,8 +345,18 @@ function Stop-LabServiceCore {
     if ($Svc.virtual) { $Svc.status.state = 'stopped'; return 0 }
     $Svc.status.stopRequested = $true
     $Svc.status.stopAt = Get-LabNowMs
-    $stopMs = Get-LabStopMs -ServiceArgs @($Svc.status.args)
-    if ($stopMs -gt 0 -and @(Get-LabProcessSharers -State $State -Svc $Svc).Count -eq 0) {
+    $stopMs = Get-LabStopMs -ServiceArgs @($Svc.status.args) -Service ([string]$Svc.name)
+    $sharers = @(Get-LabProcessSharers -State $State -Svc $Svc).Count
+    if ($stopMs -gt 0 -and $sharers -gt 0) {
+        # One service of a shared process whose stop handler takes that long (ScratchService.cs --stop-ms: .NET's
+        # ServiceBase reports STOP_PENDING, then runs OnStop off the control thread, and reports STOPPED when it
+        # returns; docs/reference/windows-services.md "Shared-process services"). The process stays with the others;
+        # the checkpoint does not move meanwhile. Update-LabStatus ends it when the time is up.
+        $Svc.status.state = 'stop-pending'
+        $Svc.status.stopPendingUntil = (Get-LabNowMs) + $stopMs
+        return 0
+    }
+    if ($stopMs -gt 0) {
         # svcprogram --stop-ms: the handler took the control; the service cleans up, still RUNNING, then exits.
         $Svc.status.busyUntil = (Get-LabNowMs) + $stopMs
         Stop-LabProcess -Status $Svc.status
@@ -357,6 +372,13 @@ function Stop-LabServiceCore {
     # In a shared process the service stops and the process stays, with the others (docs/reference/windows-services.md
     # "Shared-process services"); the last one to stop ends it.
     if (@(Get-LabProcessSharers -State $State -Svc $Svc).Count -gt 0) { Set-LabStopped -Svc $Svc; return 0 }
+    if ((Get-LabStopMs -ServiceArgs @($Svc.status.args)) -gt 0) {
+        # The program's slow stop belongs to another of its services (--stop-ms-service): this one stops at once and
+        # the process, whose last service it was, exits cleanly (the program itself cannot tell which service stops).
+        Stop-LabProcess -Status $Svc.status -Kill
+        Set-LabStopped -Svc $Svc
+        return 0
+    }
     Stop-LabProcess -Status $Svc.status
     0
 }

@@ -210,7 +210,14 @@ function Update-LabStatus {
             }
         }
         'stop-pending' {
-            if (-not $alive) {
+            if ($alive -and $st.stopPendingUntil -and (Get-LabNowMs) -ge [long]$st.stopPendingUntil) {
+                # A shared-process service's slow stop handler returned (Stop-LabServiceCore): it reports STOPPED; the
+                # process ends with the last of its services (a clean exit, not a failure).
+                $st.stopPendingUntil = $null
+                if (@(Get-LabProcessSharers -State $State -Svc $Svc).Count -eq 0) { Stop-LabProcess -Status $st -Kill }
+                Set-LabStopped -Svc $Svc
+                $alive = $false
+            } elseif (-not $alive) {
                 # After a stop control the program reports SERVICE_STOPPED and exits through its handler (it writes
                 # its exit file); a process ended from outside (Stop-Process) never did, and that is a failure too
                 # (docs/reference/windows-services.md "When failure actions fire", "Killing a service process").
