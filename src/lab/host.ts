@@ -209,6 +209,13 @@ export function labLogFile(stateDir: string, service: string): string {
  * Start one service's process exactly as the module's Start-LabProcess does (same argv, environment, log, ready
  * and exit files), leaving it START_PENDING. Caller holds the lock.
  */
+/**
+ * How long a service of a new host may take to report ready. A host's services were running before any test
+ * begins (they started at boot), so their first start is not held to the host's SCM timeout, which tests set short
+ * to reach a timeout quickly; a node process started on a busy machine can take seconds.
+ */
+const BOOT_START_MS = 30_000;
+
 function launch(stateDir: string, state: LabHostState, svc: LabServiceRecord): void {
   const image = resolveImage(svc.binaryPath, state.installedFiles);
   if (!image) throw new Error(`svcfleet lab: the executable of ${svc.name}'s binary path is not an installed file: ${svc.binaryPath}`);
@@ -247,7 +254,7 @@ function launch(stateDir: string, state: LabHostState, svc: LabServiceRecord): v
       win32ExitCode: 0,
       serviceExitCode: 0,
       startedAt: stamp,
-      deadline: stamp + state.startTimeoutMs,
+      deadline: stamp + Math.max(state.startTimeoutMs, BOOT_START_MS),
       readyFile: `${base}.ready`,
       exitFile: `${base}.exit`,
       stopRequested: false,
@@ -345,7 +352,7 @@ export async function initLabHost(options: InitLabHostOptions): Promise<LabHostI
     await undo();
     throw err;
   }
-  const deadline = Date.now() + Math.min(state.startTimeoutMs, 30_000) + 1000;
+  const deadline = Date.now() + Math.max(state.startTimeoutMs, BOOT_START_MS) + 1000;
   for (;;) {
     const st = withHostLock(stateDir, () => {
       const cur = readHostState(stateDir);
