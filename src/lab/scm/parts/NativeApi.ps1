@@ -149,10 +149,10 @@ function Invoke-LabChangeDelayedAutoStart {
 # right"): an unknown account or a wrong password is ERROR_LOGON_FAILURE (1326); a right password without "Log on as a
 # service" is ERROR_LOGON_TYPE_NOT_GRANTED (1385). The built-in, virtual and managed accounts are not checked here.
 function Invoke-LabLogonUser {
-    param([string]$Account, [string]$Password)
+    param([string]$Account, $Secret)   # $Secret: @{ password } (Get-LabPasswordSha256)
     Use-LabHost -Body { param($h)
         $acct = Find-LabAccount -State $h -Account $Account
-        if (-not $acct -or $acct.passwordSha256 -ne (Get-LabSha256 ([string]$Password))) { return @{ code = 1326; api = 'LogonUser' } }
+        if (-not $acct -or $acct.passwordSha256 -ne (Get-LabPasswordSha256 $Secret)) { return @{ code = 1326; api = 'LogonUser' } }
         if (-not (Test-LabServiceLogonRight $acct)) { return @{ code = 1385; api = 'LogonUser' } }
         @{ code = 0; api = $null }
     }
