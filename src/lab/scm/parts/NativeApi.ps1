@@ -17,6 +17,7 @@ Microsoft.PowerShell.Core\Import-Module -Name Microsoft.PowerShell.Utility
 $script:LabNativeTwins = @{
     ServiceFailureActions = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeFailureActions.cs')
     ServiceLogon          = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeServiceLogon.cs')
+    ProcessGuard          = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeProcessGuard.cs')
 }
 # SeShutdownPrivilege of "this process" (the caller's runspace: a fresh one per call, like a fresh powershell.exe).
 # An elevated administrator holds the privilege, disabled until AdjustTokenPrivileges enables it.
@@ -166,6 +167,19 @@ function Invoke-LabGetLogonRight {
         $acct = Find-LabAccount -State $h -Account $Account
         if (-not $acct) { return @{ code = 1332; api = 'LookupAccountName'; granted = $false } }
         @{ code = 0; api = $null; granted = (Test-LabServiceLogonRight $acct) }
+    }
+}
+
+# OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION) + IsProcessCritical (docs/reference/windows-services.md "Killing a
+# service process"): a process is critical when a service it runs is marked so (LabServiceSpec.criticalProcess: the
+# stand-in for a process that set itself critical); a PID that no process has is ERROR_INVALID_PARAMETER (87) from
+# OpenProcess, as on Windows.
+function Invoke-LabIsProcessCritical {
+    param([int]$ProcessId)
+    Use-LabHost -Body { param($h)
+        $in = @($h.services.Values | Where-Object { [int]$_.status.pid -eq $ProcessId -and $_.status.state -ne 'stopped' })
+        if ($in.Count -eq 0 -and -not (Get-Process -Id $ProcessId -ErrorAction SilentlyContinue)) { return @{ code = 87; api = 'OpenProcess'; critical = $false } }
+        @{ code = 0; api = $null; critical = [bool](@($in | Where-Object { $_.criticalProcess }).Count) }
     }
 }
 
