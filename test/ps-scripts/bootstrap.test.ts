@@ -59,10 +59,13 @@ describe.concurrent('bootstrap.ps1 in real pwsh', () => {
       '[Console]::Out.Write("`n" + $frame + "`n")',
       '0',
     ].join('\n');
-    const r = await run(`${asciiJson({ script, request: { nonce, desired: { account: { name: '.\\svc' } } } })}\n${passwordLine(password)}`);
-    expect(r.code, r.stderr).toBe(0);
-    const codes = [...password].flatMap((ch) => (ch.length === 2 ? [ch.charCodeAt(0), ch.charCodeAt(1)] : [ch.charCodeAt(0)]));
-    expect(parseFrames(r.stdout, nonce).result?.message).toBe(`Hashtable:False:${codes.join(',')}`);
+    // An empty password is a line too ("hex:"), told apart from no password line at all.
+    for (const pw of [password, '']) {
+      const r = await run(`${asciiJson({ script, request: { nonce, desired: { account: { name: '.\\svc' } } } })}\n${passwordLine(pw)}`);
+      expect(r.code, r.stderr).toBe(0);
+      const codes = [...pw].flatMap((ch) => (ch.length === 2 ? [ch.charCodeAt(0), ch.charCodeAt(1)] : [ch.charCodeAt(0)]));
+      expect(parseFrames(r.stdout, nonce).result?.message).toBe(`Hashtable:False:${codes.join(',')}`);
+    }
   });
 
   it('exits 21 when the line after the payload is not a password line', async () => {
