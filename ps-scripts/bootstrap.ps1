@@ -1,6 +1,6 @@
-# svcfleet bootstrap: sent base64-encoded on the command line, identical on every transport. Reads ONE JSON line
-# {script, native, request} from stdin; runs the static engine text with the request as a parameter (data, never
-# code) and the static native code piece beside it, which the engine loads only when a request needs it.
+# svcfleet bootstrap, sent base64 on the command line, the same on every transport. stdin: ONE JSON line
+# {script, native, request}, then, if the request sets a password, hex:<its UTF-8 bytes>, decoded by .NET calls only
+# (module logging records parameter bindings). Runs the static engine text with request, native code and password.
 # Exit: the engine's code; 21 no/bad payload; 22 engine crashed (docs/remote-protocol.md).
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -10,19 +10,30 @@ $InformationPreference = 'SilentlyContinue'
 try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
 $c = 21
 try {
-  $l = $null
-  foreach ($x in $input) { if ("$x".Trim()) { $l = "$x"; break } }
+  $l = $k = $s = $null
+  foreach ($x in $input) {
+    $y = "$x".Trim()
+    if (-not $y) { continue }
+    if ($null -eq $l) { $l = $y } else { $k = $y; break }
+  }
+  if ($null -ne $k) {
+    if ($k -cnotmatch '^hex:([0-9a-f]{2})*$') { throw 'bad password line' }
+    $b = New-Object byte[] (($k.Length - 4) / 2)
+    for ($i = 0; $i -lt $b.Length; $i++) { $b[$i] = [Convert]::ToByte($k.Substring(2 * $i + 4, 2), 16) }
+    $s = @{ password = [Text.Encoding]::UTF8.GetString($b) }
+    $k = $b = $x = $y = $Matches = $null
+  }
   if ($l) {
-    # PS 7.5+: keep ISO-8601-looking strings as strings (older 6/7 is caught by the engine).
+    # 7.5+: date-like strings stay strings (older 6/7: the engine refuses them).
     $o = @{ InputObject = $l }
     if ((Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) { $o.DateKind = 'String' }
     $p = ConvertFrom-Json @o
-    $l = $null; $o = $null; $x = $null
+    $l = $o = $null
     if ($p.script -is [string] -and $null -ne $p.request) {
       $e = [ScriptBlock]::Create($p.script)
       $r = $p.request; $n = $p.native; $p = $null
       $c = 22
-      $v = @(& $e $r $n)
+      $v = @(& $e $r $n $s)
       if ($v.Count -and $v[-1] -is [int]) { $c = $v[-1] }
     }
   }

@@ -5,13 +5,14 @@
 # suspicious content"), and EDR tools read that log. The engine (ps-scripts/engine/) therefore holds none of it. This
 # static text is sent beside the engine on stdin and becomes a script block only when a request needs one of these
 # types (the engine's Import-NativeType, ps-scripts/engine/12-native-code.ps1): a password account's logon checks,
-# a failure-action list with a NONE action, or an explicit write of the delayed auto-start flag. Request values never
-# become part of it.
+# a failure-action list with a NONE action, an explicit write of the delayed auto-start flag, or the critical-process
+# check before a service process stuck in STOP_PENDING is ended. Request values never become part of it.
 #
 # Invoked with the name of one type, it compiles that type; dot-sourced without one (tests), it only defines the
 # sources. C# 5 only: Windows PowerShell 5.1 compiles Add-Type sources with the .NET Framework csc
 # (test/ps-scripts/compat.test.ts checks them as C# 5). The lab replaces each type by one with the same public
-# surface (src/lab/scm/NativeServiceLogon.cs, src/lab/scm/NativeFailureActions.cs; docs/lab.md).
+# surface (src/lab/scm/NativeServiceLogon.cs, src/lab/scm/NativeFailureActions.cs, src/lab/scm/NativeProcessGuard.cs;
+# docs/lab.md).
 param([string]$Type)
 
 # LogonUserW and the LSA calls for "Log on as a service" (docs/reference/windows-services.md "Log on as a service right").
@@ -436,7 +437,66 @@ namespace Svcfleet.Native
 }
 '@
 
+# OpenProcess + IsProcessCritical: whether ending a process stops Windows (docs/reference/windows-services.md "Killing a
+# service process"). IsProcessCritical exists from Windows 8.1 / Server 2012 R2; older kernel32 lacks the export.
+$NativeProcessGuardSource = @'
+using System;
+using System.Runtime.InteropServices;
+
+namespace Svcfleet.Native
+{
+    public static class ProcessGuard
+    {
+        private const uint PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
+        private const int ERROR_PROC_NOT_FOUND = 127;
+
+        [DllImport("kernel32.dll", SetLastError = true)]
+        private static extern IntPtr OpenProcess(uint access, [MarshalAs(UnmanagedType.Bool)] bool inheritHandle, int processId);
+
+        [DllImport("kernel32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool IsProcessCritical(IntPtr process, [MarshalAs(UnmanagedType.Bool)] out bool critical);
+
+        [DllImport("kernel32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool CloseHandle(IntPtr handle);
+
+        // Returns 0 (critical set) or a Win32 error with the call that failed: OpenProcess answers 87 for a PID no
+        // process has; 127 (ERROR_PROC_NOT_FOUND) where kernel32 has no IsProcessCritical.
+        public static int IsCritical(int processId, out bool critical, out string failedApi)
+        {
+            critical = false;
+            failedApi = null;
+            IntPtr process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, false, processId);
+            if (process == IntPtr.Zero)
+            {
+                failedApi = "OpenProcess";
+                return Marshal.GetLastWin32Error();
+            }
+            try
+            {
+                if (!IsProcessCritical(process, out critical))
+                {
+                    failedApi = "IsProcessCritical";
+                    return Marshal.GetLastWin32Error();
+                }
+                return 0;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                failedApi = "IsProcessCritical";
+                return ERROR_PROC_NOT_FOUND;
+            }
+            finally
+            {
+                CloseHandle(process);
+            }
+        }
+    }
+}
+'@
+
 if (-not $Type) { return }
-$source = @{ ServiceLogon = $NativeServiceLogonSource; ServiceFailureActions = $NativeFailureActionsSource }[$Type]
+$source = @{ ServiceLogon = $NativeServiceLogonSource; ServiceFailureActions = $NativeFailureActionsSource; ProcessGuard = $NativeProcessGuardSource }[$Type]
 if (-not $source) { throw ('svcfleet native code: no type ' + $Type) }
 Add-Type -TypeDefinition $source -ErrorAction Stop

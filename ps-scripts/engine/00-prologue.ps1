@@ -4,14 +4,17 @@
 # rejects 6+/7-only syntax, cmdlets and parameters). The bootstrap (bootstrap.ps1) creates a ScriptBlock from this
 # static text and invokes it with the request object: request values are data and never become script text. The
 # second argument is the native code piece (ps-scripts/native.ps1, static text too), loaded only when a request needs
-# it (12-native-code.ps1).
+# it (12-native-code.ps1). The third, $Secret, is $null or a hashtable @{ password = <the account password> }: the
+# password never travels inside the request, and only ever sits in hashtables here, because module logging (event
+# 4103) records every command's and function's parameters as text, and a hashtable's text is its type name, where a
+# request object's text shows every value (docs/reference/powershell.md "What Windows logs about an svcfleet run").
 #
 # Output: framed JSON lines on [Console]::Out (one per step, then exactly one result; docs/remote-protocol.md).
 # The pipeline output of this script is the process exit code. Dot-sourced without a request (unit tests), it only
 # defines its functions.
 #
 # Facts are cited as docs/reference/<file>.md#<heading> (see docs/reference/README.md).
-param($Request, $NativeCode)
+param($Request, $NativeCode, $Secret)
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

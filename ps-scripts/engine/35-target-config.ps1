@@ -142,14 +142,19 @@ function Test-BuiltinAccount {
 # account, or when the request asks for it (account.rotatePassword), never on every run (docs/spec.md "Accounts").
 # passwordChange: 'set' (with a new account), 'rotate', or $null; password: the request's when it is written, else
 # $null; passwordPending: a plan of a request whose password apply will send (account.passwordAtApply).
+# $Secret: $null or @{ password } (the engine's third argument; see 00-prologue.ps1): the password is read from it and
+# checked here without passing it to any function, and the result keeps it in a hashtable too.
 function New-TargetConfig {
-  param($Current, $Desired)
+  param($Current, $Desired, $Secret = $null)
   $t = Copy-Config $Current
   $password = $null
   $rollbackPassword = $null
   $grantLogonRight = $false
   $passwordChange = $null
   $passwordPending = $false
+  if ($null -ne $Secret -and $null -ne $Secret.password -and -not (Test-Prop $Desired 'account')) {
+    Stop-Engine 'bad-request' 'a password came on stdin, but the request sets no desired.account'
+  }
   if ($null -eq $Desired) { return @{ config = $t; password = $null; passwordChange = $null; passwordPending = $false; rollbackLosesPassword = $false; grantLogonRight = $false } }
   if ($Desired -is [string] -or $Desired -is [ValueType]) { Stop-Engine 'bad-request' 'field desired: must be an object' }
   $known = @('binaryPath', 'args', 'startType', 'errorControl', 'displayName', 'description', 'account', 'dependencies', 'loadOrderGroup', 'failure', 'environment')
@@ -201,8 +206,13 @@ function New-TargetConfig {
     Assert-String $name 'desired.account.name' 256
     $t.account = $name
     if (Test-Prop $acct 'password') {
-      $password = Get-Prop $acct 'password'
-      if ($null -ne $password) { Assert-String $password 'desired.account.password' 256 -AllowEmpty }
+      Stop-Engine 'bad-request' 'field desired.account.password: the password never travels inside the request; the controller sends it on a stdin line of its own (docs/remote-protocol.md)'
+    }
+    if ($null -ne $Secret -and $null -ne $Secret.password) {
+      $password = $Secret.password
+      if ($password -isnot [string]) { Stop-Engine 'bad-request' 'field desired.account.password: must be a string' }
+      if ($password.Length -gt 256) { Stop-Engine 'too-long' ('field desired.account.password: ' + $password.Length + ' characters; Windows allows at most 256') }
+      if ($password.IndexOf([char]0) -ge 0) { Stop-Engine 'bad-request' 'field desired.account.password: contains a NUL character' }
     }
     # A plan never carries the password: passwordAtApply says that apply will send one (the spec references it).
     $atApply = Get-Prop $acct 'passwordAtApply' $false

@@ -131,11 +131,12 @@ function Set-DelayedAutoStartNative {
   Send-Event $Phase ('ChangeServiceConfig2 delayed auto-start flag = ' + $Delayed) ([ordered]@{ via = 'ChangeServiceConfig2'; command = 'delayed-auto-start'; delayed = $Delayed })
 }
 
-# Writes every field in which $To differs from $From. $Password: set with the account (Change() only).
+# Writes every field in which $To differs from $From. $Secret: $null or @{ password }, a password to set with the
+# account (Change() only); a hashtable so that no parameter binding holds the password (00-prologue.ps1).
 function Set-ServiceConfig {
-  param([string]$Name, $From, $To, $Password = $null, [string]$Phase = 'apply')
+  param([string]$Name, $From, $To, $Secret = $null, [string]$Phase = 'apply')
   $diff = @(Compare-Config $From $To)
-  $passwordGiven = ($null -ne $Password)
+  $passwordGiven = ($null -ne $Secret -and $null -ne $Secret.password)
   if ($diff.Count -eq 0 -and -not $passwordGiven) { return }
   $startModes = @{ 'boot' = 'Boot'; 'system' = 'System'; 'auto' = 'Automatic'; 'demand' = 'Manual'; 'disabled' = 'Disabled' }
 
@@ -154,12 +155,11 @@ function Set-ServiceConfig {
   if ($diff -contains 'account' -or $passwordGiven) {
     $change.StartName = [string]$To.account
     $kind = Get-AccountKind ([string]$To.account)
-    if ($passwordGiven) { $change.StartPassword = [string]$Password }
+    if ($passwordGiven) { $change.StartPassword = [string]$Secret.password }
     elseif ($kind -eq 'builtin') { $change.StartPassword = '' }   # "" not null (docs/reference/windows-services.md#change-method)
     elseif ($kind -eq 'virtual' -or $kind -eq 'managed') { }      # NULL: Windows manages the password (CSC lpPassword)
     else { Send-Event $Phase ('the password of ' + $To.account + ' is not known here; the SCM keeps the one it has') $null 'warn' }
   }
-  $Password = $null
   if ($change.Count -gt 0) { Invoke-ServiceChange $Name $change $Phase }
   $change = $null
 

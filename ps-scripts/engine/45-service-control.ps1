@@ -107,13 +107,31 @@ function Get-ProcessSharing {
   $why
 }
 
+# Why Windows forbids ending the process $ProcessId (empty: it does not). A process marked critical takes Windows down
+# with it (bug check), so IsProcessCritical decides, asked here only, on the kill path, so the native code piece is
+# loaded only when a process is about to be ended; when Windows cannot answer, the process is not ended either. The
+# name list of Get-ProcessSharing stays as well: svchost.exe is not critical and must still never be ended
+# (docs/reference/windows-services.md "Killing a service process").
+function Get-ProcessCriticality {
+  param($ProcessId)
+  Import-NativeType 'ProcessGuard' 'kill-refused' 'the critical-process check (IsProcessCritical)'
+  $native = 'Svcfleet.Native.ProcessGuard' -as [type]
+  $critical = $false
+  $api = $null
+  $code = $native::IsCritical([int]$ProcessId, [ref]$critical, [ref]$api)
+  if ($code -ne 0) { return ('cannot tell whether PID ' + $ProcessId + ' is a critical process: ' + $api + ' failed with ' + $code) }
+  if ($critical) { return ('PID ' + $ProcessId + ' is a critical process (IsProcessCritical): ending it stops Windows') }
+}
+
 # Ends the process of a service stuck in STOP_PENDING. A process that never reported SERVICE_STOPPED is a service
 # failure to the SCM, so its recovery actions (restart, run a command, reboot) would fire: they are suspended first
 # and written back afterwards, whatever happens (docs/reference/windows-services.md "Killing a service process").
-# A process that is not the service's alone is never ended: 'kill-refused'. -> $true once the service is STOPPED.
+# A process that is not the service's alone, or that is critical, is never ended: 'kill-refused'. -> $true once the
+# service is STOPPED.
 function Stop-ServiceProcess {
   param([string]$Name, $ProcessId, [string]$Phase)
   $why = @(Get-ProcessSharing $Name $ProcessId)
+  if ($why.Count -eq 0) { $why = @(Get-ProcessCriticality $ProcessId) }
   if ($why.Count -gt 0) {
     Send-Event $Phase ('not ending process ' + $ProcessId + ': ' + ($why -join '; ')) ([ordered]@{ pid = $ProcessId; killed = $false; reasons = $why }) 'error'
     Stop-Engine 'kill-refused' ('the service is stuck in STOP_PENDING and its process ' + $ProcessId + ' is not its own to end: ' + ($why -join '; ')) 1053

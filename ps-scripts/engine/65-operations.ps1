@@ -45,7 +45,7 @@ function Get-Plan {
       return @{ snap = $snap; result = $res }
     }
   }
-  $t = New-TargetConfig $snap.config (Get-Prop $Request 'desired')
+  $t = New-TargetConfig $snap.config (Get-Prop $Request 'desired') $Secret
   if ($t.rollbackLosesPassword -and [string](Get-Prop $Request 'rollback' 'auto') -ne 'never' -and $t.rollbackPassword -ne 'none') {
     $t.password = $null
     Stop-Engine 'rollback-password' ('a rollback to ' + $snap.config.account + ' could not give it its password back (Windows never reveals a service password, so no backup holds it); nothing was changed. Choose before applying: account.rollbackPassword: none (a rollback sets the account back without its password, and the service then fails to log on with 1069 until the password is set again), or rollback: never')
@@ -151,12 +151,13 @@ function Invoke-ApplyOp {
   }
 
   $res.backupPath = Write-Backup $origBackup $Ctx.Service ([string]$Request.runId) (Get-BackupKeep $Request)
-  $password = $p.password
+  # Handed on in a hashtable of its own (see 00-prologue.ps1): never as a parameter's value.
+  $written = @{ password = $p.password }
   $p.password = $null
   try {
     Write-TransactionRecord $Ctx.Service ([string]$Request.runId) 'write'
-    Set-ServiceConfig $Ctx.Service $snap.config $p.target $password 'apply'
-    $password = $null
+    Set-ServiceConfig $Ctx.Service $snap.config $p.target $written 'apply'
+    $written.Clear()
     $read = Get-ServiceSnapshot $Ctx.Service
     $mismatch = @(Compare-Config $read.config $p.target)
     if ($mismatch.Count -gt 0) {
@@ -398,8 +399,7 @@ function Invoke-Request {
     if ($null -eq $res.op -or -not (@('snapshot', 'plan', 'apply', 'rollback') -contains $res.op)) { $res.op = 'snapshot' }
   } finally {
     # The password is not needed past apply; do not keep it around.
-    $acct = Get-Prop (Get-Prop $Request 'desired') 'account'
-    if (Test-Prop $acct 'password') { $acct.password = $null }
+    if ($Secret -is [hashtable]) { $Secret.Clear() }
   }
   # What the service said when it failed to start (47-start-evidence.ps1): the first such failure of this call.
   if ($null -ne $Ctx.Evidence -and $res.outcome -ne 'changed' -and $res.outcome -ne 'unchanged') { $res.evidence = $Ctx.Evidence }

@@ -4,9 +4,8 @@
  */
 import { resolve } from 'node:path';
 import type { HostSpec } from '../inventory/types.js';
-import { buildInvocation, type OutgoingRequest } from '../remote/invocation.js';
+import { buildInvocation, buildPayload, type OutgoingRequest } from '../remote/invocation.js';
 import { PROTOCOL_VERSION } from '../remote/protocol.js';
-import { redactRequest } from '../remote/redact.js';
 import { loadPsScripts } from '../remote/scripts.js';
 import { loadSpec } from '../spec/load.js';
 import { renderHostRequests } from '../spec/render.js';
@@ -31,6 +30,8 @@ export interface RenderedRequest {
   encodedCommand: string;
   bootstrap: string;
   payload: { script: string; native: string; request: unknown };
+  /** The second stdin line, when the spec sets an account password: the password never goes into the JSON line. */
+  passwordLine?: string;
 }
 
 export interface RenderResult {
@@ -60,7 +61,7 @@ export async function render(options: RenderOptions, ctx: AppContext): Promise<R
     // The password is never resolved for render; show where it goes (and where it comes from).
     if (r.passwordRef && request.desired?.account) request.desired = { ...request.desired, account: { ...request.desired.account, password: new Secret('') } };
     const invocation = buildInvocation(request);
-    const shown = redactRequest(request);
+    const shown = buildPayload(request).request;
     const payload = options.full
       ? { script: scripts.engine, native: scripts.native, request: shown }
       : {
@@ -68,7 +69,15 @@ export async function render(options: RenderOptions, ctx: AppContext): Promise<R
           native: `<ps-scripts/native.ps1: ${scripts.native.length} characters, loaded only for a request that needs native code; --full prints it>`,
           request: shown,
         };
-    return { service: r.service, passwordFrom: r.passwordRef, encodedCommand: invocation.encodedCommand, bootstrap: scripts.bootstrap, payload };
+    const passwordLine = request.desired?.account?.password === undefined ? {} : { passwordLine: `hex:${Secret.redacted}` };
+    return {
+      service: r.service,
+      passwordFrom: r.passwordRef,
+      encodedCommand: invocation.encodedCommand,
+      bootstrap: scripts.bootstrap,
+      payload,
+      ...passwordLine,
+    };
   });
   return { host, requests: rendered };
 }

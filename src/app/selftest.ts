@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { asciiJson, newNonce, type OutgoingRequest } from '../remote/invocation.js';
+import { newNonce, withEngineScript, type OutgoingRequest } from '../remote/invocation.js';
 import { PROTOCOL_VERSION, type Operation, type RemoteResult } from '../remote/protocol.js';
 import { runRemote } from '../remote/run.js';
 import type { Session } from '../transport/types.js';
@@ -63,11 +63,7 @@ export interface RunSelftestOptions {
 
 function withEngine(session: Session, engineScript: string): Session {
   return {
-    exec: (invocation, options) => {
-      const line = JSON.parse(invocation.stdin.toString('ascii')) as { native: string; request: unknown };
-      const stdin = Buffer.from(`${asciiJson({ script: engineScript, native: line.native, request: line.request })}\n`, 'ascii');
-      return session.exec({ ...invocation, stdin }, options);
-    },
+    exec: (invocation, options) => session.exec(withEngineScript(invocation, engineScript), options),
     close: () => session.close(),
   };
 }

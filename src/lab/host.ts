@@ -51,6 +51,11 @@ export interface LabServiceSpec {
   installedFiles?: string[];
   /** Start it during init (default: true unless disabled). */
   start?: boolean;
+  /**
+   * Its process is critical to Windows (a process that marked itself so, like csrss or wininit): the emulated
+   * IsProcessCritical answers true for it (docs/reference/windows-services.md "Killing a service process").
+   */
+  criticalProcess?: boolean;
 }
 
 export interface InitLabHostOptions {
@@ -197,6 +202,7 @@ function recordOf(spec: LabServiceSpec): LabServiceRecord {
     registryDeleted: [],
     virtual: false,
     stoppable: true,
+    ...(spec.criticalProcess ? { criticalProcess: true } : {}),
     status: { state: 'stopped', pid: 0, procStart: null, win32ExitCode: 0, serviceExitCode: 0 },
   };
 }

@@ -1,6 +1,10 @@
 /**
- * Builds the one thing every transport carries: `powershell.exe -EncodedCommand <bootstrap>` plus a single ASCII
- * JSON line `{script, request}` on stdin (docs/reference/winrm.md#the-cmdexe-command-line-limit workaround 1; docs/reference/powershell.md#console-encoding-and-structured-output).
+ * Builds the one thing every transport carries: `powershell.exe -EncodedCommand <bootstrap>` plus the payload on
+ * stdin: one ASCII JSON line `{script, native, request}` and, only when the request sets an account password, a
+ * second line `hex:<the password's UTF-8 bytes in hex>` (docs/remote-protocol.md "The payload on stdin";
+ * docs/reference/winrm.md#the-cmdexe-command-line-limit workaround 1; docs/reference/powershell.md#console-encoding-and-structured-output).
+ * The password is never inside the JSON line: the bootstrap parses that line with a cmdlet, and module logging
+ * records a cmdlet's parameters (docs/reference/powershell.md "What Windows logs about an svcfleet run").
  */
 import { randomBytes } from 'node:crypto';
 import type { Invocation } from '../transport/types.js';
@@ -49,17 +53,44 @@ export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** The wire request: the Secret (if any) revealed at its one permitted place, desired.account.password. */
-function toWire(request: OutgoingRequest): RemoteRequest {
+/**
+ * The wire request and the password apart: the request without `desired.account.password` (it goes into the JSON
+ * line), and the password itself (the Secret revealed at its one permitted place), which gets a line of its own.
+ */
+function splitPassword(request: OutgoingRequest): { wire: RemoteRequest; password: string | undefined } {
   const account = request.desired?.account;
-  if (!account || account.password === undefined) return request as RemoteRequest;
-  const password = account.password instanceof Secret ? account.password.reveal() : account.password;
-  return { ...request, desired: { ...request.desired, account: { ...account, password } } };
+  if (!account || account.password === undefined) return { wire: request as RemoteRequest, password: undefined };
+  const { password, ...rest } = account;
+  return {
+    wire: { ...request, desired: { ...request.desired, account: rest } } as RemoteRequest,
+    password: password instanceof Secret ? password.reveal() : password,
+  };
 }
 
+/**
+ * The password line: `hex:` and the password's UTF-8 bytes as lowercase hex, so it is one ASCII line whatever the
+ * password holds (quotes, newlines, any script) and never empty. Hex rather than base64: the bootstrap decodes it
+ * with plain .NET calls, and PowerShell logs a script that names the base64 decoder as suspicious (event 4104).
+ */
+export function passwordLine(password: string): string {
+  return `hex:${Buffer.from(password, 'utf8').toString('hex')}\n`;
+}
+
+/** The object of the JSON line. It never holds the password (see passwordLine). */
 export function buildPayload(request: OutgoingRequest): Payload {
   const { engine, native } = loadPsScripts();
-  return { script: engine, native, request: toWire(request) };
+  return { script: engine, native, request: splitPassword(request).wire };
+}
+
+/**
+ * The same invocation with another engine text in its JSON line, every other byte (the password line too) as it
+ * was: selftest proves with it that a broken engine fails.
+ */
+export function withEngineScript(invocation: Invocation, script: string): Invocation {
+  const end = invocation.stdin.indexOf(0x0a);
+  const line = JSON.parse(invocation.stdin.subarray(0, end).toString('ascii')) as Payload;
+  const head = Buffer.from(`${asciiJson({ ...line, script })}\n`, 'ascii');
+  return { ...invocation, stdin: Buffer.concat([head, invocation.stdin.subarray(end + 1)]) };
 }
 
 /**
@@ -77,7 +108,9 @@ export function buildInvocation(request: OutgoingRequest): Invocation {
       head: Buffer.from(`{"script":${asciiJson(engine)},"native":${asciiJson(native)},"request":`, 'ascii'),
     };
   }
-  // Byte-identical to asciiJson(buildPayload(request)) and a newline: the same keys in the same order.
-  const tail = Buffer.from(`${asciiJson(toWire(request))}}\n`, 'ascii');
+  // Byte-identical to asciiJson(buildPayload(request)) and a newline (the same keys in the same order), then the
+  // password line when there is a password.
+  const { wire, password } = splitPassword(request);
+  const tail = Buffer.from(`${asciiJson(wire)}}\n${password === undefined ? '' : passwordLine(password)}`, 'ascii');
   return { encodedCommand: constant.encodedCommand, stdin: Buffer.concat([constant.head, tail], constant.head.length + tail.length) };
 }

@@ -200,7 +200,9 @@ describe('journal commands', () => {
     expect(r.stdout).not.toContain('hunter2');
     const json = JSON.parse((await cli(['render', spec, '--host', 'web01', '-i', inv, '--output', 'json'], undefined)).stdout);
     expect(Buffer.from(json.requests[0].encodedCommand, 'base64').toString('utf16le')).toBe(json.requests[0].bootstrap);
-    expect(json.requests[0].payload.request.desired.account).toEqual({ name: 'CORP\\svc', password: '[REDACTED]' });
+    // The password never goes into the JSON line: it has a stdin line of its own, shown redacted.
+    expect(json.requests[0].payload.request.desired.account).toEqual({ name: 'CORP\\svc', passwordAtApply: true });
+    expect(json.requests[0].passwordLine).toBe('hex:[REDACTED]');
   });
 
   it('journals under $XDG_STATE_HOME/svcfleet by default', async () => {

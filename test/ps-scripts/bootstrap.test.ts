@@ -1,12 +1,12 @@
 /**
  * The bootstrap contract in a real `pwsh -EncodedCommand` with a redirected stdin (what every transport runs):
- * one JSON line in, frames out through [Console]::Out, the engine's code as the exit code; banners, Write-Host,
+ * one JSON line (and a password line) in, frames out through [Console]::Out, the engine's code as the exit code; banners, Write-Host,
  * pipeline output, error records (CLIXML on stderr) and forged frames around it change nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeClixml } from '../../src/remote/clixml.js';
 import { encodeFrame, parseFrames } from '../../src/remote/frames.js';
-import { asciiJson, buildInvocation, encodeCommand, newNonce } from '../../src/remote/invocation.js';
+import { asciiJson, buildInvocation, encodeCommand, newNonce, passwordLine } from '../../src/remote/invocation.js';
 import { loadPsScripts } from '../../src/remote/scripts.js';
 import { runPwsh } from './pwsh.js';
 
@@ -45,6 +45,34 @@ describe.concurrent('bootstrap.ps1 in real pwsh', () => {
       expect(r.code, JSON.stringify(stdin)).toBe(21);
       expect(decodeClixml(r.stderr).text).toMatch(/svcfleet: /);
       expect(r.stdout).not.toContain('<<svcfleet:');
+    }
+  });
+
+  it('decodes the password line with .NET calls and hands it to the script as a hashtable, never inside the request', async () => {
+    const nonce = newNonce();
+    const password = 'p\u00e4ss \u2018\u2019\u201c\u201d "x" $(whoami) `t\nline2 \u{1f511}';
+    // A stand-in engine that reports what it got: the type of its third argument and the password's code points.
+    const script = [
+      'param($Request, $NativeCode, $Secret)',
+      "$m = $Secret.GetType().Name + ':' + (Test-Path variable:Request.desired.account.password) + ':' + (($Secret.password.ToCharArray() | ForEach-Object { [int]$_ }) -join ',')",
+      "$frame = '<<svcfleet:' + $Request.nonce + ':' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes((ConvertTo-Json -Compress -InputObject ([ordered]@{ kind = 'result'; op = 'apply'; outcome = 'changed'; reason = @{ code = 'ok' }; message = $m })))) + '>>'",
+      '[Console]::Out.Write("`n" + $frame + "`n")',
+      '0',
+    ].join('\n');
+    // An empty password is a line too ("hex:"), told apart from no password line at all.
+    for (const pw of [password, '']) {
+      const r = await run(`${asciiJson({ script, request: { nonce, desired: { account: { name: '.\\svc' } } } })}\n${passwordLine(pw)}`);
+      expect(r.code, r.stderr).toBe(0);
+      const codes = [...pw].flatMap((ch) => (ch.length === 2 ? [ch.charCodeAt(0), ch.charCodeAt(1)] : [ch.charCodeAt(0)]));
+      expect(parseFrames(r.stdout, nonce).result?.message).toBe(`Hashtable:False:${codes.join(',')}`);
+    }
+  });
+
+  it('exits 21 when the line after the payload is not a password line', async () => {
+    for (const second of ['hex:0', 'hex:4G', 'HEX:41', 'password']) {
+      const r = await run(`${asciiJson({ script: '0', request: {} })}\n${second}\n`);
+      expect(r.code, second).toBe(21);
+      expect(decodeClixml(r.stderr).text).toMatch(/svcfleet: bad password line/);
     }
   });
 

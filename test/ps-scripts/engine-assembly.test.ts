@@ -46,7 +46,7 @@ describe('the engine parts', () => {
 
   it('assemble into one script: the param block first, the entry point last', () => {
     const statements = assembled.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-    expect(statements[0]).toBe('param($Request, $NativeCode)');
+    expect(statements[0]).toBe('param($Request, $NativeCode, $Secret)');
     expect(assembled.endsWith('if ($null -eq $Request) { return }\nInvoke-Request $Request\n')).toBe(true);
   });
 

@@ -184,7 +184,7 @@ describe('footprint: what PowerShell logs as suspicious (event 4104 warning)', (
       desired: { account: { name: '.\\svc', password: new Secret('pa55-w0rd') } },
     };
     const inv = buildInvocation(request);
-    const line = JSON.parse(inv.stdin.toString('ascii')) as { script: string; native: string; request: unknown };
+    const line = JSON.parse(inv.stdin.toString('ascii').split('\n')[0]!) as { script: string; native: string; request: unknown };
     expect(Object.keys(line)).toEqual(['script', 'native', 'request']);
     expect(line.native).toBe(native);
     // The command line carries the bootstrap only: no request value, no password.

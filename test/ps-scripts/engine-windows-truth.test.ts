@@ -10,7 +10,7 @@ import { freePort, LabRig, pool, type RigRun } from './lab-rig.js';
 
 let runner: LabRunner;
 let rig: LabRig;
-/** Processes: two services in one process, and a dedicated one with recovery actions. */
+/** Processes: two services in one process, a dedicated one with recovery actions, and a critical one. */
 let proc: LabRig;
 /** Service control: a stop handler that takes its time; the SCM's control timeout is 2 s here (30 s on Windows). */
 let ctl: LabRig;
@@ -20,7 +20,7 @@ const port: Record<string, number> = {};
 const app = (p: number, extra = '') => `"C:\\Program Files\\App\\app.exe" --port ${p}${extra}`;
 
 beforeAll(async () => {
-  for (const k of ['starts', 'shared', 'ded', 'slow', 'base', 'dep1', 'dep2', 'unused']) port[k] = await freePort();
+  for (const k of ['starts', 'shared', 'ded', 'crit', 'slow', 'base', 'dep1', 'dep2', 'unused']) port[k] = await freePort();
   runner = pool('Legacy');
   await runner.warm();
   rig = await LabRig.create(runner, {
@@ -31,6 +31,7 @@ beforeAll(async () => {
       { name: 'ShA', binaryPath: `${SHARED} --port ${port.shared}`, serviceType: 0x20, start: false },
       { name: 'ShB', binaryPath: `${SHARED} --port ${port.shared}`, serviceType: 0x20, start: false },
       { name: 'Ded', binaryPath: app(port.ded!), failure: DED_FAILURE },
+      { name: 'Crit', binaryPath: app(port.crit!), failure: DED_FAILURE, criticalProcess: true },
     ],
   });
   ctl = await LabRig.create(runner, {
@@ -158,6 +159,28 @@ describe('processes: shared, dedicated, and the recovery actions of a killed one
     expect(said).toMatch(/suspended the failure actions/);
     expect(said).toMatch(/ending process \d+/);
     expect(said).toMatch(/restored the failure actions/);
+  });
+});
+
+describe('processes: a critical one', { timeout: 600_000 }, () => {
+  // docs/reference/windows-services.md "Killing a service process": IsProcessCritical, asked on the kill path only.
+  it('a critical dedicated process stuck in STOP_PENDING is never ended: rollback-failed with the exact reason', async () => {
+    const s0 = (await proc.run({ op: 'snapshot', service: 'Crit' })).result.snapshot!;
+    const change = await proc.run({ op: 'apply', service: 'Crit', desired: { args: { set: { workers: '3' } } }, restart: 'never' });
+    expectOutcome(change, 'changed');
+    const pid = proc.service('Crit').status.pid;
+    expect(pid).toBeGreaterThan(0);
+    setLabFaults(proc.stateDir, [{ kind: 'stuck-stop-pending', service: 'Crit', times: 1 }]);
+    const back = await proc.run({ op: 'rollback', service: 'Crit', restore: { snapshot: s0 }, timeouts: { stopSeconds: 2 } });
+    expectOutcome(back, 'rollback-failed', 'kill-refused');
+    expect(back.result.message).toContain(`PID ${pid} is a critical process (IsProcessCritical): ending it stops Windows`);
+    // Not ended, nothing suspended, nothing fired.
+    expect(proc.service('Crit').status).toMatchObject({ state: 'stop-pending', pid });
+    expect(proc.service('Crit').failure).toEqual(DED_FAILURE);
+    expect(proc.recoveryFired().filter((f) => f.service === 'Crit')).toEqual([]);
+    const said = back.events.map((e) => e.message).join('\n');
+    expect(said).toMatch(new RegExp(`not ending process ${pid}: .*critical process`));
+    expect(said).not.toMatch(/suspended the failure actions|ending process \d+$/m);
   });
 });
 

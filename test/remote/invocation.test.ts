@@ -1,6 +1,6 @@
 /** What goes on the wire: the static bootstrap as -EncodedCommand and one ASCII JSON payload line. */
 import { describe, expect, it } from 'vitest';
-import { buildInvocation, buildPayload, newNonce, asciiJson } from '../../src/remote/invocation.js';
+import { asciiJson, buildInvocation, buildPayload, newNonce, passwordLine, withEngineScript } from '../../src/remote/invocation.js';
 import { loadPsScripts } from '../../src/remote/scripts.js';
 import { redactRequest } from '../../src/remote/redact.js';
 import { remoteRequestSchema } from '../../src/remote/schema.js';
@@ -19,7 +19,7 @@ const request = {
 
 describe('buildInvocation', () => {
   const inv = buildInvocation(request);
-  const line = inv.stdin.toString('latin1');
+  const [line = '', pwLine = '', ...more] = inv.stdin.toString('latin1').split('\n');
 
   it('runs the static bootstrap, well under the ~2 KB that fits a cmd.exe command line once encoded', () => {
     const { bootstrap } = loadPsScripts();
@@ -29,18 +29,37 @@ describe('buildInvocation', () => {
   });
 
   it('sends one line of pure ASCII JSON: no code page can change a byte', () => {
-    expect(/^[\x20-\x7e]*\n$/.test(line)).toBe(true);
+    expect(/^[\x20-\x7e]*$/.test(line)).toBe(true);
     const payload = JSON.parse(line) as Payload;
     expect(payload.request.desired?.description).toBe(request.desired.description);
     expect(payload.request.service).toBe(request.service);
     expect(payload.script).toBe(loadPsScripts().engine);
   });
 
-  it('reveals the password exactly once, at desired.account.password', () => {
+  it('keeps the password out of the JSON line: it is revealed once, on a second line of its own, as hex of its UTF-8', () => {
     const payload = JSON.parse(line) as Payload;
-    expect(payload.request.desired?.account?.password).toBe(password);
-    const escaped = asciiJson(password).slice(1, -1);
-    expect(line.split(escaped)).toHaveLength(2);
+    expect(payload.request.desired?.account).toEqual({ name: '.\\svc' });
+    expect(line).not.toContain(asciiJson(password).slice(1, -1));
+    expect(line).not.toContain('P\u00e4ss');
+    expect(pwLine).toBe(`hex:${Buffer.from(password, 'utf8').toString('hex')}`);
+    expect(Buffer.from(pwLine.slice(4), 'hex').toString('utf8')).toBe(password);
+    expect(more).toEqual(['']);
+    expect(passwordLine('')).toBe('hex:\n');
+  });
+
+  it('sends no second line without a password, and a request without one is the documented payload, byte for byte', () => {
+    const { desired: _desired, ...bare } = request;
+    const plain = buildInvocation(bare);
+    expect(plain.stdin.toString('ascii')).toBe(`${asciiJson(buildPayload(bare))}\n`);
+    expect(buildPayload(request).request.desired?.account).toEqual({ name: '.\\svc' });
+  });
+
+  it('swaps the engine text and keeps every other byte, the password line too', () => {
+    const swapped = withEngineScript(inv, 'param($Request) 1');
+    const [l1 = '', ...rest] = swapped.stdin.toString('latin1').split('\n');
+    expect(JSON.parse(l1)).toEqual({ ...(JSON.parse(line) as Payload), script: 'param($Request) 1' });
+    expect(Object.keys(JSON.parse(l1) as object)).toEqual(['script', 'native', 'request']);
+    expect(rest).toEqual([pwLine, '']);
   });
 
   it('makes a fresh 32-character nonce per call', () => {

@@ -4,7 +4,7 @@ import { loadSpec, parseSpec } from '../../src/spec/load.js';
 import { renderHostRequests, resolveSpecSecrets } from '../../src/spec/render.js';
 import { binaryPathProblem } from '../../src/spec/binpath.js';
 import { renderTemplate, TemplateError } from '../../src/spec/template.js';
-import { buildPayload } from '../../src/remote/invocation.js';
+import { buildInvocation, buildPayload, passwordLine } from '../../src/remote/invocation.js';
 import { Secret } from '../../src/util/secret.js';
 import { expectInputError, expectInputErrorAsync, tmpTree } from '../inventory/helpers.js';
 
@@ -270,8 +270,12 @@ describe('account passwords', () => {
     expect(reqs[0]!.desired!.account!.password).toBeInstanceOf(Secret);
     expect(JSON.stringify(reqs)).not.toMatch(/envpw|from-file|typed/);
     expect(String(reqs[2]!.desired!.account!.password)).toBe('[REDACTED]');
-    const payload = buildPayload({ v: 1, op: 'apply', nonce: 'n'.repeat(16), runId: 'r1', ...reqs[2]! });
-    expect(payload.request.desired!.account!.password).toBe('from-file');
+    // Revealed only into the payload's password line, never into its JSON line (docs/remote-protocol.md).
+    const request = { v: 1 as const, op: 'apply' as const, nonce: 'n'.repeat(16), runId: 'r1', ...reqs[2]! };
+    expect(buildPayload(request).request.desired!.account!.password).toBeUndefined();
+    const [line, pwLine] = buildInvocation(request).stdin.toString('ascii').split('\n');
+    expect(line).not.toContain('from-file');
+    expect(pwLine).toBe(passwordLine('from-file').trimEnd());
     expect((reqs[3]!.desired!.account!.password as Secret).reveal()).toBe('typed');
   });
 

@@ -42,6 +42,10 @@ export function registerRender(program: Command, cli: CliContext): void {
       out(r.bootstrap.trimEnd());
       out('# stdin: one JSON line (non-ASCII escaped as \\uXXXX on the wire):');
       out(asciiJson(r.payload));
+      if (r.passwordLine) {
+        out('# stdin line 2: the account password, never inside the JSON line (hex of its UTF-8 bytes):');
+        out(r.passwordLine);
+      }
     }
   });
 }

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { initLabHost, stopLabHost } from '../host.js';
+import { initLabHost, type InitLabHostOptions, stopLabHost } from '../host.js';
 import { type LabKdc, startKdc } from '../kerberos/kdc.js';
 import { createLabRunner, type LabRunner } from '../runner/index.js';
 import { labScmFiles } from '../scm/state.js';
@@ -53,6 +53,8 @@ export interface LabFleetOptions {
   /** Host names are <prefix><index>, index zero-padded to 3 digits (more when N > 999). Default 'lab'. */
   namePrefix?: string;
   service?: LabServiceTemplate;
+  /** Local accounts of every emulated host (InitLabHostOptions.accounts), for services that log on as a user. */
+  accounts?: InitLabHostOptions['accounts'];
   winrmScheme?: 'http' | 'https';
   /**
    * How WinRM hosts authenticate the controller: 'ntlm' (default) or 'kerberos' — a real MIT KDC for the lab
@@ -181,6 +183,7 @@ export async function startLabFleet(o: LabFleetOptions): Promise<LabFleet> {
               stateDir: h.stateDir,
               services: [{ name: service.name, binaryPath: service.binaryPath(h.appPort) }],
               ...(h.faults.scm ? { faults: h.faults.scm } : {}),
+              ...(o.accounts ? { accounts: o.accounts } : {}),
               replace: true,
             });
             stoppers.push(() => stopLabHost(h.stateDir));

@@ -24,7 +24,7 @@ Export-ModuleMember -Function @(
     'ConvertTo-LabRegistryClr', 'Write-LabRegistryError', 'Get-LabRegistryValues', 'Get-LabMessage', 'Set-LabScmStateDir', 'Resolve-LabImage',
     'Test-LabNativeTypeSource', 'Add-LabNativeType', 'Invoke-LabEnableShutdownPrivilege', 'Invoke-LabChangeFailureActions',
     'Invoke-LabChangeDelayedAutoStart',
-    'Invoke-LabLogonUser', 'Invoke-LabGetLogonRight', 'Invoke-LabGrantLogonRight', 'Get-LabAcl', 'Get-LabWinEvent'
+    'Invoke-LabLogonUser', 'Invoke-LabGetLogonRight', 'Invoke-LabGrantLogonRight', 'Invoke-LabIsProcessCritical', 'Get-LabAcl', 'Get-LabWinEvent'
 )
 
 # Bind the host named by the environment now, so that $env:ProgramData points into it before the first SCM call.

@@ -16,7 +16,8 @@ namespace Svcfleet.Native
 
         public static int TestLogon(string account, string password, out string failedApi)
         {
-            Hashtable answer = Call("EmulatedScm\\Invoke-LabLogonUser", new Hashtable { { "Account", account }, { "Password", password } });
+            // The password inside a hashtable of its own: a traced (module-logged) parameter shows a hashtable's type name only.
+            Hashtable answer = Call("EmulatedScm\\Invoke-LabLogonUser", new Hashtable { { "Account", account }, { "Secret", new Hashtable { { "password", password } } } });
             failedApi = answer["api"] as string;
             return Convert.ToInt32(answer["code"]);
         }

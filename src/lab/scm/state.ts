@@ -112,6 +112,8 @@ export interface LabServiceRecord {
   /** A built-in service without a process (Tcpip, RpcSs, ...). */
   virtual: boolean;
   stoppable: boolean;
+  /** Its process is critical to Windows: the emulated IsProcessCritical says so (LabServiceSpec.criticalProcess). */
+  criticalProcess?: boolean;
   status: LabStatus;
   recovery?: LabRecoveryState;
 }

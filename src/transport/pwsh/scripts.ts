@@ -13,14 +13,18 @@
  * <bootstrap>` as the ssh and winrm transports, as a child process whose stdin gets the payload bytes. A child
  * process rather than running the bootstrap in the remoting runspace: the bootstrap writes frames with
  * [Console]::Out and ends with `exit`, and in a `pwsh -sshs` server process stdout IS the remoting channel.
+ *
+ * The stdin bytes (which hold the password line when a request sets an account password) travel inside a hashtable
+ * `@{ stdin = <base64> }`, on both sides: module logging records each parameter's value as text, and a hashtable's
+ * text is only its type name (docs/reference/powershell.md "What Windows logs about an svcfleet run").
  */
 
 export const REPLY_MARKER = 'SVCFLEET-REPLY ';
 
 export const REMOTE_SCRIPT = String.raw`
-param([string]$Enc, [string]$In, [string]$Shell)
+param([string]$Enc, $In, [string]$Shell)
 $ErrorActionPreference = 'Stop'
-if ($Enc -notmatch '^[A-Za-z0-9+/]+={0,2}$' -or $In -notmatch '^[A-Za-z0-9+/]*={0,2}$') {
+if ($Enc -notmatch '^[A-Za-z0-9+/]+={0,2}$' -or -not ($In -is [System.Collections.IDictionary]) -or [string]$In['stdin'] -notmatch '^[A-Za-z0-9+/]*={0,2}$') {
   throw 'svcfleet: refusing a request that is not base64'
 }
 if ($Shell -ne 'powershell.exe' -and $Shell -ne 'pwsh') { throw 'svcfleet: unsupported shell' }
@@ -38,7 +42,7 @@ $p = [System.Diagnostics.Process]::Start($psi)
 try {
   $out = $p.StandardOutput.ReadToEndAsync()
   $err = $p.StandardError.ReadToEndAsync()
-  $bytes = [Convert]::FromBase64String($In)
+  $bytes = [Convert]::FromBase64String([string]$In['stdin'])
   try {
     $p.StandardInput.BaseStream.Write($bytes, 0, $bytes.Length)
     $p.StandardInput.Close()
@@ -101,7 +105,7 @@ function Open-SvcfleetSession {
 }
 
 function Invoke-SvcfleetRemote {
-  param([string]$Enc, [string]$In, [string]$Shell)
+  param([string]$Enc, $In, [string]$Shell)
   try {
     $r = Invoke-Command -Session $script:SvcfleetSession -ScriptBlock $script:SvcfleetRemote -ArgumentList $Enc, $In, $Shell -ErrorAction Stop
     Write-SvcfleetReply @{ ok = $true; exitCode = $r.ExitCode; stdout = [string]$r.Stdout; stderr = [string]$r.Stderr }

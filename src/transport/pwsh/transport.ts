@@ -208,8 +208,9 @@ export class PwshSession implements Session {
     const driver = this.#driver as PwshDriver;
     let line: string;
     try {
-      // The shell is one of two fixed words (a constant, not data); everything else is base64.
-      line = `Invoke-SvcfleetRemote ${base64Literal(invocation.encodedCommand)} ${toBase64Literal(invocation.stdin)} ${SHELL_LITERAL[this.#shell]}`;
+      // The shell is one of two fixed words (a constant, not data); everything else is base64. The stdin bytes go in a
+      // hashtable, which parameter bindings (module logging) show as its type name only (scripts.ts).
+      line = `Invoke-SvcfleetRemote ${base64Literal(invocation.encodedCommand)} @{ stdin = ${toBase64Literal(invocation.stdin)} } ${SHELL_LITERAL[this.#shell]}`;
     } catch {
       throw new TransportError('protocol', 'command', `${this.#where}: refusing an -EncodedCommand that is not base64`);
     }

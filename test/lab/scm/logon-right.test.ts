@@ -25,7 +25,7 @@ function StartRc([string]$n) { $s = SC start $n; $s.rc }
 P hasRight { @{ change = (Change HasRight @{ StartName = '.\\runner'; StartPassword = 'pw-run' }); start = (StartRc HasRight) } }
 P noRight { @{ change = (Change NoRight @{ StartName = '.\\plain'; StartPassword = 'pw-plain' }); start = (StartRc NoRight) } }
 P wrongPw { @{ change = (Change WrongPw @{ StartName = '.\\runner'; StartPassword = 'nope' }); start = (StartRc WrongPw) } }
-P logon { @{ ok = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\runner' -Password 'pw-run').code; wrong = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\runner' -Password 'x').code; unknown = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\ghost' -Password 'x').code; noRight = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\plain' -Password 'pw-plain').code } }
+P logon { @{ ok = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\runner' -Secret @{ password = 'pw-run' }).code; wrong = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\runner' -Secret @{ password = 'x' }).code; unknown = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\ghost' -Secret @{ password = 'x' }).code; noRight = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\plain' -Secret @{ password = 'pw-plain' }).code } }
 P rights { @{ runner = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\runner').granted; plain = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\plain').granted; ghost = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\ghost').code } }
 P grant { $g = (EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\plain').code; @{ grant = $g; now = (EmulatedScm\\Invoke-LabGetLogonRight -Account '.\\plain').granted; start = (StartRc NoRight) } }
 function Lab([scriptblock]$b) { & (Get-Module EmulatedScm) $b }

@@ -2,8 +2,11 @@
  * End to end over `ssh` and over `pwsh -HostName`: a lab fleet (real sshd per host, exec through the
  * emulated-SCM shim src/lab/scm/bin/powershell.exe, i.e. real pwsh running the real ps-scripts bootstrap and
  * engine) and, on each transport, a snapshot, a successful apply (new --port, restarted, verified) and an apply
- * that rolls back (an image that is not installed cannot start); over ssh, an abort mid-run leaves no pwsh behind.
+ * that rolls back (an image that is not installed cannot start), and an apply that sets a password account (the
+ * password travels on a stdin line of its own, docs/remote-protocol.md "The payload on stdin"); over ssh, an abort
+ * mid-run leaves no pwsh behind.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,16 +15,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservePorts } from '../../../src/lab/fleet/ports.js';
 import { startLabFleet, type LabFleet, type LabFleetHost } from '../../../src/lab/fleet/fleet.js';
 import { readLabHost } from '../../../src/lab/host.js';
-import { newNonce } from '../../../src/remote/invocation.js';
-import type { RemoteRequest } from '../../../src/remote/protocol.js';
+import { newNonce, type OutgoingRequest } from '../../../src/remote/invocation.js';
 import { runRemoteDetailed } from '../../../src/remote/run.js';
 import { PwshTransport } from '../../../src/transport/pwsh/transport.js';
 import { SshTransport } from '../../../src/transport/ssh/transport.js';
 import type { ConnectionSettings, Session, Transport } from '../../../src/transport/types.js';
+import { Secret } from '../../../src/util/secret.js';
 import { TransportError } from '../../../src/transport/types.js';
 import { pidAlive, requireOpenSsh } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\MyGo\\myapp.exe';
+// Hostile to every layer on the way: quotes, smart quotes, a subexpression, a backtick, a newline, non-ASCII.
+const PASSWORD = `pw '"\u2018\u2019\u201c\u201d $(whoami) \`t\nnext \u00e9`;
 let dir: string;
 let fleet: LabFleet;
 let spare: number[];
@@ -31,7 +36,7 @@ const pwsh = new PwshTransport();
 beforeAll(async () => {
   requireOpenSsh();
   dir = await mkdtemp(join(tmpdir(), 'svcfleet-e2e-ssh-'));
-  fleet = await startLabFleet({ dir, hosts: 2, transport: 'ssh' });
+  fleet = await startLabFleet({ dir, hosts: 2, transport: 'ssh', accounts: { '.\\svcuser': PASSWORD } });
   spare = await reservePorts(2);
 });
 afterAll(async () => {
@@ -52,7 +57,7 @@ function settings(h: LabFleetHost, transport: 'ssh' | 'pwsh'): ConnectionSetting
   };
 }
 
-const request = (r: Omit<RemoteRequest, 'v' | 'nonce' | 'runId' | 'service'>): RemoteRequest => ({
+const request = (r: Omit<OutgoingRequest, 'v' | 'nonce' | 'runId' | 'service'>): OutgoingRequest => ({
   v: 1,
   nonce: newNonce(),
   runId: 'ssh-e2e',
@@ -119,6 +124,19 @@ describe.each([
     expect(run.result.rollback?.ok).toBe(true);
     const svc = readLabHost(host.stateDir).services[fleet.service.name]!;
     expect(svc.binaryPath).toBe(`"${IMAGE}" --port ${port}`);
+    expect(svc.status.state).toBe('running');
+  });
+
+  it('an apply that sets a password account: the password line arrives intact, the service runs under the account', async () => {
+    const run = await runRemoteDetailed(
+      session,
+      request({ op: 'apply', desired: { account: { name: '.\\svcuser', password: new Secret(PASSWORD) } }, rollback: 'never' }),
+      { host: host.name, commandMs: 180_000 },
+    );
+    expect(run.result.outcome, run.result.message).toBe('changed');
+    const svc = readLabHost(host.stateDir).services[fleet.service.name]!;
+    expect(svc.account).toBe('.\\svcuser');
+    expect(svc.passwordSha256).toBe(createHash('sha256').update(PASSWORD, 'utf8').digest('hex'));
     expect(svc.status.state).toBe('running');
   });
 });

@@ -1,17 +1,18 @@
 /**
  * End to end over `winrm`: our client (NTLM + message encryption over HTTP) → lab WinRM server → lab runner (real
  * pwsh, emulated SCM) running the real ps-scripts bootstrap and engine, with the payload on stdin. A snapshot, a
- * successful apply (new --port, verified) and an apply that rolls back (a binary path whose image is not installed,
- * so the service cannot start) on one emulated host.
+ * successful apply (new --port, verified), an apply that rolls back (a binary path whose image is not installed,
+ * so the service cannot start) and an apply that sets a password account (the password on a stdin line of its own,
+ * docs/remote-protocol.md "The payload on stdin") on one emulated host.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservePorts } from '../../../src/lab/fleet/ports.js';
 import { initLabHost, readLabHost, stopLabHost } from '../../../src/lab/host.js';
 import { createLabRunner, type LabRunner } from '../../../src/lab/runner/index.js';
 import { startLabWinrmServer, type LabWinrmServer } from '../../../src/lab/winrm/server.js';
-import { newNonce } from '../../../src/remote/invocation.js';
+import { newNonce, type OutgoingRequest } from '../../../src/remote/invocation.js';
 import { runRemoteDetailed } from '../../../src/remote/run.js';
-import type { RemoteRequest } from '../../../src/remote/protocol.js';
 import { DEFAULT_DEADLINES, type Session } from '../../../src/transport/types.js';
 import { createWinrmTransport } from '../../../src/transport/winrm/index.js';
 import { Secret } from '../../../src/util/secret.js';
@@ -19,6 +20,8 @@ import { tempDir } from './helpers.js';
 
 const SERVICE = 'AppSvc';
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
+// Hostile to every layer on the way: quotes, smart quotes, a subexpression, a backtick, a newline, non-ASCII.
+const PASSWORD = `pw '"\u2018\u2019\u201c\u201d $(whoami) \`t\nnext \u00e9`;
 
 describe('winrm end to end: ps-scripts on an emulated host', () => {
   let lab: { dir: string; cleanup: () => Promise<void> };
@@ -32,7 +35,7 @@ describe('winrm end to end: ps-scripts on an emulated host', () => {
     lab = await tempDir('svcfleet-winrm-e2e-');
     stateDir = `${lab.dir}/hosts/win01`;
     ports = await reservePorts(2);
-    await initLabHost({ stateDir, services: [{ name: SERVICE, binaryPath: `"${IMAGE}" --port ${ports[0]}` }] });
+    await initLabHost({ stateDir, services: [{ name: SERVICE, binaryPath: `"${IMAGE}" --port ${ports[0]}` }], accounts: { '.\\svcuser': PASSWORD } });
     runner = createLabRunner({ mode: 'pool', size: 1 });
     server = await startLabWinrmServer({ users: { Administrator: 'Lab‘pass’1' }, lab: { stateDir, runner } });
     session = await createWinrmTransport().open(
@@ -56,7 +59,7 @@ describe('winrm end to end: ps-scripts on an emulated host', () => {
     await lab?.cleanup();
   });
 
-  const request = (r: Omit<RemoteRequest, 'v' | 'nonce' | 'runId' | 'service'>): RemoteRequest => ({
+  const request = (r: Omit<OutgoingRequest, 'v' | 'nonce' | 'runId' | 'service'>): OutgoingRequest => ({
     v: 1,
     nonce: newNonce(),
     runId: 'winrm-e2e',
@@ -111,5 +114,18 @@ describe('winrm end to end: ps-scripts on an emulated host', () => {
     expect(svc.binaryPath).toBe(`"${IMAGE}" --port ${ports[1]}`);
     expect(svc.status.state).toBe('running');
     expect(server.stats().openShells).toBe(0);
+  });
+
+  it('an apply that sets a password account: the password line arrives intact, the service runs under the account', async () => {
+    const run = await runRemoteDetailed(
+      session,
+      request({ op: 'apply', desired: { account: { name: '.\\svcuser', password: new Secret(PASSWORD) } }, rollback: 'never' }),
+      { host: 'win01', commandMs: 180_000 },
+    );
+    expect(run.result.outcome, run.result.message).toBe('changed');
+    const svc = readLabHost(stateDir).services[SERVICE]!;
+    expect(svc.account).toBe('.\\svcuser');
+    expect(svc.passwordSha256).toBe(createHash('sha256').update(PASSWORD, 'utf8').digest('hex'));
+    expect(svc.status.state).toBe('running');
   });
 });

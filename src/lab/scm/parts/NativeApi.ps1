@@ -17,6 +17,7 @@ Microsoft.PowerShell.Core\Import-Module -Name Microsoft.PowerShell.Utility
 $script:LabNativeTwins = @{
     ServiceFailureActions = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeFailureActions.cs')
     ServiceLogon          = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeServiceLogon.cs')
+    ProcessGuard          = [IO.Path]::Combine($PSScriptRoot, '..', 'NativeProcessGuard.cs')
 }
 # SeShutdownPrivilege of "this process" (the caller's runspace: a fresh one per call, like a fresh powershell.exe).
 # An elevated administrator holds the privilege, disabled until AdjustTokenPrivileges enables it.
@@ -149,10 +150,10 @@ function Invoke-LabChangeDelayedAutoStart {
 # right"): an unknown account or a wrong password is ERROR_LOGON_FAILURE (1326); a right password without "Log on as a
 # service" is ERROR_LOGON_TYPE_NOT_GRANTED (1385). The built-in, virtual and managed accounts are not checked here.
 function Invoke-LabLogonUser {
-    param([string]$Account, [string]$Password)
+    param([string]$Account, $Secret)   # $Secret: @{ password } (Get-LabPasswordSha256)
     Use-LabHost -Body { param($h)
         $acct = Find-LabAccount -State $h -Account $Account
-        if (-not $acct -or $acct.passwordSha256 -ne (Get-LabSha256 ([string]$Password))) { return @{ code = 1326; api = 'LogonUser' } }
+        if (-not $acct -or $acct.passwordSha256 -ne (Get-LabPasswordSha256 $Secret)) { return @{ code = 1326; api = 'LogonUser' } }
         if (-not (Test-LabServiceLogonRight $acct)) { return @{ code = 1385; api = 'LogonUser' } }
         @{ code = 0; api = $null }
     }
@@ -166,6 +167,19 @@ function Invoke-LabGetLogonRight {
         $acct = Find-LabAccount -State $h -Account $Account
         if (-not $acct) { return @{ code = 1332; api = 'LookupAccountName'; granted = $false } }
         @{ code = 0; api = $null; granted = (Test-LabServiceLogonRight $acct) }
+    }
+}
+
+# OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION) + IsProcessCritical (docs/reference/windows-services.md "Killing a
+# service process"): a process is critical when a service it runs is marked so (LabServiceSpec.criticalProcess: the
+# stand-in for a process that set itself critical); a PID that no process has is ERROR_INVALID_PARAMETER (87) from
+# OpenProcess, as on Windows.
+function Invoke-LabIsProcessCritical {
+    param([int]$ProcessId)
+    Use-LabHost -Body { param($h)
+        $in = @($h.services.Values | Where-Object { [int]$_.status.pid -eq $ProcessId -and $_.status.state -ne 'stopped' })
+        if ($in.Count -eq 0 -and -not (Get-Process -Id $ProcessId -ErrorAction SilentlyContinue)) { return @{ code = 87; api = 'OpenProcess'; critical = $false } }
+        @{ code = 0; api = $null; critical = [bool](@($in | Where-Object { $_.criticalProcess }).Count) }
     }
 }
 

@@ -53,10 +53,13 @@ function Get-LabAccountKind {
 
 function Test-LabLocalSystem { param([string]$Account) [string]::IsNullOrEmpty($Account) -or $Account -in @('LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM') }
 
-function Get-LabSha256 {
-    param([string]$Text)
-    $bytes = [Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($Text))
-    -join ($bytes | ForEach-Object { $_.ToString('x2') })
+# The SHA-256 of the password a dictionary holds under 'password'. The emulated SCM and LogonUser stand for native
+# code, which module logging never sees, so they never take a password as a parameter of its own: a dictionary
+# parameter is traced as its type name, a string parameter as its text (test/ps-scripts/engine-password-binding.test.ts).
+function Get-LabPasswordSha256 {
+    param($Holder)
+    $bytes = [Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes([string]$Holder['password']))
+    [Convert]::ToHexString($bytes).ToLowerInvariant()
 }
 
 function Find-LabAccount {
@@ -174,7 +177,7 @@ function Set-LabServiceConfig {
     if ($Change.ContainsKey('account') -and $kind -ne 'user') { $Svc.passwordSha256 = $null }
     if ($Change.ContainsKey('password') -and $null -ne $Change.password -and $kind -ne 'builtin') {
         # For a virtual or managed account any password (even "") is stored and breaks the logon at start.
-        $Svc.passwordSha256 = Get-LabSha256 ([string]$Change.password)
+        $Svc.passwordSha256 = Get-LabPasswordSha256 $Change
     }
     0
 }
