@@ -92,6 +92,10 @@ while ($null -ne ($line = $stdin.ReadLine())) {
         if ($ps) { $ps.Dispose() }
         if ($rs) { $rs.Dispose() }
     }
+    # The next runspace imports the emulated SCM, which selects the host named by SVCFLEET_LAB_STATE and creates
+    # its fs/ProgramData. That host is this call's, which the caller may be removing right now: select none (each
+    # call selects its own above).
+    $env:SVCFLEET_LAB_STATE = $null
     $proto.Raw('{"t":"x","id":' + [int]$req.id + ',"code":' + [int]$code + '}')
     $spare = New-LabRunspace
 }

@@ -102,6 +102,27 @@ describe('spawn and pool give the same results', () => {
   });
 });
 
+describe('a pool worker between calls', () => {
+  it("never touches the last call's host again: a host removed right after its call stays removed", async () => {
+    const runner = createLabRunner({ mode: 'pool', size: 1 });
+    runners.push(runner);
+    await runner.warm();
+    const gone = tempDir('runner-gone');
+    try {
+      await initLabHost({ stateDir: gone, services: [] });
+      expect((await runner.run(gone, invocation({ ...REQ, service: 'Tcpip' }), { commandMs: 60_000 })).exitCode).toBe(7);
+      // What a test's cleanup does meanwhile: its removal has reached fs/ (and not yet host.json) when the worker
+      // prepares its next runspace.
+      fs.rmSync(`${gone}/fs`, { recursive: true, force: true });
+      // The worker takes the next call only once that runspace is ready, so after this call it has been prepared.
+      expect((await runner.run(stateDir, invocation(REQ), { commandMs: 60_000 })).exitCode).toBe(7);
+      expect(fs.readdirSync(gone)).toEqual(['host.json']);
+    } finally {
+      await removeHost(gone);
+    }
+  }, 120_000);
+});
+
 describe('errors, timeouts and aborts', () => {
   it('a terminating error exits 1 with the error as CLIXML on stderr (both modes)', async () => {
     const bad: Invocation = { encodedCommand: Buffer.from("throw 'kaput'", 'utf16le').toString('base64'), stdin: Buffer.alloc(0) };
