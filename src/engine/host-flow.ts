@@ -29,6 +29,7 @@ import type { EventBody } from './bus.js';
 import { worstOutcome } from './outcome.js';
 import { boundEvidence, scrubFieldChanges } from './scrub.js';
 import { Secret } from '../util/secret.js';
+import { linkSignals, type LinkedSignal } from '../util/linked-signal.js';
 import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore } from './types.js';
 
 /** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
@@ -120,10 +121,13 @@ class HostRunner {
     return this.applied.length === 0 && this.ctx.halt?.aborted === true;
   }
 
-  /** For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt. */
-  beforeChangeSignal(): AbortSignal {
+  /**
+   * For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt.
+   * Unlink it when the host is done (linked-signal.ts says why not AbortSignal.any).
+   */
+  beforeChangeSignal(): LinkedSignal {
     const { signal, halt } = this.ctx;
-    return halt ? AbortSignal.any([signal, halt]) : signal;
+    return halt ? linkSignals([signal, halt]) : { signal, dispose: () => undefined };
   }
 
   phase(state: ActiveState, remotePhase?: RemotePhase, service?: string): void {
@@ -370,11 +374,19 @@ function abortedBeforeChange(r: HostRunner): HostResult {
 }
 
 async function changeFlow(r: HostRunner): Promise<HostResult> {
+  // Until an apply request is sent, an abort of the run stops this host too (connect, backoff, plan are read-only).
+  const linked = r.beforeChangeSignal();
+  try {
+    return await changeSteps(r, linked.signal);
+  } finally {
+    linked.dispose();
+  }
+}
+
+async function changeSteps(r: HostRunner, readOnly: AbortSignal): Promise<HostResult> {
   const { ctx } = r;
   const { task, signal } = ctx;
   const changes = task.changes ?? [];
-  // Until an apply request is sent, an abort of the run stops this host too (connect, backoff, plan are read-only).
-  const readOnly = r.beforeChangeSignal();
   let session: Session;
   try {
     session = await r.connect(readOnly, ctx.retries);
