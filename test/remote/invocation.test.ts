@@ -48,6 +48,12 @@ describe('buildInvocation', () => {
     expect(a).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(newNonce()).not.toBe(a);
   });
+
+  it('never repeats a nonce, across many calls (random bytes are drawn in batches)', () => {
+    const many = Array.from({ length: 2000 }, () => newNonce());
+    expect(new Set(many).size).toBe(many.length);
+    for (const n of many) expect(n).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
 });
 
 describe('redactRequest', () => {
