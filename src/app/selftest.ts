@@ -55,7 +55,8 @@ function withEngine(session: Session, engineScript: string): Session {
     exec: (invocation, options) => {
       const line = JSON.parse(invocation.stdin.toString('ascii')) as { native: string; request: unknown };
       const stdin = Buffer.from(`${asciiJson({ script: engineScript, native: line.native, request: line.request })}\n`, 'ascii');
-      return session.exec({ ...invocation, stdin }, options);
+      // A new invocation, not a spread: `stdinParts` of the old one would still say the old bytes.
+      return session.exec({ encodedCommand: invocation.encodedCommand, stdin }, options);
     },
     close: () => session.close(),
   };

@@ -90,5 +90,18 @@ export function buildInvocation(request: OutgoingRequest): Invocation {
   }
   // Byte-identical to asciiJson(buildPayload(request)) and a newline: the same keys in the same order.
   const tail = Buffer.from(`${asciiJson(toWire(request))}}\n`, 'ascii');
-  return { encodedCommand: constant.encodedCommand, stdin: Buffer.concat([constant.head, tail], constant.head.length + tail.length) };
+  return fromParts(constant.encodedCommand, [constant.head, tail]);
+}
+
+/** An invocation whose stdin is `parts` (kept as they are) and is joined into one Buffer only if it is read. */
+function fromParts(encodedCommand: string, parts: readonly Buffer[]): Invocation {
+  let joined: Buffer | undefined;
+  return {
+    encodedCommand,
+    stdinParts: parts,
+    get stdin(): Buffer {
+      joined ??= Buffer.concat(parts);
+      return joined;
+    },
+  };
 }

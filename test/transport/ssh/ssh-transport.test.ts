@@ -84,6 +84,13 @@ describe('running a command', () => {
       const r = await s.exec(fakeInvocation('sha256-stdin', payload), { commandMs: 20_000, onStdout: (c) => chunks.push(c) });
       expect(r).toEqual({ exitCode: 0, stdout: `sha256=${expected}\n`, stderr: '' });
       expect(chunks.join('')).toBe(r.stdout);
+      // The same bytes in pieces (an invocation built by remote/invocation.ts) cross in order.
+      const pieces = {
+        encodedCommand: fakeInvocation('sha256-stdin').encodedCommand,
+        stdin: payload,
+        stdinParts: [payload.subarray(0, 1000), payload.subarray(1000)],
+      };
+      expect((await s.exec(pieces, { commandMs: 20_000 })).stdout).toBe(`sha256=${expected}\n`);
       // Several commands on one connection; the state dir reaches the host's command through sshd's SetEnv.
       const st = await s.exec(fakeInvocation('state'), { commandMs: 20_000 });
       expect(st.stdout.trim()).toBe(`state=${join(lab.dir, 'state', 'cmd01')}`);
