@@ -37,25 +37,11 @@ interface Slot {
   /** Currently counted against the failure budget. */
   counted?: boolean;
   attempts: number;
-  /**
-   * Services whose apply was sent, for a rollback command or a batch rollback. Kept as JSON text once the host
-   * is done: a parsed before-snapshot is ~870 bytes of objects per host, its text ~600 (bench/README.md).
-   */
-  applied: StoredApplied[];
+  applied: AppliedService[];
   controller?: AbortController;
   /** Fired when the run aborts: stops the host if it has not sent a change yet (host-flow.ts). */
   halt?: AbortController;
 }
-
-interface StoredApplied {
-  service: string;
-  snapshotJson: string;
-}
-
-const storeApplied = (applied: readonly AppliedService[]): StoredApplied[] =>
-  applied.map((a) => ({ service: a.service, snapshotJson: JSON.stringify(a.snapshot) }));
-const loadApplied = (stored: readonly StoredApplied[]): AppliedService[] =>
-  stored.map((a) => ({ service: a.service, snapshot: JSON.parse(a.snapshotJson) as AppliedService['snapshot'] }));
 
 export function startRun(options: RunOptions): RunHandle {
   return new Run(options).handle;
@@ -223,7 +209,7 @@ class Run {
     if (timer) clearTimeout(timer);
     slot.controller = undefined;
     slot.halt = undefined;
-    slot.applied = storeApplied(result.applied);
+    slot.applied = result.applied;
     this.#finish(slot, result, started);
   }
 
@@ -355,7 +341,7 @@ class Run {
       }
       if (slot.outcome === 'rolled-back') continue;
       slot.state = 'running';
-      const applied = loadApplied(slot.applied);
+      const applied = slot.applied;
       this.#track(
         this.#limit(async () => {
           const started = Date.now();
