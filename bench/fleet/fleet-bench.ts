@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { startRun } from '../../src/engine/run.js';
 import { newRunId } from '../../src/engine/run-id.js';
 import type { HostTask } from '../../src/engine/types.js';
@@ -92,6 +93,7 @@ const handle = startRun({
   strategy: { concurrency: C, maxFailures: { kind: 'count', n: 0 } },
 });
 writer?.attach(handle);
+attachHeapSnapshots(handle);
 let nd = 0;
 attachNdjson(handle, { write: (c: string) => (nd += c.length) });
 attachPlain(handle, { out: { write: () => true }, progressEveryMs: 0 });
@@ -130,6 +132,24 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
+
+/**
+ * SVCFLEET_BENCH_HEAPSNAPSHOT=<dir>[:<fractions>] writes a V8 heap snapshot into <dir> when that fraction of the
+ * hosts is done (default 0.5,0.9), to see what the run holds per host (open it in Chrome DevTools → Memory).
+ * Writing one pauses the process for seconds: the run's wall and CPU figures are meaningless then.
+ */
+function attachHeapSnapshots(h: { subscribe: (l: (e: { type: string }) => void) => () => void }): void {
+  const spec = process.env.SVCFLEET_BENCH_HEAPSNAPSHOT;
+  if (!spec) return;
+  const [dir, fractions = '0.5,0.9'] = spec.split(':');
+  const at = fractions.split(',').map((f) => Math.round(Number(f) * N));
+  let done = 0;
+  h.subscribe((e) => {
+    if (e.type !== 'host-done' || !at.includes(++done)) return;
+    const file = writeHeapSnapshot(join(dir!, `fleet-${N}-${done}.heapsnapshot`));
+    process.stderr.write(`heap snapshot at ${done} hosts done: ${file}\n`);
+  });
+}
 
 /** Bytes of every file under `dir` (the journal of this run). */
 function treeBytes(dir: string): number {

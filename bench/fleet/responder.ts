@@ -35,6 +35,10 @@ export const before: Snapshot = { config, configHash: 'a'.repeat(64), state: 'ru
 const after: Snapshot = { ...before, config: { ...config, binaryPath: '"C:\\Program Files\\MyGo\\myapp.exe" --port 8082' }, configHash: 'b'.repeat(64) };
 const diff = [{ field: 'binaryPath', before: config.binaryPath, after: after.config.binaryPath, restartNeeded: true }];
 
+/**
+ * Leaves its abort listener on the signal after the timer fires, as a careless transport would: the engine must
+ * not let that pin a finished host in memory (test/engine/memory.test.ts), and the bench would show it if it did.
+ */
 function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new TransportError('aborted', 'command', 'aborted'));
@@ -85,6 +89,10 @@ const REQUEST_KEY = Buffer.from(',"request":');
  * line per op made the responder, not the controller, the bench's biggest CPU cost.
  */
 function parseRequest(invocation: Invocation): Payload['request'] {
+  // Like the ssh transport, read the pieces as they are (never join the ~130 KB line): the request is the last
+  // piece, `{...}}\n` (remote/invocation.ts).
+  const tail = invocation.stdinParts?.at(-1);
+  if (tail) return JSON.parse(tail.subarray(0, tail.lastIndexOf(0x7d)).toString('ascii')) as Payload['request'];
   return parsePayloadLine(invocation.stdin);
 }
 

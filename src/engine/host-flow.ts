@@ -142,11 +142,19 @@ async function planServices(r: HostRunner, session: Session, readOnly: AbortSign
 }
 
 async function changeFlow(r: HostRunner): Promise<HostResult> {
+  // Until an apply request is sent, an abort of the run stops this host too (connect, backoff, plan are read-only).
+  const linked = r.beforeChangeSignal();
+  try {
+    return await changeSteps(r, linked.signal);
+  } finally {
+    linked.dispose();
+  }
+}
+
+async function changeSteps(r: HostRunner, readOnly: AbortSignal): Promise<HostResult> {
   const { ctx } = r;
   const { task, signal } = ctx;
   const changes = task.changes ?? [];
-  // Until an apply request is sent, an abort of the run stops this host too (connect, backoff, plan are read-only).
-  const readOnly = r.beforeChangeSignal();
   let session: Session;
   try {
     session = await r.connect(readOnly, ctx.retries);

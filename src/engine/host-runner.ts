@@ -11,6 +11,7 @@ import type { EventBody } from './bus.js';
 import { worstOutcome } from './outcome.js';
 import { boundEvidence } from './scrub.js';
 import { Secret } from '../util/secret.js';
+import { linkSignals, type LinkedSignal } from '../util/linked-signal.js';
 import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore } from './types.js';
 
 /** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
@@ -110,10 +111,13 @@ export class HostRunner {
     return this.applied.length === 0 && this.ctx.halt?.aborted === true;
   }
 
-  /** For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt. */
-  beforeChangeSignal(): AbortSignal {
+  /**
+   * For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt.
+   * Unlink it when the host is done (linked-signal.ts says why not AbortSignal.any).
+   */
+  beforeChangeSignal(): LinkedSignal {
     const { signal, halt } = this.ctx;
-    return halt ? AbortSignal.any([signal, halt]) : signal;
+    return halt ? linkSignals([signal, halt]) : { signal, dispose: () => undefined };
   }
 
   phase(state: ActiveState, remotePhase?: RemotePhase, service?: string): void {

@@ -7,7 +7,7 @@ import { foldHosts } from '../util/hostrange.js';
 import { writeJunitFile } from './junit.js';
 import { attachNdjson, type LineWriter } from './ndjson.js';
 import { attachPlain } from './plain.js';
-import { applyEvent, createRunState, type RunState } from '../state/run-state.js';
+import { applyEvent, createRunState, REPORT_LIMITS, type RunState } from '../state/run-state.js';
 import { finalSummary } from './summary.js';
 
 export type LiveView = 'plain' | 'ndjson' | 'dashboard';
@@ -37,7 +37,7 @@ export function attachOutputs(handle: RunHandle, opts: OutputOptions): AttachedO
     state = plain.state;
     detach.push(() => plain.detach());
   } else {
-    state = createRunState();
+    state = createRunState(REPORT_LIMITS);
     detach.push(handle.subscribe((e) => applyEvent(state, e)));
     if (opts.view === 'ndjson') detach.push(attachNdjson(handle, opts.stdout));
     else {

@@ -4,7 +4,7 @@
  * (src/state/run-state.ts, src/report/run-text.ts), so they match the dashboard and the NDJSON stream.
  */
 import type { FleetEvent, RunHandle } from '../engine/events.js';
-import { applyEvent, createRunState, type RunState } from '../state/run-state.js';
+import { applyEvent, createRunState, REPORT_LIMITS, type RunState } from '../state/run-state.js';
 import { outcomeLabel, type HostFolder } from '../state/queries.js';
 import { formatDuration, progressLine } from './run-text.js';
 import { foldHosts } from '../util/hostrange.js';
@@ -27,7 +27,7 @@ export interface PlainReporter {
 }
 
 export function attachPlain(handle: RunHandle, opts: PlainOptions): PlainReporter {
-  const state = createRunState();
+  const state = createRunState(REPORT_LIMITS);
   const fold = opts.fold ?? foldHosts;
   const clock = opts.clock ?? Date.now;
   const every = opts.progressEveryMs ?? 15_000;

@@ -114,8 +114,15 @@ export interface ErrorGroupState {
 export interface RunLimits {
   logLines: number;
   logLineChars: number;
+  /**
+   * Phase-timeline entries kept per host. 0 keeps none: the reporters (plain, NDJSON summary, JUnit) never show
+   * a timeline, and at ~100 bytes per entry, ~11 entries per host, it was the largest part of their state.
+   */
   timeline: number;
 }
+
+/** For a state that feeds reports only: everything but the per-host phase timeline (the dashboard's). */
+export const REPORT_LIMITS: Partial<RunLimits> = { timeline: 0 };
 
 export const DEFAULT_LIMITS: RunLimits = { logLines: 50, logLineChars: 400, timeline: 64 };
 
@@ -240,6 +247,7 @@ function pushBounded<T>(list: T[], item: T, max: number): number {
 }
 
 function addTimeline(s: RunState, h: HostRunState, entry: TimelineEntry): void {
+  if (s.limits.timeline <= 0) return; // a state for a view that shows no timeline keeps none
   const last = h.timeline[h.timeline.length - 1];
   if (last && last.state === entry.state && last.remotePhase === entry.remotePhase) return;
   h.timelineDropped += pushBounded(h.timeline, entry, s.limits.timeline);

@@ -144,6 +144,14 @@ export interface Invocation {
   /** Base64 of the UTF-16LE bootstrap (what -EncodedCommand takes). */
   encodedCommand: string;
   stdin: Buffer;
+  /**
+   * The same bytes as `stdin`, in pieces, when the invocation was built from them (remote/invocation.ts: the
+   * payload's constant ~130 KB head, shared by every invocation, and the request). A transport that can write
+   * pieces writes these and never reads `stdin`, which may be joined only when read: a copy of the head per remote
+   * op was 2.6 GB of copying and ~50 MB of Buffers at 10,000 hosts (bench/README.md). Code that changes the
+   * stdin of an invocation builds a new one rather than spreading it, so the two never disagree.
+   */
+  stdinParts?: readonly Buffer[];
 }
 
 /**

@@ -28,6 +28,14 @@ describe('buildInvocation', () => {
     expect(inv.encodedCommand.length).toBeLessThan(8191 - 100);
   });
 
+  it('carries the line in pieces too: the constant head is one shared Buffer, never copied per invocation', () => {
+    const other = buildInvocation({ ...request, nonce: newNonce() });
+    expect(inv.stdinParts).toHaveLength(2);
+    expect(Buffer.concat(inv.stdinParts!).equals(inv.stdin)).toBe(true);
+    expect(other.stdinParts![0]).toBe(inv.stdinParts![0]);
+    expect(other.stdinParts![1]!.length).toBeLessThan(4096);
+  });
+
   it('sends one line of pure ASCII JSON: no code page can change a byte', () => {
     expect(/^[\x20-\x7e]*$/.test(line)).toBe(true);
     const payload = JSON.parse(line) as Payload;
@@ -66,6 +74,12 @@ describe('buildInvocation', () => {
     const a = newNonce();
     expect(a).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(newNonce()).not.toBe(a);
+  });
+
+  it('never repeats a nonce, across many calls (random bytes are drawn in batches)', () => {
+    const many = Array.from({ length: 2000 }, () => newNonce());
+    expect(new Set(many).size).toBe(many.length);
+    for (const n of many) expect(n).toMatch(/^[A-Za-z0-9_-]{32}$/);
   });
 });
 

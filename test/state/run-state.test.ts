@@ -111,6 +111,15 @@ describe('applyEvent', () => {
     expect(st.hosts.get('a1')!.timelineDropped).toBe(390);
   });
 
+  test('a state folded with timeline 0 keeps no timeline (reporters that never show one)', () => {
+    const s = start(['a1']);
+    s.add(1, { type: 'host-phase', host: 'a1', state: 'connecting' });
+    s.add(2, done('a1', 'unreachable', 1, { code: 'unreachable', errorClass: 'unreachable' }, 'refused'));
+    const h = reduceEvents(s.events, { timeline: 0 }).hosts.get('a1')!;
+    expect(h.timeline).toEqual([]);
+    expect(h.state).toBe('unreachable');
+  });
+
   test('host-diff stores the before/after changes and hash', () => {
     const s = start(['a1']);
     const changes = [{ field: 'description', before: 'old', after: 'new', restartNeeded: false }];

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openSshBinary } from '../../../src/lab/ssh/openssh.js';
 import { newNonce } from '../../../src/remote/invocation.js';
@@ -21,6 +23,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const D: Deadlines = { connectMs: 5_000, authMs: 5_000, commandMs: 20_000 };
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 async function expectTransportError(p: Promise<unknown>, errorClass: string, phase?: string): Promise<TransportError> {
   const err = await p.then(
@@ -79,10 +84,46 @@ describe('running a command', () => {
       const r = await s.exec(fakeInvocation('sha256-stdin', payload), { commandMs: 20_000, onStdout: (c) => chunks.push(c) });
       expect(r).toEqual({ exitCode: 0, stdout: `sha256=${expected}\n`, stderr: '' });
       expect(chunks.join('')).toBe(r.stdout);
+      // The same bytes in pieces (an invocation built by remote/invocation.ts) cross in order.
+      const pieces = {
+        encodedCommand: fakeInvocation('sha256-stdin').encodedCommand,
+        stdin: payload,
+        stdinParts: [payload.subarray(0, 1000), payload.subarray(1000)],
+      };
+      expect((await s.exec(pieces, { commandMs: 20_000 })).stdout).toBe(`sha256=${expected}\n`);
       // Several commands on one connection; the state dir reaches the host's command through sshd's SetEnv.
       const st = await s.exec(fakeInvocation('state'), { commandMs: 20_000 });
       expect(st.stdout.trim()).toBe(`state=${join(lab.dir, 'state', 'cmd01')}`);
       expect((await s.exec(fakeInvocation('exit-7'), { commandMs: 20_000 })).exitCode).toBe(7);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the payload is released once written, not held until the command ends', async () => {
+    const h = await lab.start('release01');
+    const s = await transport.open('release01', lab.settings(h), { deadlines: D });
+    const stop = new AbortController();
+    try {
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      // Built inside a function so that only the session can reach it (and a WeakRef here).
+      const send = (): { sent: WeakRef<Buffer>; done: Promise<unknown> } => {
+        const payload = Buffer.alloc(256 * 1024, 0x61);
+        const done = s
+          .exec(fakeInvocation('sleep', payload), { commandMs: 20_000, signal: stop.signal, onStdout: (c) => c.includes('started') && started() })
+          .catch((e: unknown) => e);
+        return { sent: new WeakRef(payload), done };
+      };
+      const { sent, done } = send();
+      await running; // the host read all of stdin and is now sleeping: the command is still running
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      expect(sent.deref()).toBeUndefined();
+      stop.abort();
+      await done;
     } finally {
       await s.close();
     }
