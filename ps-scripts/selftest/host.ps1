@@ -412,7 +412,7 @@ function Invoke-User {
   switch ($verb) {
     'create' {
       if ($emulated) {
-        $r = Invoke-LabAccounts 'Add-LabLocalUser' @{ Name = $name; Password = [string]$Request.password }
+        $r = Invoke-LabAccounts 'Add-LabLocalUser' @{ Name = $name; Secret = @{ password = [string]$Request.password } }
         return @{ ok = ($r.code -eq 0); code = $r.code; account = ('.\' + $name) }
       }
       $u = (Get-LocalComputer).Create('User', $name)

@@ -31,15 +31,15 @@ P grant { $g = (EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\plain').code
 function Lab([scriptblock]$b) { & (Get-Module EmulatedScm) $b }
 P users {
   $before = Lab { Get-LabAccountCensus }
-  $made = Lab { Add-LabLocalUser -Name 'tidy' -Password 'pw-t1' }
-  $again = (Lab { Add-LabLocalUser -Name 'tidy' -Password 'x' }).code
+  $made = Lab { Add-LabLocalUser -Name 'tidy' -Secret @{ password = 'pw-t1' } }
+  $again = (Lab { Add-LabLocalUser -Name 'tidy' -Secret @{ password = 'x' } }).code
   $fresh = (Lab { Get-LabAccountRight -Account '.\\tidy' }).granted
-  $logon = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\tidy' -Password 'pw-t1').code
+  $logon = (EmulatedScm\\Invoke-LabLogonUser -Account '.\\tidy' -Secret @{ password = 'pw-t1' }).code
   [void](EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\tidy')
   $revoke = (Lab { Invoke-LabRevokeLogonRight -Account '.\\tidy' }).code
   $del = (Lab { Remove-LabLocalUser -Name 'tidy' }).code
   $tidy = Lab { Get-LabAccountCensus }
-  [void](Lab { Add-LabLocalUser -Name 'sloppy' -Password 'pw-s1' })
+  [void](Lab { Add-LabLocalUser -Name 'sloppy' -Secret @{ password = 'pw-s1' } })
   [void](EmulatedScm\\Invoke-LabGrantLogonRight -Account '.\\sloppy')
   [void](Lab { Remove-LabLocalUser -Name 'sloppy' })
   $sloppy = Lab { Get-LabAccountCensus }

@@ -21,7 +21,7 @@ function Get-LabAccountKey {
 # A new local user: no password policy is checked here, and the user does NOT hold "Log on as a service" (the default
 # policy grants it to NT SERVICE\ALL SERVICES only). An existing name: NERR_UserExists (2224).
 function Add-LabLocalUser {
-    param([string]$Name, [string]$Password)
+    param([string]$Name, $Secret)   # $Secret: @{ password } (Get-LabPasswordSha256 says why not a string)
     Use-LabHost -Body { param($h)
         $account = '.\' + $Name
         if (Get-LabAccountKey -State $h -Account $account) { return @{ code = 2224; api = 'NetUserAdd' } }
@@ -29,7 +29,7 @@ function Add-LabLocalUser {
         # RIDs are never reused (the next one is kept with the host, like the SAM's counter).
         $rid = if ($h.nextLocalRid) { [int]$h.nextLocalRid } else { 1000 }
         $h.nextLocalRid = $rid + 1
-        $h.accounts[$account] = @{ passwordSha256 = (Get-LabSha256 $Password); serviceLogonRight = $false; sid = "$script:LabMachineSid-$rid" }
+        $h.accounts[$account] = @{ passwordSha256 = (Get-LabPasswordSha256 $Secret); serviceLogonRight = $false; sid = "$script:LabMachineSid-$rid" }
         Set-LabDirty
         @{ code = 0; api = $null; sid = "$script:LabMachineSid-$rid" }
     }
