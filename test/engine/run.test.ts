@@ -414,10 +414,16 @@ describe('engine: commands, cancel, deadline', () => {
       strategy: { concurrency: 1 },
     });
     const events: FleetEvent[] = [];
+    let paused!: () => void;
+    const pausedSeen = new Promise<void>((r) => (paused = r));
     handle.subscribe((e) => {
       events.push(e);
       if (e.type === 'host-done' && e.host === 'web01') handle.send({ type: 'pause' });
+      if (e.type === 'run-paused') paused();
     });
+    // Wait for the pause itself (not a fixed time: on a busy machine web01 alone can take longer), then give the
+    // scheduler time in which an unpaused run would start and finish the next host.
+    await pausedSeen;
     await new Promise((r) => setTimeout(r, 60));
     expect(events.filter((e) => e.type === 'host-done').map((e) => (e as HostDoneEvent).host)).toEqual(['web01']);
     expect(events.at(-1)!.type).toBe('run-paused');
