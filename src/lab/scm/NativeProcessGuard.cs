@@ -2,7 +2,8 @@
 // compiles with Add-Type to ask Windows whether a process is critical before the engine ends a service process stuck
 // in STOP_PENDING (OpenProcess + IsProcessCritical). kernel32 does not exist here, so the lab's Add-Type compiles THIS
 // source instead when it is handed the engine's (parts/NativeApi.ps1). The public surface must stay identical to the
-// engine's; the method calls the emulated host in the caller's runspace.
+// engine's; the method calls the emulated host in the caller's runspace. What it answers, and where that is
+// documented: docs/reference/windows-services.md "Killing a service process".
 using System;
 using System.Collections;
 using System.Collections.ObjectModel;
