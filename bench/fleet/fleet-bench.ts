@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startRun } from '../../src/engine/run.js';
 import { newRunId } from '../../src/engine/run-id.js';
 import type { HostTask } from '../../src/engine/types.js';
@@ -73,9 +74,12 @@ const tasks: HostTask[] = hosts.map((name, i) => ({
   changes: [change],
 }));
 
+const syncWaits: number[] = [];
 const responderPerOp = responderCpuMsPerOp(buildInvocation({ v: 1, op: 'apply', nonce: newNonce(), runId, ...change }));
 
 const cpu0 = process.cpuUsage();
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const t0 = performance.now();
 const writer = values['no-journal']
   ? undefined
@@ -92,14 +96,19 @@ const handle = startRun({
   snapshots: writer ?? { saveSnapshots: async () => undefined },
   strategy: { concurrency: C, maxFailures: { kind: 'count', n: 0 } },
 });
+const tRun = performance.now();
+if (writer) timeSnapshotSaves(writer);
 writer?.attach(handle);
 attachHeapSnapshots(handle);
+const hostMs = hostTimes(handle);
 let nd = 0;
 attachNdjson(handle, { write: (c: string) => (nd += c.length) });
 attachPlain(handle, { out: { write: () => true }, progressEveryMs: 0 });
 const done = await handle.done;
+const tDone = performance.now();
 if (writer) await writer.finish(done);
 const wallMs = performance.now() - t0;
+loopDelay.disable();
 const cpu = process.cpuUsage(cpu0);
 clearInterval(sampler);
 sample();
@@ -125,6 +134,13 @@ process.stdout.write(
     `CPU            ${fmt(cpuMs, 0)} ms total; responder's own work ${fmt(responderMs, 0)} ms (${fmt(responderPerOp, 3)} ms/op, calibrated)`,
     `CPU per host   ${fmt(cpuMs / N, 3)} ms gross, ${fmt(netCpuPerHost, 3)} ms net of the responder (target ≤ 3: ${ok(netCpuPerHost <= 3)}; ratio ${fmt(netCpuPerHost / 3, 3)})`,
     `peak RSS       ${fmt(rssMb, 1)} MB (target ≤ 300: ${ok(rssMb <= 300)}; ratio ${fmt(rssMb / 300, 3)}); peaks: JS heap ${mb(peak.heapUsed)} MB, Buffers ${mb(peak.external)} MB`,
+    `where the wall goes: create the run's journal ${fmt(tRun - t0, 0)} ms, hosts ${fmt(tDone - tRun, 0)} ms, finish ${fmt(t0 + wallMs - tDone, 0)} ms`,
+    `  per host, first event → host-done: ${pct(hostMs.done)} (per-host latency ${perHostMs} ms)`,
+    `  late against the fixed latencies (mean): ${Object.entries(hostMs.late)
+      .map(([k, v]) => `${k} +${fmt(v.reduce((a, b) => a + b, 0) / Math.max(1, v.length), 1)} ms`)
+      .join(', ')}`,
+    `  per host, waiting for its snapshots to be synced: ${writer ? pct(syncWaits) : 'no journal'}`,
+    `  event-loop delay: p50 ${fmt(loopDelay.percentile(50) / 1e6, 1)} ms, p99 ${fmt(loopDelay.percentile(99) / 1e6, 1)} ms, max ${fmt(loopDelay.max / 1e6, 1)} ms`,
     `journal        ${writer ? `${fmt(journalBytes / 1024 / 1024)} MB on disk, ${fmt(journalBytes / N, 0)} bytes per host` : 'off'}`,
     `machine        ${cpus().length} cores; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
       .map((l) => l.toFixed(2))
@@ -149,6 +165,58 @@ function attachHeapSnapshots(h: { subscribe: (l: (e: { type: string }) => void) 
     const file = writeHeapSnapshot(join(dir!, `fleet-${N}-${done}.heapsnapshot`));
     process.stderr.write(`heap snapshot at ${done} hosts done: ${file}\n`);
   });
+}
+
+/** How long each host waited in saveSnapshots (the journal's group-committed fdatasync before its apply). */
+function timeSnapshotSaves(w: { saveSnapshots: (...a: never[]) => Promise<void> }): void {
+  const save = w.saveSnapshots.bind(w) as (...a: unknown[]) => Promise<void>;
+  (w as { saveSnapshots: unknown }).saveSnapshots = async (...a: unknown[]) => {
+    const t = performance.now();
+    await save(...a);
+    syncWaits.push(performance.now() - t);
+  };
+}
+
+/**
+ * Each host's time from its first event to its host-done, and how late each step of it was against the
+ * responder's fixed latencies: connected (first `snapshot` phase), planned (`host-diff`), applied (the remote
+ * engine's `backup` phase, the first frame of the apply answer), done.
+ */
+function hostTimes(h: { subscribe: (l: (e: { type: string; host?: string; state?: string; remotePhase?: string }) => void) => () => void }): {
+  done: number[];
+  late: Record<'connected' | 'planned' | 'applied' | 'done', number[]>;
+} {
+  const first = new Map<string, number>();
+  const planned = new Map<string, number>();
+  const done: number[] = [];
+  const late = { connected: [] as number[], planned: [] as number[], applied: [] as number[], done: [] as number[] };
+  h.subscribe((e) => {
+    if (!e.host) return;
+    const now = performance.now();
+    const t0 = first.get(e.host);
+    if (t0 === undefined) return void first.set(e.host, now);
+    if (e.type === 'host-phase' && e.state === 'snapshot' && !e.remotePhase && !planned.has(e.host)) late.connected.push(now - t0 - latency.connectMs);
+    else if (e.type === 'host-diff') {
+      planned.set(e.host, now);
+      late.planned.push(now - t0 - latency.connectMs - latency.planMs);
+    } else if (e.type === 'host-phase' && e.remotePhase === 'backup') late.applied.push(now - planned.get(e.host)! - latency.applyMs);
+    else if (e.type === 'host-done') {
+      done.push(now - t0);
+      late.done.push(now - t0 - perHostMs);
+      first.delete(e.host);
+      planned.delete(e.host);
+    }
+  });
+  return { done, late };
+}
+
+/** p50 / p90 / p99 / max / mean of a list of milliseconds. */
+function pct(xs: number[]): string {
+  if (!xs.length) return 'none';
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number): string => s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(1);
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${s[s.length - 1]!.toFixed(1)} ms, mean ${mean.toFixed(1)} ms`;
 }
 
 /** Bytes of every file under `dir` (the journal of this run). */
