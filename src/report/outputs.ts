@@ -9,6 +9,7 @@ import { attachNdjson, type LineWriter } from './ndjson.js';
 import { attachPlain } from './plain.js';
 import { applyEvent, createRunState, REPORT_LIMITS, type RunState } from '../state/run-state.js';
 import { finalSummary } from './summary.js';
+import { subscribeDeferred } from './deferred.js';
 
 export type LiveView = 'plain' | 'ndjson' | 'dashboard';
 
@@ -38,7 +39,12 @@ export function attachOutputs(handle: RunHandle, opts: OutputOptions): AttachedO
     detach.push(() => plain.detach());
   } else {
     state = createRunState(REPORT_LIMITS);
-    detach.push(handle.subscribe((e) => applyEvent(state, e)));
+    const reduce = state;
+    detach.push(
+      subscribeDeferred(handle, (events) => {
+        for (const e of events) applyEvent(reduce, e);
+      }),
+    );
     if (opts.view === 'ndjson') detach.push(attachNdjson(handle, opts.stdout));
     else {
       if (!opts.dashboard) throw new Error('dashboard view without a dashboard entry');

@@ -10,6 +10,7 @@ import { formatDuration, progressLine } from './run-text.js';
 import { foldHosts } from '../util/hostrange.js';
 import { finalSummary } from './summary.js';
 import type { LineWriter } from './ndjson.js';
+import { subscribeDeferred } from './deferred.js';
 
 export interface PlainOptions {
   out: LineWriter;
@@ -35,16 +36,21 @@ export function attachPlain(handle: RunHandle, opts: PlainOptions): PlainReporte
   const write = (line: string): void => {
     opts.out.write(`${line}\n`);
   };
-  const off = handle.subscribe((e) => {
-    applyEvent(state, e);
-    const line = formatEvent(e, state, fold, opts.verbose ?? false);
-    if (line !== undefined) write(line);
-    if (e.type === 'run-done') {
-      for (const l of finalSummary(state, clock(), fold)) write(l);
-      return;
+  const off = subscribeDeferred(handle, (events) => {
+    let hostDone = false;
+    for (const e of events) {
+      applyEvent(state, e);
+      const line = formatEvent(e, state, fold, opts.verbose ?? false);
+      if (line !== undefined) write(line);
+      if (e.type === 'run-done') {
+        for (const l of finalSummary(state, clock(), fold)) write(l);
+        return;
+      }
+      hostDone ||= e.type === 'host-done';
     }
+    // Once per batch of events, after all of them: the line tells the state as it is now.
     const now = clock();
-    if (every > 0 && now - lastProgress >= every && e.type === 'host-done') {
+    if (every > 0 && hostDone && now - lastProgress >= every) {
       lastProgress = now;
       write(progressLine(state, now));
     }
