@@ -16,16 +16,24 @@
  * JournalWriteError naming the file, and the next `sync` (or `close`) tries the whole buffer again — so once
  * space is freed the log catches up in order. A `sync` that resolved always covers complete, fdatasync'ed lines.
  */
+import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
 /** How long appended records may wait in memory before a write (not a sync) is issued. */
 const FLUSH_DELAY_MS = 25;
-/** Write earlier when this much is buffered. */
-const FLUSH_BYTES = 256 * 1024;
+/** Write earlier when this many records are waiting. */
+const FLUSH_RECORDS = 2048;
+/** Synchronous-data writes where the platform has them (not on Windows: there a sync is write + fdatasync). */
+const DSYNC = fsConstants.O_DSYNC as number | undefined;
+const OPEN_FLAGS = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT | (DSYNC ?? 0);
 
 export function encodeLine(record: unknown): string {
-  const json = JSON.stringify(record);
+  return lineOf(JSON.stringify(record));
+}
+
+/** One line of the log for a record's JSON text. */
+function lineOf(json: string): string {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
@@ -100,9 +108,14 @@ export async function readLog<T>(path: string): Promise<ReadResult<T>> {
 
 export class AppendLog {
   #fh: FileHandle;
-  #buf: string[] = [];
-  #bufBytes = 0;
+  /** The file's size: where a failed round cuts it back to (only this log writes it). */
+  #size: number;
+  /** Appended, not encoded yet: encoding waits for the round that writes them (see `append`). */
+  #pending: (unknown | (() => string))[] = [];
+  /** Encoded lines not written yet: a failed round keeps them, ahead of anything appended since. */
+  #lines: string[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #scheduled = false;
   #syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #running: Promise<void> | undefined;
   /** The last write failure, until a later write succeeds. */
@@ -112,21 +125,28 @@ export class AppendLog {
   private constructor(
     readonly path: string,
     fh: FileHandle,
+    size: number,
   ) {
     this.#fh = fh;
+    this.#size = size;
   }
 
-  /** Open for appending. A torn tail left by a crash is terminated with a newline first, so new lines stay whole. */
+  /**
+   * Open for appending. A torn tail left by a crash is terminated with a newline first, so new lines stay whole.
+   * O_DSYNC (where the platform has it) makes each write durable when it completes, so a sync is one call on
+   * libuv's thread pool instead of a write and an fdatasync: each of those completions waits for the event loop,
+   * which at 1,000 hosts in flight is busy in bursts (bench/README.md, "where the wall goes").
+   */
   static async open(path: string): Promise<AppendLog> {
-    const fh = await open(path, 'a+', 0o600);
+    const fh = await open(path, OPEN_FLAGS, 0o600);
     try {
-      const { size } = await fh.stat();
+      let { size } = await fh.stat();
       if (size > 0) {
         const last = Buffer.alloc(1);
         await fh.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) await fh.write('\n');
+        if (last[0] !== 0x0a) size += (await fh.write('\n')).bytesWritten;
       }
-      return new AppendLog(path, fh);
+      return new AppendLog(path, fh, size);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw new JournalWriteError(path, err);
@@ -138,22 +158,34 @@ export class AppendLog {
     return this.#error;
   }
 
+  /**
+   * Buffer a record. It is encoded by the round that writes it, not here: appends come from event sinks, which run
+   * inside the engine's bursts (a wave of hosts answering within a millisecond), and every millisecond spent
+   * there delays the hosts behind it. The record must not change after it is appended.
+   */
   append(record: unknown): void {
+    this.#push(record);
+  }
+
+  /** Like `append`, for a record whose JSON text someone else may already have (computed when it is written). */
+  appendJson(json: () => string): void {
+    this.#push(json);
+  }
+
+  #push(item: unknown): void {
     if (this.#closed) throw new Error('journal log is closed');
-    const line = encodeLine(record);
-    this.#buf.push(line);
-    this.#bufBytes += line.length;
+    this.#pending.push(item);
     // While the file cannot be written, records wait for the next sync instead of retrying on a timer.
     if (this.#error) return;
-    if (this.#bufBytes >= FLUSH_BYTES) this.#kick();
-    else this.#timer ??= setTimeout(() => this.#kick(), FLUSH_DELAY_MS);
+    if (this.#pending.length >= FLUSH_RECORDS) this.#schedule();
+    else this.#timer ??= setTimeout(() => this.#schedule(), FLUSH_DELAY_MS);
   }
 
   /** Resolves once every record appended before the call is on disk; rejects with a JournalWriteError. */
   sync(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('journal log is closed'));
     const p = new Promise<void>((resolve, reject) => this.#syncWaiters.push({ resolve, reject }));
-    this.#kick();
+    this.#schedule();
     return p;
   }
 
@@ -169,46 +201,55 @@ export class AppendLog {
     if (synced) throw synced;
   }
 
-  #kick(): void {
+  /**
+   * Start a round on the event loop's check phase (setImmediate): after the burst of callbacks that asked for
+   * it, so every host of a burst that asks for a sync shares one round, and the encoding runs after them.
+   */
+  #schedule(): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    if (this.#scheduled || this.#running) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
     this.#running ??= this.#loop().finally(() => {
       this.#running = undefined;
       // Work that arrived during the last round of the loop (not after a failure: that waits for a sync).
-      if (this.#syncWaiters.length || (this.#buf.length && !this.#error)) this.#kick();
+      if (this.#syncWaiters.length || ((this.#pending.length || this.#lines.length) && !this.#error)) this.#schedule();
     });
   }
 
   async #loop(): Promise<void> {
-    while (this.#buf.length || this.#syncWaiters.length) {
-      const lines = this.#buf;
-      const bytes = this.#bufBytes;
-      this.#buf = [];
-      this.#bufBytes = 0;
+    while (this.#pending.length || this.#lines.length || this.#syncWaiters.length) {
+      const lines = this.#lines;
+      for (const item of this.#pending.splice(0)) lines.push(typeof item === 'function' ? lineOf((item as () => string)()) : encodeLine(item));
+      this.#lines = [];
       // Waiters registered before this write are covered by it; later ones wait for the next round.
       const waiters = this.#syncWaiters;
       this.#syncWaiters = [];
       const data = Buffer.from(lines.join(''), 'utf8');
-      // Where a failed round cuts the file back to (the file ends in a whole line: every round writes whole
-      // lines or is cut back).
-      let before: number | undefined;
+      const before = this.#size;
       try {
         if (data.length) {
-          before = (await this.#fh.stat()).size;
           await this.#writeAll(data);
+          this.#size += data.length;
         }
-        if (waiters.length) await this.#fh.datasync();
+        if (waiters.length && !DSYNC) await this.#fh.datasync();
         this.#error = undefined;
         for (const w of waiters) w.resolve();
       } catch (err) {
-        // Cut the file back to its last whole line and keep the records for the next attempt, ahead of any
-        // appended meanwhile. After a failed fdatasync the written bytes' fate is unknown: they are cut too
-        // and written again, so a line is never half there nor there twice.
-        if (before !== undefined) await this.#fh.truncate(before).catch(() => undefined);
-        this.#buf = [...lines, ...this.#buf];
-        this.#bufBytes += bytes;
+        // Cut the file back to its last whole line and keep the lines for the next attempt, ahead of any
+        // appended meanwhile. After a failed write or fdatasync the written bytes' fate is unknown: they are cut
+        // too and written again, so a line is never half there nor there twice.
+        await this.#fh.truncate(before).catch(() => undefined);
+        this.#lines = lines;
         this.#error = err instanceof JournalWriteError ? err : new JournalWriteError(this.path, err);
         for (const w of waiters) w.reject(this.#error);
         for (const w of this.#syncWaiters) w.reject(this.#error);

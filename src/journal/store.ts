@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, type FleetEvent, type RunDoneEvent, type RunHandle, type TerminalState } from '../engine/events.js';
+import { eventJson } from '../engine/event-json.js';
 import { exitCodeFor } from '../engine/outcome.js';
 import { RUN_ID_RE } from '../engine/run-id.js';
 import type { SnapshotStore } from '../engine/types.js';
@@ -250,8 +251,9 @@ export class RunWriter implements SnapshotStore {
     this.#handle = handle;
     this.#unsubscribe = handle.subscribe((e) => {
       if (e.type === 'host-done') this.#outcomes.set(e.host, e.outcome);
-      // Never throws for a failed write: the record stays buffered for the next sync (log.ts).
-      this.log.append({ r: 'event', e } satisfies JournalRecord);
+      // Never throws for a failed write: the record stays buffered for the next sync (log.ts). The line is the
+      // JSON of `{ r: 'event', e }` (a JournalRecord), built around the event's text shared with other sinks.
+      this.log.appendJson(() => `{"r":"event","e":${eventJson(e)}}`);
     });
   }
 
