@@ -30,7 +30,6 @@ import {
   type AppliedService,
   type HostAbortReason,
   type HostContext,
-  type HostHaltReason,
   type HostResult,
 } from './host-runner.js';
 
@@ -103,7 +102,7 @@ function connectFailure(r: HostRunner, err: unknown): HostResult {
 
 /** The run was aborted while this host was still connecting, backing off or planning: it changes nothing. */
 function haltedBeforeChange(r: HostRunner): HostResult {
-  const why = (r.ctx.halt?.reason as HostHaltReason | undefined)?.abort ?? 'user';
+  const why = r.ctx.halted?.()?.abort ?? 'user';
   const text = {
     user: 'run aborted',
     signal: 'run interrupted',
@@ -143,18 +142,12 @@ async function planServices(r: HostRunner, session: Session, readOnly: AbortSign
 
 async function changeFlow(r: HostRunner): Promise<HostResult> {
   // Until an apply request is sent, an abort of the run stops this host too (connect, backoff, plan are read-only).
-  const linked = r.beforeChangeSignal();
-  try {
-    return await changeSteps(r, linked.signal);
-  } finally {
-    linked.dispose();
-  }
+  return changeSteps(r, r.readOnlySignal());
 }
 
 async function changeSteps(r: HostRunner, readOnly: AbortSignal): Promise<HostResult> {
   const { ctx } = r;
   const { task, signal } = ctx;
-  const changes = task.changes ?? [];
   let session: Session;
   try {
     session = await r.connect(readOnly, ctx.retries);

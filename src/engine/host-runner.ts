@@ -11,7 +11,6 @@ import type { EventBody } from './bus.js';
 import { worstOutcome } from './outcome.js';
 import { boundEvidence } from './scrub.js';
 import { Secret } from '../util/secret.js';
-import { linkSignals, type LinkedSignal } from '../util/linked-signal.js';
 import type { EngineIO, HostTask, ServiceChange, ServiceRestore, SnapshotStore } from './types.js';
 
 /** Why a host's signal fired: the run was cancelled (second Ctrl-C, abort cancel) or its own deadline passed. */
@@ -38,11 +37,16 @@ export interface HostContext {
   /** Epoch ms after which the host's deadline has passed (Infinity: none). */
   deadlineAt: number;
   /**
-   * Fires when the run is aborted; `signal.reason` is a HostHaltReason. A host that has not sent an apply request
-   * yet (connecting, in retry backoff, planning) stops there and ends `skipped`: an abort means no host starts
+   * Fires on cancel, on the host deadline, or when the run is aborted (then its reason is a HostHaltReason): what
+   * the read-only steps before any change listen to. Without it they listen to `signal`.
+   */
+  readOnly?: AbortSignal;
+  /**
+   * Why the run was aborted while this host ran, once it was. A host that has not sent an apply request yet
+   * (connecting, in retry backoff, planning) stops there and ends `skipped`: an abort means no host starts
    * changing any more. Once a change was sent, the host finishes it.
    */
-  halt?: AbortSignal;
+  halted?: () => HostHaltReason | undefined;
   emit: (body: EventBody) => void;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -108,16 +112,12 @@ export class HostRunner {
 
   /** The run was aborted and this host has sent no change yet: it must not send one. */
   halted(): boolean {
-    return this.applied.length === 0 && this.ctx.halt?.aborted === true;
+    return this.applied.length === 0 && this.ctx.halted?.() !== undefined;
   }
 
-  /**
-   * For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt.
-   * Unlink it when the host is done (linked-signal.ts says why not AbortSignal.any).
-   */
-  beforeChangeSignal(): LinkedSignal {
-    const { signal, halt } = this.ctx;
-    return halt ? linkSignals([signal, halt]) : { signal, dispose: () => undefined };
+  /** For the read-only steps before any change (connect, backoff, plan): fires on cancel, deadline or halt. */
+  readOnlySignal(): AbortSignal {
+    return this.ctx.readOnly ?? this.ctx.signal;
   }
 
   phase(state: ActiveState, remotePhase?: RemotePhase, service?: string): void {
