@@ -46,6 +46,20 @@ describe('journal log: checksummed lines', () => {
     expect(after.tornTail).toBe(false);
   });
 
+  it('writes a wrapped record byte for byte as encodeLine writes the whole record', async () => {
+    const path = join(tmp(), 'j.ndjson');
+    const log = await AppendLog.open(path);
+    const e = { type: 'host-log', host: 'wëb01', text: 'ünïcödé ‘quoted’ \u2028 😀', n: 1 };
+    log.appendWrapped('{"r":"event","e":', () => JSON.stringify(e), '}');
+    log.append({ r: 'snapshot', host: 'wëb01' });
+    // Bigger than the first buffer: it grows and keeps what it had.
+    log.appendWrapped('{"r":"event","e":', () => JSON.stringify({ ...e, pad: 'é'.repeat(70_000) }), '}');
+    await log.close();
+    expect(readFileSync(path, 'utf8')).toBe(
+      encodeLine({ r: 'event', e }) + encodeLine({ r: 'snapshot', host: 'wëb01' }) + encodeLine({ r: 'event', e: { ...e, pad: 'é'.repeat(70_000) } }),
+    );
+  });
+
   it('detects a flipped byte in the middle', () => {
     const a = encodeLine({ host: 'web01', outcome: 'changed' });
     const b = encodeLine({ host: 'web02', outcome: 'failed' }).replace('failed', 'faile8');
