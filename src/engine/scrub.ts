@@ -45,7 +45,8 @@ function walk(value: unknown, key?: string): unknown {
       return walk(JSON.parse(JSON.stringify(value)));
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k);
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) out[k] = walk(o[k], k);
     return out;
   }
   return value;

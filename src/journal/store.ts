@@ -98,10 +98,20 @@ export class Journal {
       segments: 1,
       hostCount: hosts.length,
     };
-    await writeFileAtomic(join(dir, 'spec.json'), JSON.stringify(scrubSecrets(spec ?? null), null, 2));
-    await writeFileAtomic(join(dir, 'hosts.json'), JSON.stringify(scrubSecrets(hosts), null, 2));
-    if (inputs) await writeRunInputs(dir, inputs);
-    const log = await AppendLog.open(join(dir, 'journal.ndjson'));
+    // Independent files: written (and fsync'ed) side by side, which at 10,000 hosts saves a good part of the
+    // run's start-up. The manifest waits for all of them.
+    const [opened, ...written] = await Promise.allSettled([
+      AppendLog.open(join(dir, 'journal.ndjson')),
+      writeFileAtomic(join(dir, 'spec.json'), JSON.stringify(scrubSecrets(spec ?? null), null, 2)),
+      writeFileAtomic(join(dir, 'hosts.json'), JSON.stringify(scrubSecrets(hosts), null, 2)),
+      inputs ? writeRunInputs(dir, inputs) : undefined,
+    ]);
+    const failed = [opened, ...written].find((r) => r.status === 'rejected');
+    if (failed) {
+      if (opened.status === 'fulfilled') await opened.value.close().catch(() => undefined);
+      throw failed.reason;
+    }
+    const log = (opened as PromiseFulfilledResult<AppendLog>).value;
     await fsyncDir(dir);
     // The manifest goes last: a run directory without one is an aborted creation and is not listed.
     await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
@@ -253,7 +263,7 @@ export class RunWriter implements SnapshotStore {
       if (e.type === 'host-done') this.#outcomes.set(e.host, e.outcome);
       // Never throws for a failed write: the record stays buffered for the next sync (log.ts). The line is the
       // JSON of `{ r: 'event', e }` (a JournalRecord), built around the event's text shared with other sinks.
-      this.log.appendJson(() => `{"r":"event","e":${eventJson(e)}}`);
+      this.log.appendWrapped('{"r":"event","e":', () => eventJson(e), '}');
     });
   }
 
