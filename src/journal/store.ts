@@ -231,8 +231,8 @@ export class RunWriter implements SnapshotStore {
   }
 
   /**
-   * Resolves once the snapshots are fdatasync'ed (the log's directory entry was synced when it was created): only
-   * then may the engine send the host its apply request. When they cannot be written the host gets nothing (the
+   * Resolves once the snapshots are durable (an O_DSYNC write, or fdatasync; the log's directory entry was synced
+   * when it was created): only then may the engine send the host its apply request. When they cannot be written the host gets nothing (the
    * engine ends it `failed`, nothing changed), and the run stops scheduling: every later host would fail the
    * same way, and hosts already applying finish.
    */
