@@ -328,13 +328,12 @@ export class AppendLog {
     }
   }
 
-  /** One append that is complete or fails: a short write (the disk filled mid-chunk) is continued or fails. */
   /**
-   * The same, on the main thread: for a round that hosts wait for. Through the thread pool its completion waits
-   * for the event loop, which at 1,000 hosts in flight comes back only after the next burst of timers (~30 ms a
-   * host at 10,000 hosts, and the hosts released together come back together: bench/README.md). An O_DSYNC
-   * write of a round's ~70 KB takes 0.5 ms here (p99 4 ms). A disk where one takes longer than
-   * BLOCKING_WRITE_LIMIT_MS would stall every host's timers, so this log then goes back to the pool for good.
+   * #writeAll on the main thread, for a round that hosts wait for. Through the thread pool its completion waits for
+   * the event loop, which at 1,000 hosts in flight comes back only after the next burst of timers (~30 ms a host at
+   * 10,000 hosts, and the hosts released together come back together: bench/README.md). An O_DSYNC write of a
+   * round's ~70 KB takes 0.5 ms here (p99 4 ms). A disk where one takes longer than BLOCKING_WRITE_LIMIT_MS would
+   * stall every host's timers, so this log then goes back to the pool for good.
    */
   #writeAllNow(data: Buffer): void {
     const t0 = performance.now();
@@ -347,6 +346,7 @@ export class AppendLog {
     if (performance.now() - t0 > BLOCKING_WRITE_LIMIT_MS) this.#blockingWrites = false;
   }
 
+  /** One append that is complete or fails: a short write (the disk filled mid-chunk) is continued or fails. */
   async #writeAll(data: Buffer): Promise<void> {
     let off = 0;
     while (off < data.length) {
