@@ -67,7 +67,11 @@ describe('winrm transport against the lab WinRM server', () => {
   });
 
   const start = async (o: Partial<LabWinrmServerOptions> = {}): Promise<LabWinrmServer> => {
-    const base = createLabExecutor({ identity: { computerName: 'LAB', user: 'Administrator' }, powershell: scriptedPowerShell(log) });
+    let server: LabWinrmServer | undefined;
+    // Injected timeouts come first; the command then runs until the server has also timed out two Receives itself.
+    const conditions = { naturalTimeouts: () => (server?.stats().timedOutReceives ?? 0) >= (o.faults?.receiveTimeouts ?? 0) + 2 };
+    const powershell = scriptedPowerShell(log, conditions);
+    const base = createLabExecutor({ identity: { computerName: 'LAB', user: 'Administrator' }, powershell });
     const s = await startLabWinrmServer({
       users: USERS,
       executor: {
@@ -79,6 +83,7 @@ describe('winrm transport against the lab WinRM server', () => {
       },
       ...o,
     });
+    server = s;
     servers.push(s);
     return s;
   };
@@ -139,8 +144,9 @@ describe('winrm transport against the lab WinRM server', () => {
     expect(r.stderr).toBe('#< CLIXML\r\n<Objs Version="1.1.0.1"/>');
     expect(chunks.join('')).toBe(r.stdout);
 
-    // ~550 KB of output: several Receives, each cut at the envelope budget, often inside a 3-byte '✓'.
-    const big = await session.exec(invocation({ chunks: 40_000 }), { commandMs: 30_000 });
+    // ~550 KB of output: several Receives, each cut at the envelope budget, often inside a 3-byte '✓'. The deadline
+    // only guards against a hang: at load 40 on two cores these Receives took more than 30 s.
+    const big = await session.exec(invocation({ chunks: 40_000 }), { commandMs: 100_000 });
     const expected = Array.from({ length: 40_000 }, (_, i) => `chunk ${i} ✓\n`).join('');
     expect(big.stdout).toContain(expected);
     expect(big.stdout.endsWith(`${expected}done\n`)).toBe(true);
@@ -149,7 +155,7 @@ describe('winrm transport against the lab WinRM server', () => {
   it('survives Receive operation timeouts (w:TimedOut, WSManFault 2150858793), injected and natural', async () => {
     const srv = await start({ faults: { receiveTimeouts: 3, maxOperationTimeoutMs: 100 } });
     const session = await open(srv);
-    const r = await session.exec(invocation({ sleepMs: 700 }), { commandMs: 10_000 });
+    const r = await session.exec(invocation({ until: 'naturalTimeouts' }), { commandMs: 60_000 });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('done');
     expect(srv.stats().timedOutReceives).toBeGreaterThanOrEqual(5);

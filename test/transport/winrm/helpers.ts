@@ -52,12 +52,14 @@ export function decodeEncodedCommand(b64: string): string {
 /**
  * A stand-in PowerShell for protocol tests: it does not interpret PowerShell; it echoes a digest of what it was
  * given (bootstrap + stdin), can stream, sleep (honouring the abort signal) and fail, driven by the stdin JSON.
+ * `{ "until": NAME }` keeps it running until `conditions[NAME]()` holds: a wait for an event, where a fixed sleep
+ * would assume how fast a busy machine is.
  */
-export function scriptedPowerShell(log?: { started: number; aborted: number }): PowerShellHandler {
+export function scriptedPowerShell(log?: { started: number; aborted: number }, conditions: Record<string, () => boolean> = {}): PowerShellHandler {
   return async (inv, io) => {
     if (log) log.started++;
     const script = decodeEncodedCommand(inv.encodedCommand);
-    let req: { sleepMs?: number; exit?: number; stderr?: string; chunks?: number } = {};
+    let req: { sleepMs?: number; until?: string; exit?: number; stderr?: string; chunks?: number } = {};
     try {
       req = JSON.parse(inv.stdin.toString('utf8')) as typeof req;
     } catch {
@@ -67,10 +69,16 @@ export function scriptedPowerShell(log?: { started: number; aborted: number }): 
     io.stdout(`script=${script.length} stdin=${inv.stdin.length} sha256=${createHash('sha256').update(inv.stdin).digest('hex')}\n`);
     for (let i = 0; i < (req.chunks ?? 0); i++) io.stdout(`chunk ${i} ✓\n`);
     if (req.stderr) io.stderr(req.stderr);
-    if (req.sleepMs) {
+    const until = req.until === undefined ? undefined : conditions[req.until];
+    if (req.until !== undefined && !until) throw new Error(`scriptedPowerShell: no condition named ${req.until}`);
+    if (req.sleepMs || until) {
       const aborted = await new Promise<boolean>((resolve) => {
         if (io.signal.aborted) return resolve(true);
-        const t = setTimeout(() => resolve(false), req.sleepMs);
+        const done = (): void => {
+          clearTimeout(t);
+          resolve(false);
+        };
+        const t = until ? setInterval(() => until() && done(), 10) : setTimeout(done, req.sleepMs);
         io.signal.addEventListener('abort', () => {
           clearTimeout(t);
           resolve(true);
