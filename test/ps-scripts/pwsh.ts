@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pwshBinary } from '../../src/transport/pwsh/locate.js';
+import { withoutStartupJitProfile } from '../../src/transport/pwsh/startup-profile.js';
 import { loadPsScripts } from '../../src/remote/scripts.js';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
@@ -41,7 +42,10 @@ export interface PwshRun {
 
 export function runPwsh(args: string[], input = '', env: NodeJS.ProcessEnv = process.env): Promise<PwshRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(pwshBinary(), ['-NoLogo', '-NoProfile', '-NonInteractive', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(pwshBinary(), ['-NoLogo', '-NoProfile', '-NonInteractive', ...args], {
+      env: withoutStartupJitProfile(env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

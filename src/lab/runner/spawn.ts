@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { pwshBinary } from '../../transport/pwsh/locate.js';
+import { withoutStartupJitProfile } from '../../transport/pwsh/startup-profile.js';
 import type { ExecOptions, ExecResult, Invocation } from '../../transport/types.js';
 import { TransportError } from '../../transport/types.js';
 import { labScmFiles } from '../scm/state.js';
@@ -38,7 +39,8 @@ export function decodeBootstrap(invocation: Invocation): string {
 
 /** Environment for a pwsh that runs against `stateDir` (services it starts inherit it). */
 export function labEnv(stateDir: string): NodeJS.ProcessEnv {
-  return { ...process.env, SVCFLEET_LAB_STATE: stateDir, SVCFLEET_LAB_NODE: process.execPath, NO_COLOR: '1', TERM: 'dumb' };
+  // Emulated hosts start their pwsh side by side: without the shared startup JIT profile they would tear.
+  return withoutStartupJitProfile({ ...process.env, SVCFLEET_LAB_STATE: stateDir, SVCFLEET_LAB_NODE: process.execPath, NO_COLOR: '1', TERM: 'dumb' });
 }
 
 export function runSpawned(stateDir: string, invocation: Invocation, options: ExecOptions, nativeArgs: NativeArgumentPassing): Promise<ExecResult> {

@@ -10,10 +10,12 @@
  *  - its exit promise rejects when the process dies from a signal, with nobody listening unless an invoke is in
  *    flight: a handler is attached here so a dying pwsh can never become an unhandled rejection;
  *  - it keeps every command in `history` (payloads, and a WinRM password): cleared after each invoke.
+ * Its pwsh runs without the startup JIT profile that pwsh processes side by side tear (startup-profile.ts).
  */
 import { PowerShell } from 'node-powershell';
 import { descendantPids } from './process-tree.js';
 import { CONTROLLER_SCRIPT, REMOTE_SCRIPT, REPLY_MARKER } from './scripts.js';
+import { withoutStartupJitProfile } from './startup-profile.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -45,6 +47,7 @@ export class PwshDriver {
     const ps = new PowerShell({
       executable,
       executableOptions: { '-NoProfile': true, '-NonInteractive': true },
+      spawnOptions: { env: withoutStartupJitProfile(process.env) },
       throwOnInvocationError: false,
     });
     // See the file comment: the library's exit promise is otherwise unobserved between invocations.

@@ -7,6 +7,7 @@ import { pwshBinary } from '../../../src/transport/pwsh/locate.js';
 import { labScmFiles } from '../../../src/lab/scm/state.js';
 import { stopLabHost } from '../../../src/lab/host.js';
 import { reservePorts } from '../../../src/lab/fleet/ports.js';
+import { labEnv } from '../../../src/lab/runner/spawn.js';
 
 /** The pwsh to test with; fails (never skips) with how to install it. */
 export function requirePwsh(): string {
@@ -67,7 +68,7 @@ export function runProbes(stateDir: string, body: string, opts: { legacy?: boole
     `$PSNativeCommandArgumentPassing = '${mode}'\n${PRELUDE}\n${body}\n[Console]::Out.WriteLine('@@RESULT@@' + ($global:R | ConvertTo-Json -Depth 10 -Compress))\n`,
   );
   const r = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', file], {
-    env: { ...process.env, SVCFLEET_LAB_STATE: stateDir, SVCFLEET_LAB_NODE: process.execPath, TERM: 'dumb', NO_COLOR: '1' },
+    env: labEnv(stateDir),
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
     maxBuffer: 64 * 1024 * 1024,
