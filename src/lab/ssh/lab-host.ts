@@ -16,6 +16,7 @@ import type { Secret } from '../../util/secret.js';
 import { EXEC_WRAPPER_NAME, writeExecWrapper } from './exec-wrapper.js';
 import { writeKeyPair, type LabKeyPair, type LabKeyType } from './keys.js';
 import { pwshBinary } from '../../transport/pwsh/locate.js';
+import { STARTUP_JIT_PROFILE_OFF } from '../../transport/pwsh/startup-profile.js';
 import { startLabSshd, type LabSshd } from './sshd.js';
 
 export interface SshLabEnv {
@@ -147,6 +148,9 @@ export async function startSshLabHost(o: SshLabHostOptions): Promise<SshLabHost>
       SVCFLEET_LAB_BIN: o.env.binDir,
       SVCFLEET_LAB_SUBSYSTEM: subsystem,
       ...(o.faults?.drop ? { SVCFLEET_LAB_FAULT: 'drop' } : {}),
+      // Every session's pwsh (the shim's, and pwsh -sshs for remoting) runs without the startup JIT profile that
+      // pwsh processes side by side tear (transport/pwsh/startup-profile.ts).
+      ...STARTUP_JIT_PROFILE_OFF,
     },
     ...(o.password ? { password: o.password } : {}),
     ...(o.passwordMethods ? { passwordMethods: o.passwordMethods } : {}),

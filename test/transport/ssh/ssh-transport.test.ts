@@ -100,6 +100,16 @@ describe('running a command', () => {
     }
   });
 
+  test("a lab sshd's sessions run pwsh without the shared startup JIT profile (docs/reference/powershell.md)", async () => {
+    // sshd hands each session only its SetEnv; the powershell subsystem's pwsh -sshs gets the same environment.
+    const h = await lab.start('jit01');
+    const s = await transport.open('jit01', lab.settings(h), { deadlines: D });
+    try {
+      expect((await s.exec(fakeInvocation('jit-setting'), { commandMs: 20_000 })).stdout).toBe('jit=9999\n');
+    } finally {
+      await s.close();
+    }
+  });
   test('the payload is released once written, not held until the command ends', async () => {
     const h = await lab.start('release01');
     const s = await transport.open('release01', lab.settings(h), { deadlines: D });
