@@ -240,7 +240,7 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
 
 /**
  * Run `fn` holding the host lock: `host.lock` created with O_EXCL and holding our PID; a lock whose owner is dead
- * (or that is older than 30 s) is broken. The PowerShell side (Enter-LabLock) uses the same protocol.
+ * (or that is older than 30 s, its owner written or not) is broken. The PowerShell side (Enter-LabLock) uses the same protocol.
  */
 export function withHostLock<T>(stateDir: string, fn: () => T): T {
   const lock = path.join(stateDir, 'host.lock');
@@ -261,7 +261,8 @@ export function withHostLock<T>(stateDir: string, fn: () => T): T {
       } catch {
         continue;
       }
-      const stale = (/^\d+$/.test(owner) && procStart(Number(owner)) === null) || (owner === '' && age > 2000) || age > 30_000;
+      // An empty lock's creator has not written its PID yet (seconds, on a loaded machine): only its age breaks it.
+      const stale = (/^\d+$/.test(owner) && procStart(Number(owner)) === null) || age > 30_000;
       if (stale) {
         try {
           fs.unlinkSync(lock);

@@ -76,8 +76,10 @@ function Enter-LabLock {
             try { $owner = [IO.File]::ReadAllText($lock).Trim() } catch { }
             $age = 0
             try { $age = ([DateTime]::UtcNow - [IO.File]::GetLastWriteTimeUtc($lock)).TotalMilliseconds } catch { }
-            $stale = ($owner -match '^\d+$' -and -not (Test-LabProcessAlive -ProcessId ([long]$owner))) -or
-                     ([string]::IsNullOrEmpty($owner) -and $age -gt 2000) -or ($age -gt 30000)
+            # An empty lock is one whose creator has not written its PID yet: on a loaded machine a fresh pwsh can
+            # take seconds between creating and writing (its first JIT of these calls), so only the age breaks it.
+            # (Breaking it after 2 s let two callers in at once under two suites: lost updates.)
+            $stale = ($owner -match '^\d+$' -and -not (Test-LabProcessAlive -ProcessId ([long]$owner))) -or ($age -gt 30000)
             if ($stale) { try { [IO.File]::Delete($lock) } catch { }; continue }
             if ([DateTime]::UtcNow -gt $deadline) { throw "svcfleet lab: timed out waiting for the host lock $lock (owner $owner)" }
             Start-Sleep -Milliseconds 5
