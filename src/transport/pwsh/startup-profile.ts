@@ -7,8 +7,8 @@
  */
 
 /**
- * The runtime's minimum CPU count for multicore JIT, set above any machine's. 9999 reads the same whether the
- * runtime parses it as hex or decimal.
+ * The runtime's minimum CPU count for multicore JIT, set above any machine's: 9999 is above any CPU count whether
+ * the runtime parses it as hex (39,321) or decimal.
  */
 export const STARTUP_JIT_PROFILE_OFF: Readonly<Record<string, string>> = { DOTNET_MultiCoreJitMinNumCpus: '9999' };
 
