@@ -19,7 +19,7 @@ export const EXEC_WRAPPER_NAME = 'svcfleet-lab-exec';
 const SCRIPT = `#!/bin/sh
 # svcfleet lab: entry point of every SSH session of an emulated Windows host (sshd ForceCommand).
 # Environment (sshd SetEnv): SVCFLEET_LAB_STATE SVCFLEET_LAB_SHIM SVCFLEET_LAB_PWSH SVCFLEET_LAB_BIN
-#                            SVCFLEET_LAB_SUBSYSTEM SVCFLEET_LAB_FAULT
+#                            SVCFLEET_LAB_SUBSYSTEM SVCFLEET_LAB_FAULT TMPDIR
 set -f
 
 # The sshd process that owns this session: the nearest ancestor named sshd (looked up only when needed).

@@ -9,7 +9,7 @@
  * connection.
  */
 import { mkdir, symlink, unlink, writeFile, appendFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { knownHostsName } from '../../transport/ssh/known-hosts.js';
 import type { Secret } from '../../util/secret.js';
@@ -151,6 +151,10 @@ export async function startSshLabHost(o: SshLabHostOptions): Promise<SshLabHost>
       // Every session's pwsh (the shim's, and pwsh -sshs for remoting) runs without the startup JIT profile that
       // pwsh processes side by side tear (transport/pwsh/startup-profile.ts).
       ...STARTUP_JIT_PROFILE_OFF,
+      // sshd hands a session only SetEnv, so without this a session's processes use /tmp. Keep them in the lab's
+      // temp dir: a pwsh that is killed (the fault tests kill remote engines) leaves its IPC socket
+      // (CoreFxPipe_PSHost.*, created under [IO.Path]::GetTempPath()) behind, and that belongs with the lab's files.
+      TMPDIR: tmpdir(),
     },
     ...(o.password ? { password: o.password } : {}),
     ...(o.passwordMethods ? { passwordMethods: o.passwordMethods } : {}),

@@ -110,6 +110,16 @@ describe('running a command', () => {
       await s.close();
     }
   });
+  test("a lab sshd's sessions keep their temp files in the lab's temp dir, not in /tmp", async () => {
+    // A killed pwsh leaves its IPC socket in its temp dir; sshd would otherwise hand a session no TMPDIR at all.
+    const h = await lab.start('tmp01');
+    const s = await transport.open('tmp01', lab.settings(h), { deadlines: D });
+    try {
+      expect((await s.exec(fakeInvocation('tmpdir'), { commandMs: 20_000 })).stdout).toBe(`tmpdir=${tmpdir()}\n`);
+    } finally {
+      await s.close();
+    }
+  });
   test('the payload is released once written, not held until the command ends', async () => {
     const h = await lab.start('release01');
     const s = await transport.open('release01', lab.settings(h), { deadlines: D });
