@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --peers || exit 1
 export PATH="$PATH:$HOME/.dotnet/tools"
 npx tsc -p tsconfig.json --noEmit || exit 1
-# Lint and format (biome.json); the layer rules run as a test (test/architecture).
-npx biome check || exit 1
+# Lint and format (biome.json), warnings included so they cannot pile up unseen; the layer rules run as a test
+# (test/architecture).
+npx biome check --error-on-warnings || exit 1
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

@@ -10,6 +10,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export function defaultJournalRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(base, 'svcfleet');
 }

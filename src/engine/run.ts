@@ -351,7 +351,7 @@ class Run {
   #rollbackHosts(names: string[], why: 'batch-rollback' | 'user-rollback'): void {
     for (const name of names) {
       const slot = this.#slots.get(name);
-      if (!slot || slot.state !== 'done' || slot.applied.length === 0) {
+      if (slot?.state !== 'done' || slot.applied.length === 0) {
         this.#log(
           name,
           'warn',
@@ -401,7 +401,7 @@ class Run {
       case 'retry': {
         for (const name of command.hosts) {
           const slot = this.#slots.get(name);
-          if (!slot || slot.state !== 'done' || isOk(slot.outcome!) || slot.outcome === 'rollback-failed') {
+          if (slot?.state !== 'done' || isOk(slot.outcome!) || slot.outcome === 'rollback-failed') {
             this.#log(name, 'warn', 'retry: only a host that ended failed, rolled-back, unreachable, unknown, drifted or skipped can be retried');
             continue;
           }

@@ -101,7 +101,7 @@ export function rollbackTargets(record: RunRecord, selected?: readonly string[])
   for (const e of record.events) if (e.type === 'host-phase' && SENT_STATES.has(e.state)) sent.add(e.host);
   for (const name of names) {
     const snaps = record.snapshots.get(name);
-    if (snaps && snaps.size) {
+    if (snaps?.size) {
       targets.set(
         name,
         [...snaps.entries()].map(([service, snapshot]) => ({ service, snapshot })),

@@ -6,7 +6,7 @@
 import type { FieldChange, StartEvidence } from '../remote/protocol.js';
 import type { RunManifest, RunRecord } from '../journal/store.js';
 import { replayRun } from '../journal/replay.js';
-import { countsLine, formatDuration, reasonText } from './run-text.js';
+import { reasonText } from './run-text.js';
 import { formatChange } from './summary.js';
 
 export interface ShownHost {

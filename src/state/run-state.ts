@@ -12,7 +12,7 @@
  */
 import type { FieldChange, RemotePhase, StartEvidence } from '../remote/protocol.js';
 import type { TransportErrorClass } from '../transport/types.js';
-import type { ActiveState, FleetEvent, HostDoneEvent, HostState, RunMode, TerminalState } from '../engine/events.js';
+import type { FleetEvent, HostDoneEvent, HostState, RunMode, TerminalState } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/events.js';
 import { failureShape } from './failure-shape.js';
 

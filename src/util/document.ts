@@ -193,7 +193,7 @@ function describeIssue(
   if (issue.code === 'invalid_union' && issue.errors.length) {
     // Report the branch that got furthest (the longest path) instead of "invalid input".
     const best = issue.errors.map((branch) => branch.flatMap((i) => describeIssue(i, doc, prefix, root, rel))).sort((a, b) => depthOf(b) - depthOf(a))[0];
-    if (best && best.length && depthOf(best) > path.length) return best;
+    if (best?.length && depthOf(best) > path.length) return best;
   }
   if (issue.code === 'invalid_key' && issue.issues[0]) {
     return [{ message: `key: ${issue.issues[0].message}`, where: locationOf(doc, path, { key: true }) }];

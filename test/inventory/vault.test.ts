@@ -122,7 +122,14 @@ describe('vault passwords', () => {
     await expectInputErrorAsync(() => loadVaultPasswords({ passwordFiles: [join(dir, 'slow.sh')], scriptTimeoutMs: 300 }), {}, /within 0.3 s/);
     await expectInputErrorAsync(() => loadVaultPasswords({ ids: ['prod@prompt'] }), { field: '--vault-id' }, /terminal/);
     const asked: string[] = [];
-    const got = await loadVaultPasswords({ ids: ['prod@prompt'], env: {}, prompt: async (q) => (asked.push(q), 'typed') });
+    const got = await loadVaultPasswords({
+      ids: ['prod@prompt'],
+      env: {},
+      prompt: async (q) => {
+        asked.push(q);
+        return 'typed';
+      },
+    });
     expect(asked).toEqual(['Vault password (prod)']);
     expect(got[0]!.password.reveal()).toBe('typed');
   });

@@ -10,6 +10,7 @@ export function hostileCorpus(pwnedPath: string): Record<string, string> {
     smartQuoteBreakout: `\u2019; New-Item -ItemType File -Path '${pwnedPath}'; \u2018`,
     subexpression: `$(New-Item -ItemType File -Path '${pwnedPath}')`,
     smartSubexpression: `\u201c$(New-Item -ItemType File -Path '${pwnedPath}')\u201d`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: PowerShell's ${env:HOME} braced variable, meant literally
     variable: '$env:PATH ${env:HOME} $null',
     backticks: 'a `whoami` b `$x `` `n',
     semicolon: `a; New-Item -ItemType File -Path '${pwnedPath}'`,

@@ -264,7 +264,13 @@ describe('account passwords', () => {
 
   it('resolves each reference once (one prompt), keeps it Secret, and reveals it only in the payload', async () => {
     let prompts = 0;
-    const secrets = await resolveSpecSecrets(spec, { env: { SVC_PW: 'envpw' }, prompt: async () => (prompts++, 'typed') });
+    const secrets = await resolveSpecSecrets(spec, {
+      env: { SVC_PW: 'envpw' },
+      prompt: async () => {
+        prompts++;
+        return 'typed';
+      },
+    });
     expect(prompts).toBe(1);
     const reqs = renderHostRequests(spec, host('h'), secrets);
     expect(reqs[0]!.desired!.account!.password).toBeInstanceOf(Secret);

@@ -96,7 +96,7 @@ export function parseQDescription(raw: Raw): string {
   const i = raw.lines.findIndex((l) => l.startsWith('DESCRIPTION:'));
   if (i < 0) return '';
   const rest = raw.lines.slice(i + 1);
-  const end = rest.findIndex((l) => l === '');
+  const end = rest.indexOf('');
   const tail = end < 0 ? rest : rest.slice(0, end);
   return [raw.lines[i]!.replace(/^DESCRIPTION:\s?\s?/, ''), ...tail].join('\n').replace(/\s+$/, '');
 }

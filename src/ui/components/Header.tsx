@@ -40,7 +40,7 @@ export function Header({
   const st = s.strategy;
   const left = Math.max(0, s.budget.limit - s.budget.used);
   const second = [
-    st?.canaryDefault ? `canary: ${st.canary.join(', ')} (default; --no-canary to skip)` : st && st.canary.length ? `canary ${st.canary.length}` : undefined,
+    st?.canaryDefault ? `canary: ${st.canary.join(', ')} (default; --no-canary to skip)` : st?.canary.length ? `canary ${st.canary.length}` : undefined,
     s.batch ? `batch ${s.batch.index + 1}/${s.batch.total}${s.batch.canary ? ' (canary)' : ''}` : undefined,
     st ? `concurrency ${st.concurrency}` : undefined,
     `budget ${s.budget.used}/${s.budget.limit} used, ${left} left${s.budget.exceeded ? ' (EXCEEDED)' : ''}`,

@@ -16,8 +16,6 @@ const PASSWORD = 'Sv‘c’-“pw”-$(whoami)-hunter2';
 const lab = labTransport(2);
 let fleet: LabFleet;
 
-const runIdOf = (stderr: string): string => /run (\d{8}T\d{6}Z-[0-9a-f]{4})/.exec(stderr)![1]!;
-
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svcfleet-rollout-'));
   // start-timeout: the new command line never reaches RUNNING; StartService fails with 1053 after the host's start timeout.

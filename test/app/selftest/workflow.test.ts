@@ -69,6 +69,7 @@ describe('.github/workflows/windows.yml', () => {
     expect(r.success ? [] : r.error.issues).toEqual([]);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, meant literally
   it('every ${{ }} expression names a known context', () => {
     const exprs = [...text.matchAll(/\$\{\{\s*([^}]*?)\s*\}\}/g)].map((m) => m[1]!);
     expect(exprs.length).toBeGreaterThan(0);
@@ -77,6 +78,7 @@ describe('.github/workflows/windows.yml', () => {
 
   it('runs selftest on Server 2022 and 2025, Node 20, engine in powershell.exe and pwsh, over OpenSSH to itself', () => {
     const job = wf.jobs['selftest']!;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, meant literally
     expect(job['runs-on']).toBe('${{ matrix.os }}');
     expect(job.strategy.matrix).toEqual({ os: ['windows-2022', 'windows-2025'], shell: ['powershell.exe', 'pwsh'] });
     const uses = job.steps.map((s) => s.uses).filter(Boolean);

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
-import { removeHost, freePort, httpGet, runProbes, tempDir } from './helpers.js';
+import { removeHost, freePort, httpGet, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 let stateDir: string;
 let port: number;
-let r: Record<string, any>;
+let r: ProbeResults;
 let envAfter: Record<string, string>;
 let argsAfter: string[];
 let pidAtInit: number;

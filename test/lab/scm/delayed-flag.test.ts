@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
 import { enginePath, nativePath } from '../../ps-scripts/pwsh.js';
-import { removeHost, runProbes, tempDir } from './helpers.js';
+import { removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const IMAGE = '"C:\\Program Files\\App\\app.exe"';
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 beforeAll(async () => {
   stateDir = tempDir('delayed');

@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost, type LabFaultSpec } from '../../../src/lab/host.js';
-import { removeHost, freePort, runProbes, tempDir } from './helpers.js';
+import { removeHost, freePort, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 const hosts: Record<string, string> = {};
 const ports: Record<string, number> = {};
-let r: Record<string, any>;
+let r: ProbeResults;
 
 async function host(key: string, faults: LabFaultSpec[], extra: Partial<Parameters<typeof initLabHost>[0]> = {}, account?: { name: string; password: string }) {
   const stateDir = tempDir(`fault-${key}`);

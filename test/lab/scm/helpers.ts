@@ -55,10 +55,17 @@ function SC { $o = sc.exe @args; @{ out = (@($o) -join "\`n"); rc = $global:LAST
 `;
 
 /**
+ * What the probes returned, by name: parsed JSON whose shape each probe decides, read by the tests with the
+ * dotted paths they assert on. Typing each probe would only restate the assertions.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: free-form JSON from PowerShell, see above
+export type ProbeResults = Record<string, any>;
+
+/**
  * Run `body` (PowerShell, probes made with P/SC) in ONE pwsh against `stateDir` and return the probes' results.
  * One process per test file keeps the suite inside its CPU budget (pwsh start-up costs ~1 CPU-second).
  */
-export function runProbes(stateDir: string, body: string, opts: { legacy?: boolean; timeoutMs?: number } = {}): Record<string, any> {
+export function runProbes(stateDir: string, body: string, opts: { legacy?: boolean; timeoutMs?: number } = {}): ProbeResults {
   const pwsh = requirePwsh();
   const dir = tempDir('probe');
   const file = path.join(dir, 'probe.ps1');

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost } from '../../../src/lab/host.js';
-import { freePort, removeHost, runProbes, tempDir } from './helpers.js';
+import { freePort, removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 beforeAll(async () => {
   stateDir = tempDir('logon');

@@ -10,11 +10,11 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
 import { enginePath, nativePath } from '../../ps-scripts/pwsh.js';
-import { removeHost, runProbes, tempDir } from './helpers.js';
+import { removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const IMAGE = '"C:\\Program Files\\App\\app.exe"';
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 const pwned = join(tempDir('native-pwned'), 'PWNED');
 
 /** Little-endian DWORDs. */

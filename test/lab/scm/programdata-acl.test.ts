@@ -8,11 +8,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost } from '../../../src/lab/host.js';
 import { readHostState, withHostLock, writeHostState } from '../../../src/lab/scm/state.js';
-import { removeHost, runProbes, tempDir } from './helpers.js';
+import { removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const USER = 'S-1-5-21-1004336348-1177238915-682003330-1001';
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 beforeAll(async () => {
   stateDir = tempDir('pdacl');

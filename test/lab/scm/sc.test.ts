@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
-import { removeHost, freePort, httpGet, runProbes, tempDir } from './helpers.js';
+import { removeHost, freePort, httpGet, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 let stateDir: string;
 let port: number;
-let r: Record<string, any>;
+let r: ProbeResults;
 let argsBefore: string;
 let argsRunningAfterConfig: string;
 

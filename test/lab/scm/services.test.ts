@@ -5,11 +5,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost } from '../../../src/lab/host.js';
-import { removeHost, freePort, runProbes, tempDir } from './helpers.js';
+import { removeHost, freePort, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const IMAGE = 'C:\\Program Files\\App\\app.exe';
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 beforeAll(async () => {
   stateDir = tempDir('svc');

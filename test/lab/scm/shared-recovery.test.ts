@@ -11,13 +11,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
-import { freePort, removeHost, runProbes, tempDir } from './helpers.js';
+import { freePort, removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const SHARED = '"C:\\Program Files\\App\\shared.exe"';
 const APP = '"C:\\Program Files\\App\\app.exe"';
 const SLOW = '"C:\\Program Files\\App\\slow.exe"';
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 beforeAll(async () => {
   stateDir = tempDir('shared');

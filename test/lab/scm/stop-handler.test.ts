@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost, readLabHost } from '../../../src/lab/host.js';
-import { removeHost, runProbes, tempDir } from './helpers.js';
+import { removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 const APP = '"C:\\Program Files\\App\\app.exe"';
 let stateDir: string;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 beforeAll(async () => {
   stateDir = tempDir('stophandler');

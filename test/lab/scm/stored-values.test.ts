@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLabHost } from '../../../src/lab/host.js';
-import { freePort, removeHost, runProbes, tempDir } from './helpers.js';
+import { freePort, removeHost, runProbes, tempDir, type ProbeResults } from './helpers.js';
 
 let stateDir: string;
 let port: number;
 let port2: number;
-let r: Record<string, any>;
+let r: ProbeResults;
 
 const RAW_PATH = (p: number) => `"%ProgramFiles%\\App\\app.exe" --port ${p}`;
 const SHOWN_PATH = (p: number) => `"C:\\Program Files\\App\\app.exe" --port ${p}`;
