@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { statFields } from '../../util/proc-stat.js';
 
 export type LabStartType = 'boot' | 'system' | 'auto' | 'demand' | 'disabled';
 export type LabServiceState = 'stopped' | 'start-pending' | 'running' | 'stop-pending';
@@ -219,15 +220,9 @@ export function writeHostState(stateDir: string, state: LabHostState): void {
 /** /proc starttime of a live, non-zombie process, else null. */
 export function procStart(pid: number): number | null {
   if (!(pid > 0)) return null;
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (rest[0] === 'Z' || rest[0] === 'X') return null;
-  return Number(rest[19]);
+  const fields = statFields(pid);
+  if (!fields || fields[3 - 3] === 'Z' || fields[3 - 3] === 'X') return null; // state: zombie or dead
+  return Number(fields[22 - 3]); // starttime
 }
 
 export function processAlive(pid: number, start: number | null | undefined): boolean {

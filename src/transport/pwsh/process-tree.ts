@@ -1,5 +1,6 @@
 /** Process trees from /proc (Linux). Elsewhere the lists are empty and callers fall back to the one process. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { statFields } from '../../util/proc-stat.js';
 
 /** pid → ppid for every process, read once. */
 function parentMap(): Map<number, number> {
@@ -12,13 +13,8 @@ function parentMap(): Map<number, number> {
   }
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      // Field 4 (ppid) follows the parenthesised command name, which may itself contain spaces or ')'.
-      map.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // ended meanwhile
-    }
+    const fields = statFields(Number(e));
+    if (fields) map.set(Number(e), Number(fields[4 - 3])); // ppid
   }
   return map;
 }
