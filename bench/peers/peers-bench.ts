@@ -129,10 +129,17 @@ async function main(): Promise<void> {
     const env = { ...process.env, HOME: dir, ANSIBLE_HOME: join(dir, 'ansible'), ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp') };
     const runs: Record<string, () => Promise<Measure>> = {
       svcfleet: () =>
-        timed('svcfleet', [process.execPath, resolve('bin/svcfleet.js'), 'inspect', SERVICE, '-i', svcInv, '-c', String(C), '--output', 'json'], env, (out) => {
-          const report = JSON.parse(out) as { groups: { hosts: string[] }[] };
-          return report.groups.reduce((n, g) => n + g.hosts.length, 0);
-        }),
+        // Same connections at once as the peers' `-f C`: svcfleet caps handshakes in flight separately from
+        // concurrency (config handshakeConcurrency, default 10), which alone would open 10 at a time.
+        timed(
+          'svcfleet',
+          [process.execPath, resolve('bin/svcfleet.js'), 'inspect', SERVICE, '-i', svcInv, '-c', String(C), '--output', 'json'],
+          { ...env, SVCFLEET_HANDSHAKE_CONCURRENCY: String(C) },
+          (out) => {
+            const report = JSON.parse(out) as { groups: { hosts: string[] }[] };
+            return report.groups.reduce((n, g) => n + g.hosts.length, 0);
+          },
+        ),
       ansible: () =>
         timed(
           'ansible',
