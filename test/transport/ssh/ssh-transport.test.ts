@@ -110,12 +110,16 @@ describe('running a command', () => {
       await s.close();
     }
   });
-  test("a lab sshd's sessions keep their temp files in the lab's temp dir, not in /tmp", async () => {
+  test("a lab sshd's sessions keep their temp files in the lab's temp dir and skip the user's shell startup file", async () => {
     // A killed pwsh leaves its IPC socket in its temp dir; sshd would otherwise hand a session no TMPDIR at all.
     const h = await lab.start('tmp01');
     const s = await transport.open('tmp01', lab.settings(h), { deadlines: D });
     try {
       expect((await s.exec(fakeInvocation('tmpdir'), { commandMs: 20_000 })).stdout).toBe(`tmpdir=${tmpdir()}\n`);
+      // SHLVL=1 reaches the session, so the user's bash starts at level 2 and does not run ~/.bashrc as it does for
+      // sshd's level-1 shells (src/lab/ssh/lab-host.ts). The command sees 1 again: bash gives its level back when it
+      // execs the command in its place. The effect was measured with bench/peers (bench/README.md).
+      expect((await s.exec(fakeInvocation('shlvl'), { commandMs: 20_000 })).stdout).toBe('shlvl=1\n');
     } finally {
       await s.close();
     }
