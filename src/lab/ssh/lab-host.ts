@@ -155,10 +155,10 @@ export async function startSshLabHost(o: SshLabHostOptions): Promise<SshLabHost>
       // temp dir: a pwsh that is killed (the fault tests kill remote engines) leaves its IPC socket
       // (CoreFxPipe_PSHost.*, created under [IO.Path]::GetTempPath()) behind, and that belongs with the lab's files.
       TMPDIR: tmpdir(),
-      // sshd runs ForceCommand through the user's shell, and bash runs ~/.bashrc when it believes sshd started it
-      // (SSH_CLIENT set) at shell level 1 (bash(1) INVOCATION; the test is in bash's shell.c). Win32-OpenSSH runs
-      // cmd.exe, which reads no startup file: at level 1 here bash starts at 2 and skips it. On this machine root's
-      // ~/.bashrc runs `pyenv init`, whose rehash lock serialised 200 sessions at once: 74 s against 6 s.
+      // sshd runs ForceCommand through the user's shell, and bash runs ~/.bashrc when it believes sshd started it at
+      // shell level 1 (docs/reference/ssh.md#the-labs-stand-in-for-it-bash-on-linux). Win32-OpenSSH runs cmd.exe,
+      // which reads no startup file: at level 1 here bash starts at 2 and skips it. On this machine root's
+      // ~/.bashrc runs `pyenv init`, whose rehash lock serialised 200 sessions at once: 74.9 s against 6.2 s.
       SHLVL: '1',
     },
     ...(o.password ? { password: o.password } : {}),
